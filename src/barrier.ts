@@ -1,0 +1,256 @@
+/**
+ * `Barrier`: Python's `threading.Barrier` for async tasks: a fixed number of
+ * parties wait until all have arrived, then all go on together. Cyclic: it
+ * can be used again right away.
+ *
+ * This module is browser compatible.
+ *
+ * @example Three tasks in lock step
+ * ```ts
+ * import { Barrier } from "@baton/baton/barrier";
+ *
+ * const barrier = new Barrier(3, { action: () => console.log("all arrived") });
+ * const indices = await Promise.all([1, 2, 3].map(() => barrier.wait()));
+ * console.log(indices.sort()); // [0, 1, 2]
+ * ```
+ *
+ * @module
+ */
+
+import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
+import { BrokenBarrierError } from "./errors.ts";
+
+export type { WaitOptions } from "./_waiters.ts";
+export { BrokenBarrierError } from "./errors.ts";
+
+const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
+
+/**
+ * Options of {@linkcode Barrier}.
+ *
+ * @example
+ * ```ts
+ * import { Barrier, type BarrierOptions } from "@baton/baton";
+ *
+ * const options: BarrierOptions = { timeout: 5_000, action: () => console.log("go") };
+ * console.log(new Barrier(2, options).parties); // 2
+ * ```
+ */
+export interface BarrierOptions {
+  /**
+   * Runs once per trip, in the last party to arrive, before any party is
+   * released. When it throws, the barrier breaks: that party rejects with
+   * the error, the others with `BrokenBarrierError`.
+   */
+  action?: () => void;
+  /** The default timeout (ms) of every `wait` that gives none. */
+  timeout?: number;
+}
+
+/**
+ * A cyclic barrier (Python's `threading.Barrier`). A timeout or abort in any
+ * `wait`, `abort()`, `reset()` while parties wait, or a throwing `action`
+ * breaks it: the other waiters reject with {@linkcode BrokenBarrierError}.
+ *
+ * @example
+ * ```ts
+ * import { Barrier, BrokenBarrierError } from "@baton/baton";
+ *
+ * const barrier = new Barrier(2);
+ * try {
+ *   await barrier.wait({ timeout: 10 }); // the second party never comes
+ * } catch (error) {
+ *   console.log(error instanceof BrokenBarrierError, barrier.broken); // true true
+ * }
+ * barrier.reset();
+ * ```
+ */
+export class Barrier {
+  #parties: number;
+  #action: (() => void) | undefined;
+  #timeout: number | undefined;
+  #broken = false;
+  #waiters: WaitList<number, number>;
+
+  /**
+   * Makes a barrier.
+   *
+   * @param parties How many parties must arrive: an integer `>= 1`.
+   * @param options `action` and a default `timeout`.
+   * @throws {RangeError} when `parties` is not an integer `>= 1`, or the
+   *   timeout is negative or `NaN`.
+   * @throws {TypeError} when `action` is not a function.
+   */
+  constructor(parties: number, options: BarrierOptions = {}) {
+    if (typeof parties !== "number" || !Number.isInteger(parties) || parties < 1) {
+      throw new RangeError(`parties must be an integer >= 1, received ${describe(parties)}`);
+    }
+    const { action, timeout } = options;
+    if (action !== undefined && typeof action !== "function") {
+      throw new TypeError(`action must be a function, received ${describe(action)}`);
+    }
+    const error = checkWaitOptions(timeout === undefined ? undefined : { timeout });
+    if (error !== undefined) throw error;
+    this.#parties = parties;
+    this.#action = action;
+    this.#timeout = timeout;
+    this.#waiters = new WaitList<number, number>({
+      onTimeout: () => {
+        throw new BrokenBarrierError("the barrier broke: a wait timed out");
+      },
+      onCancel: () => this.#break(),
+    });
+  }
+
+  /**
+   * How many parties must arrive.
+   *
+   * @example
+   * ```ts
+   * import { Barrier } from "@baton/baton";
+   *
+   * console.log(new Barrier(4).parties); // 4
+   * ```
+   */
+  get parties(): number {
+    return this.#parties;
+  }
+
+  /**
+   * How many parties wait now.
+   *
+   * @example
+   * ```ts
+   * import { Barrier } from "@baton/baton";
+   *
+   * const barrier = new Barrier(2);
+   * const first = barrier.wait();
+   * console.log(barrier.nWaiting); // 1
+   * await Promise.all([first, barrier.wait()]);
+   * ```
+   */
+  get nWaiting(): number {
+    return this.#waiters.size;
+  }
+
+  /**
+   * Whether the barrier is broken (until `reset()`).
+   *
+   * @example
+   * ```ts
+   * import { Barrier } from "@baton/baton";
+   *
+   * const barrier = new Barrier(2);
+   * barrier.abort();
+   * console.log(barrier.broken); // true
+   * ```
+   */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /**
+   * Arrives at the barrier and waits for the other parties.
+   *
+   * @param options `timeout` in ms (default: the barrier's) and `signal`.
+   * @returns This party's arrival index, distinct in `0..parties-1` (the
+   *   first to arrive gets 0).
+   * @throws {BrokenBarrierError} when the barrier is or becomes broken, or
+   *   the timeout ran out (which breaks it).
+   * @throws {RangeError} for a negative or `NaN` timeout.
+   *
+   * @example
+   * ```ts
+   * import { Barrier } from "@baton/baton";
+   *
+   * const barrier = new Barrier(1);
+   * console.log(await barrier.wait()); // 0: a single party never waits
+   * ```
+   */
+  wait(options?: WaitOptions): Promise<number> {
+    if (this.#broken) return Promise.reject(new BrokenBarrierError());
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    const index = this.#waiters.size;
+    if (index < this.#parties - 1) {
+      const timeout = options?.timeout ?? this.#timeout;
+      const signal = options?.signal;
+      const waitOptions: WaitOptions = {};
+      if (timeout !== undefined) waitOptions.timeout = timeout;
+      if (signal !== undefined) waitOptions.signal = signal;
+      return this.#waiters.wait(waitOptions, index);
+    }
+    // The last party trips the barrier: the action first, then everybody goes.
+    if (this.#action !== undefined) {
+      try {
+        this.#action();
+      } catch (actionError) {
+        this.#break();
+        return Promise.reject(actionError);
+      }
+    }
+    for (let waiter = this.#waiters.shift(); waiter !== undefined; waiter = this.#waiters.shift()) {
+      waiter.resolve(waiter.data);
+    }
+    return Promise.resolve(index);
+  }
+
+  /**
+   * Returns the barrier to its initial state: parties waiting now reject
+   * with `BrokenBarrierError`, and a broken barrier is whole again.
+   *
+   * @example
+   * ```ts
+   * import { Barrier } from "@baton/baton";
+   *
+   * const barrier = new Barrier(2);
+   * barrier.abort();
+   * barrier.reset();
+   * console.log(barrier.broken); // false
+   * ```
+   */
+  reset(): void {
+    this.#waiters.rejectAll(new BrokenBarrierError("the barrier was reset"));
+    this.#broken = false;
+  }
+
+  /**
+   * Breaks the barrier: parties waiting now, and every later `wait` until
+   * `reset()`, reject with `BrokenBarrierError`.
+   *
+   * @example
+   * ```ts
+   * import { Barrier } from "@baton/baton";
+   *
+   * const barrier = new Barrier(3);
+   * barrier.abort();
+   * console.log(barrier.broken); // true
+   * ```
+   */
+  abort(): void {
+    this.#break();
+  }
+
+  #break(): void {
+    this.#broken = true;
+    this.#waiters.rejectAll(new BrokenBarrierError());
+  }
+
+  /**
+   * A readable view for `console.log` and `Deno.inspect`.
+   *
+   * @example
+   * ```ts
+   * import { Barrier } from "@baton/baton";
+   *
+   * console.log(Deno.inspect(new Barrier(3))); // Barrier { parties: 3, waiting: 0, broken: false }
+   * ```
+   */
+  [CUSTOM_INSPECT](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    const state = { parties: this.#parties, waiting: this.#waiters.size, broken: this.#broken };
+    return `Barrier ${inspect(state, options)}`;
+  }
+}

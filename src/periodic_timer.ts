@@ -1,0 +1,276 @@
+/**
+ * `PeriodicTimer`: the Condition-based periodic timer of Python programs
+ * (a thread that notifies all waiters every interval), as a small object:
+ * tasks `await timer.waitForTick()` or iterate over ticks.
+ *
+ * Ticks are scheduled from the start time, so drift does not accumulate, and
+ * ticks missed while the event loop was busy are coalesced into one.
+ *
+ * This module is browser compatible.
+ *
+ * @example
+ * ```ts
+ * import { PeriodicTimer } from "@baton/baton/periodic-timer";
+ *
+ * using timer = new PeriodicTimer(10);
+ * timer.start();
+ * for await (const tick of timer) {
+ *   console.log("tick", tick);
+ *   if (tick >= 3) break;
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
+
+export type { WaitOptions } from "./_waiters.ts";
+
+const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
+
+type State = "idle" | "running" | "stopped";
+
+/**
+ * A timer that ticks every `intervalMs` and releases every waiter of each
+ * tick. `stop()` (or `using`) releases pending waits with `false`, ends
+ * iterators and leaves no timer running.
+ *
+ * @example
+ * ```ts
+ * import { PeriodicTimer } from "@baton/baton";
+ *
+ * const timer = new PeriodicTimer(5);
+ * timer.start();
+ * console.log(await timer.waitForTick()); // true
+ * timer.stop();
+ * console.log(await timer.waitForTick()); // false: stopped
+ * ```
+ */
+export class PeriodicTimer implements Disposable, AsyncIterable<number> {
+  #interval: number;
+  #state: State = "idle";
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #startedAt = 0;
+  #nextIndex = 1;
+  #ticks = 0;
+  #waiters = new WaitList<boolean>({ onTimeout: () => false });
+
+  /**
+   * Makes a timer; it ticks only after `start()`.
+   *
+   * @param intervalMs The interval in milliseconds: a positive finite number.
+   * @throws {RangeError} when `intervalMs` is not a positive finite number.
+   */
+  constructor(intervalMs: number) {
+    if (typeof intervalMs !== "number" || !Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(
+        `intervalMs must be a positive finite number of milliseconds, received ${
+          describe(intervalMs)
+        }`,
+      );
+    }
+    this.#interval = intervalMs;
+  }
+
+  /**
+   * The interval in milliseconds.
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * console.log(new PeriodicTimer(250).intervalMs); // 250
+   * ```
+   */
+  get intervalMs(): number {
+    return this.#interval;
+  }
+
+  /**
+   * The number of ticks fired so far (coalesced ticks count once).
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * console.log(new PeriodicTimer(10).ticks); // 0
+   * ```
+   */
+  get ticks(): number {
+    return this.#ticks;
+  }
+
+  /**
+   * Whether the timer is ticking.
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * using timer = new PeriodicTimer(10);
+   * timer.start();
+   * console.log(timer.running); // true
+   * ```
+   */
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /**
+   * Starts ticking, the first tick one interval from now. Does nothing
+   * while running; after `stop()` it starts again.
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * using timer = new PeriodicTimer(10);
+   * timer.start();
+   * ```
+   */
+  start(): void {
+    if (this.#state === "running") return;
+    this.#state = "running";
+    this.#startedAt = performance.now();
+    this.#nextIndex = 1;
+    this.#schedule();
+  }
+
+  /**
+   * Stops ticking: pending and later `waitForTick` calls resolve `false`,
+   * iterators end, and no timer is left running.
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * const timer = new PeriodicTimer(10);
+   * timer.start();
+   * timer.stop();
+   * console.log(timer.running); // false
+   * ```
+   */
+  stop(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#state = "stopped";
+    this.#waiters.resolveAll(false);
+  }
+
+  /**
+   * Stops the timer (`using timer = new PeriodicTimer(ms)`).
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * {
+   *   using timer = new PeriodicTimer(10);
+   *   timer.start();
+   * } // stopped here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+
+  /**
+   * Waits for the next tick. Before `start()` it waits for the first one.
+   *
+   * @param options `timeout` in ms and `signal`.
+   * @returns `true` on the tick, `false` when stopped or when the timeout
+   *   ran out first.
+   * @throws {RangeError} for a negative or `NaN` timeout.
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * using timer = new PeriodicTimer(5);
+   * timer.start();
+   * await timer.waitForTick();
+   * console.log(timer.ticks >= 1); // true
+   * ```
+   */
+  waitForTick(options?: WaitOptions): Promise<boolean> {
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    if (this.#state === "stopped") return Promise.resolve(false);
+    return this.#waiters.wait(options, undefined);
+  }
+
+  /**
+   * Yields the tick count after each tick until the timer stops. A consumer
+   * slower than the timer gets the latest count at once rather than a
+   * backlog.
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * using timer = new PeriodicTimer(5);
+   * timer.start();
+   * for await (const tick of timer) if (tick === 2) break;
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<number> {
+    let seen = -1;
+    const next = async (): Promise<IteratorResult<number>> => {
+      if (this.#state === "stopped") return { value: undefined, done: true };
+      if (seen < 0 || this.#ticks === seen) {
+        if (!(await this.waitForTick())) return { value: undefined, done: true };
+      }
+      seen = this.#ticks;
+      return { value: seen, done: false };
+    };
+    return {
+      next,
+      return: () => Promise.resolve({ value: undefined, done: true }),
+    };
+  }
+
+  #schedule(): void {
+    const due = this.#startedAt + this.#nextIndex * this.#interval;
+    this.#timer = setTimeout(() => this.#fire(due), Math.max(0, due - performance.now()));
+  }
+
+  #fire(due: number): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    if (now < due) {
+      this.#timer = setTimeout(() => this.#fire(due), due - now); // fired early: not yet
+      return;
+    }
+    this.#ticks++;
+    // Ticks missed while the loop was blocked are coalesced into this one.
+    this.#nextIndex = Math.floor((now - this.#startedAt) / this.#interval) + 1;
+    this.#schedule();
+    this.#waiters.resolveAll(true);
+  }
+
+  /**
+   * A readable view for `console.log` and `Deno.inspect`.
+   *
+   * @example
+   * ```ts
+   * import { PeriodicTimer } from "@baton/baton";
+   *
+   * console.log(Deno.inspect(new PeriodicTimer(10))); // PeriodicTimer { intervalMs: 10, ... }
+   * ```
+   */
+  [CUSTOM_INSPECT](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    const state = {
+      intervalMs: this.#interval,
+      state: this.#state,
+      ticks: this.#ticks,
+      waiters: this.#waiters.size,
+    };
+    return `PeriodicTimer ${inspect(state, options)}`;
+  }
+}
