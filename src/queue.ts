@@ -95,6 +95,9 @@ function rejected<T>(error: unknown): Promise<T> {
 
 const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
+/** Marks a putter that waits for a reserved slot rather than to store an item. */
+const RESERVATION: unknown = Object.freeze({ reservation: true });
+
 /**
  * A first-in, first-out queue (Python's `queue.Queue`) for async tasks.
  *
@@ -121,10 +124,12 @@ export class Queue<T> implements AsyncIterable<T> {
   /** Most items held at once; `<= 0` or `Infinity` means unbounded. */
   readonly maxsize: number;
   #bound: number;
+  /** Slots promised to items still on their way (the worker adapters' put credits). */
+  #reserved = 0;
   #unfinished = 0;
   #isShutdown = false;
   #discarding = false;
-  #getters: WaitList<T, undefined>;
+  #getters: WaitList<T, boolean>;
   #putters: WaitList<void, T>;
   #joiners: WaitList<boolean, undefined>;
   #fifo: Deque<T> | undefined;
@@ -140,7 +145,7 @@ export class Queue<T> implements AsyncIterable<T> {
   constructor(options?: number | QueueOptions) {
     this.maxsize = parseMaxsize(options);
     this.#bound = this.maxsize > 0 ? this.maxsize : Infinity;
-    this.#getters = new WaitList<T>({
+    this.#getters = new WaitList<T, boolean>({
       onTimeout: () => {
         throw this.#isShutdown ? new QueueShutDown() : new QueueEmpty();
       },
@@ -241,7 +246,7 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   full(): boolean {
-    return this._qsize() >= this.#bound;
+    return this._qsize() + this.#reserved >= this.#bound;
   }
 
   /**
@@ -306,7 +311,7 @@ export class Queue<T> implements AsyncIterable<T> {
       const error = checkWaitOptions(options);
       if (error !== undefined) return rejected(error);
     }
-    if (this.#putters.size === 0 && this._qsize() < this.#bound) {
+    if (this.#putters.size === 0 && this._qsize() + this.#reserved < this.#bound) {
       try {
         this.#add(item);
       } catch (error) {
@@ -335,7 +340,9 @@ export class Queue<T> implements AsyncIterable<T> {
    */
   putNowait(item: T): void {
     if (this.#isShutdown) throw new QueueShutDown();
-    if (this.#putters.size !== 0 || this._qsize() >= this.#bound) throw new QueueFull();
+    if (this.#putters.size !== 0 || this._qsize() + this.#reserved >= this.#bound) {
+      throw new QueueFull();
+    }
     this.#add(item);
   }
 
@@ -345,6 +352,7 @@ export class Queue<T> implements AsyncIterable<T> {
     if (getter !== undefined) {
       // Waiting getters mean an empty store: the item goes straight to the oldest.
       this.#unfinished++;
+      if (getter.data) this.#reserved++; // a held get keeps the item's slot
       getter.resolve(item);
       return;
     }
@@ -374,7 +382,7 @@ export class Queue<T> implements AsyncIterable<T> {
    */
   get(options?: WaitOptions): Promise<T> {
     if (options !== undefined) {
-      if (this.#isShutdown && this._qsize() === 0) return rejected(new QueueShutDown());
+      if (this.#drained()) return rejected(new QueueShutDown());
       const error = checkWaitOptions(options);
       if (error !== undefined) return rejected(error);
     }
@@ -387,8 +395,8 @@ export class Queue<T> implements AsyncIterable<T> {
       }
       return Promise.resolve(item);
     }
-    if (this.#isShutdown) return rejected(new QueueShutDown());
-    return this.#getters.wait(options, undefined);
+    if (this.#drained()) return rejected(new QueueShutDown());
+    return this.#getters.wait(options, false);
   }
 
   /**
@@ -420,8 +428,13 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   #admitPutters(): void {
-    while (this.#putters.size !== 0 && this._qsize() < this.#bound) {
+    while (this.#putters.size !== 0 && this._qsize() + this.#reserved < this.#bound) {
       const putter = this.#putters.shift()!;
+      if (putter.data === RESERVATION) {
+        this.#reserved++;
+        putter.resolve();
+        continue;
+      }
       try {
         this._put(putter.data);
       } catch (error) {
@@ -516,7 +529,90 @@ export class Queue<T> implements AsyncIterable<T> {
       if (this.#unfinished === 0) this.#joiners.resolveAll(true);
     }
     this.#putters.rejectAll(new QueueShutDown());
-    if (this._qsize() === 0) this.#getters.rejectAll(new QueueShutDown());
+    if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+  }
+
+  /** Shut down, empty, and no promised item still on its way. */
+  #drained(): boolean {
+    return this.#isShutdown && this._qsize() === 0 && this.#reserved === 0;
+  }
+
+  // ---- reservations: the worker adapters' put credits ----
+
+  /**
+   * Reserves up to `max` free slots for items that will arrive later through
+   * `_putReserved`, when no putter waits (they come first). Returns how many
+   * were reserved. Reserved slots count towards `full()`.
+   */
+  protected _reserve(max: number): number {
+    if (this.#isShutdown || this.#putters.size !== 0) return 0;
+    const granted = Math.max(0, Math.min(max, this.#bound - this._qsize() - this.#reserved));
+    this.#reserved += granted;
+    return granted;
+  }
+
+  /**
+   * Waits in line with the putters until one slot is free and reserves it.
+   * Rejects like `put`: `QueueShutDown`, `QueueFull` on timeout, the
+   * signal's reason on abort.
+   */
+  protected _waitReserve(options?: WaitOptions): Promise<void> {
+    if (this.#isShutdown) return rejected(new QueueShutDown());
+    if (this._reserve(1) === 1) return Promise.resolve();
+    return this.#putters.wait(options, RESERVATION as T);
+  }
+
+  /**
+   * Takes the next item but keeps its slot reserved until `_unreserve` (the
+   * item was handed to its user) or `_requeue` (it came back): items
+   * prefetched for a worker still count towards `maxsize`.
+   *
+   * @throws {QueueShutDown} when shut down and drained; {QueueEmpty} when empty.
+   */
+  protected _takeHeld(): T {
+    if (this._qsize() === 0) throw this.#drained() ? new QueueShutDown() : new QueueEmpty();
+    const item = this._get();
+    this.#reserved++;
+    return item;
+  }
+
+  /** Like `get`, but the item keeps its slot as with `_takeHeld`. */
+  protected _getHeld(options?: WaitOptions): Promise<T> {
+    if (this._qsize() > 0) {
+      try {
+        return Promise.resolve(this._takeHeld());
+      } catch (error) {
+        return rejected(error);
+      }
+    }
+    if (this.#drained()) return rejected(new QueueShutDown());
+    return this.#getters.wait(options, true);
+  }
+
+  /** Gives back `n` reserved slots that will not be used. */
+  protected _unreserve(n: number): void {
+    this.#reserved = Math.max(0, this.#reserved - n);
+    this.#admitPutters();
+    if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+  }
+
+  /**
+   * Adds an item into a reserved slot: to the oldest waiting getter, else to
+   * storage. After `shutdown(true)` the item is discarded instead. Throws
+   * only when storage throws (a `PriorityQueue` compare); the slot is then
+   * given back.
+   */
+  protected _putReserved(item: T): void {
+    this.#reserved = Math.max(0, this.#reserved - 1);
+    if (this.#discarding) {
+      if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+      return;
+    }
+    try {
+      this.#add(item);
+    } finally {
+      if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+    }
   }
 
   // ---- iteration ----
@@ -548,18 +644,24 @@ export class Queue<T> implements AsyncIterable<T> {
    * is unchanged (the items were counted when they were put).
    */
   protected _requeue(items: readonly T[]): void {
+    this.#reserved = Math.max(0, this.#reserved - items.length);
     if (this.#discarding) {
       // An immediate shutdown discards what comes back, as it discarded what was queued.
       this.#unfinished = Math.max(0, this.#unfinished - items.length);
       if (this.#unfinished === 0) this.#joiners.resolveAll(true);
+      if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
       return;
     }
     for (let i = items.length - 1; i >= 0; i--) {
       const item = items[i] as T;
       const getter = this.#getters.shift();
-      if (getter !== undefined) getter.resolve(item);
-      else this._putFront(item);
+      if (getter === undefined) this._putFront(item);
+      else {
+        if (getter.data) this.#reserved++;
+        getter.resolve(item);
+      }
     }
+    this.#admitPutters();
   }
 
   /**
@@ -584,6 +686,7 @@ export class Queue<T> implements AsyncIterable<T> {
       unfinishedTasks: this.#unfinished,
       waitingGetters: this.#getters.size,
       waitingPutters: this.#putters.size,
+      reserved: this.#reserved,
       joiners: this.#joiners.size,
       isShutdown: this.#isShutdown,
       items: [...this._items()].slice(0, 10),
