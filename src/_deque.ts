@@ -74,6 +74,20 @@ export class Deque<T> {
       : this.#items[(this.#head + this.#length - 1) & this.#mask];
   }
 
+  /** Removes the last occurrence of `item` (O(n); for rare paths). Returns whether it was found. */
+  deleteLast(item: T): boolean {
+    for (let i = this.#length - 1; i >= 0; i--) {
+      if (this.#items[(this.#head + i) & this.#mask] !== item) continue;
+      for (let j = i; j < this.#length - 1; j++) {
+        this.#items[(this.#head + j) & this.#mask] = this.#items[(this.#head + j + 1) & this.#mask];
+      }
+      this.#length--;
+      this.#items[(this.#head + this.#length) & this.#mask] = undefined;
+      return true;
+    }
+    return false;
+  }
+
   /** Removes every item. */
   clear(): void {
     this.#items = new Array(INITIAL_CAPACITY);

@@ -1,0 +1,1107 @@
+/**
+ * The other side of the cross-worker adapters: `connect` builds proxies for
+ * the primitives a `serve` call exposes on an endpoint.
+ *
+ * @module
+ */
+
+import { Deque } from "../_deque.ts";
+import { type Held, held, holdTimeout } from "../_held.ts";
+import { checkWaitOptions, WaitList, type WaitOptions } from "../_waiters.ts";
+import type { Barrier } from "../barrier.ts";
+import type { Condition } from "../condition.ts";
+import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../errors.ts";
+import type { Event } from "../event.ts";
+import type { Lock } from "../lock.ts";
+import type { Queue } from "../queue.ts";
+import type { Semaphore } from "../semaphore.ts";
+import { Connection } from "./pipe.ts";
+import {
+  type ClientFrame,
+  CREDIT_WINDOW,
+  dataCloneError,
+  deserializeError,
+  type Endpoint,
+  type Entry,
+  findUncloneable,
+  isEnvelope,
+  type Kind,
+  listen,
+  Outbox,
+  readEnvelope,
+  type ServerFrame,
+  type WireError,
+} from "./protocol.ts";
+
+export type { Held } from "../_held.ts";
+
+/** Items a remote consumer of a FIFO `Queue` prefetches by default. */
+export const DEFAULT_PREFETCH = 256;
+
+/**
+ * What a local {@linkcode Queue} and a {@linkcode RemoteQueue} have in
+ * common, so one consumer (or producer) function can take either.
+ *
+ * @typeParam T The type of the items.
+ *
+ * @example
+ * ```ts
+ * import { Queue } from "@baton/baton";
+ * import type { QueueLike } from "@baton/baton/worker";
+ *
+ * async function drain(queue: QueueLike<number>): Promise<number> {
+ *   let sum = 0;
+ *   for await (const item of queue) {
+ *     sum += item;
+ *     await queue.taskDone();
+ *   }
+ *   return sum;
+ * }
+ * const local = new Queue<number>();
+ * local.putNowait(1);
+ * local.putNowait(2);
+ * local.shutdown();
+ * console.log(await drain(local)); // 3
+ * ```
+ */
+export interface QueueLike<T> extends AsyncIterable<T> {
+  /** Most items held at once; `<= 0` or `Infinity`: unbounded. */
+  readonly maxsize: number;
+  /** Puts an item, waiting while the queue is full. */
+  put(item: T, options?: WaitOptions): Promise<void>;
+  /** Takes the next item, waiting while the queue is empty. */
+  get(options?: WaitOptions): Promise<T>;
+  /** Marks one item taken as done. */
+  taskDone(): void | Promise<void>;
+  /** Waits until every item put is marked done. */
+  join(options?: WaitOptions): Promise<boolean>;
+  /** Shuts the queue down. */
+  shutdown(immediate?: boolean): void | Promise<void>;
+}
+
+/**
+ * A proxy for a queue served from another thread. Same method names as
+ * {@linkcode Queue}; what cannot be synchronous across threads returns a
+ * promise (the nowait variants, the sizes, `taskDone`, `shutdown`, and the
+ * `isShutdown`/`unfinishedTasks` reads). `put` writes ahead on credits and
+ * `get` takes from a prefetched batch, so items stream in batches while
+ * `maxsize` backpressure stays exact.
+ *
+ * @typeParam T The type of the items.
+ *
+ * @example
+ * ```ts
+ * import { Queue } from "@baton/baton";
+ * import { connect, type RemoteQueue, serve } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const link = serve(port1, { jobs: new Queue<string>(10) });
+ * const remote = await connect<{ jobs: Queue<string> }>(port2);
+ * const jobs: RemoteQueue<string> = remote.jobs;
+ * await jobs.put("a");
+ * console.log(await jobs.get(), await jobs.qsize()); // "a" 0
+ * await remote.close();
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface RemoteQueue<T> extends QueueLike<T> {
+  /** The served queue's kind. */
+  readonly kind: "Queue" | "LifoQueue" | "PriorityQueue";
+  /** Puts an item without waiting; rejects `QueueFull` when full. */
+  putNowait(item: T): Promise<void>;
+  /** Takes the next item without waiting; rejects `QueueEmpty` when empty. */
+  getNowait(): Promise<T>;
+  /** The number of items queued in the owner's thread. */
+  qsize(): Promise<number>;
+  /** Whether the queue is empty in the owner's thread. */
+  empty(): Promise<boolean>;
+  /** Whether the queue is full. */
+  full(): Promise<boolean>;
+  /** Marks one item taken as done. */
+  taskDone(): Promise<void>;
+  /** Shuts the queue down for everyone. */
+  shutdown(immediate?: boolean): Promise<void>;
+  /** Whether the queue was shut down. */
+  readonly isShutdown: Promise<boolean>;
+  /** Items put and not yet marked done. */
+  readonly unfinishedTasks: Promise<number>;
+}
+
+/**
+ * A proxy for a {@linkcode Lock} served from another thread.
+ *
+ * @example
+ * ```ts
+ * import { Lock } from "@baton/baton";
+ * import { connect, serve } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const link = serve(port1, { lock: new Lock() });
+ * const remote = await connect<{ lock: Lock }>(port2);
+ * console.log(await remote.lock.acquire()); // true
+ * await remote.lock.release();
+ * await remote.close();
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface RemoteLock {
+  /** Acquires the lock; `false` when the timeout ran out. */
+  acquire(options?: WaitOptions): Promise<boolean>;
+  /** Acquires the lock and returns a handle that releases it when disposed. */
+  hold(options?: WaitOptions): Promise<Held>;
+  /** Releases the lock. */
+  release(): Promise<void>;
+  /** Whether the lock is held. */
+  locked(): Promise<boolean>;
+}
+
+/**
+ * A proxy for a {@linkcode Condition} served from another thread. The
+ * predicate of `waitFor` runs in this thread.
+ *
+ * @example
+ * ```ts
+ * import { Condition } from "@baton/baton";
+ * import { connect, serve } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const link = serve(port1, { ready: new Condition() });
+ * const remote = await connect<{ ready: Condition }>(port2);
+ * await remote.ready.acquire();
+ * console.log(await remote.ready.wait({ timeout: 5 })); // false: nobody notified
+ * await remote.ready.release();
+ * await remote.close();
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface RemoteCondition extends RemoteLock {
+  /** Releases the lock, waits for a notify, re-acquires the lock. */
+  wait(options?: WaitOptions): Promise<boolean>;
+  /** Waits until `predicate` returns a truthy value; returns its last value. */
+  waitFor<R>(predicate: () => R | Promise<R>, options?: WaitOptions): Promise<R>;
+  /** Wakes the `n` oldest waiters. */
+  notify(n?: number): Promise<void>;
+  /** Wakes every waiter. */
+  notifyAll(): Promise<void>;
+}
+
+/**
+ * A proxy for an {@linkcode Event} served from another thread.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "@baton/baton";
+ * import { connect, serve } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const done = new Event();
+ * const link = serve(port1, { done });
+ * const remote = await connect<{ done: Event }>(port2);
+ * await remote.done.set();
+ * console.log(done.isSet()); // true
+ * await remote.close();
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface RemoteEvent {
+  /** Sets the flag, waking every waiter. */
+  set(): Promise<void>;
+  /** Clears the flag. */
+  clear(): Promise<void>;
+  /** Whether the flag is set. */
+  isSet(): Promise<boolean>;
+  /** Waits until the flag is set; `false` when the timeout ran out. */
+  wait(options?: WaitOptions): Promise<boolean>;
+}
+
+/**
+ * A proxy for a {@linkcode Semaphore} or `BoundedSemaphore` served from
+ * another thread.
+ *
+ * @example
+ * ```ts
+ * import { Semaphore } from "@baton/baton";
+ * import { connect, serve } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const link = serve(port1, { slots: new Semaphore(2) });
+ * const remote = await connect<{ slots: Semaphore }>(port2);
+ * {
+ *   using _permit = await remote.slots.hold();
+ *   console.log(await remote.slots.value); // 1
+ * }
+ * await remote.close();
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface RemoteSemaphore {
+  /** Takes a permit; `false` when the timeout ran out. */
+  acquire(options?: WaitOptions): Promise<boolean>;
+  /** Takes a permit and returns a handle that gives it back when disposed. */
+  hold(options?: WaitOptions): Promise<Held>;
+  /** Returns `n` permits. */
+  release(n?: number): Promise<void>;
+  /** The number of free permits. */
+  readonly value: Promise<number>;
+}
+
+/**
+ * A proxy for a {@linkcode Barrier} served from another thread. Its
+ * `action` runs in the owner's thread.
+ *
+ * @example
+ * ```ts
+ * import { Barrier } from "@baton/baton";
+ * import { connect, serve } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const barrier = new Barrier(2);
+ * const link = serve(port1, { barrier });
+ * const remote = await connect<{ barrier: Barrier }>(port2);
+ * const [mine, theirs] = await Promise.all([barrier.wait(), remote.barrier.wait()]);
+ * console.log(mine + theirs); // 1: indices 0 and 1
+ * await remote.close();
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface RemoteBarrier {
+  /** How many parties must arrive. */
+  readonly parties: number;
+  /** Arrives and waits for the other parties; returns this party's index. */
+  wait(options?: WaitOptions): Promise<number>;
+  /** Returns the barrier to its initial state. */
+  reset(): Promise<void>;
+  /** Breaks the barrier. */
+  abort(): Promise<void>;
+  /** How many parties wait now. */
+  readonly nWaiting: Promise<number>;
+  /** Whether the barrier is broken. */
+  readonly broken: Promise<boolean>;
+}
+
+/**
+ * The proxy type `connect` gives for a served primitive type.
+ *
+ * @typeParam P The primitive's type in the owner's thread.
+ *
+ * @example
+ * ```ts
+ * import type { Event, Queue } from "@baton/baton";
+ * import type { RemoteEvent, RemoteOf, RemoteQueue } from "@baton/baton/worker";
+ *
+ * const check: RemoteOf<Queue<number>> extends RemoteQueue<number> ? true : false = true;
+ * const check2: RemoteOf<Event> extends RemoteEvent ? true : false = true;
+ * console.log(check && check2); // true
+ * ```
+ */
+export type RemoteOf<P> = P extends Queue<infer T> ? RemoteQueue<T>
+  : P extends Condition ? RemoteCondition
+  : P extends Lock ? RemoteLock
+  : P extends Event ? RemoteEvent
+  : P extends Semaphore ? RemoteSemaphore
+  : P extends Barrier ? RemoteBarrier
+  : P extends Connection<infer S, infer R> ? Connection<S, R>
+  : never;
+
+/**
+ * What `connect` resolves to: a proxy for every served name, plus `close()`
+ * (also `await using`).
+ *
+ * @typeParam T The served primitives by name, as typed in the owner's thread.
+ *
+ * @example
+ * ```ts
+ * import type { Event, Queue } from "@baton/baton";
+ * import type { Remote } from "@baton/baton/worker";
+ *
+ * type Shared = { jobs: Queue<string>; done: Event };
+ * async function work(remote: Remote<Shared>): Promise<void> {
+ *   for await (const job of remote.jobs) console.log(job);
+ *   await remote.done.set();
+ *   await remote.close();
+ * }
+ * console.log(typeof work); // "function"
+ * ```
+ */
+export type Remote<T> =
+  & { readonly [K in keyof T]: RemoteOf<T[K]> }
+  & {
+    /**
+     * Closes the connection: prefetched items go back to their queues,
+     * unused put credits are returned, pending operations reject
+     * `LinkClosed`, and every listener is removed.
+     */
+    close(): Promise<void>;
+    /** Same as `close()`. */
+    [Symbol.asyncDispose](): Promise<void>;
+  };
+
+/**
+ * Options of {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@baton/baton/worker";
+ *
+ * const options: ConnectOptions = { timeout: 5_000, prefetch: 256 };
+ * console.log(options.prefetch); // 256
+ * ```
+ */
+export interface ConnectOptions extends WaitOptions {
+  /**
+   * Items a remote FIFO `Queue` consumer fetches ahead (default
+   * {@linkcode DEFAULT_PREFETCH}); 0 turns prefetch off, so every `get` is
+   * served in the owner's thread in arrival order with the other getters.
+   * `LifoQueue` and `PriorityQueue` proxies never prefetch (it would change
+   * their order).
+   */
+  prefetch?: number;
+  /** Told about problems no caller can be told of. Defaults to `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+interface PendingCall {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  name: string;
+}
+
+/** One endpoint's connecting side. */
+class Session {
+  readonly endpoint: Endpoint;
+  readonly outbox: Outbox;
+  readonly calls = new Map<number, PendingCall>();
+  readonly proxies = new Map<string, Proxy>();
+  readonly prefetch: number;
+  #nextId = 1;
+  #closed = false;
+  #unlisten: () => void;
+  #manifest: Promise<void>;
+  #gotManifest!: () => void;
+  #onError: (error: unknown) => void;
+  remote: Record<string, unknown> = {};
+
+  constructor(endpoint: Endpoint, options: ConnectOptions) {
+    this.endpoint = endpoint;
+    this.prefetch = options.prefetch ?? DEFAULT_PREFETCH;
+    this.#onError = options.onError ?? ((error: unknown) => console.error("baton connect:", error));
+    this.outbox = new Outbox(endpoint, "c", (error) => this.report(error));
+    this.#manifest = new Promise<void>((resolve) => this.#gotManifest = resolve);
+    this.#unlisten = listen(endpoint, (event) => this.#receive(event));
+    this.outbox.push({ t: "hello" });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  report(error: unknown): void {
+    try {
+      this.#onError(error);
+    } catch {
+      // an onError hook that throws must not break the adapter
+    }
+  }
+
+  /** Resolves once the first manifest arrived; honours `timeout` and `signal`. */
+  ready(options: WaitOptions): Promise<void> {
+    const list = new WaitList<void>({
+      onTimeout: () => {
+        throw new DOMException(
+          `no baton serve() answered within ${options.timeout} ms`,
+          "TimeoutError",
+        );
+      },
+    });
+    const waiting = list.wait(options, undefined);
+    this.#manifest.then(() => list.resolveAll());
+    return waiting;
+  }
+
+  #receive(event: MessageEvent): void {
+    const data = event.data;
+    if (!isEnvelope(data)) return;
+    const frames = readEnvelope(data, "s");
+    if (typeof frames === "string") {
+      if (frames !== "") this.report(new TypeError(`ignored ${frames}`));
+      return;
+    }
+    for (const frame of frames as ServerFrame[]) {
+      try {
+        this.#handle(frame);
+      } catch (error) {
+        this.report(error);
+      }
+    }
+  }
+
+  #handle(frame: ServerFrame): void {
+    if (this.#closed) return;
+    switch (frame.t) {
+      case "manifest":
+        this.#build(frame.e);
+        return;
+      case "ok":
+      case "err":
+        this.#settle(frame);
+        return;
+      case "closed":
+        for (const name of frame.names) this.#closeName(name);
+        return;
+    }
+    const proxy = this.proxies.get(frame.n);
+    if (!(proxy instanceof QueueProxy)) return; // a name closed or never known here
+    switch (frame.t) {
+      case "credit":
+        proxy.credit(frame.k);
+        return;
+      case "items":
+        proxy.items(frame.v);
+        return;
+      case "item-error":
+        proxy.itemError(deserializeError(frame.e));
+        return;
+      case "end":
+        proxy.end();
+        return;
+      case "shutdown":
+        proxy.shutdownNotice(frame.i);
+        return;
+    }
+  }
+
+  #build(entries: Record<string, Entry>): void {
+    for (const [name, entry] of Object.entries(entries)) {
+      if (this.proxies.has(name) || name === "close" || name === "then") continue;
+      const proxy = makeProxy(this, name, entry);
+      if (proxy === undefined) continue;
+      this.proxies.set(name, proxy);
+      Object.defineProperty(this.remote, name, { value: proxy.face, enumerable: true });
+    }
+    this.#gotManifest();
+  }
+
+  #settle(frame: Extract<ServerFrame, { t: "ok" | "err" }>): void {
+    const call = this.calls.get(frame.id);
+    if (call === undefined) return;
+    this.calls.delete(frame.id);
+    if (call.onAbort !== undefined) call.signal!.removeEventListener("abort", call.onAbort);
+    if (frame.t === "ok") call.resolve(frame.v);
+    else if (frame.cancelled === 1 && call.signal?.aborted) call.reject(call.signal.reason);
+    else call.reject(deserializeError(frame.e as WireError));
+  }
+
+  /**
+   * Calls `op` on the served `name`. The owner applies the timeout; an abort
+   * here asks the owner to cancel, and the call then resolves with the
+   * owner's answer if it had one already (nothing lost), else rejects with
+   * the signal's reason.
+   */
+  call(
+    name: string,
+    op: string,
+    args: unknown[],
+    options?: WaitOptions,
+    quiet = false,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    const id = this.#nextId++;
+    const frame: Extract<ClientFrame, { t: "call" }> = { t: "call", id, n: name, op, a: args };
+    if (options?.timeout !== undefined && options.timeout !== Infinity) frame.to = options.timeout;
+    const signal = options?.signal;
+    if (signal !== undefined) frame.c = 1;
+    return new Promise((resolve, reject) => {
+      const call: PendingCall = { resolve, reject, signal, onAbort: undefined, name };
+      if (signal !== undefined) {
+        call.onAbort = () => this.outbox.push({ t: "cancel", id });
+        signal.addEventListener("abort", call.onAbort, { once: true });
+      }
+      if (!quiet) this.calls.set(id, call);
+      else {
+        resolve(undefined);
+        this.calls.set(id, {
+          resolve: () => {},
+          reject: (failure) => this.report(failure),
+          signal: undefined,
+          onAbort: undefined,
+          name,
+        });
+      }
+      this.outbox.push(frame, (cloneError) => {
+        this.calls.delete(id);
+        if (call.onAbort !== undefined) signal!.removeEventListener("abort", call.onAbort);
+        reject(cloneError);
+      });
+    });
+  }
+
+  #closeName(name: string): void {
+    const proxy = this.proxies.get(name);
+    proxy?.closed();
+    for (const [id, call] of this.calls) {
+      if (call.name !== name) continue;
+      this.calls.delete(id);
+      if (call.onAbort !== undefined) call.signal!.removeEventListener("abort", call.onAbort);
+      call.reject(new LinkClosed());
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    for (const proxy of this.proxies.values()) proxy.leave();
+    this.outbox.push({ t: "bye" });
+    this.outbox.flush();
+    this.#closed = true;
+    for (const name of this.proxies.keys()) this.#closeName(name);
+    for (const call of this.calls.values()) call.reject(new LinkClosed());
+    this.calls.clear();
+    this.outbox.close();
+    this.#unlisten();
+    this.#gotManifest();
+    const holder = this.endpoint as unknown as { [SESSION]?: Session };
+    if (holder[SESSION] === this) delete holder[SESSION];
+    return Promise.resolve();
+  }
+}
+
+/** Base of the per-name proxies: what the session needs of each. */
+abstract class Proxy {
+  abstract readonly face: object;
+  /** The link of this name closed. */
+  closed(): void {}
+  /** This side is closing: give back what is held. */
+  leave(): void {}
+}
+
+class CallProxy extends Proxy {
+  readonly face: Record<string, unknown>;
+  constructor(face: Record<string, unknown>) {
+    super();
+    this.face = face;
+  }
+}
+
+function makeProxy(session: Session, name: string, entry: Entry): Proxy | undefined {
+  const call = (op: string, args: unknown[] = [], options?: WaitOptions) =>
+    session.call(name, op, args, options);
+  const fire = (op: string, args: unknown[] = []) =>
+    void session.call(name, op, args, undefined, true);
+  const state = (op: string) => ({ get: () => call(op), enumerable: true });
+  const holder = (what: string) => async (options?: WaitOptions): Promise<Held> => {
+    if (!(await call("acquire", [], options))) throw holdTimeout(what, options?.timeout);
+    return held(() => fire("release"));
+  };
+  switch (entry.k) {
+    case "Queue":
+    case "LifoQueue":
+    case "PriorityQueue":
+      return new QueueProxy(session, name, entry);
+    case "Lock":
+      return new CallProxy({
+        acquire: (options?: WaitOptions) => call("acquire", [], options),
+        hold: holder("lock"),
+        release: () => call("release"),
+        locked: () => call("locked"),
+      });
+    case "Condition": {
+      const face: Record<string, unknown> = {
+        acquire: (options?: WaitOptions) => call("acquire", [], options),
+        hold: holder("lock"),
+        release: () => call("release"),
+        locked: () => call("locked"),
+        wait: (options?: WaitOptions) => call("wait", [], options),
+        notify: (n = 1) => call("notify", [n]),
+        notifyAll: () => call("notifyAll"),
+        waitFor: (predicate: () => unknown, options?: WaitOptions) =>
+          remoteWaitFor(face, predicate, options),
+      };
+      return new CallProxy(face);
+    }
+    case "Event":
+      return new CallProxy({
+        set: () => call("set"),
+        clear: () => call("clear"),
+        isSet: () => call("isSet"),
+        wait: (options?: WaitOptions) => call("wait", [], options),
+      });
+    case "Semaphore":
+    case "BoundedSemaphore": {
+      const face: Record<string, unknown> = {
+        acquire: (options?: WaitOptions) => call("acquire", [], options),
+        hold: holder("semaphore permit"),
+        release: (n = 1) => call("release", [n]),
+      };
+      Object.defineProperty(face, "value", state("value"));
+      if (entry.c.initialValue !== undefined) face.initialValue = entry.c.initialValue;
+      return new CallProxy(face);
+    }
+    case "Barrier": {
+      const face: Record<string, unknown> = {
+        parties: entry.c.parties,
+        wait: (options?: WaitOptions) => call("wait", [], options),
+        reset: () => call("reset"),
+        abort: () => call("abort"),
+      };
+      Object.defineProperty(face, "nWaiting", state("nWaiting"));
+      Object.defineProperty(face, "broken", state("broken"));
+      return new CallProxy(face);
+    }
+    case "Connection": {
+      if (entry.p === undefined) return undefined;
+      const connection = Connection.fromPort(entry.p, {
+        readable: entry.c.readable !== false,
+        writable: entry.c.writable !== false,
+      });
+      // The other side transferred its end: this side now owns it.
+      return new (class extends Proxy {
+        readonly face = connection;
+        override leave(): void {
+          // A transferred pipe end outlives the link; its owner closes it.
+        }
+      })();
+    }
+  }
+  session.report(
+    new TypeError(`unknown kind ${String((entry as { k: unknown }).k)} for "${name}"`),
+  );
+  return undefined;
+}
+
+async function remoteWaitFor(
+  face: Record<string, unknown>,
+  predicate: () => unknown,
+  options?: WaitOptions,
+): Promise<unknown> {
+  const error = checkWaitOptions(options);
+  if (error !== undefined) throw error;
+  const wait = face.wait as (options?: WaitOptions) => Promise<boolean>;
+  const timeout = options?.timeout ?? Infinity;
+  const deadline = performance.now() + timeout;
+  let result = await predicate();
+  while (!result) {
+    const remaining = timeout === Infinity ? Infinity : Math.max(0, deadline - performance.now());
+    if (remaining === 0 && timeout !== 0) break;
+    const waitOptions: WaitOptions = { timeout: remaining };
+    if (options?.signal !== undefined) waitOptions.signal = options.signal;
+    await wait(waitOptions);
+    result = await predicate();
+    if (timeout === 0) break;
+  }
+  return result;
+}
+
+const SESSION = Symbol.for("baton.connect.session");
+
+/** A remote queue: puts on credit, gets from a prefetched buffer. */
+class QueueProxy extends Proxy {
+  readonly face: RemoteQueue<unknown>;
+  readonly #session: Session;
+  readonly #name: string;
+  readonly #kind: "Queue" | "LifoQueue" | "PriorityQueue";
+  readonly #useCredit: boolean;
+  readonly #prefetch: number;
+  #closed = false;
+  #shutdown = false;
+  #discarding = false;
+  // put side
+  #credits = 0;
+  #wantSent = false;
+  #putters: WaitList<void, unknown>;
+  // get side
+  #buffer = new Deque<unknown>();
+  #getters: WaitList<unknown>;
+  #outstanding = 0;
+  #ended = false;
+  #pendingError: Error | undefined;
+  /** Items handed to this side's code so far: what acknowledgements count. */
+  #handedTotal = 0;
+  #ackFrame: { t: "ack"; n: string; s: number } | undefined;
+  #ackBatch = -1;
+  /** Items this side took and has not marked done: those taskDone calls need no round trip. */
+  #undone = 0;
+
+  constructor(session: Session, name: string, entry: Entry) {
+    super();
+    this.#session = session;
+    this.#name = name;
+    this.#kind = entry.k as "Queue" | "LifoQueue" | "PriorityQueue";
+    // A compare function may throw on put, and only a call can report that.
+    this.#useCredit = this.#kind !== "PriorityQueue";
+    this.#prefetch = this.#kind === "Queue" ? session.prefetch : 0;
+    this.#putters = new WaitList<void, unknown>({
+      onTimeout: () => {
+        throw this.#shutdown ? new QueueShutDown() : new QueueFull();
+      },
+    });
+    this.#getters = new WaitList<unknown>({
+      onTimeout: () => {
+        throw this.#drained() ? new QueueShutDown() : new QueueEmpty();
+      },
+    });
+    const maxsize = entry.c.maxsize as number;
+    const face = {
+      kind: this.#kind,
+      maxsize,
+      put: (item: unknown, options?: WaitOptions) => this.put(item, options),
+      putNowait: (item: unknown) => this.putNowait(item),
+      get: (options?: WaitOptions) => this.get(options),
+      getNowait: () => this.getNowait(),
+      qsize: () => this.#call("qsize") as Promise<number>,
+      empty: () => this.#call("empty") as Promise<boolean>,
+      full: () => this.#call("full") as Promise<boolean>,
+      taskDone: () => this.taskDone(),
+      join: (options?: WaitOptions) => this.#call("join", [], options) as Promise<boolean>,
+      shutdown: (immediate = false) => this.#call("shutdown", [immediate]) as Promise<void>,
+      [Symbol.asyncIterator]: () => this.#iterator(),
+    };
+    Object.defineProperty(face, "isShutdown", {
+      get: () => this.#call("isShutdown"),
+      enumerable: true,
+    });
+    Object.defineProperty(face, "unfinishedTasks", {
+      get: () => this.#call("unfinishedTasks"),
+      enumerable: true,
+    });
+    this.face = face as RemoteQueue<unknown>;
+  }
+
+  #call(op: string, args: unknown[] = [], options?: WaitOptions): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    return this.#session.call(this.#name, op, args, options);
+  }
+
+  // ---- put ----
+
+  put(item: unknown, options?: WaitOptions): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#shutdown) return Promise.reject(new QueueShutDown());
+    if (!this.#useCredit) return this.#call("put", [item], options) as Promise<void>;
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    const uncloneable = findUncloneable(item);
+    if (uncloneable !== undefined) return Promise.reject(dataCloneError(uncloneable));
+    if (this.#credits > 0 && this.#putters.size === 0) {
+      this.#send(item);
+      return Promise.resolve();
+    }
+    if (options?.timeout === 0) return this.#call("putNowait", [item]) as Promise<void>;
+    this.#want();
+    return this.#putters.wait(options, item);
+  }
+
+  putNowait(item: unknown): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#shutdown) return Promise.reject(new QueueShutDown());
+    if (this.#useCredit && this.#credits > 0 && this.#putters.size === 0) {
+      const uncloneable = findUncloneable(item);
+      if (uncloneable !== undefined) return Promise.reject(dataCloneError(uncloneable));
+      this.#send(item);
+      return Promise.resolve();
+    }
+    return this.#call("putNowait", [item]) as Promise<void>;
+  }
+
+  #send(item: unknown): void {
+    this.#credits--;
+    this.#session.outbox.pushItem(this.#name, item, this.#lost);
+    if (this.#credits < CREDIT_WINDOW / 2) this.#want();
+  }
+
+  /** An item the walk found cloneable was refused at posting: say so, it cannot come back. */
+  #lost = (error: unknown, item?: unknown): void => {
+    this.#session.report(
+      new DOMException(
+        `an item put on "${this.#name}" could not be cloned after put() resolved and was dropped: ${
+          String((error as Error)?.message ?? error)
+        } (${typeof item})`,
+        "DataCloneError",
+      ),
+    );
+  };
+
+  #want(): void {
+    if (this.#wantSent || this.#shutdown) return;
+    this.#wantSent = true;
+    this.#session.outbox.push({ t: "want", n: this.#name });
+  }
+
+  credit(count: number): void {
+    this.#wantSent = false;
+    if (this.#shutdown || this.#closed) {
+      this.#session.outbox.push({ t: "uncredit", n: this.#name, k: count });
+      return;
+    }
+    this.#credits += count;
+    while (this.#credits > 0 && this.#putters.size > 0) {
+      const putter = this.#putters.shift()!;
+      this.#send(putter.data);
+      putter.resolve();
+    }
+    if (this.#putters.size > 0) this.#want();
+  }
+
+  // ---- get ----
+
+  #drained(): boolean {
+    return this.#ended && this.#buffer.length === 0;
+  }
+
+  get(options?: WaitOptions): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#drained()) return Promise.reject(new QueueShutDown());
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    if (this.#pendingError !== undefined) {
+      const pending = this.#pendingError;
+      this.#pendingError = undefined;
+      return Promise.reject(pending);
+    }
+    if (this.#buffer.length > 0) return Promise.resolve(this.#hand());
+    if (this.#prefetch === 0) return this.#direct("get", options);
+    if (options?.timeout === 0) return this.#direct("getNowait");
+    this.#pull();
+    return this.#getters.wait(options, undefined);
+  }
+
+  getNowait(): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#drained()) return Promise.reject(new QueueShutDown());
+    if (this.#buffer.length > 0) return Promise.resolve(this.#hand());
+    return this.#direct("getNowait");
+  }
+
+  /** A get served in the owner's thread. */
+  #direct(op: string, options?: WaitOptions): Promise<unknown> {
+    return this.#call(op, [], options).then((item) => {
+      if (this.#buffer.length === 0) {
+        this.#handed();
+        return item;
+      }
+      // Prefetched items that arrived first go out first: items are handed in
+      // the order the owner sent them, which is what the acknowledgements count.
+      this.#buffer.push(item);
+      return this.#hand();
+    });
+  }
+
+  #hand(): unknown {
+    const item = this.#buffer.shift();
+    this.#handed();
+    this.#pull();
+    return item;
+  }
+
+  /** One more item reached this side's code: acknowledge it (one ack frame per turn). */
+  #handed(): void {
+    this.#undone++;
+    this.#handedTotal++;
+    const frame = this.#ackFrame;
+    if (frame !== undefined && this.#ackBatch === this.#session.outbox.batch) {
+      frame.s = this.#handedTotal; // still unsent
+      return;
+    }
+    this.#ackFrame = { t: "ack", n: this.#name, s: this.#handedTotal };
+    this.#ackBatch = this.#session.outbox.batch;
+    this.#session.outbox.push(this.#ackFrame);
+  }
+
+  #pull(): void {
+    if (this.#prefetch === 0 || this.#ended || this.#closed || this.#pendingError !== undefined) {
+      return;
+    }
+    const held = this.#buffer.length + this.#outstanding;
+    if (held > this.#prefetch / 2) return;
+    const count = this.#prefetch - held;
+    this.#outstanding += count;
+    this.#session.outbox.push({ t: "pull", n: this.#name, k: count });
+  }
+
+  items(values: unknown[]): void {
+    if (this.#closed || this.#discarding) return;
+    this.#outstanding = Math.max(0, this.#outstanding - values.length);
+    let i = 0;
+    for (; i < values.length && this.#getters.size > 0; i++) {
+      this.#handed();
+      this.#getters.shift()!.resolve(values[i]);
+    }
+    for (; i < values.length; i++) this.#buffer.push(values[i]);
+    if (this.#getters.size > 0) this.#pull();
+  }
+
+  itemError(error: Error): void {
+    this.#outstanding = 0;
+    const getter = this.#getters.shift();
+    if (getter !== undefined) getter.reject(error);
+    else this.#pendingError = error;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#outstanding = 0;
+    if (this.#buffer.length === 0) this.#getters.rejectAll(new QueueShutDown());
+  }
+
+  shutdownNotice(immediate: boolean): void {
+    this.#shutdown = true;
+    this.#putters.rejectAll(new QueueShutDown());
+    if (this.#credits > 0) {
+      this.#session.outbox.push({ t: "uncredit", n: this.#name, k: this.#credits });
+      this.#credits = 0;
+    }
+    if (immediate) {
+      // The owner discarded what was queued; what was prefetched goes the same way.
+      this.#discarding = true;
+      this.#returnBuffer();
+      this.#ended = true;
+      this.#getters.rejectAll(new QueueShutDown());
+    }
+  }
+
+  #returnBuffer(): void {
+    this.#buffer.clear();
+    this.#outstanding = 0;
+    this.#session.outbox.push({ t: "unpull", n: this.#name, s: this.#handedTotal });
+  }
+
+  // ---- tasks ----
+
+  taskDone(): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#undone > 0) {
+      // Certainly valid: this side took the item. Tell the owner without waiting.
+      this.#undone--;
+      void this.#session.call(this.#name, "taskDone", [], undefined, true);
+      return Promise.resolve();
+    }
+    return this.#call("taskDone") as Promise<void>;
+  }
+
+  #iterator(): AsyncIterator<unknown> {
+    return {
+      next: (): Promise<IteratorResult<unknown>> => {
+        if (this.#buffer.length > 0 && !this.#closed) {
+          return Promise.resolve({ value: this.#hand(), done: false });
+        }
+        return this.get().then(
+          (value) => ({ value, done: false }),
+          (error) => {
+            if (error instanceof QueueShutDown) return { value: undefined, done: true };
+            throw error;
+          },
+        );
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+    };
+  }
+
+  // ---- teardown ----
+
+  override leave(): void {
+    if (this.#closed) return;
+    if (this.#credits > 0) {
+      this.#session.outbox.push({ t: "uncredit", n: this.#name, k: this.#credits });
+      this.#credits = 0;
+    }
+    if (this.#prefetch > 0) this.#returnBuffer();
+  }
+
+  override closed(): void {
+    this.#closed = true;
+    this.#buffer.clear();
+    this.#putters.rejectAll(new LinkClosed());
+    this.#getters.rejectAll(new LinkClosed());
+  }
+}
+
+/**
+ * Connects to the primitives served on `endpoint` by {@linkcode serve} in
+ * another thread (inside a worker: `connect(self)`), and resolves with a
+ * proxy for each served name once the other side has told what it serves.
+ * Calling it again on the same endpoint gives the same connection.
+ *
+ * @typeParam T The served primitives by name, as typed in the owner's thread.
+ * @param endpoint Where the other side listens.
+ * @param options `timeout`/`signal` for the wait for the other side,
+ *   `prefetch` for remote queue consumers, `onError`.
+ * @returns The proxies, plus `close()`.
+ * @throws {DOMException} `TimeoutError` when no `serve` answered in time.
+ *
+ * @example
+ * ```ts
+ * import { Queue } from "@baton/baton";
+ * import { connect, serve } from "@baton/baton/worker";
+ *
+ * // In a real program the two sides are two threads: serve(worker, ...) in
+ * // the main thread, connect(self) in the worker.
+ * const { port1, port2 } = new MessageChannel();
+ * const jobs = new Queue<number>(100);
+ * const link = serve(port1, { jobs });
+ * for (let i = 1; i <= 3; i++) jobs.putNowait(i);
+ * jobs.shutdown();
+ *
+ * await using remote = await connect<{ jobs: Queue<number> }>(port2);
+ * let sum = 0;
+ * for await (const job of remote.jobs) {
+ *   sum += job;
+ *   await remote.jobs.taskDone();
+ * }
+ * console.log(sum); // 6
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export async function connect<T extends object = Record<string, unknown>>(
+  endpoint: Endpoint,
+  options: ConnectOptions = {},
+): Promise<Remote<T>> {
+  if (
+    endpoint === null || typeof endpoint !== "object" || typeof endpoint.postMessage !== "function"
+  ) {
+    throw new TypeError("connect() takes an endpoint with postMessage and addEventListener");
+  }
+  const prefetch = options.prefetch ?? DEFAULT_PREFETCH;
+  if (!Number.isInteger(prefetch) || prefetch < 0) {
+    throw new RangeError(`prefetch must be a non-negative integer, received ${String(prefetch)}`);
+  }
+  const waitOptions: WaitOptions = {};
+  if (options.timeout !== undefined) waitOptions.timeout = options.timeout;
+  if (options.signal !== undefined) waitOptions.signal = options.signal;
+  const error = checkWaitOptions(waitOptions);
+  if (error !== undefined) throw error;
+  const holder = endpoint as unknown as { [SESSION]?: Session };
+  let session = holder[SESSION];
+  if (session === undefined || session.closed) {
+    session = new Session(endpoint, options);
+    holder[SESSION] = session;
+    const remote = session.remote;
+    const current = session;
+    Object.defineProperty(remote, "close", { value: () => current.close() });
+    Object.defineProperty(remote, Symbol.asyncDispose, { value: () => current.close() });
+  }
+  try {
+    await session.ready(waitOptions);
+  } catch (failure) {
+    await session.close();
+    throw failure;
+  }
+  return session.remote as Remote<T>;
+}
+
+export type { Kind };

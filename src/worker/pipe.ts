@@ -1,0 +1,439 @@
+/**
+ * `Pipe`: Python's `multiprocessing.Pipe` over a `MessageChannel`: two
+ * connection ends with `send`, `recv`, `poll` and `close`, either end
+ * transferable to a worker.
+ *
+ * @module
+ */
+
+import { Deque } from "../_deque.ts";
+import { checkWaitOptions, describe, WaitList, type WaitOptions } from "../_waiters.ts";
+import { PipeClosed } from "../errors.ts";
+
+export { PipeClosed } from "../errors.ts";
+
+const PIPE_TAG = "@baton-pipe";
+const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
+
+/**
+ * Options of {@linkcode Pipe}.
+ *
+ * @example
+ * ```ts
+ * import { Pipe, type PipeOptions } from "@baton/baton/worker";
+ *
+ * const options: PipeOptions = { duplex: false };
+ * const [receiver, sender] = Pipe(options);
+ * sender.close();
+ * receiver.close();
+ * ```
+ */
+export interface PipeOptions {
+  /** Both ends send and receive (default); `false`: the first end only receives, the second only sends. */
+  duplex?: boolean;
+}
+
+/**
+ * What an end may do: receive, send, or both.
+ *
+ * @example
+ * ```ts
+ * import { Connection, type ConnectionOptions } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const options: ConnectionOptions = { readable: true, writable: false };
+ * const receiver = Connection.fromPort(port1, options);
+ * receiver.close();
+ * port2.close();
+ * ```
+ */
+export interface ConnectionOptions {
+  /** Whether this end may `recv`/`poll` (default true). */
+  readable?: boolean;
+  /** Whether this end may `send` (default true). */
+  writable?: boolean;
+}
+
+/**
+ * One end of a {@linkcode Pipe} (Python's `multiprocessing.connection.Connection`).
+ * Messages arrive in the order they were sent; `recv` waiters are served
+ * first come, first served. After the other end closes, `recv` returns what
+ * is left and then rejects {@linkcode PipeClosed} (Python's `EOFError`).
+ *
+ * @typeParam S What this end sends.
+ * @typeParam R What this end receives.
+ *
+ * @example
+ * ```ts
+ * import { Pipe } from "@baton/baton/worker";
+ *
+ * const [left, right] = Pipe<string, string>();
+ * left.send("ping");
+ * console.log(await right.recv()); // "ping"
+ * left.close();
+ * right.close();
+ * ```
+ */
+export class Connection<S = unknown, R = unknown> implements Disposable {
+  /** Whether this end may receive. */
+  readonly readable: boolean;
+  /** Whether this end may send. */
+  readonly writable: boolean;
+  #port: MessagePort | undefined;
+  #listening = false;
+  #buffer = new Deque<R>();
+  #receivers = new WaitList<R>({
+    onTimeout: () => {
+      throw new DOMException("recv timed out", "TimeoutError");
+    },
+  });
+  #pollers = new WaitList<boolean>({ onTimeout: () => false });
+  #closed = false;
+  #peerClosed = false;
+  #onMessage = (event: MessageEvent) => this.#receive(event.data);
+
+  /**
+   * Wraps a `MessagePort` whose other end is wrapped the same way; prefer
+   * {@linkcode Pipe}, or {@linkcode Connection.fromPort} for a transferred port.
+   *
+   * @param port The port.
+   * @param options What this end may do.
+   */
+  constructor(port: MessagePort, options: ConnectionOptions = {}) {
+    if (!(port instanceof MessagePort)) {
+      throw new TypeError(`Connection takes a MessagePort, received ${describe(port)}`);
+    }
+    this.#port = port;
+    this.readable = options.readable ?? true;
+    this.writable = options.writable ?? true;
+  }
+
+  /**
+   * Rebuilds a connection from a port that was transferred to this thread
+   * (see {@linkcode Connection.transfer}).
+   *
+   * @param port The transferred port.
+   * @param options What this end may do.
+   * @returns The connection.
+   *
+   * @example
+   * ```ts
+   * import { Connection, Pipe } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe();
+   * const port = b.transfer(); // post it to a worker: worker.postMessage(port, [port])
+   * const again = Connection.fromPort(port); // what the worker does
+   * a.send(1);
+   * console.log(await again.recv()); // 1
+   * a.close();
+   * again.close();
+   * ```
+   */
+  static fromPort<S = unknown, R = unknown>(
+    port: MessagePort,
+    options?: ConnectionOptions,
+  ): Connection<S, R> {
+    return new Connection<S, R>(port, options);
+  }
+
+  /**
+   * Whether this end is closed.
+   *
+   * @example
+   * ```ts
+   * import { Pipe } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe();
+   * a.close();
+   * console.log(a.closed); // true
+   * b.close();
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends a value to the other end (structured clone).
+   *
+   * @param value The value.
+   * @throws {PipeClosed} when either end is closed.
+   * @throws {DOMException} `DataCloneError` when the value cannot be cloned;
+   *   nothing is sent.
+   * @throws {TypeError} on a receive-only end.
+   *
+   * @example
+   * ```ts
+   * import { Pipe } from "@baton/baton/worker";
+   *
+   * const [receiver, sender] = Pipe<number, number>({ duplex: false });
+   * sender.send(7);
+   * console.log(await receiver.recv()); // 7
+   * sender.close();
+   * receiver.close();
+   * ```
+   */
+  send(value: S): void {
+    if (!this.writable) throw new TypeError("this end of the pipe is receive-only");
+    if (this.#closed || this.#port === undefined) {
+      throw new PipeClosed("send() on a closed connection");
+    }
+    if (this.#peerClosed) throw new PipeClosed("send() after the other end closed");
+    this.#port.postMessage({ [PIPE_TAG]: 1, v: value });
+  }
+
+  /**
+   * Receives the next value, waiting while none has arrived.
+   *
+   * @param options `timeout` in ms and `signal`.
+   * @returns The value.
+   * @throws {PipeClosed} when this end is closed, or the other end closed
+   *   and nothing is left.
+   * @throws {DOMException} `TimeoutError` when the timeout ran out.
+   * @throws {RangeError} for a negative or `NaN` timeout.
+   *
+   * @example
+   * ```ts
+   * import { Pipe, PipeClosed } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe<string, string>();
+   * a.send("last words");
+   * a.close();
+   * console.log(await b.recv()); // "last words"
+   * await b.recv().catch((error) => console.log(error instanceof PipeClosed)); // true
+   * b.close();
+   * ```
+   */
+  recv(options?: WaitOptions): Promise<R> {
+    if (!this.readable) return Promise.reject(new TypeError("this end of the pipe is send-only"));
+    if (this.#closed) return Promise.reject(new PipeClosed("recv() on a closed connection"));
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    this.#listen();
+    if (this.#buffer.length > 0) return Promise.resolve(this.#buffer.shift() as R);
+    if (this.#peerClosed) {
+      return Promise.reject(new PipeClosed("the other end closed and nothing is left"));
+    }
+    return this.#receivers.wait(options, undefined);
+  }
+
+  /**
+   * Whether a value can be received, or the other end closed (so `recv`
+   * would not wait), waiting up to `timeout` ms for one.
+   *
+   * @param timeout Milliseconds to wait: 0 (default) just looks, `Infinity` waits as long as needed.
+   * @param options `signal` to stop waiting.
+   * @returns Whether `recv` would settle at once.
+   * @throws {RangeError} for a negative or `NaN` timeout.
+   *
+   * @example
+   * ```ts
+   * import { Pipe } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe();
+   * console.log(await b.poll()); // false
+   * a.send("x");
+   * console.log(await b.poll(1000)); // true
+   * a.close();
+   * b.close();
+   * ```
+   */
+  poll(timeout = 0, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (!this.readable) return Promise.reject(new TypeError("this end of the pipe is send-only"));
+    if (this.#closed) return Promise.reject(new PipeClosed("poll() on a closed connection"));
+    const waitOptions: WaitOptions = { timeout };
+    if (options.signal !== undefined) waitOptions.signal = options.signal;
+    const error = checkWaitOptions(waitOptions);
+    if (error !== undefined) return Promise.reject(error);
+    this.#listen();
+    if (this.#buffer.length > 0 || this.#peerClosed) return Promise.resolve(true);
+    return this.#pollers.wait(waitOptions, undefined);
+  }
+
+  /**
+   * Closes this end: the other end's `recv` rejects {@linkcode PipeClosed}
+   * once it has read what was sent before; pending `recv` calls here reject
+   * `PipeClosed`. Later calls do nothing.
+   *
+   * @example
+   * ```ts
+   * import { Pipe } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe();
+   * a.close();
+   * b.close();
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const port = this.#port;
+    this.#port = undefined;
+    if (port !== undefined) {
+      if (!this.#peerClosed) {
+        try {
+          port.postMessage({ [PIPE_TAG]: 1, close: true });
+        } catch {
+          // the other end is gone already
+        }
+      }
+      this.#stopListening(port);
+      port.close();
+    }
+    this.#buffer.clear();
+    this.#receivers.rejectAll(new PipeClosed("the connection was closed"));
+    this.#pollers.resolveAll(false);
+  }
+
+  /**
+   * Closes this end (`using conn = ...`).
+   *
+   * @example
+   * ```ts
+   * import { Pipe } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe();
+   * {
+   *   using _a = a;
+   *   using _b = b;
+   * } // both closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Detaches the port from this end so it can be transferred to a worker
+   * (`worker.postMessage(port, [port])`), where {@linkcode Connection.fromPort}
+   * rebuilds the end. This end is unusable afterwards. Only an end that has
+   * not started receiving can be transferred.
+   *
+   * @returns The port.
+   * @throws {Error} when this end is closed or has started receiving.
+   *
+   * @example
+   * ```ts
+   * import { Pipe } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe();
+   * const port = b.transfer();
+   * console.log(port instanceof MessagePort, b.closed); // true true
+   * port.close();
+   * a.close();
+   * ```
+   */
+  transfer(): MessagePort {
+    const port = this.detachPort();
+    if (port === undefined) {
+      throw new Error(
+        "this connection cannot be transferred: it is closed or has started receiving",
+      );
+    }
+    return port;
+  }
+
+  /** Hands the port over, or `undefined` when it cannot be (internal to `serve`). */
+  detachPort(): MessagePort | undefined {
+    if (this.#closed || this.#listening || this.#port === undefined) return undefined;
+    const port = this.#port;
+    this.#port = undefined;
+    this.#closed = true;
+    return port;
+  }
+
+  #listen(): void {
+    if (this.#listening || this.#port === undefined) return;
+    this.#listening = true;
+    this.#port.addEventListener("message", this.#onMessage);
+    this.#port.start();
+  }
+
+  #stopListening(port: MessagePort): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    port.removeEventListener("message", this.#onMessage);
+  }
+
+  #receive(data: unknown): void {
+    if (typeof data !== "object" || data === null || !(PIPE_TAG in data)) return; // not ours
+    const message = data as { close?: boolean; v?: R };
+    if (message.close === true) {
+      this.#peerClosed = true;
+      // Nothing more will come: free the port now; what was received stays readable.
+      const port = this.#port;
+      if (port !== undefined) {
+        this.#stopListening(port);
+        port.close();
+      }
+      if (this.#buffer.length === 0) {
+        this.#receivers.rejectAll(new PipeClosed("the other end closed and nothing is left"));
+      }
+      this.#pollers.resolveAll(true);
+      return;
+    }
+    if (!this.#receivers.resolveNext(message.v as R)) this.#buffer.push(message.v as R);
+    this.#pollers.resolveAll(true);
+  }
+
+  /**
+   * A readable view for `console.log` and `Deno.inspect`.
+   *
+   * @example
+   * ```ts
+   * import { Pipe } from "@baton/baton/worker";
+   *
+   * const [a, b] = Pipe();
+   * console.log(Deno.inspect(a)); // Connection { buffered: 0, ... }
+   * a.close();
+   * b.close();
+   * ```
+   */
+  [CUSTOM_INSPECT](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    const state = {
+      buffered: this.#buffer.length,
+      receivers: this.#receivers.size,
+      readable: this.readable,
+      writable: this.writable,
+      closed: this.#closed,
+      peerClosed: this.#peerClosed,
+    };
+    return `Connection ${inspect(state, options)}`;
+  }
+}
+
+/**
+ * Makes a pipe (Python's `multiprocessing.Pipe`): two connected ends over a
+ * `MessageChannel`. Each end may be served to a worker with `serve` (or
+ * transferred by hand with `transfer()`). Close both ends when done.
+ *
+ * @param options `duplex: false` for a one-way pipe: `[receiver, sender]`.
+ * @returns The two ends.
+ *
+ * @example
+ * ```ts
+ * import { Pipe } from "@baton/baton/worker";
+ *
+ * const [parent, child] = Pipe<string, string>();
+ * child.send("hello");
+ * console.log(await parent.recv()); // "hello"
+ * parent.send("hi back");
+ * console.log(await child.recv()); // "hi back"
+ * parent.close();
+ * child.close();
+ * ```
+ */
+export function Pipe<A = unknown, B = unknown>(
+  options: PipeOptions = {},
+): [Connection<A, B>, Connection<B, A>] {
+  const duplex = options.duplex ?? true;
+  const { port1, port2 } = new MessageChannel();
+  if (duplex) return [new Connection<A, B>(port1), new Connection<B, A>(port2)];
+  return [
+    new Connection<A, B>(port1, { readable: true, writable: false }),
+    new Connection<B, A>(port2, { readable: false, writable: true }),
+  ];
+}
