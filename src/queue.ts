@@ -129,6 +129,7 @@ export class Queue<T> implements AsyncIterable<T> {
   #unfinished = 0;
   #isShutdown = false;
   #discarding = false;
+  #shutdownWatchers: Set<(immediate: boolean) => void> | undefined;
   #getters: WaitList<T, boolean>;
   #putters: WaitList<void, T>;
   #joiners: WaitList<boolean, undefined>;
@@ -530,6 +531,19 @@ export class Queue<T> implements AsyncIterable<T> {
     }
     this.#putters.rejectAll(new QueueShutDown());
     if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+    if (this.#shutdownWatchers !== undefined) {
+      for (const watcher of [...this.#shutdownWatchers]) watcher(immediate);
+    }
+  }
+
+  /**
+   * Calls `watcher` after every `shutdown` call (the worker adapters tell
+   * remote proxies). Returns the function that stops watching.
+   */
+  protected _watchShutdown(watcher: (immediate: boolean) => void): () => void {
+    this.#shutdownWatchers ??= new Set();
+    this.#shutdownWatchers.add(watcher);
+    return () => this.#shutdownWatchers?.delete(watcher);
   }
 
   /** Shut down, empty, and no promised item still on its way. */
