@@ -240,13 +240,13 @@ export class Condition {
     let result = predicate();
     while (!result) {
       const remaining = timeout === Infinity ? Infinity : Math.max(0, deadline - performance.now());
-      if (remaining === 0 && timeout !== 0) break;
+      // Out of time (at once for timeout 0): do not wait, and do not let go of the lock.
+      if (remaining === 0) break;
       const waitOptions: WaitOptions = signal === undefined
         ? { timeout: remaining }
         : { timeout: remaining, signal };
       await this.wait(waitOptions);
       result = predicate();
-      if (timeout === 0) break;
     }
     return result;
   }

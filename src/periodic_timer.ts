@@ -245,8 +245,13 @@ export class PeriodicTimer implements Disposable, AsyncIterable<number> {
       return;
     }
     this.#ticks++;
-    // Ticks missed while the loop was blocked are coalesced into this one.
-    this.#nextIndex = Math.floor((now - this.#startedAt) / this.#interval) + 1;
+    // Ticks missed while the loop was blocked are coalesced into this one. At
+    // least one index further: float rounding of (now - start) / interval
+    // can land just below the index that fired and schedule it twice.
+    this.#nextIndex = Math.max(
+      this.#nextIndex + 1,
+      Math.floor((now - this.#startedAt) / this.#interval) + 1,
+    );
     this.#schedule();
     this.#waiters.resolveAll(true);
   }

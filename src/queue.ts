@@ -861,7 +861,7 @@ export function defaultCompare(a: unknown, b: unknown): number {
  * queue.putNowait([1, "fix bug"]);
  * queue.putNowait([2, "review"]);
  * console.log(queue.getNowait()); // [1, "fix bug"]
- * console.log(queue.getNowait()); // [2, "write docs"]: equal priorities keep their order
+ * console.log(queue.getNowait()); // [2, "review"]: a tie compares the next element, as in tuples
  * ```
  */
 export class PriorityQueue<T> extends Queue<T> {

@@ -1,0 +1,339 @@
+/**
+ * Barrier against API.md B-1 and the conventions, with CPython's lock_tests
+ * BarrierTests ported (python-semantics.md §2.8; N = 5).
+ */
+
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStrictEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { Barrier, BrokenBarrierError } from "../mod.ts";
+import { abortedSignal, flush, track, watchListeners, withFakeTime } from "./_helpers.ts";
+
+const N = 5;
+
+/** Runs `f` as N concurrent tasks and waits for all of them. */
+function runTasks(f: (id: number) => Promise<void>): Promise<void[]> {
+  return Promise.all(Array.from({ length: N }, (_, id) => f(id)));
+}
+
+// ---------------------------------------------------------------- construction
+
+Deno.test("Barrier: parties must be an integer >= 1 (test_constructor)", () => {
+  for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+    assertThrows(() => new Barrier(bad), RangeError);
+  }
+  assertThrows(() => new Barrier(2, { timeout: -1 }), RangeError);
+  assertThrows(() => new Barrier(2, { timeout: NaN }), RangeError);
+  assertThrows(() => new Barrier(2, { action: 5 as unknown as () => void }), TypeError);
+  const barrier = new Barrier(3);
+  assertEquals([barrier.parties, barrier.nWaiting, barrier.broken], [3, 0, false]);
+});
+
+// ---------------------------------------------------------------- ported lockstep tests
+
+async function multipass(passes: number): Promise<void> {
+  const barrier = new Barrier(N);
+  const results: [boolean[], boolean[]] = [[], []];
+  await runTasks(async () => {
+    for (let i = 0; i < passes; i++) {
+      results[0].push(true);
+      assertEquals(results[1].length, i * N);
+      await barrier.wait();
+      results[1].push(true);
+      assertEquals(results[0].length, (i + 1) * N);
+      await barrier.wait();
+    }
+  });
+  assertEquals(barrier.nWaiting, 0);
+  assertEquals(barrier.broken, false);
+}
+
+Deno.test("Barrier: 5 tasks move in lockstep through 2 waits (test_barrier)", async () => {
+  await multipass(1);
+});
+
+Deno.test("Barrier: the barrier is reused for 10 passes (test_barrier_10)", async () => {
+  await multipass(10);
+});
+
+Deno.test("Barrier: wait returns distinct indices 0..N-1, in arrival order (test_wait_return)", async () => {
+  const barrier = new Barrier(N);
+  const indices: number[] = [];
+  await runTasks(async (id) => {
+    const index = await barrier.wait();
+    indices[id] = index;
+  });
+  assertEquals(indices, [0, 1, 2, 3, 4]);
+  assertEquals(indices.reduce((a, b) => a + b), 10);
+});
+
+Deno.test("Barrier: the action runs once per trip, before any waiter returns (test_action)", async () => {
+  const results: number[] = [];
+  let returned = 0;
+  const barrier = new Barrier(N, { action: () => results.push(returned) });
+  await runTasks(async () => {
+    await barrier.wait();
+    returned++;
+  });
+  assertEquals(results, [0]);
+  await runTasks(async () => {
+    await barrier.wait();
+  });
+  assertEquals(results, [0, N]);
+});
+
+Deno.test("Barrier: a single party never waits (test_single_thread)", async () => {
+  const barrier = new Barrier(1);
+  assertEquals(await barrier.wait(), 0);
+  assertEquals(await barrier.wait(), 0);
+});
+
+// ---------------------------------------------------------------- B-1
+
+Deno.test("B-1: abort() breaks the barrier: the others reject BrokenBarrierError (test_abort)", async () => {
+  const barrier = new Barrier(N);
+  const results1: boolean[] = [];
+  const results2: boolean[] = [];
+  await runTasks(async () => {
+    try {
+      const index = await barrier.wait();
+      if (index === Math.floor(N / 2)) throw new TypeError("task failed");
+      await barrier.wait();
+      results1.push(true);
+    } catch (error) {
+      if (error instanceof BrokenBarrierError) results2.push(true);
+      else barrier.abort();
+    }
+  });
+  assertEquals(results1.length, 0);
+  assertEquals(results2.length, N - 1);
+  assertEquals(barrier.broken, true);
+  await assertRejects(() => barrier.wait(), BrokenBarrierError); // until reset
+});
+
+Deno.test("B-1: reset() while parties wait rejects them; then everyone passes again (test_reset)", async () => {
+  const barrier = new Barrier(N);
+  const results1: boolean[] = [];
+  const results2: boolean[] = [];
+  const results3: boolean[] = [];
+  await runTasks(async () => {
+    const index = await barrier.wait();
+    if (index === Math.floor(N / 2)) {
+      while (barrier.nWaiting < N - 1) await flush(1);
+      barrier.reset();
+    } else {
+      try {
+        await barrier.wait();
+        results1.push(true);
+      } catch (error) {
+        assertInstanceOf(error, BrokenBarrierError);
+        results2.push(true);
+      }
+    }
+    await barrier.wait();
+    results3.push(true);
+  });
+  assertEquals([results1.length, results2.length, results3.length], [0, N - 1, N]);
+  assertEquals(barrier.broken, false);
+});
+
+Deno.test("B-1: after an abort, a reset makes the barrier usable again (test_abort_and_reset)", async () => {
+  const barrier = new Barrier(N);
+  const barrier2 = new Barrier(N);
+  const results1: boolean[] = [];
+  const results2: boolean[] = [];
+  const results3: boolean[] = [];
+  await runTasks(async () => {
+    try {
+      const index = await barrier.wait();
+      if (index === Math.floor(N / 2)) throw new TypeError("task failed");
+      await barrier.wait();
+      results1.push(true);
+    } catch (error) {
+      if (error instanceof BrokenBarrierError) results2.push(true);
+      else barrier.abort();
+    }
+    if (await barrier2.wait() === Math.floor(N / 2)) barrier.reset();
+    await barrier2.wait();
+    await barrier.wait();
+    results3.push(true);
+  });
+  assertEquals([results1.length, results2.length, results3.length], [0, N - 1, N]);
+});
+
+Deno.test("B-1: one late party makes the others' timed waits break the barrier (test_timeout)", async () => {
+  await withFakeTime(async (clock) => {
+    const barrier = new Barrier(N, { timeout: 2000 });
+    const outcomes = runTasks(async () => {
+      const index = await barrier.wait();
+      if (index === Math.floor(N / 2)) {
+        await new Promise((resolve) => setTimeout(resolve, 1000)); // one task is late
+      }
+      await assertRejects(() => barrier.wait({ timeout: 500 }), BrokenBarrierError);
+    });
+    await clock.tickAsync(499);
+    assertEquals(barrier.broken, false);
+    await clock.tickAsync(1);
+    assertEquals(barrier.broken, true);
+    await clock.tickAsync(500);
+    await outcomes;
+  });
+});
+
+Deno.test("B-1: the barrier's default timeout breaks a lone wait at that time (test_default_timeout)", async () => {
+  await withFakeTime(async (clock) => {
+    const barrier = new Barrier(2, { timeout: 100 });
+    const waiter = track(barrier.wait());
+    await clock.tickAsync(99);
+    assertEquals(waiter.status, "pending");
+    assertEquals(barrier.nWaiting, 1);
+    await clock.tickAsync(1);
+    assertInstanceOf(waiter.reason, BrokenBarrierError);
+    assertEquals(barrier.broken, true);
+    assertEquals(barrier.nWaiting, 0);
+    // A wait's own timeout overrides the default.
+    barrier.reset();
+    const patient = track(barrier.wait({ timeout: Infinity }));
+    await clock.tickAsync(10_000);
+    assertEquals(patient.status, "pending");
+    assertEquals(await barrier.wait(), 1);
+    assertEquals(patient.value, 0);
+  });
+});
+
+Deno.test("B-1: a wait with timeout 0 that would have to wait breaks the barrier", async () => {
+  const barrier = new Barrier(3);
+  const first = track(barrier.wait());
+  await assertRejects(() => barrier.wait({ timeout: 0 }), BrokenBarrierError);
+  await flush();
+  assertInstanceOf(first.reason, BrokenBarrierError);
+  assertEquals(barrier.broken, true);
+  // The party that completes a trip does not wait: timeout 0 is fine for it.
+  const pair = new Barrier(2);
+  const other = pair.wait();
+  assertEquals(await pair.wait({ timeout: 0 }), 1);
+  assertEquals(await other, 0);
+});
+
+Deno.test("B-1: an abort in one wait rejects it with signal.reason and the others with BrokenBarrierError", async () => {
+  const barrier = new Barrier(N);
+  const controller = new AbortController();
+  const listeners = watchListeners(controller.signal);
+  const reason = new Error("party gave up");
+  const others = [0, 1].map(() => track(barrier.wait()));
+  const aborted = track(barrier.wait({ signal: controller.signal }));
+  const last = track(barrier.wait());
+  assertEquals(barrier.nWaiting, 4);
+  controller.abort(reason);
+  await flush();
+  assertStrictEquals(aborted.reason, reason);
+  for (const waiter of [...others, last]) assertInstanceOf(waiter.reason, BrokenBarrierError);
+  assertEquals(barrier.broken, true);
+  assertEquals(barrier.nWaiting, 0);
+  assertEquals(listeners.active, 0);
+});
+
+Deno.test("B-1: a throwing action breaks the barrier: its party rejects with the error, the others BrokenBarrierError", async () => {
+  const failure = new Error("action failed");
+  let fail = true;
+  let runs = 0;
+  const barrier = new Barrier(3, {
+    action: () => {
+      runs++;
+      if (fail) throw failure;
+    },
+  });
+  const first = track(barrier.wait());
+  const second = track(barrier.wait());
+  const third = track(barrier.wait());
+  await flush();
+  assertInstanceOf(first.reason, BrokenBarrierError);
+  assertInstanceOf(second.reason, BrokenBarrierError);
+  assertStrictEquals(third.reason, failure);
+  assertEquals(barrier.broken, true);
+  await assertRejects(() => barrier.wait(), BrokenBarrierError);
+  assertEquals(runs, 1);
+  fail = false;
+  barrier.reset();
+  assertEquals((await Promise.all([barrier.wait(), barrier.wait(), barrier.wait()])).sort(), [
+    0,
+    1,
+    2,
+  ]);
+  assertEquals(runs, 2);
+});
+
+Deno.test("B-1: reset() on a barrier nobody waits on leaves it whole", async () => {
+  const barrier = new Barrier(2);
+  barrier.reset();
+  assertEquals(barrier.broken, false);
+  const first = barrier.wait();
+  assertEquals(await barrier.wait(), 1);
+  assertEquals(await first, 0);
+});
+
+// ---------------------------------------------------------------- conventions
+
+Deno.test("Conventions: Barrier wait with a negative or NaN timeout rejects RangeError and changes nothing", async () => {
+  const barrier = new Barrier(2);
+  const first = track(barrier.wait());
+  for (const timeout of [-1, NaN]) {
+    await assertRejects(() => barrier.wait({ timeout }), RangeError);
+  }
+  const { signal } = abortedSignal();
+  await assertRejects(() => barrier.wait({ timeout: -1, signal }), RangeError);
+  assertEquals(barrier.nWaiting, 1);
+  assertEquals(barrier.broken, false);
+  assertEquals(await barrier.wait(), 1);
+  await flush();
+  assertEquals(first.value, 0);
+});
+
+Deno.test("Conventions: Barrier wait with an already-aborted signal rejects with its reason, even for the last party", async () => {
+  const { signal, reason } = abortedSignal();
+  const single = new Barrier(1);
+  assertStrictEquals(await assertRejects(() => single.wait({ signal })), reason);
+  const barrier = new Barrier(2);
+  assertStrictEquals(await assertRejects(() => barrier.wait({ signal })), reason);
+  assertEquals(barrier.nWaiting, 0);
+});
+
+Deno.test("Conventions: a settled Barrier wait leaves no timer and no listener", async () => {
+  await withFakeTime(async (clock) => {
+    const barrier = new Barrier(3, { timeout: 1000 });
+    const controller = new AbortController();
+    const listeners = watchListeners(controller.signal);
+    const waiters = [barrier.wait({ signal: controller.signal }), barrier.wait()];
+    assertEquals([clock.countTimers(), listeners.active], [2, 1]);
+    assertEquals(await barrier.wait(), 2);
+    assertEquals(await Promise.all(waiters), [0, 1]);
+    assertEquals([clock.countTimers(), listeners.active], [0, 0]);
+    // Broken by abort(): timers go too.
+    const broken = track(barrier.wait());
+    assertEquals(clock.countTimers(), 1);
+    barrier.abort();
+    await flush();
+    assertInstanceOf(broken.reason, BrokenBarrierError);
+    assertEquals(clock.countTimers(), 0);
+  });
+});
+
+Deno.test("Barrier: Deno.inspect shows parties, waiting and broken", async () => {
+  const barrier = new Barrier(3);
+  const waiter = track(barrier.wait());
+  const text = Deno.inspect(barrier);
+  assertStringIncludes(text, "Barrier");
+  assertStringIncludes(text, "parties: 3");
+  assertStringIncludes(text, "waiting: 1");
+  assertStringIncludes(text, "broken: false");
+  barrier.abort();
+  assert(Deno.inspect(barrier).includes("broken: true"));
+  await flush();
+  assertInstanceOf(waiter.reason, BrokenBarrierError);
+});

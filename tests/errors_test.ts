@@ -1,0 +1,54 @@
+/**
+ * The error classes (src/errors.ts): Q-10 and the Barrier/Pipe/Link errors.
+ */
+
+import { assert, assertEquals, assertInstanceOf, assertStrictEquals } from "@std/assert";
+import * as mod from "../mod.ts";
+import * as errors from "../src/errors.ts";
+import * as barrierModule from "../src/barrier.ts";
+
+const CLASSES = [
+  ["QueueEmpty", errors.QueueEmpty],
+  ["QueueFull", errors.QueueFull],
+  ["QueueShutDown", errors.QueueShutDown],
+  ["BrokenBarrierError", errors.BrokenBarrierError],
+  ["PipeClosed", errors.PipeClosed],
+  ["LinkClosed", errors.LinkClosed],
+] as const;
+
+for (const [name, ErrorClass] of CLASSES) {
+  Deno.test(`Q-10: ${name} extends Error, with name equal to the class name`, () => {
+    const error = new ErrorClass();
+    assertInstanceOf(error, Error);
+    assertInstanceOf(error, ErrorClass);
+    assertEquals(error.name, name);
+    assertEquals(ErrorClass.name, name);
+    assert(error.message.length > 0, "a default message");
+    assert(String(error).startsWith(`${name}: `));
+    assert(typeof error.stack === "string");
+  });
+
+  Deno.test(`Q-10: ${name} takes a message and a cause`, () => {
+    const cause = new Error("root");
+    const error = new ErrorClass("custom message", { cause });
+    assertEquals(error.message, "custom message");
+    assertStrictEquals(error.cause, cause);
+    assertEquals(error.name, name);
+  });
+
+  Deno.test(`Q-10: ${name} is exported from mod.ts as the same class`, () => {
+    assertStrictEquals((mod as Record<string, unknown>)[name], ErrorClass);
+  });
+}
+
+Deno.test("Q-10: the error classes are distinct: catching one does not catch another", () => {
+  for (const [, A] of CLASSES) {
+    for (const [, B] of CLASSES) {
+      assertEquals(new A() instanceof B, A === B);
+    }
+  }
+});
+
+Deno.test("B-1: BrokenBarrierError is exported by the barrier subpath as the same class", () => {
+  assertStrictEquals(barrierModule.BrokenBarrierError, errors.BrokenBarrierError);
+});

@@ -1,0 +1,875 @@
+/**
+ * Property tests: random sequences of operations run against the real
+ * primitive and against a plain model of API.md, step by step, with fake
+ * time. After every step each operation's outcome (pending, the value, the
+ * error) and the visible state (qsize, unfinishedTasks, value, waiters,
+ * pending timers) must match the model; at the end no item may be lost,
+ * duplicated or reordered.
+ *
+ * Covers Q-3..Q-7 and Q-9 for Queue, LifoQueue and PriorityQueue, S-2 and
+ * S-3 for Semaphore and BoundedSemaphore, and the conventions (timeouts,
+ * aborts, precedence, FIFO, cleanup).
+ */
+
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
+import fc from "fast-check";
+import {
+  BoundedSemaphore,
+  LifoQueue,
+  PriorityQueue,
+  Queue,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  Semaphore,
+  type WaitOptions,
+} from "../mod.ts";
+import { type Clock, track, type Tracked, withFakeTime } from "./_helpers.ts";
+
+const NUM_RUNS = 200;
+
+/** Lets the promise jobs of one synchronous step run (no timers involved). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 6; i++) await Promise.resolve();
+}
+
+// ---------------------------------------------------------------- wait modes
+
+type Mode =
+  | { kind: "block" }
+  | { kind: "timeout"; ms: number }
+  | { kind: "abort" }
+  | { kind: "both"; ms: number }
+  | { kind: "preAborted" }
+  | { kind: "badTimeout"; value: number };
+
+const modeArb: fc.Arbitrary<Mode> = fc.oneof(
+  { arbitrary: fc.constant({ kind: "block" as const }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("timeout" as const),
+      ms: fc.integer({ min: 0, max: 60 }),
+    }),
+    weight: 3,
+  },
+  { arbitrary: fc.constant({ kind: "abort" as const }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("both" as const),
+      ms: fc.integer({ min: 1, max: 60 }),
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.constant({ kind: "preAborted" as const }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("badTimeout" as const),
+      value: fc.constantFrom(-1, -0.5, NaN, -Infinity),
+    }),
+    weight: 1,
+  },
+);
+
+/** What a mode means for one operation: real options, and what the model needs. */
+interface Prepared {
+  options: WaitOptions | undefined;
+  controller?: AbortController;
+  reason?: Error;
+  /** The error the options alone cause (RangeError or the aborted reason). */
+  optionsError?: "RangeError" | "aborted";
+  timeout: number; // Infinity when none
+}
+
+function prepare(mode: Mode): Prepared {
+  switch (mode.kind) {
+    case "block":
+      return { options: undefined, timeout: Infinity };
+    case "timeout":
+      return { options: { timeout: mode.ms }, timeout: mode.ms };
+    case "abort": {
+      const controller = new AbortController();
+      return {
+        options: { signal: controller.signal },
+        controller,
+        reason: new Error("aborted"),
+        timeout: Infinity,
+      };
+    }
+    case "both": {
+      const controller = new AbortController();
+      return {
+        options: { timeout: mode.ms, signal: controller.signal },
+        controller,
+        reason: new Error("aborted"),
+        timeout: mode.ms,
+      };
+    }
+    case "preAborted": {
+      const controller = new AbortController();
+      const reason = new Error("aborted before");
+      controller.abort(reason);
+      return {
+        options: { signal: controller.signal },
+        reason,
+        optionsError: "aborted",
+        timeout: Infinity,
+      };
+    }
+    case "badTimeout":
+      return { options: { timeout: mode.value }, optionsError: "RangeError", timeout: Infinity };
+  }
+}
+
+// ---------------------------------------------------------------- outcomes
+
+type Expected =
+  | { status: "pending" }
+  | { status: "fulfilled"; value: unknown }
+  | { status: "rejected"; error: string | Error };
+
+interface Op {
+  id: number;
+  name: string;
+  tracked: Tracked<unknown>;
+  expected: Expected;
+  /** Model time at which a pending op times out; Infinity when never. */
+  deadline: number;
+  controller?: AbortController;
+  reason?: Error;
+  data?: unknown;
+}
+
+const ERROR_CLASSES: Record<string, new (...args: never[]) => Error> = {
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  RangeError,
+};
+
+function errorName(error: unknown): string {
+  for (const [name, ErrorClass] of Object.entries(ERROR_CLASSES)) {
+    if (error instanceof ErrorClass) return name;
+  }
+  return String(error);
+}
+
+function checkOp(op: Op, valueOf: (value: unknown) => unknown): void {
+  const { tracked, expected } = op;
+  const where = `op #${op.id} (${op.name})`;
+  assertEquals(tracked.status, expected.status, where);
+  if (expected.status === "fulfilled") {
+    assertEquals(valueOf(tracked.value), valueOf(expected.value), where);
+  } else if (expected.status === "rejected") {
+    if (typeof expected.error === "string") {
+      assertEquals(errorName(tracked.reason), expected.error, where);
+    } else {
+      assertStrictEquals(tracked.reason, expected.error, where);
+    }
+  }
+}
+
+/** Runs a synchronous call and describes its result like an Expected. */
+function outcomeOf(fn: () => unknown): Expected {
+  try {
+    return { status: "fulfilled", value: fn() };
+  } catch (error) {
+    return { status: "rejected", error: errorName(error) };
+  }
+}
+
+function assertSameOutcome(actual: Expected, expected: Expected, where: string): void {
+  assertEquals(actual.status, expected.status, where);
+  if (actual.status === "fulfilled" && expected.status === "fulfilled") {
+    assertEquals(itemId(actual.value), itemId(expected.value), where);
+  }
+  if (actual.status === "rejected" && expected.status === "rejected") {
+    assertEquals(actual.error, expected.error, where);
+  }
+}
+
+// ---------------------------------------------------------------- queues
+
+interface Item {
+  id: number;
+  p: number;
+}
+
+function itemId(value: unknown): unknown {
+  return typeof value === "object" && value !== null && "id" in value ? (value as Item).id : value;
+}
+
+type QueueCmd =
+  | { op: "put"; p: number; mode: Mode }
+  | { op: "putNowait"; p: number }
+  | { op: "get"; mode: Mode }
+  | { op: "getNowait" }
+  | { op: "taskDone" }
+  | { op: "join"; mode: Mode }
+  | { op: "shutdown"; immediate: boolean }
+  | { op: "advance"; ms: number }
+  | { op: "abort"; pick: number }
+  | { op: "putThenAbort"; p: number; pick: number }
+  | { op: "abortThenPut"; p: number; pick: number }
+  | { op: "getThenAbort"; pick: number }
+  | { op: "abortThenGet"; pick: number };
+
+const priorityArb = fc.integer({ min: 0, max: 3 });
+const pickArb = fc.nat({ max: 20 });
+
+const queueCmdArb: fc.Arbitrary<QueueCmd> = fc.oneof(
+  {
+    arbitrary: fc.record({ op: fc.constant("put" as const), p: priorityArb, mode: modeArb }),
+    weight: 6,
+  },
+  { arbitrary: fc.record({ op: fc.constant("putNowait" as const), p: priorityArb }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("get" as const), mode: modeArb }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant("getNowait" as const) }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant("taskDone" as const) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("join" as const), mode: modeArb }), weight: 1 },
+  {
+    arbitrary: fc.record({ op: fc.constant("shutdown" as const), immediate: fc.boolean() }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.integer({ min: 1, max: 80 }),
+    }),
+    weight: 3,
+  },
+  { arbitrary: fc.record({ op: fc.constant("abort" as const), pick: pickArb }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("putThenAbort" as const),
+      p: priorityArb,
+      pick: pickArb,
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("abortThenPut" as const),
+      p: priorityArb,
+      pick: pickArb,
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.record({ op: fc.constant("getThenAbort" as const), pick: pickArb }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant("abortThenGet" as const), pick: pickArb }), weight: 1 },
+);
+
+type Discipline = "fifo" | "lifo" | "priority";
+
+/** The plain model of a queue: arrays and counters, straight from API.md. */
+class QueueModel {
+  storage: { item: Item; seq: number }[] = [];
+  getters: Op[] = [];
+  putters: Op[] = [];
+  joiners: Op[] = [];
+  unfinished = 0;
+  isShutdown = false;
+  now = 0;
+  #seq = 0;
+  readonly bound: number;
+  /** Items the model says were got (in order), and discarded by shutdown(true). */
+  got: Item[] = [];
+  discarded: Item[] = [];
+
+  constructor(readonly discipline: Discipline, readonly maxsize: number) {
+    this.bound = maxsize > 0 ? maxsize : Infinity;
+  }
+
+  #store(item: Item): void {
+    this.storage.push({ item, seq: this.#seq++ });
+  }
+
+  #takeFromStorage(): Item {
+    let index: number;
+    if (this.discipline === "fifo") index = 0;
+    else if (this.discipline === "lifo") index = this.storage.length - 1;
+    else {
+      index = 0;
+      for (let i = 1; i < this.storage.length; i++) {
+        const best = this.storage[index]!;
+        const candidate = this.storage[i]!;
+        if (candidate.item.p < best.item.p) index = i; // ties keep the older (stable)
+      }
+    }
+    return this.storage.splice(index, 1)[0]!.item;
+  }
+
+  /** An item with room: to the oldest getter, else to storage. */
+  add(item: Item): void {
+    const getter = this.getters.splice(0, 1)[0];
+    this.unfinished++;
+    if (getter !== undefined) {
+      getter.expected = { status: "fulfilled", value: item };
+      this.got.push(item);
+    } else {
+      this.#store(item);
+    }
+  }
+
+  take(): Item {
+    const item = this.#takeFromStorage();
+    this.got.push(item);
+    while (this.putters.length > 0 && this.storage.length < this.bound) {
+      const putter = this.putters.splice(0, 1)[0]!;
+      this.#store(putter.data as Item);
+      this.unfinished++;
+      putter.expected = { status: "fulfilled", value: undefined };
+    }
+    return item;
+  }
+
+  put(op: Op, item: Item, prepared: Prepared): void {
+    if (this.isShutdown) return this.#reject(op, "QueueShutDown");
+    if (prepared.optionsError) return this.#optionsError(op, prepared);
+    if (this.putters.length === 0 && this.storage.length < this.bound) {
+      this.add(item);
+      op.expected = { status: "fulfilled", value: undefined };
+      return;
+    }
+    if (prepared.timeout === 0) return this.#reject(op, "QueueFull");
+    op.data = item;
+    this.#wait(op, prepared, this.putters);
+  }
+
+  putNowait(item: Item): Expected {
+    if (this.isShutdown) return { status: "rejected", error: "QueueShutDown" };
+    if (this.putters.length > 0 || this.storage.length >= this.bound) {
+      return { status: "rejected", error: "QueueFull" };
+    }
+    this.add(item);
+    return { status: "fulfilled", value: undefined };
+  }
+
+  get(op: Op, prepared: Prepared): void {
+    if (this.isShutdown && this.storage.length === 0) return this.#reject(op, "QueueShutDown");
+    if (prepared.optionsError) return this.#optionsError(op, prepared);
+    if (this.storage.length > 0) {
+      op.expected = { status: "fulfilled", value: this.take() };
+      return;
+    }
+    if (prepared.timeout === 0) return this.#reject(op, "QueueEmpty");
+    this.#wait(op, prepared, this.getters);
+  }
+
+  getNowait(): Expected {
+    if (this.storage.length === 0) {
+      return { status: "rejected", error: this.isShutdown ? "QueueShutDown" : "QueueEmpty" };
+    }
+    return { status: "fulfilled", value: this.take() };
+  }
+
+  taskDone(): Expected {
+    if (this.unfinished <= 0) return { status: "rejected", error: "RangeError" };
+    this.unfinished--;
+    if (this.unfinished === 0) this.#releaseJoiners();
+    return { status: "fulfilled", value: undefined };
+  }
+
+  join(op: Op, prepared: Prepared): void {
+    if (prepared.optionsError) return this.#optionsError(op, prepared);
+    if (this.unfinished === 0) {
+      op.expected = { status: "fulfilled", value: true };
+      return;
+    }
+    if (prepared.timeout === 0) {
+      op.expected = { status: "fulfilled", value: false };
+      return;
+    }
+    this.#wait(op, prepared, this.joiners);
+  }
+
+  shutdown(immediate: boolean): void {
+    this.isShutdown = true;
+    if (immediate) {
+      const discarded = this.storage.splice(0);
+      this.discarded.push(...discarded.map((entry) => entry.item));
+      this.unfinished = Math.max(0, this.unfinished - discarded.length);
+      if (this.unfinished === 0) this.#releaseJoiners();
+    }
+    for (const putter of this.putters.splice(0)) {
+      putter.expected = { status: "rejected", error: "QueueShutDown" };
+    }
+    if (this.storage.length === 0) {
+      for (const getter of this.getters.splice(0)) {
+        getter.expected = { status: "rejected", error: "QueueShutDown" };
+      }
+    }
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+    for (
+      const [list, outcome] of [
+        [this.getters, { status: "rejected", error: "QueueEmpty" }],
+        [this.putters, { status: "rejected", error: "QueueFull" }],
+        [this.joiners, { status: "fulfilled", value: false }],
+      ] as [Op[], Expected][]
+    ) {
+      for (const op of [...list]) {
+        if (op.deadline <= this.now) {
+          list.splice(list.indexOf(op), 1);
+          op.expected = outcome;
+        }
+      }
+    }
+  }
+
+  /** The pending ops that an abort can cancel, oldest first. */
+  abortable(): Op[] {
+    return [...this.getters, ...this.putters, ...this.joiners]
+      .filter((op) => op.controller !== undefined)
+      .sort((a, b) => a.id - b.id);
+  }
+
+  abort(op: Op): void {
+    for (const list of [this.getters, this.putters, this.joiners]) {
+      const index = list.indexOf(op);
+      if (index >= 0) {
+        list.splice(index, 1);
+        op.expected = { status: "rejected", error: op.reason! };
+      }
+    }
+  }
+
+  pendingTimers(): number {
+    return [...this.getters, ...this.putters, ...this.joiners]
+      .filter((op) => op.deadline !== Infinity).length;
+  }
+
+  #releaseJoiners(): void {
+    for (const joiner of this.joiners.splice(0)) {
+      joiner.expected = { status: "fulfilled", value: true };
+    }
+  }
+
+  #wait(op: Op, prepared: Prepared, list: Op[]): void {
+    op.expected = { status: "pending" };
+    op.deadline = this.now + prepared.timeout;
+    list.push(op);
+  }
+
+  #reject(op: Op, error: string): void {
+    op.expected = { status: "rejected", error };
+  }
+
+  #optionsError(op: Op, prepared: Prepared): void {
+    op.expected = prepared.optionsError === "RangeError"
+      ? { status: "rejected", error: "RangeError" }
+      : { status: "rejected", error: prepared.reason! };
+  }
+}
+
+function makeQueue(discipline: Discipline, maxsize: number): Queue<Item> {
+  switch (discipline) {
+    case "fifo":
+      return new Queue<Item>(maxsize);
+    case "lifo":
+      return new LifoQueue<Item>(maxsize);
+    case "priority":
+      return new PriorityQueue<Item>({ maxsize, compare: (a, b) => a.p - b.p });
+  }
+}
+
+async function runQueue(
+  discipline: Discipline,
+  maxsize: number,
+  cmds: QueueCmd[],
+  clock: Clock,
+): Promise<void> {
+  const queue = makeQueue(discipline, maxsize);
+  const model = new QueueModel(discipline, maxsize);
+  const ops: Op[] = [];
+  const putNowaitIds: number[] = [];
+  const gotNowait: Item[] = [];
+  let nextItem = 0;
+  let nextOp = 0;
+
+  const newOp = (name: string, prepared: Prepared): Op => {
+    const op: Op = {
+      id: nextOp++,
+      name,
+      tracked: undefined as unknown as Tracked<unknown>,
+      expected: { status: "pending" },
+      deadline: Infinity,
+    };
+    if (prepared.controller !== undefined) op.controller = prepared.controller;
+    if (prepared.reason !== undefined) op.reason = prepared.reason;
+    ops.push(op);
+    return op;
+  };
+  const newItem = (p: number): Item => ({ id: nextItem++, p });
+
+  const putNowait = (p: number, where: string) => {
+    const item = newItem(p);
+    const expected = model.putNowait(item);
+    const actual = outcomeOf(() => queue.putNowait(item));
+    assertSameOutcome(actual, expected, where);
+    if (actual.status === "fulfilled") putNowaitIds.push(item.id);
+  };
+  const getNowait = (where: string) => {
+    const expected = model.getNowait();
+    const actual = outcomeOf(() => queue.getNowait());
+    assertSameOutcome(actual, expected, where);
+    if (actual.status === "fulfilled") gotNowait.push(actual.value as Item);
+  };
+  const abortPick = (pick: number) => {
+    const candidates = model.abortable();
+    if (candidates.length === 0) return;
+    const op = candidates[pick % candidates.length]!;
+    model.abort(op);
+    op.controller!.abort(op.reason);
+  };
+
+  for (const [step, cmd] of cmds.entries()) {
+    const where = `step ${step}: ${JSON.stringify(cmd)}`;
+    switch (cmd.op) {
+      case "put": {
+        const prepared = prepare(cmd.mode);
+        const op = newOp("put", prepared);
+        const item = newItem(cmd.p);
+        op.data = item;
+        model.put(op, item, prepared);
+        op.tracked = track(queue.put(item, prepared.options));
+        break;
+      }
+      case "putNowait":
+        putNowait(cmd.p, where);
+        break;
+      case "get": {
+        const prepared = prepare(cmd.mode);
+        const op = newOp("get", prepared);
+        model.get(op, prepared);
+        op.tracked = track(queue.get(prepared.options));
+        break;
+      }
+      case "getNowait":
+        getNowait(where);
+        break;
+      case "taskDone":
+        assertSameOutcome(outcomeOf(() => queue.taskDone()), model.taskDone(), where);
+        break;
+      case "join": {
+        const prepared = prepare(cmd.mode);
+        const op = newOp("join", prepared);
+        model.join(op, prepared);
+        op.tracked = track(queue.join(prepared.options));
+        break;
+      }
+      case "shutdown":
+        model.shutdown(cmd.immediate);
+        queue.shutdown(cmd.immediate);
+        break;
+      case "advance":
+        model.advance(cmd.ms);
+        await clock.tickAsync(cmd.ms);
+        break;
+      case "abort":
+        abortPick(cmd.pick);
+        break;
+      // Same-turn races: the second action happens before any promise job runs.
+      case "putThenAbort":
+        putNowait(cmd.p, where);
+        abortPick(cmd.pick);
+        break;
+      case "abortThenPut":
+        abortPick(cmd.pick);
+        putNowait(cmd.p, where);
+        break;
+      case "getThenAbort":
+        getNowait(where);
+        abortPick(cmd.pick);
+        break;
+      case "abortThenGet":
+        abortPick(cmd.pick);
+        getNowait(where);
+        break;
+    }
+    await settle();
+    for (const op of ops) checkOp(op, itemId);
+    assertEquals(queue.qsize(), model.storage.length, where);
+    assertEquals(queue.unfinishedTasks, model.unfinished, where);
+    assertEquals(queue.empty(), model.storage.length === 0, where);
+    assertEquals(queue.full(), model.storage.length >= model.bound, where);
+    assertEquals(queue.isShutdown, model.isShutdown, where);
+    if (maxsize > 0) assert(queue.qsize() <= maxsize, `Q-7 at ${where}`);
+    assertEquals(clock.countTimers(), model.pendingTimers(), `timers at ${where}`);
+  }
+
+  // Drain both; taking may admit waiting puts, in both.
+  const left: Item[] = [];
+  while (!queue.empty()) left.push(queue.getNowait());
+  const modelLeft: Item[] = [];
+  while (model.storage.length > 0) {
+    const taken = model.getNowait();
+    if (taken.status === "fulfilled") modelLeft.push(taken.value as Item);
+  }
+  assertEquals(left.map((item) => item.id), modelLeft.map((item) => item.id)); // same order
+  await settle();
+  for (const op of ops) checkOp(op, itemId);
+
+  // No item lost or duplicated: everything put was got, is still queued, or was discarded.
+  const gotByGet = ops
+    .filter((op) => op.name === "get" && op.tracked.status === "fulfilled")
+    .map((op) => op.tracked.value as Item);
+  const accounted = [...gotByGet, ...gotNowait, ...left, ...model.discarded].map((item) => item.id);
+  const putOps = ops.filter((op) => op.name === "put");
+  const putIds = [
+    ...putNowaitIds,
+    ...putOps.filter((op) => op.tracked.status === "fulfilled").map((op) => (op.data as Item).id),
+  ];
+  const waitingPuts = putOps.filter((op) => op.tracked.status === "pending")
+    .map((op) => (op.data as Item).id);
+  assertEquals(new Set(accounted).size, accounted.length, "an item came out twice");
+  assertEquals(accounted.sort((a, b) => a - b), putIds.sort((a, b) => a - b));
+  for (const id of waitingPuts) assert(!accounted.includes(id), `item ${id} out before its put`);
+
+  // Leave nothing behind: settle every pending wait.
+  for (const op of model.abortable()) op.controller!.abort(op.reason);
+  queue.shutdown(true);
+  while (queue.unfinishedTasks > 0) queue.taskDone();
+  await settle();
+  for (const op of ops) assert(op.tracked.status !== "pending", `op #${op.id} left pending`);
+  assertEquals(clock.countTimers(), 0);
+}
+
+for (const discipline of ["fifo", "lifo", "priority"] as const) {
+  const name = { fifo: "Queue", lifo: "LifoQueue", priority: "PriorityQueue" }[discipline];
+  Deno.test(`Q-3/Q-5/Q-6/Q-7/Q-9: ${name} matches the model under random operations, waits, timeouts, aborts and shutdowns`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(0, 1, 2, 3, 5),
+        fc.array(queueCmdArb, { minLength: 1, maxLength: 60, size: "max" }),
+        async (maxsize, cmds) => {
+          await withFakeTime((clock) => runQueue(discipline, maxsize, cmds, clock));
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    );
+  });
+}
+
+Deno.test("Q-5: Queue property: a get cancelled in the same turn as an item arrives never loses it", async () => {
+  // A focused run of the same model: only waiting gets, puts and same-turn aborts.
+  const focused: fc.Arbitrary<QueueCmd> = fc.oneof(
+    fc.record({ op: fc.constant("get" as const), mode: fc.constant({ kind: "abort" as const }) }),
+    fc.record({ op: fc.constant("putThenAbort" as const), p: priorityArb, pick: pickArb }),
+    fc.record({ op: fc.constant("abortThenPut" as const), p: priorityArb, pick: pickArb }),
+    fc.record({ op: fc.constant("getNowait" as const) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(focused, { minLength: 1, maxLength: 60, size: "max" }),
+      async (cmds) => {
+        await withFakeTime((clock) => runQueue("fifo", 0, cmds, clock));
+      },
+    ),
+    { numRuns: NUM_RUNS },
+  );
+});
+
+// ---------------------------------------------------------------- semaphores
+
+type SemaphoreCmd =
+  | { op: "acquire"; mode: Mode }
+  | { op: "release"; n: number }
+  | { op: "badRelease"; n: number }
+  | { op: "advance"; ms: number }
+  | { op: "abort"; pick: number }
+  | { op: "releaseThenAbort"; pick: number }
+  | { op: "abortThenRelease"; pick: number };
+
+const semaphoreCmdArb: fc.Arbitrary<SemaphoreCmd> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant("acquire" as const), mode: modeArb }), weight: 6 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("release" as const),
+      n: fc.integer({ min: 1, max: 3 }),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("badRelease" as const),
+      n: fc.constantFrom(0, -1, 1.5, NaN),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.integer({ min: 1, max: 80 }),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ op: fc.constant("abort" as const), pick: pickArb }), weight: 2 },
+  {
+    arbitrary: fc.record({ op: fc.constant("releaseThenAbort" as const), pick: pickArb }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({ op: fc.constant("abortThenRelease" as const), pick: pickArb }),
+    weight: 1,
+  },
+);
+
+class SemaphoreModel {
+  waiters: Op[] = [];
+  now = 0;
+  constructor(public value: number, readonly bounded: boolean, readonly initial: number) {}
+
+  acquire(op: Op, prepared: Prepared): void {
+    if (prepared.optionsError === "RangeError") {
+      op.expected = { status: "rejected", error: "RangeError" };
+    } else if (prepared.optionsError === "aborted") {
+      op.expected = { status: "rejected", error: prepared.reason! };
+    } else if (this.value > 0) {
+      this.value--;
+      op.expected = { status: "fulfilled", value: true };
+    } else if (prepared.timeout === 0) {
+      op.expected = { status: "fulfilled", value: false };
+    } else {
+      op.expected = { status: "pending" };
+      op.deadline = this.now + prepared.timeout;
+      this.waiters.push(op);
+    }
+  }
+
+  release(n: number): Expected {
+    if (!Number.isInteger(n) || n < 1) return { status: "rejected", error: "RangeError" };
+    if (this.bounded && n > this.initial - this.value) {
+      return { status: "rejected", error: "RangeError" };
+    }
+    while (n > 0 && this.waiters.length > 0) {
+      this.waiters.splice(0, 1)[0]!.expected = { status: "fulfilled", value: true };
+      n--;
+    }
+    this.value += n;
+    return { status: "fulfilled", value: undefined };
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+    for (const op of [...this.waiters]) {
+      if (op.deadline <= this.now) {
+        this.waiters.splice(this.waiters.indexOf(op), 1);
+        op.expected = { status: "fulfilled", value: false };
+      }
+    }
+  }
+
+  abortable(): Op[] {
+    return this.waiters.filter((op) => op.controller !== undefined);
+  }
+
+  abort(op: Op): void {
+    const index = this.waiters.indexOf(op);
+    if (index >= 0) {
+      this.waiters.splice(index, 1);
+      op.expected = { status: "rejected", error: op.reason! };
+    }
+  }
+}
+
+async function runSemaphore(
+  bounded: boolean,
+  initial: number,
+  cmds: SemaphoreCmd[],
+  clock: Clock,
+): Promise<void> {
+  const semaphore = bounded ? new BoundedSemaphore(initial) : new Semaphore(initial);
+  const model = new SemaphoreModel(initial, bounded, initial);
+  const ops: Op[] = [];
+  let granted = initial; // permits that exist: free ones plus those held
+  const release = (n: number, where: string) => {
+    const expected = model.release(n);
+    assertSameOutcome(outcomeOf(() => semaphore.release(n)), expected, where);
+    if (expected.status === "fulfilled") granted += n;
+  };
+  const abortPick = (pick: number) => {
+    const candidates = model.abortable();
+    if (candidates.length === 0) return;
+    const op = candidates[pick % candidates.length]!;
+    model.abort(op);
+    op.controller!.abort(op.reason);
+  };
+  for (const [step, cmd] of cmds.entries()) {
+    const where = `step ${step}: ${JSON.stringify(cmd)}`;
+    switch (cmd.op) {
+      case "acquire": {
+        const prepared = prepare(cmd.mode);
+        const op: Op = {
+          id: ops.length,
+          name: "acquire",
+          tracked: track(semaphore.acquire(prepared.options)),
+          expected: { status: "pending" },
+          deadline: Infinity,
+        };
+        if (prepared.controller !== undefined) op.controller = prepared.controller;
+        if (prepared.reason !== undefined) op.reason = prepared.reason;
+        model.acquire(op, prepared);
+        ops.push(op);
+        break;
+      }
+      case "release":
+        release(cmd.n, where);
+        break;
+      case "badRelease":
+        release(cmd.n, where);
+        break;
+      case "advance":
+        model.advance(cmd.ms);
+        await clock.tickAsync(cmd.ms);
+        break;
+      case "abort":
+        abortPick(cmd.pick);
+        break;
+      case "releaseThenAbort":
+        release(1, where);
+        abortPick(cmd.pick);
+        break;
+      case "abortThenRelease":
+        abortPick(cmd.pick);
+        release(1, where);
+        break;
+    }
+    await settle();
+    for (const op of ops) checkOp(op, (value) => value);
+    assertEquals(semaphore.value, model.value, where);
+    assertEquals(semaphore.waiting, model.waiters.length, where);
+    assertEquals(
+      clock.countTimers(),
+      model.waiters.filter((op) => op.deadline !== Infinity).length,
+    );
+    // No permit leaked or invented: free + held by successful acquires = all permits.
+    const held = ops.filter((op) => op.tracked.value === true).length;
+    const releasedByHolders = granted - initial;
+    assertEquals(semaphore.value + held - releasedByHolders, initial, `permits at ${where}`);
+    if (bounded) assert(semaphore.value <= initial, `S-3 at ${where}`);
+  }
+  // Leave no timer behind: abort what can be aborted, let timed waits run out.
+  for (const op of model.abortable()) op.controller!.abort(op.reason);
+  await clock.tickAsync(100);
+  while (semaphore.waiting > 0 && (!bounded || semaphore.value < initial)) semaphore.release();
+  await settle();
+  assertEquals(clock.countTimers(), 0);
+}
+
+for (const bounded of [false, true]) {
+  const name = bounded ? "BoundedSemaphore" : "Semaphore";
+  Deno.test(`S-2/S-3: ${name} matches the model under random acquires, releases, timeouts and aborts`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(semaphoreCmdArb, { minLength: 1, maxLength: 60, size: "max" }),
+        async (initial, cmds) => {
+          await withFakeTime((clock) => runSemaphore(bounded, initial, cmds, clock));
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    );
+  });
+}
