@@ -555,12 +555,15 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /**
    * Reserves up to `max` free slots for items that will arrive later through
-   * `_putReserved`, when no putter waits (they come first). Returns how many
-   * were reserved. Reserved slots count towards `full()`.
+   * `_putReserved`, when no putter waits (they come first) and at least
+   * `least` slots are free. Returns how many were reserved. Reserved slots
+   * count towards `full()`.
    */
-  protected _reserve(max: number): number {
+  protected _reserve(max: number, least = 1): number {
     if (this.#isShutdown || this.#putters.size !== 0) return 0;
-    const granted = Math.max(0, Math.min(max, this.#bound - this._qsize() - this.#reserved));
+    const free = this.#bound - this._qsize() - this.#reserved;
+    if (free < least) return 0;
+    const granted = Math.max(0, Math.min(max, free));
     this.#reserved += granted;
     return granted;
   }

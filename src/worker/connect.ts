@@ -17,6 +17,7 @@ import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { Connection } from "./pipe.ts";
 import {
+  afterTurn,
   type ClientFrame,
   CREDIT_WINDOW,
   dataCloneError,
@@ -35,8 +36,13 @@ import {
 
 export type { Held } from "../_held.ts";
 
-/** Items a remote consumer of a FIFO `Queue` prefetches by default. */
-export const DEFAULT_PREFETCH = 256;
+/** A batch drained sooner than this after it arrived means the consumer is fast. */
+const FAST_DRAIN_MS = 1;
+/** A batch drained later than this means the consumer is slow. */
+const SLOW_DRAIN_MS = 20;
+
+/** Items a remote consumer of a FIFO `Queue` prefetches at most, by default. */
+export const DEFAULT_PREFETCH = 1024;
 
 /**
  * What a local {@linkcode Queue} and a {@linkcode RemoteQueue} have in
@@ -716,12 +722,17 @@ class QueueProxy extends Proxy {
   readonly #kind: "Queue" | "LifoQueue" | "PriorityQueue";
   readonly #useCredit: boolean;
   readonly #prefetch: number;
+  /** Items asked for ahead now: grows while this side drains batches fast, shrinks while it is slow. */
+  #window = 1;
+  #lastArrival = -Infinity;
+  #putSinceCheck = false;
+  #idleCheck = false;
   #closed = false;
   #shutdown = false;
   #discarding = false;
   // put side
   #credits = 0;
-  #wantSent = false;
+  #wantSent: false | "ahead" | "blocked" = false;
   #putters: WaitList<void, unknown>;
   // get side
   #buffer = new Deque<unknown>();
@@ -801,7 +812,7 @@ class QueueProxy extends Proxy {
       return Promise.resolve();
     }
     if (options?.timeout === 0) return this.#call("putNowait", [item]) as Promise<void>;
-    this.#want();
+    this.#want(true);
     return this.#putters.wait(options, item);
   }
 
@@ -821,6 +832,29 @@ class QueueProxy extends Proxy {
     this.#credits--;
     this.#session.outbox.pushItem(this.#name, item, this.#lost);
     if (this.#credits < CREDIT_WINDOW / 2) this.#want();
+    this.#putSinceCheck = true;
+    this.#watchIdle();
+  }
+
+  /**
+   * Unused credits hold slots of the owner's queue: give them back after a
+   * turn without puts, so an idle producer never blocks other putters.
+   */
+  #watchIdle(): void {
+    if (this.#idleCheck) return;
+    this.#idleCheck = true;
+    afterTurn(() => {
+      this.#idleCheck = false;
+      if (this.#putSinceCheck) {
+        this.#putSinceCheck = false;
+        this.#watchIdle();
+        return;
+      }
+      if (this.#credits > 0 && this.#putters.size === 0 && !this.#closed) {
+        this.#session.outbox.push({ t: "uncredit", n: this.#name, k: this.#credits });
+        this.#credits = 0;
+      }
+    });
   }
 
   /** An item the walk found cloneable was refused at posting: say so, it cannot come back. */
@@ -835,10 +869,15 @@ class QueueProxy extends Proxy {
     );
   };
 
-  #want(): void {
-    if (this.#wantSent || this.#shutdown) return;
-    this.#wantSent = true;
-    this.#session.outbox.push({ t: "want", n: this.#name });
+  /** Asks for credits: `blocked` when a put waits for them. */
+  #want(blocked = false): void {
+    if (
+      this.#shutdown || this.#wantSent === "blocked" || (this.#wantSent === "ahead" && !blocked)
+    ) return;
+    this.#wantSent = blocked ? "blocked" : "ahead";
+    this.#session.outbox.push(
+      blocked ? { t: "want", n: this.#name, b: 1 } : { t: "want", n: this.#name },
+    );
   }
 
   credit(count: number): void {
@@ -853,7 +892,8 @@ class QueueProxy extends Proxy {
       this.#send(putter.data);
       putter.resolve();
     }
-    if (this.#putters.size > 0) this.#want();
+    if (this.#putters.size > 0) this.#want(true);
+    else if (this.#credits > 0) this.#watchIdle();
   }
 
   // ---- get ----
@@ -875,6 +915,7 @@ class QueueProxy extends Proxy {
     if (this.#buffer.length > 0) return Promise.resolve(this.#hand());
     if (this.#prefetch === 0) return this.#direct("get", options);
     if (options?.timeout === 0) return this.#direct("getNowait");
+    this.#adapt();
     this.#pull();
     return this.#getters.wait(options, undefined);
   }
@@ -921,13 +962,25 @@ class QueueProxy extends Proxy {
     this.#session.outbox.push(this.#ackFrame);
   }
 
+  /**
+   * This side ran out of items and must wait. If it drained the last batch
+   * quickly, ask for twice as many ahead (up to `prefetch`); if it was slow,
+   * half as many, so slow consumers take one item at a time and leave the
+   * rest to their peers, while fast ones stream in large batches.
+   */
+  #adapt(): void {
+    const sinceArrival = performance.now() - this.#lastArrival;
+    if (sinceArrival < FAST_DRAIN_MS) this.#window = Math.min(this.#prefetch, this.#window * 2);
+    else if (sinceArrival > SLOW_DRAIN_MS) this.#window = Math.max(1, Math.floor(this.#window / 2));
+  }
+
   #pull(): void {
     if (this.#prefetch === 0 || this.#ended || this.#closed || this.#pendingError !== undefined) {
       return;
     }
     const held = this.#buffer.length + this.#outstanding;
-    if (held > this.#prefetch / 2) return;
-    const count = this.#prefetch - held;
+    if (held > this.#window / 2) return;
+    const count = this.#window - held;
     this.#outstanding += count;
     this.#session.outbox.push({ t: "pull", n: this.#name, k: count });
   }
@@ -935,6 +988,7 @@ class QueueProxy extends Proxy {
   items(values: unknown[]): void {
     if (this.#closed || this.#discarding) return;
     this.#outstanding = Math.max(0, this.#outstanding - values.length);
+    this.#lastArrival = performance.now();
     let i = 0;
     for (; i < values.length && this.#getters.size > 0; i++) {
       this.#handed();

@@ -101,7 +101,7 @@ export type ClientFrame =
   | { t: "call"; id: number; n: string; op: string; a: unknown[]; to?: number; c?: 1 }
   | { t: "cancel"; id: number }
   | { t: "items"; n: string; v: unknown[] }
-  | { t: "want"; n: string }
+  | { t: "want"; n: string; b?: 1 }
   | { t: "uncredit"; n: string; k: number }
   | { t: "pull"; n: string; k: number }
   | { t: "ack"; n: string; s: number }
@@ -321,7 +321,7 @@ function describeFunction(fn: () => unknown): string {
 export type CloneErrorHook = (error: unknown, item?: unknown) => void;
 
 /** Runs `task` after the current turn's microtasks: a few µs, unlike `setTimeout(0)`. */
-const afterTurn: (task: () => void) => void = (() => {
+export const afterTurn: (task: () => void) => void = (() => {
   const immediate = (globalThis as { setImmediate?: (task: () => void) => unknown }).setImmediate;
   if (typeof immediate === "function") return (task: () => void) => void immediate(task);
   return (task: () => void) => void setTimeout(task, 0);

@@ -104,7 +104,7 @@ export interface Link extends Disposable {
 
 /** The protected hooks of `Queue` that the adapter uses. */
 interface QueueInternals<T> {
-  _reserve(max: number): number;
+  _reserve(max: number, least?: number): number;
   _waitReserve(options?: WaitOptions): Promise<void>;
   _unreserve(n: number): void;
   _putReserved(item: T): void;
@@ -279,21 +279,37 @@ class Served {
 
   // ---- puts on credit ----
 
-  /** The other side wants put credits. */
-  want(): void {
-    if (this.#creditWait !== undefined || this.#credits >= CREDIT_WINDOW / 2) return;
-    this.#grant();
+  /**
+   * The other side wants put credits: `blocked` when a put of its waits for
+   * them (grant any free slot), else ahead of need (grant only a batch
+   * worth a message).
+   */
+  want(blocked: boolean): void {
+    if (this.#creditWait !== undefined) return;
+    if (blocked) this.#grant(1);
+    else if (this.#credits < CREDIT_WINDOW / 2) this.#grant(this.#batchCredit());
   }
 
-  #grant(): void {
+  /** The least number of credits worth a message when nobody waits for them. */
+  #batchCredit(): number {
+    const maxsize = this.#queue.maxsize;
+    const quarter = maxsize > 0 && maxsize !== Infinity ? Math.floor(maxsize / 4) : CREDIT_WINDOW;
+    return Math.max(1, Math.min(CREDIT_WINDOW / 4, quarter));
+  }
+
+  #grant(least: number): void {
     const queue = internals(this.#queue);
-    const granted = queue._reserve(CREDIT_WINDOW - this.#credits);
+    const granted = queue._reserve(CREDIT_WINDOW - this.#credits, least);
     if (granted > 0) {
       this.#credits += granted;
       this.#hub.outbox.push({ t: "credit", n: this.name, k: granted });
       return;
     }
-    if (this.#credits > 0 || this.#creditWait !== undefined || this.#queue.isShutdown) return;
+    if (
+      least > 1 || this.#credits > 0 || this.#creditWait !== undefined || this.#queue.isShutdown
+    ) {
+      return;
+    }
     // No room now: wait in line with the local putters for one slot, then top up.
     const controller = new AbortController();
     this.#creditWait = controller;
@@ -327,7 +343,9 @@ class Served {
         this.#hub.report(error);
       }
     }
-    if (this.#credits < CREDIT_WINDOW / 2 && !this.#queue.isShutdown) this.#grant();
+    if (this.#credits < CREDIT_WINDOW / 2 && !this.#queue.isShutdown) {
+      this.#grant(this.#batchCredit());
+    }
   }
 
   /** The other side gives back credits it will not use. */
@@ -592,7 +610,7 @@ class Hub {
         this.#queueServed(frame.n)?.items(frame.v);
         return;
       case "want":
-        this.#queueServed(frame.n)?.want();
+        this.#queueServed(frame.n)?.want(frame.b === 1);
         return;
       case "uncredit":
         this.#queueServed(frame.n)?.uncredit(frame.k);

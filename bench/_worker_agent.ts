@@ -1,0 +1,100 @@
+/// <reference lib="deno.worker" />
+/**
+ * The worker side of bench/worker_bench.ts: one command per worker, sent as
+ * a plain (non-baton) message; the result goes back the same way.
+ */
+import type { Queue } from "../mod.ts";
+import { connect } from "../src/worker/mod.ts";
+
+type Command =
+  | { cmd: "raw-produce"; port: MessagePort; n: number; batch: number; kind: Kind }
+  | { cmd: "raw-consume"; port: MessagePort; n: number }
+  | { cmd: "baton-produce"; n: number; kind: Kind }
+  | { cmd: "baton-consume" }
+  | { cmd: "raw-ping"; n: number }
+  | { cmd: "remote-get"; n: number };
+type Kind = "number" | "object";
+
+const item = (kind: Kind, i: number): unknown => kind === "number" ? i : { id: i, name: "item" };
+
+self.addEventListener("message", async (event: MessageEvent) => {
+  const command = event.data as Command;
+  switch (command.cmd) {
+    case "raw-produce": {
+      const { port, n, batch, kind } = command;
+      // Post in slices so the receiving side keeps up, as a real producer would.
+      for (let i = 0; i < n;) {
+        const end = Math.min(n, i + 50_000);
+        while (i < end) {
+          if (batch === 1) {
+            port.postMessage(item(kind, i++));
+          } else {
+            const chunk = new Array(Math.min(batch, n - i));
+            for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
+            port.postMessage(chunk);
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      port.close();
+      self.postMessage({ done: true });
+      return;
+    }
+    case "raw-consume": {
+      const { port, n } = command;
+      let count = 0;
+      port.onmessage = (message) => {
+        count += Array.isArray(message.data) ? message.data.length : 1;
+        if (count >= n) {
+          port.close();
+          self.postMessage({ count });
+        }
+      };
+      return;
+    }
+    case "baton-produce": {
+      const remote = await connect<{ q: Queue<unknown> }>(self);
+      for (let i = 0; i < command.n; i++) await remote.q.put(item(command.kind, i));
+      await remote.close();
+      self.postMessage({ done: true });
+      return;
+    }
+    case "baton-consume": {
+      const remote = await connect<{ q: Queue<unknown> }>(self); // default prefetch
+      let count = 0;
+      for await (const _ of remote.q) count++;
+      await remote.close();
+      self.postMessage({ count });
+      return;
+    }
+    case "raw-ping": {
+      const times: number[] = [];
+      let pending: ((value: unknown) => void) | undefined;
+      self.addEventListener("message", (message) => {
+        if ((message.data as { pong?: number }).pong !== undefined) pending?.(undefined);
+      });
+      for (let i = 0; i < command.n; i++) {
+        const start = performance.now();
+        const answered = new Promise((resolve) => pending = resolve);
+        self.postMessage({ ping: i });
+        await answered;
+        times.push(performance.now() - start);
+      }
+      self.postMessage({ times });
+      return;
+    }
+    case "remote-get": {
+      // prefetch 0: every get is a round trip served in the owner's thread.
+      const remote = await connect<{ q: Queue<number> }>(self, { prefetch: 0 });
+      const times: number[] = [];
+      for (let i = 0; i < command.n; i++) {
+        const start = performance.now();
+        await remote.q.get();
+        times.push(performance.now() - start);
+      }
+      await remote.close();
+      self.postMessage({ times });
+      return;
+    }
+  }
+});

@@ -1,0 +1,146 @@
+/**
+ * Cross-worker throughput and latency, measured in one run, printed as a
+ * table: `deno task bench:worker` (`deno run --allow-read bench/worker_bench.ts`).
+ *
+ * - baton: a producer worker puts into a `Queue(1000)` owned by the main
+ *   thread, served to it and to a consumer worker, which iterates with
+ *   `for await`: two hops through the main thread, every item counted.
+ * - raw: the same two workers joined directly by a `MessageChannel`, one
+ *   item per message and 100 per message (one hop, no bookkeeping).
+ * - latency: a remote `get()` (prefetch 0: one round trip served by the
+ *   owner) beside a raw `postMessage` ping/pong round trip.
+ *
+ * Each case runs `ROUNDS` times; the table shows the median.
+ */
+import { Queue } from "../mod.ts";
+import { serve } from "../src/worker/mod.ts";
+
+const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
+const ITEMS = Number(Deno.env.get("ITEMS") ?? 500_000);
+const PINGS = 2_000;
+const AGENT = new URL("./_worker_agent.ts", import.meta.url);
+
+type Kind = "number" | "object";
+
+function spawn(): Worker {
+  return new Worker(AGENT, { type: "module" });
+}
+
+/** The next plain (non-baton) message from `worker` that has `key`. */
+function reply<T>(worker: Worker, key: string): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (event: MessageEvent) => {
+      if (typeof event.data === "object" && event.data !== null && key in event.data) {
+        worker.removeEventListener("message", listener);
+        resolve(event.data as T);
+      }
+    };
+    worker.addEventListener("message", listener);
+  });
+}
+
+async function raw(kind: Kind, batch: number): Promise<number> {
+  const producer = spawn();
+  const consumer = spawn();
+  const { port1, port2 } = new MessageChannel();
+  try {
+    const done = reply<{ count: number }>(consumer, "count");
+    consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS }, [port2]);
+    const start = performance.now();
+    producer.postMessage({ cmd: "raw-produce", port: port1, n: ITEMS, batch, kind }, [port1]);
+    const { count } = await done;
+    return count / ((performance.now() - start) / 1000);
+  } finally {
+    producer.terminate();
+    consumer.terminate();
+  }
+}
+
+async function baton(kind: Kind): Promise<number> {
+  const queue = new Queue<unknown>(1000);
+  const producer = spawn();
+  const consumer = spawn();
+  const links = [serve(producer, { q: queue }), serve(consumer, { q: queue })];
+  try {
+    const produced = reply<{ done: boolean }>(producer, "done");
+    const consumed = reply<{ count: number }>(consumer, "count");
+    const start = performance.now();
+    consumer.postMessage({ cmd: "baton-consume" });
+    producer.postMessage({ cmd: "baton-produce", n: ITEMS, kind });
+    await produced;
+    queue.shutdown();
+    const { count } = await consumed;
+    if (count !== ITEMS) throw new Error(`consumed ${count} of ${ITEMS}`);
+    return count / ((performance.now() - start) / 1000);
+  } finally {
+    for (const link of links) link.close();
+    producer.terminate();
+    consumer.terminate();
+  }
+}
+
+async function rawRoundTrip(): Promise<number> {
+  const worker = spawn();
+  try {
+    worker.addEventListener("message", (event) => {
+      const ping = (event.data as { ping?: number }).ping;
+      if (ping !== undefined) worker.postMessage({ pong: ping });
+    });
+    const result = reply<{ times: number[] }>(worker, "times");
+    worker.postMessage({ cmd: "raw-ping", n: PINGS });
+    return median((await result).times.slice(PINGS / 10)) * 1000;
+  } finally {
+    worker.terminate();
+  }
+}
+
+async function remoteGet(): Promise<number> {
+  const queue = new Queue<number>();
+  for (let i = 0; i < PINGS; i++) queue.putNowait(i);
+  const worker = spawn();
+  const link = serve(worker, { q: queue });
+  try {
+    const result = reply<{ times: number[] }>(worker, "times");
+    worker.postMessage({ cmd: "remote-get", n: PINGS });
+    return median((await result).times.slice(PINGS / 10)) * 1000;
+  } finally {
+    link.close();
+    worker.terminate();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function rounds(run: () => Promise<number>): Promise<number> {
+  await run(); // warm-up: worker start-up and type checking
+  const results: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) results.push(await run());
+  return median(results);
+}
+
+const fmt = (value: number) => Math.round(value).toLocaleString("en-US");
+const rows: string[][] = [];
+for (const kind of ["number", "object"] as const) {
+  const one = await rounds(() => raw(kind, 1));
+  const hundred = await rounds(() => raw(kind, 100));
+  const queued = await rounds(() => baton(kind));
+  rows.push([`${kind}s: raw postMessage, 1 per message`, fmt(one), ""]);
+  rows.push([`${kind}s: raw postMessage, 100 per message`, fmt(hundred), ""]);
+  rows.push([
+    `${kind}s: baton Queue(1000), producer worker -> consumer worker`,
+    fmt(queued),
+    `${(queued / hundred * 100).toFixed(0)}% of batched raw`,
+  ]);
+}
+const rtt = await rounds(rawRoundTrip);
+const get = await rounds(remoteGet);
+
+console.log(`items per run: ${fmt(ITEMS)}, rounds: ${ROUNDS} (median), deno ${Deno.version.deno}`);
+console.log("| case | items/s | |\n|---|---:|---|");
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+console.log("\n| latency (median) | µs | |\n|---|---:|---|");
+console.log(`| raw postMessage round trip | ${rtt.toFixed(1)} | |`);
+console.log(`| remote get() round trip | ${get.toFixed(1)} | ${(get / rtt).toFixed(2)}x raw |`);
