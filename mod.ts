@@ -24,3 +24,4 @@ export * from "./src/event.ts";
 export * from "./src/semaphore.ts";
 export * from "./src/barrier.ts";
 export * from "./src/periodic_timer.ts";
+export * from "./src/worker/mod.ts";

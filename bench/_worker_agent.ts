@@ -7,21 +7,23 @@ import type { Queue } from "../mod.ts";
 import { connect } from "../src/worker/mod.ts";
 
 type Command =
-  | { cmd: "raw-produce"; port: MessagePort; n: number; batch: number; kind: Kind }
+  | { cmd: "raw-produce"; port?: MessagePort; n: number; batch: number; kind: Kind }
   | { cmd: "raw-consume"; port: MessagePort; n: number }
   | { cmd: "baton-produce"; n: number; kind: Kind }
   | { cmd: "baton-consume" }
   | { cmd: "raw-ping"; n: number }
   | { cmd: "remote-get"; n: number };
-type Kind = "number" | "object";
+type Kind = "numbers" | "objects";
 
-const item = (kind: Kind, i: number): unknown => kind === "number" ? i : { id: i, name: "item" };
+const item = (kind: Kind, i: number): unknown => kind === "numbers" ? i : { id: i, name: "item" };
 
 self.addEventListener("message", async (event: MessageEvent) => {
   const command = event.data as Command;
   switch (command.cmd) {
     case "raw-produce": {
-      const { port, n, batch, kind } = command;
+      const { n, batch, kind } = command;
+      // Without a port, the items go to the main thread, which forwards them.
+      const port = command.port ?? self;
       // Post in slices so the receiving side keeps up, as a real producer would.
       for (let i = 0; i < n;) {
         const end = Math.min(n, i + 50_000);
@@ -36,7 +38,7 @@ self.addEventListener("message", async (event: MessageEvent) => {
         }
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
-      port.close();
+      command.port?.close();
       self.postMessage({ done: true });
       return;
     }
@@ -70,7 +72,7 @@ self.addEventListener("message", async (event: MessageEvent) => {
     case "raw-ping": {
       const times: number[] = [];
       let pending: ((value: unknown) => void) | undefined;
-      self.addEventListener("message", (message) => {
+      self.addEventListener("message", (message: MessageEvent) => {
         if ((message.data as { pong?: number }).pong !== undefined) pending?.(undefined);
       });
       for (let i = 0; i < command.n; i++) {

@@ -6,7 +6,8 @@
  *   thread, served to it and to a consumer worker, which iterates with
  *   `for await`: two hops through the main thread, every item counted.
  * - raw: the same two workers joined directly by a `MessageChannel`, one
- *   item per message and 100 per message (one hop, no bookkeeping).
+ *   item per message and 100 per message (one hop, no bookkeeping); and
+ *   100 per message forwarded by the main thread (two hops, like baton).
  * - latency: a remote `get()` (prefetch 0: one round trip served by the
  *   owner) beside a raw `postMessage` ping/pong round trip.
  *
@@ -20,7 +21,7 @@ const ITEMS = Number(Deno.env.get("ITEMS") ?? 500_000);
 const PINGS = 2_000;
 const AGENT = new URL("./_worker_agent.ts", import.meta.url);
 
-type Kind = "number" | "object";
+type Kind = "numbers" | "objects";
 
 function spawn(): Worker {
   return new Worker(AGENT, { type: "module" });
@@ -39,7 +40,7 @@ function reply<T>(worker: Worker, key: string): Promise<T> {
   });
 }
 
-async function raw(kind: Kind, batch: number): Promise<number> {
+async function raw(kind: Kind, batch: number, viaMain = false): Promise<number> {
   const producer = spawn();
   const consumer = spawn();
   const { port1, port2 } = new MessageChannel();
@@ -47,12 +48,22 @@ async function raw(kind: Kind, batch: number): Promise<number> {
     const done = reply<{ count: number }>(consumer, "count");
     consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS }, [port2]);
     const start = performance.now();
-    producer.postMessage({ cmd: "raw-produce", port: port1, n: ITEMS, batch, kind }, [port1]);
+    if (viaMain) {
+      // Two hops, like baton's queue in the main thread: forward what the producer posts.
+      producer.addEventListener("message", (event) => {
+        if (typeof event.data === "object" && event.data !== null && "done" in event.data) return;
+        port1.postMessage(event.data);
+      });
+      producer.postMessage({ cmd: "raw-produce", n: ITEMS, batch, kind });
+    } else {
+      producer.postMessage({ cmd: "raw-produce", port: port1, n: ITEMS, batch, kind }, [port1]);
+    }
     const { count } = await done;
     return count / ((performance.now() - start) / 1000);
   } finally {
     producer.terminate();
     consumer.terminate();
+    if (viaMain) port1.close();
   }
 }
 
@@ -123,16 +134,24 @@ async function rounds(run: () => Promise<number>): Promise<number> {
 
 const fmt = (value: number) => Math.round(value).toLocaleString("en-US");
 const rows: string[][] = [];
-for (const kind of ["number", "object"] as const) {
+for (const kind of ["numbers", "objects"] as const) {
   const one = await rounds(() => raw(kind, 1));
   const hundred = await rounds(() => raw(kind, 100));
+  const forwarded = await rounds(() => raw(kind, 100, true));
   const queued = await rounds(() => baton(kind));
-  rows.push([`${kind}s: raw postMessage, 1 per message`, fmt(one), ""]);
-  rows.push([`${kind}s: raw postMessage, 100 per message`, fmt(hundred), ""]);
+  rows.push([`${kind}: raw postMessage worker -> worker, 1 per message`, fmt(one), ""]);
+  rows.push([`${kind}: raw postMessage worker -> worker, 100 per message`, fmt(hundred), ""]);
   rows.push([
-    `${kind}s: baton Queue(1000), producer worker -> consumer worker`,
+    `${kind}: raw postMessage worker -> main -> worker, 100 per message`,
+    fmt(forwarded),
+    "",
+  ]);
+  rows.push([
+    `${kind}: baton Queue(1000) in main, producer worker -> consumer worker`,
     fmt(queued),
-    `${(queued / hundred * 100).toFixed(0)}% of batched raw`,
+    `${(queued / hundred * 100).toFixed(0)}% of direct batched, ${
+      (queued / forwarded * 100).toFixed(0)
+    }% of forwarded batched`,
   ]);
 }
 const rtt = await rounds(rawRoundTrip);

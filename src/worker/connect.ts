@@ -41,7 +41,18 @@ const FAST_DRAIN_MS = 1;
 /** A batch drained later than this means the consumer is slow. */
 const SLOW_DRAIN_MS = 20;
 
-/** Items a remote consumer of a FIFO `Queue` prefetches at most, by default. */
+/**
+ * Items a remote consumer of a FIFO `Queue` prefetches at most, by default.
+ * The window starts at one item and grows only while the consumer drains
+ * batches fast.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PREFETCH } from "@baton/baton/worker";
+ *
+ * console.log(DEFAULT_PREFETCH); // 1024
+ * ```
+ */
 export const DEFAULT_PREFETCH = 1024;
 
 /**
@@ -384,6 +395,8 @@ interface PendingCall {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   name: string;
+  /** A fire-and-forget call (`taskDone`, a held release): its caller got `undefined` at once. */
+  quiet?: true;
 }
 
 /** One endpoint's connecting side. */
@@ -459,7 +472,9 @@ class Session {
     if (this.#closed) return;
     switch (frame.t) {
       case "manifest":
-        this.#build(frame.e);
+        // An announcement (no r) asks for a hello: only the reply carries pipe ends.
+        if (frame.r === 1) this.#build(frame.e);
+        else this.outbox.push({ t: "hello" });
         return;
       case "ok":
       case "err":
@@ -547,6 +562,7 @@ class Session {
           signal: undefined,
           onAbort: undefined,
           name,
+          quiet: true,
         });
       }
       this.outbox.push(frame, (cloneError) => {
@@ -574,6 +590,9 @@ class Session {
     this.outbox.push({ t: "bye" });
     this.outbox.flush();
     this.#closed = true;
+    // Fire-and-forget calls went out before the bye, and the owner applies them
+    // before it: their answers are not awaited by anyone, so they are no failure.
+    for (const [id, call] of this.calls) if (call.quiet) this.calls.delete(id);
     for (const name of this.proxies.keys()) this.#closeName(name);
     for (const call of this.calls.values()) call.reject(new LinkClosed());
     this.calls.clear();

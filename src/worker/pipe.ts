@@ -324,18 +324,11 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    * ```
    */
   transfer(): MessagePort {
-    const port = this.detachPort();
-    if (port === undefined) {
+    if (this.#closed || this.#listening || this.#port === undefined) {
       throw new Error(
         "this connection cannot be transferred: it is closed or has started receiving",
       );
     }
-    return port;
-  }
-
-  /** Hands the port over, or `undefined` when it cannot be (internal to `serve`). */
-  detachPort(): MessagePort | undefined {
-    if (this.#closed || this.#listening || this.#port === undefined) return undefined;
     const port = this.#port;
     this.#port = undefined;
     this.#closed = true;

@@ -109,7 +109,7 @@ export type ClientFrame =
 
 /** Frames a `serve` side sends. */
 export type ServerFrame =
-  | { t: "manifest"; e: Record<string, Entry> }
+  | { t: "manifest"; e: Record<string, Entry>; r?: 1 }
   | { t: "ok"; id: number; v: unknown }
   | { t: "err"; id: number; e: WireError; cancelled?: 1 }
   | { t: "credit"; n: string; k: number }

@@ -544,27 +544,38 @@ class Hub {
     // Everything served in this turn goes out in one manifest.
     queueMicrotask(() => {
       this.#announce = false;
-      this.#sendManifest();
+      this.#sendManifest(false);
     });
   }
 
-  #sendManifest(): void {
+  /**
+   * Tells the other side what is served. Only a reply to its hello (which
+   * proves it listens) carries pipe ends; an announcement just prompts a
+   * hello from a side that connected before anything was served.
+   */
+  #sendManifest(reply: boolean): void {
     if (this.served.size === 0) return;
     const entries: Record<string, Entry> = {};
     const transfer: Transferable[] = [];
     for (const [name, served] of this.served) {
       const { kind, constants } = describePrimitive(served.primitive);
       const entry: Entry = { k: kind, c: constants };
-      if (served.primitive instanceof Connection) {
-        const port = served.primitive.detachPort();
-        if (port !== undefined) {
+      if (reply && served.primitive instanceof Connection && !served.primitive.closed) {
+        try {
+          const port = served.primitive.transfer();
           entry.p = port;
           transfer.push(port);
+        } catch (error) {
+          this.report(error); // it started receiving here: it cannot move
         }
       }
       entries[name] = entry;
     }
-    this.outbox.push({ t: "manifest", e: entries }, undefined, transfer);
+    this.outbox.push(
+      reply ? { t: "manifest", e: entries, r: 1 } : { t: "manifest", e: entries },
+      undefined,
+      transfer,
+    );
   }
 
   #receive(event: MessageEvent): void {
@@ -595,7 +606,7 @@ class Hub {
   #handle(frame: ClientFrame): void {
     switch (frame.t) {
       case "hello":
-        this.#sendManifest();
+        this.#sendManifest(true);
         return;
       case "bye":
         this.closeAll();
