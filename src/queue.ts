@@ -437,12 +437,14 @@ export class Queue<T> implements AsyncIterable<T> {
         continue;
       }
       try {
-        this._put(putter.data);
+        // To a waiting getter first: with slots reserved for items in flight,
+        // getters can wait on an empty store while putters wait for room, and an
+        // item stored past them would be overtaken by the next put.
+        this.#add(putter.data);
       } catch (error) {
         putter.reject(error); // that put fails alone; the next putter may fit
         continue;
       }
-      this.#unfinished++;
       putter.resolve();
     }
   }

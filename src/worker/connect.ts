@@ -270,6 +270,8 @@ export interface RemoteSemaphore {
   release(n?: number): Promise<void>;
   /** The number of free permits. */
   readonly value: Promise<number>;
+  /** How many `acquire` calls wait now. */
+  readonly waiting: Promise<number>;
 }
 
 /**
@@ -673,6 +675,7 @@ function makeProxy(session: Session, name: string, entry: Entry): Proxy | undefi
         release: (n = 1) => call("release", [n]),
       };
       Object.defineProperty(face, "value", state("value"));
+      Object.defineProperty(face, "waiting", state("waiting"));
       if (entry.c.initialValue !== undefined) face.initialValue = entry.c.initialValue;
       return new CallProxy(face);
     }

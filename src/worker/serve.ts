@@ -196,11 +196,13 @@ const OPS: Record<Kind, Record<string, Op>> = {
     acquire: (s: Semaphore, _args, options) => s.acquire(options),
     release: (s: Semaphore, [n]) => s.release(n === undefined ? 1 : n as number),
     value: (s: Semaphore) => s.value,
+    waiting: (s: Semaphore) => s.waiting,
   },
   BoundedSemaphore: {
     acquire: (s: Semaphore, _args, options) => s.acquire(options),
     release: (s: Semaphore, [n]) => s.release(n === undefined ? 1 : n as number),
     value: (s: Semaphore) => s.value,
+    waiting: (s: Semaphore) => s.waiting,
   },
   Barrier: {
     wait: (b: Barrier, _args, options) => b.wait(options),
@@ -364,6 +366,10 @@ class Served {
   }
 
   #pump(): void {
+    // A standing get may hold an item already, its callback not yet run (another
+    // endpoint's message can come in between): items taken now would overtake it.
+    // That callback pumps again.
+    if (this.#standing !== undefined) return;
     const queue = internals(this.#queue);
     while (this.#wanted > 0) {
       let item: unknown;
@@ -382,7 +388,7 @@ class Served {
       const controller = new AbortController();
       this.#standing = controller;
       queue._getHeld({ signal: controller.signal }).then((item) => {
-        this.#standing = undefined;
+        if (this.#standing === controller) this.#standing = undefined;
         if (this.link.closed || controller.signal.aborted) {
           queue._requeue([item]);
           return;
@@ -390,7 +396,7 @@ class Served {
         this.#send(item);
         this.#pump();
       }, (error) => {
-        this.#standing = undefined;
+        if (this.#standing === controller) this.#standing = undefined;
         if (this.link.closed || controller.signal.aborted) return;
         this.#wanted = 0;
         if (error instanceof QueueShutDown) this.#hub.outbox.push({ t: "end", n: this.name });
@@ -664,16 +670,11 @@ class Hub {
       );
       return;
     }
-    let controller: AbortController | undefined;
-    let options: Options;
-    if (frame.to !== undefined || frame.c === 1) {
-      options = {};
-      if (frame.to !== undefined) options.timeout = frame.to;
-      if (frame.c === 1) {
-        controller = new AbortController();
-        options.signal = controller.signal;
-      }
-    }
+    // Cancellable or not, a pending call is settled when its link closes: every
+    // wait gets a signal, so closing removes the waiter and it takes nothing later.
+    const controller = new AbortController();
+    const options: WaitOptions = { signal: controller.signal };
+    if (frame.to !== undefined) options.timeout = frame.to;
     let result: unknown;
     try {
       result = op(served.primitive as never, frame.a, options, served);
@@ -685,8 +686,6 @@ class Hub {
       this.#reply(id, result, undefined, served, frame.op);
       return;
     }
-    // Cancellable or not, a pending call is settled when its link closes.
-    controller ??= new AbortController();
     const pending: PendingCall = { controller, served };
     this.calls.set(id, pending);
     result.then((value) => {
