@@ -21,6 +21,7 @@ import {
   dataCloneError,
   type Endpoint,
   type Entry,
+  findUncloneable,
   isEnvelope,
   type Kind,
   listen,
@@ -382,7 +383,7 @@ class Served {
         else this.#hub.outbox.push({ t: "item-error", n: this.name, e: serializeError(error) });
         return;
       }
-      this.#send(item);
+      if (!this.#send(item)) return;
     }
     if (this.#wanted > 0 && this.#standing === undefined) {
       const controller = new AbortController();
@@ -393,8 +394,7 @@ class Served {
           queue._requeue([item]);
           return;
         }
-        this.#send(item);
-        this.#pump();
+        if (this.#send(item)) this.#pump();
       }, (error) => {
         if (this.#standing === controller) this.#standing = undefined;
         if (this.link.closed || controller.signal.aborted) return;
@@ -405,10 +405,27 @@ class Served {
     }
   }
 
-  #send(item: unknown): void {
+  /**
+   * Sends one prefetched item; returns false when it cannot be cloned. Such an
+   * item is found before it joins a batch and goes back to the head at once, so
+   * no item after it overtakes it; the get waiting for it rejects (W-3).
+   */
+  #send(item: unknown): boolean {
+    const uncloneable = findUncloneable(item);
+    if (uncloneable !== undefined) {
+      this.#stopPulling();
+      internals(this.#queue)._requeue([item]);
+      this.#hub.outbox.push({
+        t: "item-error",
+        n: this.name,
+        e: serializeError(dataCloneError(uncloneable)),
+      });
+      return false;
+    }
     this.#unacked.push(item);
     this.#wanted--;
     this.#hub.outbox.pushItem(this.name, item, this.#cloneFailed);
+    return true;
   }
 
   /** An item could not be sent: back to the head of the queue, and the next get fails (W-3). */
