@@ -1,0 +1,304 @@
+/**
+ * `Pipe` and `Connection` (W-5): in one thread, and with a real worker at the
+ * other end (served, or transferred by hand). Every test closes both ends it
+ * made (their `MessagePort`s) and terminates its workers in `finally`.
+ *
+ * @module
+ */
+
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
+import { Connection, Pipe, PipeClosed, serve } from "../src/worker/mod.ts";
+import { abortedSignal, track } from "./_helpers.ts";
+import { Agent, COMMAND_DEADLINE, type ErrorInfo } from "./fixtures/agent.ts";
+
+/** Makes a pipe and closes both ends after `fn`, whatever happens. */
+async function withPipe<A, B>(
+  fn: (a: Connection<A, B>, b: Connection<B, A>) => Promise<void> | void,
+  options?: { duplex?: boolean },
+): Promise<void> {
+  const [a, b] = Pipe<A, B>(options);
+  try {
+    await fn(a, b);
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+/** Lets the other end's messages arrive (a real turn: ports deliver asynchronously). */
+function turn(): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, 0));
+}
+
+// ---- one thread ----
+
+Deno.test("W-5: values arrive in the order they were sent, both ways", async () => {
+  await withPipe<number, string>(async (a, b) => {
+    for (let i = 0; i < 100; i++) a.send(i);
+    b.send("x");
+    b.send("y");
+    const got: number[] = [];
+    for (let i = 0; i < 100; i++) got.push(await b.recv());
+    assertEquals(got, Array.from({ length: 100 }, (_, i) => i));
+    assertEquals([await a.recv(), await a.recv()], ["x", "y"]);
+  });
+});
+
+Deno.test("W-5: structured clone: values are copies; Map, Date and nested objects survive", async () => {
+  await withPipe<unknown, unknown>(async (a, b) => {
+    const sent = { map: new Map([[1, "one"]]), when: new Date(0), nested: { list: [1, [2]] } };
+    a.send(sent);
+    const got = await b.recv() as typeof sent;
+    assertEquals(got, sent);
+    assert(got !== sent);
+    assertInstanceOf(got.map, Map);
+  });
+});
+
+Deno.test("W-5: waiting recv calls are served first come, first served", async () => {
+  await withPipe<string, string>(async (a, b) => {
+    const first = b.recv();
+    const second = b.recv();
+    const third = b.recv();
+    a.send("1");
+    a.send("2");
+    a.send("3");
+    assertEquals(await Promise.all([first, second, third]), ["1", "2", "3"]);
+  });
+});
+
+Deno.test("W-5: recv after the peer closed returns what was sent, then rejects PipeClosed", async () => {
+  await withPipe<string, string>(async (a, b) => {
+    a.send("last words");
+    a.send("really last");
+    a.close();
+    assertEquals(await b.recv(), "last words");
+    assertEquals(await b.recv(), "really last");
+    await assertRejects(() => b.recv(), PipeClosed);
+    await assertRejects(() => b.recv(), PipeClosed, "nothing is left");
+    assertEquals(await b.poll(), true, "poll is true: recv would not wait");
+    assertThrows(() => b.send("anyone?"), PipeClosed);
+  });
+});
+
+Deno.test("W-5: a pending recv rejects PipeClosed when the peer closes", async () => {
+  await withPipe<string, string>(async (a, b) => {
+    const waiting = b.recv();
+    a.close();
+    await assertRejects(() => waiting, PipeClosed);
+  });
+});
+
+Deno.test("W-5: close() rejects this end's pending recv and resolves pending polls false; later calls fail", async () => {
+  await withPipe<string, string>(async (_a, b) => {
+    const receiving = track(b.recv());
+    const polling = b.poll(COMMAND_DEADLINE);
+    b.close();
+    b.close(); // idempotent
+    assertEquals(await polling, false);
+    await assertRejects(() => receiving.promise, PipeClosed);
+    assertEquals(b.closed, true);
+    await assertRejects(() => b.recv(), PipeClosed);
+    await assertRejects(() => b.poll(), PipeClosed);
+    assertThrows(() => b.send("x"), PipeClosed);
+  });
+});
+
+Deno.test("W-5: poll looks without waiting, waits up to its timeout, and wakes when a value arrives", async () => {
+  await withPipe<string, string>(async (a, b) => {
+    assertEquals(await b.poll(), false);
+    assertEquals(await b.poll(10), false);
+    const polling = b.poll(COMMAND_DEADLINE);
+    a.send("x");
+    assertEquals(await polling, true);
+    assertEquals(await b.poll(), true, "a value is buffered");
+    assertEquals(await b.recv(), "x");
+    assertEquals(await b.poll(), false);
+    await assertRejects(() => b.poll(-1), RangeError);
+    await assertRejects(() => b.poll(Number.NaN), RangeError);
+  });
+});
+
+Deno.test("W-5: recv takes the WaitOptions: timeout, abort, bad timeout", async () => {
+  await withPipe<string, string>(async (a, b) => {
+    const error = await assertRejects(() => b.recv({ timeout: 10 }));
+    assertInstanceOf(error, DOMException);
+    assertEquals(error.name, "TimeoutError");
+    await assertRejects(() => b.recv({ timeout: -1 }), RangeError);
+    const { signal, reason } = abortedSignal();
+    assertStrictEquals(await b.recv({ signal }).catch((e) => e), reason);
+    const controller = new AbortController();
+    const aborted = b.recv({ signal: controller.signal });
+    const ownReason = new Error("stop");
+    controller.abort(ownReason);
+    assertStrictEquals(await aborted.catch((e) => e), ownReason);
+    // Cancelled waits took nothing: the next value goes to the next recv.
+    a.send("kept");
+    assertEquals(await b.recv({ timeout: COMMAND_DEADLINE }), "kept");
+  });
+});
+
+Deno.test("W-5: a value that cannot be cloned throws DataCloneError from send, and nothing is sent", async () => {
+  await withPipe<unknown, unknown>(async (a, b) => {
+    for (const value of [() => 1, { run: () => 1 }, Symbol("s")]) {
+      const error = assertThrows(() => a.send(value));
+      assertInstanceOf(error, DOMException);
+      assertEquals(error.name, "DataCloneError");
+    }
+    a.send("fine");
+    assertEquals(await b.recv(), "fine");
+    await turn();
+    assertEquals(await b.poll(), false, "nothing else arrived");
+  });
+});
+
+Deno.test("W-5: Pipe({ duplex: false }) gives a receive-only end and a send-only end", async () => {
+  await withPipe<string, string>(async (receiver, sender) => {
+    assertEquals([receiver.readable, receiver.writable], [true, false]);
+    assertEquals([sender.readable, sender.writable], [false, true]);
+    assertThrows(() => receiver.send("x"), TypeError);
+    await assertRejects(() => sender.recv(), TypeError);
+    await assertRejects(() => sender.poll(), TypeError);
+    sender.send("one way");
+    assertEquals(await receiver.recv(), "one way");
+  }, { duplex: false });
+});
+
+Deno.test("W-5: transfer() detaches an end that fromPort() rebuilds; an end that started receiving cannot move", async () => {
+  const [a, b] = Pipe<number, number>();
+  let again: Connection<number, number> | undefined;
+  try {
+    const port = b.transfer();
+    assertInstanceOf(port, MessagePort);
+    assertEquals(b.closed, true);
+    assertThrows(() => b.transfer(), Error, "cannot be transferred");
+    again = Connection.fromPort<number, number>(port);
+    a.send(1);
+    assertEquals(await again.recv(), 1);
+    again.send(2);
+    assertEquals(await a.recv(), 2);
+    assertThrows(() => again!.transfer(), Error, "started receiving");
+    assertThrows(() => new Connection({} as MessagePort), TypeError);
+  } finally {
+    a.close();
+    b.close();
+    again?.close();
+  }
+});
+
+Deno.test("W-5: a Connection is disposable and shows its state", async () => {
+  const [a, b] = Pipe<string, string>();
+  try {
+    {
+      using end = a;
+      end.send("x");
+      assert(Deno.inspect(end).startsWith("Connection {"));
+    }
+    assertEquals(a.closed, true);
+    assertEquals(await b.recv(), "x");
+    await assertRejects(() => b.recv(), PipeClosed);
+    assert(Deno.inspect(b).includes("peerClosed: true"));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("W-5: messages on the port that are not the pipe's are ignored", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const end = Connection.fromPort<string, string>(port2);
+  try {
+    port1.postMessage("foreign");
+    port1.postMessage({ "@baton": 1, d: "s", f: [] });
+    port1.postMessage(null);
+    const receiving = end.recv({ timeout: COMMAND_DEADLINE });
+    const other = new Connection<string, string>(port1);
+    other.send("ours");
+    assertEquals(await receiving, "ours");
+    other.close();
+    await assertRejects(() => end.recv(), PipeClosed);
+  } finally {
+    port1.close();
+    end.close();
+  }
+});
+
+// ---- with a worker ----
+
+Deno.test("W-5: a served pipe end works both ways with a worker; the worker's recv rejects PipeClosed after the close", async () => {
+  const agent = new Agent();
+  const [mine, theirs] = Pipe<number, number>();
+  const link = serve(agent.worker, { conn: theirs });
+  try {
+    const names = await agent.connect();
+    assertEquals(names, ["conn"]);
+    const shape = await agent.run<Record<string, { connection?: boolean }>>("shape");
+    assertEquals(shape.conn!.connection, true, "the worker got a Connection");
+    const echoing = agent.run<ErrorInfo>("echo", { name: "conn", count: 50 });
+    for (let i = 0; i < 50; i++) mine.send(i);
+    const got: number[] = [];
+    for (let i = 0; i < 50; i++) got.push(await mine.recv({ timeout: COMMAND_DEADLINE }));
+    assertEquals(got, Array.from({ length: 50 }, (_, i) => i * 2));
+    mine.close();
+    const info = await echoing;
+    assertEquals(info.name, "PipeClosed");
+    assert(info.classes.includes("PipeClosed"), "instanceof PipeClosed in the worker");
+  } finally {
+    mine.close();
+    theirs.close();
+    link.close();
+    agent.terminate();
+  }
+});
+
+Deno.test("W-5: a pipe end transferred by hand: the worker sends, closes, and the owner reads all then PipeClosed", async () => {
+  const agent = new Agent();
+  const [mine, theirs] = Pipe<number, number>({ duplex: false });
+  try {
+    await agent.ready;
+    const port = theirs.transfer();
+    assertEquals(await agent.run("sendAll", { port, count: 100 }, [port]), 100);
+    const got: number[] = [];
+    for (;;) {
+      try {
+        got.push(await mine.recv({ timeout: COMMAND_DEADLINE }));
+      } catch (error) {
+        assertInstanceOf(error, PipeClosed);
+        break;
+      }
+    }
+    assertEquals(got, Array.from({ length: 100 }, (_, i) => i));
+  } finally {
+    mine.close();
+    theirs.close();
+    agent.terminate();
+  }
+});
+
+Deno.test("W-5: a pipe end whose worker is terminated: the owner's recv can be bounded and the end closed", async () => {
+  const agent = new Agent();
+  const [mine, theirs] = Pipe<number, number>();
+  try {
+    await agent.ready;
+    const port = theirs.transfer();
+    // The worker takes the end, echoes one value, then is terminated mid-conversation.
+    const echoing = agent.send("echo", { port, count: 5 }, [port]);
+    mine.send(21);
+    assertEquals(await mine.recv({ timeout: COMMAND_DEADLINE }), 42);
+    agent.terminate();
+    await assertRejects(() => echoing.reply);
+    const error = await assertRejects(() => mine.recv({ timeout: 20 }));
+    assert(error instanceof DOMException || error instanceof PipeClosed, String(error));
+  } finally {
+    mine.close();
+    theirs.close();
+    agent.terminate();
+  }
+});
