@@ -13,6 +13,7 @@ import type { Condition } from "../condition.ts";
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../errors.ts";
 import type { Event } from "../event.ts";
 import type { Lock } from "../lock.ts";
+import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { Connection } from "./pipe.ts";
@@ -311,6 +312,44 @@ export interface RemoteBarrier {
 }
 
 /**
+ * A proxy for a {@linkcode PeriodicTimer} served from another thread: the
+ * timer ticks in the owner's thread; every waiter of a tick, in any thread,
+ * is released by it.
+ *
+ * @example
+ * ```ts
+ * import { PeriodicTimer } from "@baton/baton";
+ * import { connect, serve } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const timer = new PeriodicTimer(5);
+ * const link = serve(port1, { timer });
+ * const remote = await connect<{ timer: PeriodicTimer }>(port2);
+ * await remote.timer.start();
+ * for await (const tick of remote.timer) if (tick >= 2) break;
+ * await remote.timer.stop();
+ * await remote.close();
+ * link.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface RemotePeriodicTimer extends AsyncIterable<number> {
+  /** The interval in milliseconds. */
+  readonly intervalMs: number;
+  /** Waits for the next tick; `false` when stopped or the timeout ran out. */
+  waitForTick(options?: WaitOptions): Promise<boolean>;
+  /** Starts ticking. */
+  start(): Promise<void>;
+  /** Stops ticking. */
+  stop(): Promise<void>;
+  /** The number of ticks fired so far. */
+  readonly ticks: Promise<number>;
+  /** Whether the timer is ticking. */
+  readonly running: Promise<boolean>;
+}
+
+/**
  * The proxy type `connect` gives for a served primitive type.
  *
  * @typeParam P The primitive's type in the owner's thread.
@@ -331,6 +370,7 @@ export type RemoteOf<P> = P extends Queue<infer T> ? RemoteQueue<T>
   : P extends Event ? RemoteEvent
   : P extends Semaphore ? RemoteSemaphore
   : P extends Barrier ? RemoteBarrier
+  : P extends PeriodicTimer ? RemotePeriodicTimer
   : P extends Connection<infer S, infer R> ? Connection<S, R>
   : never;
 
@@ -688,6 +728,24 @@ function makeProxy(session: Session, name: string, entry: Entry): Proxy | undefi
       };
       Object.defineProperty(face, "nWaiting", state("nWaiting"));
       Object.defineProperty(face, "broken", state("broken"));
+      return new CallProxy(face);
+    }
+    case "PeriodicTimer": {
+      const face: Record<string, unknown> = {
+        intervalMs: entry.c.intervalMs,
+        waitForTick: (options?: WaitOptions) => call("waitForTick", [], options),
+        start: () => call("start"),
+        stop: () => call("stop"),
+        [Symbol.asyncIterator]: (): AsyncIterator<number> => ({
+          next: async () => {
+            const tick = await call("nextTick") as number | null;
+            return tick === null ? { value: undefined, done: true } : { value: tick, done: false };
+          },
+          return: () => Promise.resolve({ value: undefined, done: true }),
+        }),
+      };
+      Object.defineProperty(face, "ticks", state("ticks"));
+      Object.defineProperty(face, "running", state("running"));
       return new CallProxy(face);
     }
     case "Connection": {

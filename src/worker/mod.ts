@@ -36,7 +36,7 @@
  */
 
 export { serve } from "./serve.ts";
-export type { Link, Servable, ServeOptions } from "./serve.ts";
+export type { Link, PipeEnd, Servable, ServeOptions } from "./serve.ts";
 export { connect, DEFAULT_PREFETCH } from "./connect.ts";
 export type {
   ConnectOptions,
@@ -48,6 +48,7 @@ export type {
   RemoteEvent,
   RemoteLock,
   RemoteOf,
+  RemotePeriodicTimer,
   RemoteQueue,
   RemoteSemaphore,
 } from "./connect.ts";

@@ -75,6 +75,7 @@ export type Kind =
   | "Semaphore"
   | "BoundedSemaphore"
   | "Barrier"
+  | "PeriodicTimer"
   | "Connection";
 
 /** What `serve` tells `connect` about one served name. */

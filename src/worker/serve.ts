@@ -10,6 +10,7 @@ import { Condition } from "../condition.ts";
 import { LinkClosed, QueueEmpty, QueueShutDown } from "../errors.ts";
 import { Event } from "../event.ts";
 import { Lock } from "../lock.ts";
+import { PeriodicTimer } from "../periodic_timer.ts";
 import { LifoQueue, PriorityQueue, Queue } from "../queue.ts";
 import { BoundedSemaphore, Semaphore } from "../semaphore.ts";
 import { Deque } from "../_deque.ts";
@@ -51,8 +52,34 @@ export type Servable =
   | Event
   | Semaphore
   | Barrier
-  // deno-lint-ignore no-explicit-any
-  | Connection<any, any>;
+  | PeriodicTimer
+  | PipeEnd;
+
+/**
+ * A pipe {@linkcode Connection} of any message types, as `serve` takes it
+ * (its port moves to the other side).
+ *
+ * @example
+ * ```ts
+ * import { Pipe, type PipeEnd } from "@baton/baton/worker";
+ *
+ * const [receiver, sender] = Pipe<never, number>({ duplex: false });
+ * const ends: PipeEnd[] = [receiver, sender];
+ * for (const end of ends) end.close();
+ * ```
+ */
+export interface PipeEnd {
+  /** Whether this end may receive. */
+  readonly readable: boolean;
+  /** Whether this end may send. */
+  readonly writable: boolean;
+  /** Whether this end is closed. */
+  readonly closed: boolean;
+  /** Detaches the port to move it to another thread. */
+  transfer(): MessagePort;
+  /** Closes this end. */
+  close(): void;
+}
 
 /**
  * Options of {@linkcode serve}.
@@ -140,6 +167,9 @@ export function describePrimitive(primitive: Servable): { kind: Kind; constants:
   if (primitive instanceof Barrier) {
     return { kind: "Barrier", constants: { parties: primitive.parties } };
   }
+  if (primitive instanceof PeriodicTimer) {
+    return { kind: "PeriodicTimer", constants: { intervalMs: primitive.intervalMs } };
+  }
   if (primitive instanceof Connection) {
     return {
       kind: "Connection",
@@ -211,6 +241,16 @@ const OPS: Record<Kind, Record<string, Op>> = {
     abort: (b: Barrier) => b.abort(),
     nWaiting: (b: Barrier) => b.nWaiting,
     broken: (b: Barrier) => b.broken,
+  },
+  PeriodicTimer: {
+    waitForTick: (t: PeriodicTimer, _args, options) => t.waitForTick(options),
+    // One round trip per tick for iterators: the tick count, or null once stopped.
+    nextTick: (t: PeriodicTimer, _args, options) =>
+      t.waitForTick(options).then((ticked) => ticked ? t.ticks : null),
+    start: (t: PeriodicTimer) => t.start(),
+    stop: (t: PeriodicTimer) => t.stop(),
+    ticks: (t: PeriodicTimer) => t.ticks,
+    running: (t: PeriodicTimer) => t.running,
   },
   Connection: {},
 };
