@@ -210,6 +210,9 @@ Deno.test("W-3: findUncloneable finds functions, symbols, promises and weak coll
     new WeakSet(),
     new WeakRef({}),
     { nested: Symbol("deep") },
+    new URL("https://example.com/"),
+    new Headers(),
+    new Request("https://example.com/"),
   ];
   for (const value of cases) {
     const found = findUncloneable(value);
@@ -258,6 +261,9 @@ Deno.test("W-3: findUncloneable passes what structured clone accepts, cycles inc
     cyclic,
     new Job(),
     new Blob(["b"]),
+    new DOMException("d", "AbortError"),
+    new File(["f"], "f.txt"),
+    { link: new URL("https://example.com/") }, // nested, Deno clones it as a plain object
   ];
   for (const value of cases) {
     assertEquals(findUncloneable(value), undefined, Deno.inspect(value));

@@ -409,8 +409,10 @@ Deno.test("W-3: an item that cannot be cloned rejects the worker's put with Data
     await agent.connect();
     for (const [name, queue] of Object.entries(queues)) {
       for (const method of ["put", "putNowait"]) {
-        for (const item of ["$fn", "$holder", "$symbol"]) {
-          const info = await agent.fail("op", { name, method, args: [item] });
+        for (const item of ["$fn", "$holder", "$symbol", "$url"]) {
+          const info = await agent.fail("op", { name, method, args: [item] }).catch((e) => {
+            throw new Error(`${name}.${method}(${item}): ${e.message}`);
+          });
           assertError(info, "DataCloneError", "DOMException");
           assertEquals(queue.qsize(), 0, `${name}.${method}(${item})`);
           assertEquals(queue.unfinishedTasks, 0);
@@ -429,9 +431,10 @@ Deno.test("W-3: an item that cannot be cloned rejects the worker's put with Data
 
 Deno.test("W-3: an owner item that cannot be cloned makes the remote get reject DataCloneError and goes back to the head", async () => {
   await withScope(async (scope) => {
-    for (const prefetch of [0, 4]) {
+    const kinds = [() => ({ run: () => 1 }), () => new URL("https://example.com/")];
+    for (const [prefetch, make] of [0, 4].flatMap((p) => kinds.map((k) => [p, k] as const))) {
       const jobs = new Queue<unknown>();
-      const uncloneable = { run: () => 1 };
+      const uncloneable = make();
       jobs.putNowait(uncloneable);
       jobs.putNowait("next");
       jobs.putNowait("last");

@@ -882,11 +882,13 @@ class QueueProxy extends Proxy {
   put(item: unknown, options?: WaitOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#shutdown) return Promise.reject(new QueueShutDown());
-    if (!this.#useCredit) return this.#call("put", [item], options) as Promise<void>;
     const error = checkWaitOptions(options);
     if (error !== undefined) return Promise.reject(error);
+    // Checked on every path: inside a call frame, a platform object (a URL)
+    // would be cloned as a plain object instead of failing (W-3).
     const uncloneable = findUncloneable(item);
     if (uncloneable !== undefined) return Promise.reject(dataCloneError(uncloneable));
+    if (!this.#useCredit) return this.#call("put", [item], options) as Promise<void>;
     if (this.#credits > 0 && this.#putters.size === 0) {
       this.#send(item);
       return Promise.resolve();
@@ -899,9 +901,9 @@ class QueueProxy extends Proxy {
   putNowait(item: unknown): Promise<void> {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#shutdown) return Promise.reject(new QueueShutDown());
+    const uncloneable = findUncloneable(item);
+    if (uncloneable !== undefined) return Promise.reject(dataCloneError(uncloneable));
     if (this.#useCredit && this.#credits > 0 && this.#putters.size === 0) {
-      const uncloneable = findUncloneable(item);
-      if (uncloneable !== undefined) return Promise.reject(dataCloneError(uncloneable));
       this.#send(item);
       return Promise.resolve();
     }

@@ -300,6 +300,17 @@ export function findUncloneable(value: unknown, seen?: Set<object>): string | un
     }
     return undefined;
   }
+  if (seen === undefined && Object.prototype.toString.call(object) !== "[object Object]") {
+    // A platform object (URL, Headers, Request, ...) as the item itself: only the
+    // platform knows whether it clones, and such items are rare enough to ask it.
+    // (Nested inside an object, Deno clones one as a plain object.)
+    try {
+      structuredClone(object);
+      return undefined;
+    } catch (error) {
+      if (isDataCloneError(error)) return `#<${object.constructor?.name ?? "Object"}>`;
+    }
+  }
   for (const key in object) {
     if (!Object.hasOwn(object, key)) continue;
     const found = findUncloneable((object as Record<string, unknown>)[key], visited);

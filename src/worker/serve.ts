@@ -774,7 +774,17 @@ class Hub {
     }
     const carriesItem = served !== undefined && (op === "get" || op === "getNowait") &&
       served.primitive instanceof Queue;
-    if (carriesItem) served.track(value); // in the same order as the frame goes out
+    if (carriesItem) {
+      // Inside the answer frame, a platform object (a URL) would be cloned as a
+      // plain object instead of failing: check the item itself (W-3).
+      const uncloneable = findUncloneable(value);
+      if (uncloneable !== undefined) {
+        undo(served, op, value); // back to the head
+        this.outbox.push({ t: "err", id, e: serializeError(dataCloneError(uncloneable)) });
+        return;
+      }
+      served.track(value); // in the same order as the frame goes out
+    }
     this.outbox.push({ t: "ok", id, v: value }, (cloneError) => {
       // The answer cannot cross: undo what the operation did, and say why (W-3).
       if (carriesItem) served.untrack(value);
