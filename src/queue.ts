@@ -630,6 +630,9 @@ export class Queue<T> implements AsyncIterable<T> {
     try {
       this.#add(item);
     } finally {
+      // Handed straight to a getter (or refused by storage), the item left its
+      // slot free: the oldest waiting putter may have it.
+      this.#admitPutters();
       if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
     }
   }
