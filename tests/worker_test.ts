@@ -395,6 +395,162 @@ Deno.test("W-2: a remote put with a timeout on a full queue rejects QueueFull an
   });
 });
 
+Deno.test("W-2: an abort in the worker rejects with the worker's own signal.reason and loses nothing", async () => {
+  await withScope(async (scope) => {
+    for (const prefetch of [0, 8]) {
+      const jobs = new Queue<number>();
+      const agent = scope.agent(`prefetch-${prefetch}`);
+      scope.serve(agent, { jobs });
+      await agent.connect({ prefetch });
+      const getting = agent.send("op", { name: "jobs", method: "get", abortKey: "g" });
+      await until(() => inspected(jobs, "waitingGetters") === 1, "the remote getter");
+      await agent.run("abort", { key: "g" });
+      const info = errorOf(await getting.reply);
+      assert(info.isReason, "rejects with the very reason the worker aborted with");
+      assertEquals(info.message, "aborted in the worker");
+      jobs.putNowait(5);
+      if (prefetch === 0) {
+        await until(() => inspected(jobs, "waitingGetters") === 0, "the cancel");
+        assertEquals(jobs.qsize(), 1, "the item stays in the queue");
+      }
+      assertEquals(await agent.op("jobs", "get", [], { timeout: COMMAND_DEADLINE }), 5);
+      assertEquals(jobs.unfinishedTasks, 1);
+    }
+  });
+});
+
+Deno.test("W-2: an abort in the worker resolves with the item when the owner had already handed it out", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>();
+    const agent = scope.agent();
+    const { endpoint, recorded } = recording(agent.worker);
+    const link = serve(endpoint, { jobs });
+    scope.links.push(link);
+    await agent.connect({ prefetch: 0 });
+    const gate = shared(1);
+    await agent.run("share", { sab: gate.buffer });
+    const getting = agent.send("op", { name: "jobs", method: "get", abortKey: "g" });
+    await until(() => inspected(jobs, "waitingGetters") === 1, "the remote getter");
+    // The worker blocks before it can read the answer, then aborts, then reads it.
+    const blocked = agent.send("block", { index: 0, abortKey: "g" });
+    const since = recorded.envelopes.length;
+    jobs.putNowait(42);
+    await recorded.posted("ok", since);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    // "not-equal": the gate opened before the worker read the block command;
+    // either way it aborted before it read the answer, which came after.
+    assert(["ok", "not-equal"].includes(valueOf(await blocked.reply)));
+    assertEquals(valueOf(await getting.reply), 42, "the abort came too late: the item is returned");
+    assertEquals(jobs.qsize(), 0);
+    assertEquals(jobs.unfinishedTasks, 1);
+  });
+});
+
+Deno.test("W-2: an already-aborted signal in the worker rejects at once with its reason, even with an item there", async () => {
+  await withScope(async (scope) => {
+    for (const prefetch of [0, 4]) {
+      const jobs = new Queue<number>();
+      jobs.putNowait(1);
+      const agent = scope.agent(`prefetch-${prefetch}`);
+      scope.serve(agent, { jobs });
+      await agent.connect({ prefetch });
+      const info = await agent.fail("op", {
+        name: "jobs",
+        method: "get",
+        abortKey: "pre",
+        preAborted: true,
+      });
+      assert(info.isReason, `rejects with the worker's own reason: ${info.name} ${info.message}`);
+      assertEquals(jobs.qsize(), 1, "the item stays in the queue");
+      assertEquals(await agent.op("jobs", "get"), 1);
+    }
+  });
+});
+
+Deno.test("W-2: remote getters are served first come, first served, with the owner's own getters", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<string>();
+    const [a, b] = [scope.agent("a"), scope.agent("b")];
+    scope.serve(a, { jobs });
+    scope.serve(b, { jobs });
+    await a.connect({ prefetch: 0 });
+    await b.connect({ prefetch: 0 });
+    const a1 = a.op("jobs", "get");
+    await until(() => inspected(jobs, "waitingGetters") === 1, "a's first get");
+    const b1 = b.op("jobs", "get");
+    await until(() => inspected(jobs, "waitingGetters") === 2, "b's get");
+    const local = jobs.get();
+    const a2 = a.op("jobs", "get");
+    await until(() => inspected(jobs, "waitingGetters") === 4, "a's second get");
+    for (const item of ["first", "second", "third", "fourth"]) jobs.putNowait(item);
+    assertEquals(await a1, "first");
+    assertEquals(await b1, "second");
+    assertEquals(await local, "third");
+    assertEquals(await a2, "fourth");
+  });
+});
+
+Deno.test("W-2: remote putters waiting on a full queue are admitted first come, first served", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<string>(1);
+    jobs.putNowait("owner");
+    const [a, b] = [scope.agent("a"), scope.agent("b")];
+    scope.serve(a, { jobs });
+    scope.serve(b, { jobs });
+    await a.connect();
+    await b.connect();
+    const fromA = a.op("jobs", "put", ["a"]);
+    await until(() => inspected(jobs, "waitingPutters") === 1, "a's put");
+    const fromB = b.op("jobs", "put", ["b"]);
+    await until(() => inspected(jobs, "waitingPutters") === 2, "b's put");
+    const local = jobs.put("local", { timeout: COMMAND_DEADLINE });
+    const order: string[] = [];
+    for (let n = 0; n < 4; n++) order.push(await jobs.get({ timeout: COMMAND_DEADLINE }));
+    assertEquals(order, ["owner", "a", "b", "local"]);
+    await Promise.all([fromA, fromB, local]);
+  });
+});
+
+Deno.test("W-2: a bounded queue holds back a remote producer: never more than maxsize ahead, and it fills up to it", async () => {
+  await withScope(async (scope) => {
+    const maxsize = 3;
+    const total = 12;
+    const jobs = new Queue<Item>(maxsize);
+    const counter = shared(1); // puts resolved in the worker
+    const agent = scope.agent();
+    scope.serve(agent, { jobs });
+    await agent.connect();
+    await agent.run("share", { sab: counter.buffer });
+    const producing = agent.run("produce", { name: "jobs", tag: "w", count: total, counter: 0 });
+    for (let taken = 0; taken < total; taken++) {
+      const ahead = Math.min(maxsize, total - taken);
+      await until(() => Atomics.load(counter, 0) - taken >= ahead, `the producer ${ahead} ahead`);
+      await pause(5); // room for a put that should not happen
+      assert(Atomics.load(counter, 0) - taken <= maxsize, "a put resolved beyond maxsize");
+      assert(jobs.qsize() <= maxsize);
+      const item = await jobs.get({ timeout: COMMAND_DEADLINE });
+      assertEquals(item.i, taken);
+    }
+    assertEquals(await producing, total);
+  });
+});
+
+Deno.test("W-2: a remote producer's unused put credits do not hold the owner's put back", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>(4);
+    const agent = scope.agent();
+    scope.serve(agent, { jobs });
+    await agent.connect();
+    await agent.op("jobs", "put", [1]);
+    await until(() => jobs.qsize() === 1, "the remote item");
+    // The worker is idle now: the three free slots are the owner's to use.
+    for (let i = 2; i <= 4; i++) await jobs.put(i, { timeout: COMMAND_DEADLINE });
+    assertEquals(jobs.qsize(), 4);
+    assertEquals([1, 2, 3, 4].map(() => jobs.getNowait()), [1, 2, 3, 4]);
+  });
+});
+
 // ---- W-3 ----
 
 Deno.test("W-3: an item that cannot be cloned rejects the worker's put with DataCloneError; the queue is unchanged", async () => {
