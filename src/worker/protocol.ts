@@ -259,11 +259,30 @@ export function dataCloneError(what: string): DOMException {
  */
 export function findUncloneable(value: unknown, seen?: Set<object>): string | undefined {
   const type = typeof value;
-  if (type === "function") return describeFunction(value as () => unknown);
-  if (type === "symbol") return String(value);
-  if (type !== "object" || value === null) return undefined;
+  if (type !== "object") {
+    if (type === "function") return describeFunction(value as () => unknown);
+    if (type === "symbol") return String(value);
+    return undefined;
+  }
+  if (value === null) return undefined;
   const object = value as object;
   if (seen?.has(object)) return undefined;
+  // Fast paths: plain objects and arrays, by far the most common items.
+  const prototype = Object.getPrototypeOf(object);
+  if (prototype === Object.prototype || prototype === null) {
+    for (const key in object) {
+      const found = findIn((object as Record<string, unknown>)[key], object, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (prototype === Array.prototype) {
+    for (const entry of object as unknown[]) {
+      const found = findIn(entry, object, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
   if (
     object instanceof Promise || object instanceof WeakMap || object instanceof WeakSet ||
     object instanceof WeakRef
@@ -277,25 +296,23 @@ export function findUncloneable(value: unknown, seen?: Set<object>): string | un
   ) {
     return undefined;
   }
-  const visited = seen ?? new Set<object>();
-  visited.add(object);
   if (object instanceof Map) {
     for (const [key, entry] of object) {
-      const found = findUncloneable(key, visited) ?? findUncloneable(entry, visited);
+      const found = findIn(key, object, seen) ?? findIn(entry, object, seen);
       if (found !== undefined) return found;
     }
     return undefined;
   }
   if (object instanceof Set) {
     for (const entry of object) {
-      const found = findUncloneable(entry, visited);
+      const found = findIn(entry, object, seen);
       if (found !== undefined) return found;
     }
     return undefined;
   }
   if (Array.isArray(object)) {
     for (const entry of object) {
-      const found = findUncloneable(entry, visited);
+      const found = findIn(entry, object, seen);
       if (found !== undefined) return found;
     }
     return undefined;
@@ -313,10 +330,24 @@ export function findUncloneable(value: unknown, seen?: Set<object>): string | un
   }
   for (const key in object) {
     if (!Object.hasOwn(object, key)) continue;
-    const found = findUncloneable((object as Record<string, unknown>)[key], visited);
+    const found = findIn((object as Record<string, unknown>)[key], object, seen);
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/** Checks a value found inside `parent`; the set of visited objects is made only when nesting. */
+function findIn(value: unknown, parent: object, seen: Set<object> | undefined): string | undefined {
+  const type = typeof value;
+  if (type !== "object") {
+    if (type === "function") return describeFunction(value as () => unknown);
+    if (type === "symbol") return String(value);
+    return undefined;
+  }
+  if (value === null) return undefined;
+  const visited = seen ?? new Set<object>();
+  visited.add(parent);
+  return findUncloneable(value, visited);
 }
 
 function describeFunction(fn: () => unknown): string {
