@@ -26,11 +26,10 @@ import {
   type Endpoint,
   type Entry,
   findUncloneable,
-  isEnvelope,
   type Kind,
   listen,
   Outbox,
-  readEnvelope,
+  receive,
   type ServerFrame,
   type WireError,
 } from "./protocol.ts";
@@ -494,20 +493,12 @@ class Session {
   }
 
   #receive(event: MessageEvent): void {
-    const data = event.data;
-    if (!isEnvelope(data)) return;
-    const frames = readEnvelope(data, "s");
-    if (typeof frames === "string") {
-      if (frames !== "") this.report(new TypeError(`ignored ${frames}`));
-      return;
-    }
-    for (const frame of frames as ServerFrame[]) {
-      try {
-        this.#handle(frame);
-      } catch (error) {
-        this.report(error);
-      }
-    }
+    receive<ServerFrame>(
+      event.data,
+      "s",
+      (frame) => this.#handle(frame),
+      (error) => this.report(error),
+    );
   }
 
   #handle(frame: ServerFrame): void {

@@ -161,6 +161,32 @@ function isWireError(value: unknown): value is WireError {
     typeof (value as WireError).message === "string";
 }
 
+/**
+ * Hands each frame of a message from direction `from` to `handle`. Someone
+ * else's message is ignored (W-4); a malformed baton message, or a frame
+ * whose handling throws, goes to `report` and never into the event loop.
+ */
+export function receive<F extends Frame>(
+  data: unknown,
+  from: Direction,
+  handle: (frame: F) => void,
+  report: (error: unknown) => void,
+): void {
+  if (!isEnvelope(data)) return;
+  const frames = readEnvelope(data, from);
+  if (typeof frames === "string") {
+    if (frames !== "") report(new TypeError(`ignored ${frames}`));
+    return;
+  }
+  for (const frame of frames as F[]) {
+    try {
+      handle(frame);
+    } catch (error) {
+      report(error);
+    }
+  }
+}
+
 /** Whether `data` is a baton envelope at all (else it is someone else's message). */
 export function isEnvelope(data: unknown): data is { [TAG]: unknown; d: unknown; f: unknown } {
   return typeof data === "object" && data !== null && TAG in data;
@@ -338,13 +364,7 @@ export function findUncloneable(value: unknown, seen?: Set<object>): string | un
 
 /** Checks a value found inside `parent`; the set of visited objects is made only when nesting. */
 function findIn(value: unknown, parent: object, seen: Set<object> | undefined): string | undefined {
-  const type = typeof value;
-  if (type !== "object") {
-    if (type === "function") return describeFunction(value as () => unknown);
-    if (type === "symbol") return String(value);
-    return undefined;
-  }
-  if (value === null) return undefined;
+  if (typeof value !== "object" || value === null) return findUncloneable(value);
   const visited = seen ?? new Set<object>();
   visited.add(parent);
   return findUncloneable(value, visited);

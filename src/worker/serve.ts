@@ -23,11 +23,10 @@ import {
   type Endpoint,
   type Entry,
   findUncloneable,
-  isEnvelope,
   type Kind,
   listen,
   Outbox,
-  readEnvelope,
+  receive,
   serializeError,
 } from "./protocol.ts";
 
@@ -642,20 +641,12 @@ class Hub {
   }
 
   #receive(event: MessageEvent): void {
-    const data = event.data;
-    if (!isEnvelope(data)) return; // someone else's message (W-4)
-    const frames = readEnvelope(data, "c");
-    if (typeof frames === "string") {
-      if (frames !== "") this.report(new TypeError(`ignored ${frames}`));
-      return;
-    }
-    for (const frame of frames as ClientFrame[]) {
-      try {
-        this.#handle(frame);
-      } catch (error) {
-        this.report(error);
-      }
-    }
+    receive<ClientFrame>(
+      event.data,
+      "c",
+      (frame) => this.#handle(frame),
+      (error) => this.report(error),
+    );
   }
 
   #lookup(name: string): Served | undefined {
