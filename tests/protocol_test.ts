@@ -59,6 +59,7 @@ Deno.test("W-4: readEnvelope returns the frames of a valid envelope from the exp
     { t: "pull", n: "jobs", k: 4 },
     { t: "ack", n: "jobs", s: 2 },
     { t: "unpull", n: "jobs", s: 2 },
+    { t: "done", n: "jobs", k: 3 },
     { t: "bye" },
   ];
   assertEquals(readEnvelope(envelope("c", frames), "c"), frames);
@@ -112,6 +113,7 @@ Deno.test("W-4: readEnvelope ignores this side's own echo and explains what is m
     { t: "pull", n: "jobs", k: Infinity },
     { t: "ack", n: "jobs", s: "2" },
     { t: "unpull", n: "jobs" },
+    { t: "done", n: "jobs", k: 1.5 },
   ];
   for (const frame of malformedClient) {
     const result = readEnvelope(envelope("c", [{ t: "hello" }, frame]), "c");

@@ -106,7 +106,8 @@ export type ClientFrame =
   | { t: "uncredit"; n: string; k: number }
   | { t: "pull"; n: string; k: number }
   | { t: "ack"; n: string; s: number }
-  | { t: "unpull"; n: string; s: number };
+  | { t: "unpull"; n: string; s: number }
+  | { t: "done"; n: string; k: number };
 
 /** Frames a `serve` side sends. */
 export type ServerFrame =
@@ -141,6 +142,7 @@ const CLIENT_FRAMES: Record<string, (frame: Record<string, unknown>) => boolean>
   pull: (f) => isName(f.n) && isCount(f.k),
   ack: (f) => isName(f.n) && typeof f.s === "number",
   unpull: (f) => isName(f.n) && typeof f.s === "number",
+  done: (f) => isName(f.n) && isCount(f.k),
 };
 
 const SERVER_FRAMES: Record<string, (frame: Record<string, unknown>) => boolean> = {

@@ -481,6 +481,11 @@ class Served {
     this.#standing = undefined;
   }
 
+  /** The other side marked `count` items it took as done. */
+  done(count: number): void {
+    for (let i = 0; i < count; i++) this.#queue.taskDone(); // throws, to report, only when misused
+  }
+
   /** The other side has handed `total` items to its code so far. */
   ack(total: number): void {
     const handed = Math.min(total - this.#acked, this.#unacked.length);
@@ -685,6 +690,9 @@ class Hub {
         return;
       case "ack":
         this.#queueServed(frame.n)?.ack(frame.s);
+        return;
+      case "done":
+        this.#queueServed(frame.n)?.done(frame.k);
         return;
       case "unpull":
         this.#queueServed(frame.n)?.unpull(frame.s);
