@@ -754,6 +754,28 @@ Deno.test("W-6: link.close() settles every pending operation on both sides; the 
   });
 });
 
+Deno.test("W-6: a remote Condition wait pending at link.close() leaves the owner's lock free", async () => {
+  await withScope(async (scope) => {
+    const ready = new Condition();
+    const agent = scope.agent();
+    const link = scope.serve(agent, { ready });
+    await agent.connect();
+    assertEquals(await agent.op("ready", "acquire"), true);
+    const waiting = agent.send("op", { name: "ready", method: "wait" });
+    await until(
+      () => inspected(ready, "waiters") === 1 && !ready.locked(),
+      "the remote wait to release the lock",
+    );
+    assertEquals(await ready.acquire({ timeout: 0 }), true);
+    link.close(); // the wait must re-acquire before it settles: it queues for the lock
+    ready.release();
+    assertError(errorOf(await waiting.reply), "LinkClosed", "LinkClosed");
+    await until(() => !ready.locked(), "the closed link's wait to give the lock back");
+    assertEquals(await ready.acquire({ timeout: 0 }), true);
+    ready.release();
+  });
+});
+
 Deno.test("W-6: answers sent before link.close() arrive before it", async () => {
   await withScope(async (scope) => {
     const jobs = new Queue<number>();

@@ -262,6 +262,8 @@ function undo(served: Served, op: string, value: unknown): void {
   const primitive = served.primitive;
   if ((op === "get" || op === "getNowait") && primitive instanceof Queue) {
     internals(primitive)._requeue([value]); // taken, never tracked as sent
+  } else if (op === "wait" && primitive instanceof Condition) {
+    primitive.release(); // a settled wait holds the lock again, notified or not (C-2)
   } else if ((op === "acquire" || op === "wait") && value === true) {
     if (
       primitive instanceof Lock || primitive instanceof Condition || primitive instanceof Semaphore
@@ -750,7 +752,17 @@ class Hub {
       else this.#reply(id, value, undefined, served, frame.op);
     }, (error) => {
       this.calls.delete(id);
-      if (served.link.closed) return;
+      if (served.link.closed) {
+        // A Condition wait aborted by the close re-acquired the lock before it
+        // rejected (C-2): nobody is left to release it.
+        if (
+          frame.op === "wait" && served.primitive instanceof Condition &&
+          error === controller.signal.reason
+        ) {
+          served.primitive.release();
+        }
+        return;
+      }
       this.#reply(id, undefined, error, undefined, undefined, error === CANCELLED);
     });
   }
