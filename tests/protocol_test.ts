@@ -71,6 +71,7 @@ Deno.test("W-4: readEnvelope returns the frames of a valid envelope from the exp
     { t: "items", n: "jobs", v: [] },
     { t: "item-error", n: "jobs", e: { name: "DataCloneError", message: "no" } },
     { t: "end", n: "jobs" },
+    { t: "unpulled", n: "jobs" },
     { t: "shutdown", n: "jobs", i: false },
     { t: "closed", names: ["jobs"] },
   ];
@@ -128,6 +129,7 @@ Deno.test("W-4: readEnvelope ignores this side's own echo and explains what is m
     { t: "items", n: "jobs" },
     { t: "item-error", n: "jobs", e: null },
     { t: "end", n: "" },
+    { t: "unpulled" },
     { t: "shutdown", n: "jobs", i: 1 },
     { t: "closed", names: ["jobs", ""] },
     { t: "closed", names: "jobs" },

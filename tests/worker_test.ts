@@ -354,7 +354,7 @@ Deno.test("W-2: a remote get with a timeout rejects QueueEmpty; nothing is lost 
     await prefetching.connect();
     const info = await prefetching.fail("op", { name: "jobs", method: "get", timeout: 30 });
     assertError(info, "QueueEmpty", "QueueEmpty", "Error");
-    jobs.putNowait(1); // may go to the worker's prefetch: its next get has it
+    jobs.putNowait(1); // stays in the owner's queue: the worker's next get has it
     assertEquals(await prefetching.op("jobs", "get", [], { timeout: COMMAND_DEADLINE }), 1);
 
     const other = new Queue<number>();
@@ -370,6 +370,40 @@ Deno.test("W-2: a remote get with a timeout rejects QueueEmpty; nothing is lost 
     other.putNowait(2);
     assertEquals(other.qsize(), 1);
     assertEquals(await direct.op("other", "get"), 2);
+  });
+});
+
+Deno.test("W-2: a prefetching remote get that timed out or was aborted leaves no get behind: the owner's getter has the next item (Q-5)", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>();
+    const agent = scope.agent();
+    scope.serve(agent, { jobs });
+    await agent.connect();
+    assertError(
+      await agent.fail("op", { name: "jobs", method: "get", timeout: 30 }),
+      "QueueEmpty",
+      "QueueEmpty",
+    );
+    await until(() => inspected(jobs, "waitingGetters") === 0, "the worker to take its pull back");
+    const local = jobs.get({ timeout: COMMAND_DEADLINE });
+    jobs.putNowait(1);
+    assertEquals(await local, 1);
+
+    const aborted = agent.send("op", { name: "jobs", method: "get", abortKey: "g" });
+    await until(() => inspected(jobs, "waitingGetters") === 1, "the worker's pull");
+    await agent.run("abort", { key: "g" });
+    assertEquals(errorOf(await aborted.reply).isReason, true);
+    await until(() => inspected(jobs, "waitingGetters") === 0, "the worker to take its pull back");
+    const second = jobs.get({ timeout: COMMAND_DEADLINE });
+    jobs.putNowait(2);
+    assertEquals(await second, 2);
+
+    // The worker still gets what comes later, in order, each item once.
+    jobs.putNowait(3);
+    jobs.putNowait(4);
+    assertEquals(await agent.op("jobs", "get"), 3);
+    assertEquals(await agent.op("jobs", "get"), 4);
+    assertEquals(jobs.qsize(), 0);
   });
 });
 

@@ -532,6 +532,9 @@ class Session {
       case "end":
         proxy.end();
         return;
+      case "unpulled":
+        proxy.unpulled();
+        return;
       case "shutdown":
         proxy.shutdownNotice(frame.i);
         return;
@@ -809,6 +812,8 @@ class QueueProxy extends Proxy {
   #buffer = new Deque<unknown>();
   #getters: WaitList<unknown>;
   #outstanding = 0;
+  /** Unpulls the owner has not confirmed yet: items sent before it confirms went back to the queue. */
+  #dropping = 0;
   #ended = false;
   #pendingError: Error | undefined;
   /** Items handed to this side's code so far: what acknowledgements count. */
@@ -837,6 +842,7 @@ class QueueProxy extends Proxy {
       onTimeout: () => {
         throw this.#drained() ? new QueueShutDown() : new QueueEmpty();
       },
+      onCancel: () => this.#withdraw(),
     });
     const maxsize = entry.c.maxsize as number;
     const face = {
@@ -1060,8 +1066,24 @@ class QueueProxy extends Proxy {
     this.#session.outbox.push({ t: "pull", n: this.#name, k: count });
   }
 
+  /**
+   * The last waiting get timed out or was aborted: take back the items asked
+   * for, so the owner's standing get does not swallow the next item for a
+   * getter that is gone while the owner's own getters wait (Q-5).
+   */
+  #withdraw(): void {
+    if (this.#getters.size > 0 || this.#outstanding === 0 || this.#closed || this.#ended) return;
+    this.#returnBuffer();
+  }
+
+  /** The owner confirmed an unpull: the items it sends from now on are new. */
+  unpulled(): void {
+    if (this.#dropping > 0) this.#dropping--;
+  }
+
   items(values: unknown[]): void {
-    if (this.#closed || this.#discarding) return;
+    // Sent before the owner read an unpull: already back in its queue.
+    if (this.#closed || this.#discarding || this.#dropping > 0) return;
     this.#outstanding = Math.max(0, this.#outstanding - values.length);
     this.#lastArrival = performance.now();
     let i = 0;
@@ -1074,6 +1096,7 @@ class QueueProxy extends Proxy {
   }
 
   itemError(error: Error): void {
+    if (this.#dropping > 0) return; // about an item already back at the head: the next pull meets it
     this.#outstanding = 0;
     const getter = this.#getters.shift();
     if (getter !== undefined) getter.reject(error);
@@ -1105,6 +1128,7 @@ class QueueProxy extends Proxy {
   #returnBuffer(): void {
     this.#buffer.clear();
     this.#outstanding = 0;
+    this.#dropping++;
     this.#session.outbox.push({ t: "unpull", n: this.#name, s: this.#handedTotal });
   }
 

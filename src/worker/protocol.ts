@@ -118,6 +118,7 @@ export type ServerFrame =
   | { t: "items"; n: string; v: unknown[] }
   | { t: "item-error"; n: string; e: WireError }
   | { t: "end"; n: string }
+  | { t: "unpulled"; n: string }
   | { t: "shutdown"; n: string; i: boolean }
   | { t: "closed"; names: string[] };
 
@@ -153,6 +154,7 @@ const SERVER_FRAMES: Record<string, (frame: Record<string, unknown>) => boolean>
   items: (f) => isName(f.n) && Array.isArray(f.v),
   "item-error": (f) => isName(f.n) && isWireError(f.e),
   end: (f) => isName(f.n),
+  unpulled: (f) => isName(f.n),
   shutdown: (f) => isName(f.n) && typeof f.i === "boolean",
   closed: (f) => Array.isArray(f.names) && f.names.every(isName),
 };

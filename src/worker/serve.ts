@@ -502,6 +502,9 @@ class Served {
     this.ack(total);
     this.#stopPulling();
     this.#returnUnacked();
+    // Items sent before this point are back in the queue: the other side drops
+    // them until it reads this.
+    this.#hub.outbox.push({ t: "unpulled", n: this.name });
   }
 
   #returnUnacked(): void {
