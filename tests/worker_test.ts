@@ -8,7 +8,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStrictEquals, assertThrows } from "@std/assert";
 import {
   Barrier,
   BoundedSemaphore,
@@ -20,7 +20,7 @@ import {
   Queue,
   Semaphore,
 } from "../mod.ts";
-import { type Link, type Servable, serve } from "../src/worker/mod.ts";
+import { connect, type Link, type Servable, serve } from "../src/worker/mod.ts";
 import {
   Agent,
   COMMAND_DEADLINE,
@@ -405,6 +405,33 @@ Deno.test("W-2: a prefetching remote get that timed out or was aborted leaves no
     assertEquals(await agent.op("jobs", "get"), 4);
     assertEquals(jobs.qsize(), 0);
   });
+});
+
+Deno.test("W-2: a get aborted while a getNowait is answered takes back its pull without returning that answer: each item once (Q-5)", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<string>();
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<string> }>(port2);
+  try {
+    const controller = new AbortController();
+    const aborted = remote.jobs.get({ signal: controller.signal });
+    await until(() => inspected(jobs, "waitingGetters") === 1, "the pull to reach the owner");
+    jobs.putNowait("x"); // to the standing get: on its way to the proxy
+    jobs.putNowait("y");
+    const direct = remote.jobs.getNowait(); // answered by the owner before it reads the unpull
+    controller.abort(new Error("gone"));
+    await assertRejects(() => aborted, Error, "gone");
+    const got = [await direct];
+    await until(() => inspected(jobs, "reserved") === 1, "the owner to settle");
+    got.push(...Array.from({ length: jobs.qsize() }, () => jobs.getNowait()));
+    got.push(await remote.jobs.get({ timeout: 0 }));
+    assertEquals(got.sort(), ["x", "y"]);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
 });
 
 Deno.test("W-2: a remote put with a timeout on a full queue rejects QueueFull and changes nothing", async () => {

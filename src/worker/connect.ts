@@ -814,6 +814,8 @@ class QueueProxy extends Proxy {
   #outstanding = 0;
   /** Unpulls the owner has not confirmed yet: items sent before it confirms went back to the queue. */
   #dropping = 0;
+  /** Direct gets not answered yet: an unpull now would return their items too. */
+  #directPending = 0;
   #ended = false;
   #pendingError: Error | undefined;
   /** Items handed to this side's code so far: what acknowledgements count. */
@@ -1010,15 +1012,25 @@ class QueueProxy extends Proxy {
 
   /** A get served in the owner's thread. */
   #direct(op: string, options?: WaitOptions): Promise<unknown> {
+    this.#directPending++;
     return this.#call(op, [], options).then((item) => {
+      this.#directPending--;
+      let handed: unknown;
       if (this.#buffer.length === 0) {
         this.#handed();
-        return item;
+        handed = item;
+      } else {
+        // Prefetched items that arrived first go out first: items are handed in
+        // the order the owner sent them, which is what the acknowledgements count.
+        this.#buffer.push(item);
+        handed = this.#hand();
       }
-      // Prefetched items that arrived first go out first: items are handed in
-      // the order the owner sent them, which is what the acknowledgements count.
-      this.#buffer.push(item);
-      return this.#hand();
+      this.#withdraw(); // deferred while this answer was on its way
+      return handed;
+    }, (error) => {
+      this.#directPending--;
+      this.#withdraw();
+      throw error;
     });
   }
 
@@ -1072,7 +1084,10 @@ class QueueProxy extends Proxy {
    * getter that is gone while the owner's own getters wait (Q-5).
    */
   #withdraw(): void {
-    if (this.#getters.size > 0 || this.#outstanding === 0 || this.#closed || this.#ended) return;
+    if (
+      this.#getters.size > 0 || this.#outstanding === 0 || this.#directPending > 0 ||
+      this.#closed || this.#ended
+    ) return;
     this.#returnBuffer();
   }
 
