@@ -462,3 +462,40 @@ Deno.test("listen() starts a MessagePort and its undo removes the listener", asy
     port2.close();
   }
 });
+
+Deno.test("W-3: when a batch falls back frame by frame, each frame moves its own ports", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const moved = new MessageChannel();
+  const received: unknown[] = [];
+  const got = new Promise<void>((resolve) => {
+    port2.onmessage = (event) => {
+      received.push(event.data);
+      resolve();
+    };
+  });
+  try {
+    const failures: unknown[] = [];
+    const outbox = new Outbox(port1 as unknown as Endpoint, "s", () => {});
+    outbox.push({ t: "ok", id: 1, v: () => 1 }, (error) => failures.push(error));
+    outbox.push(
+      { t: "manifest", e: { end: { k: "Connection", c: {}, p: moved.port1 } }, r: 1 },
+      undefined,
+      [
+        moved.port1,
+      ],
+    );
+    outbox.flush();
+    await got;
+    assertEquals(failures.length, 1);
+    assert(isDataCloneError(failures[0]));
+    const envelope = received[0] as { f: { t: string; e: { end: { p: unknown } } }[] };
+    assertEquals(envelope.f[0]!.t, "manifest");
+    assertInstanceOf(envelope.f[0]!.e.end.p, MessagePort);
+    (envelope.f[0]!.e.end.p as MessagePort).close();
+  } finally {
+    port1.close();
+    port2.close();
+    moved.port1.close();
+    moved.port2.close();
+  }
+});

@@ -988,6 +988,23 @@ Deno.test("W-8: terminate and link.close() return the prefetched items to the he
   });
 });
 
+Deno.test("W-8: leaving a for await loop early gives the prefetched items back to the head, in order", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>(20);
+    for (let i = 0; i < 10; i++) jobs.putNowait(i);
+    const agent = scope.agent();
+    scope.serve(agent, { jobs });
+    await agent.connect({ prefetch: 16 });
+    await agent.run("freezeClock"); // the prefetch window doubles at each wait
+    const taken = await agent.run<number[]>("consume", { name: "jobs", max: 3, leave: true });
+    assertEquals(taken, [0, 1, 2]);
+    // A round trip after the loop was left: the give-back is applied before its answer.
+    assertEquals(await agent.op<number>("jobs", "qsize"), 7);
+    assertEquals(inspected(jobs, "reserved"), 0);
+    assertEquals(Array.from({ length: 7 }, () => jobs.getNowait()), [3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
 Deno.test("W-8: a consumer worker terminated mid-stream loses no item; another worker consumes the rest", async () => {
   await withScope(async (scope) => {
     const total = 200;

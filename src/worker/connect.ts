@@ -768,6 +768,9 @@ async function remoteWaitFor(
   predicate: () => unknown,
   options?: WaitOptions,
 ): Promise<unknown> {
+  if (!(await (face.locked as () => Promise<boolean>)())) {
+    throw new Error("waitFor() called without holding the Condition's lock");
+  }
   const error = checkWaitOptions(options);
   if (error !== undefined) throw error;
   const wait = face.wait as (options?: WaitOptions) => Promise<boolean>;
@@ -776,12 +779,11 @@ async function remoteWaitFor(
   let result = await predicate();
   while (!result) {
     const remaining = timeout === Infinity ? Infinity : Math.max(0, deadline - performance.now());
-    if (remaining === 0 && timeout !== 0) break;
+    if (remaining === 0) break; // out of time (at once for timeout 0): do not let go of the lock
     const waitOptions: WaitOptions = { timeout: remaining };
     if (options?.signal !== undefined) waitOptions.signal = options.signal;
     await wait(waitOptions);
     result = await predicate();
-    if (timeout === 0) break;
   }
   return result;
 }
@@ -894,7 +896,7 @@ class QueueProxy extends Proxy {
       this.#send(item);
       return Promise.resolve();
     }
-    if (options?.timeout === 0) return this.#call("putNowait", [item]) as Promise<void>;
+    if (options?.timeout === 0) return this.#putNowaitCall(item);
     this.#want(true);
     return this.#putters.wait(options, item);
   }
@@ -908,6 +910,16 @@ class QueueProxy extends Proxy {
       this.#send(item);
       return Promise.resolve();
     }
+    return this.#putNowaitCall(item);
+  }
+
+  /**
+   * A put that must not wait, without credit. While this side's own earlier
+   * puts wait for room it is full from here (as a local queue with waiting
+   * putters): asking the owner could let this item overtake them.
+   */
+  #putNowaitCall(item: unknown): Promise<void> {
+    if (this.#putters.size > 0) return Promise.reject(new QueueFull());
     return this.#call("putNowait", [item]) as Promise<void>;
   }
 
@@ -1181,8 +1193,21 @@ class QueueProxy extends Proxy {
           },
         );
       },
-      return: () => Promise.resolve({ value: undefined, done: true }),
+      return: () => {
+        // The loop is left: what was fetched ahead for it goes back to the queue.
+        this.#giveBack();
+        return Promise.resolve({ value: undefined, done: true });
+      },
     };
+  }
+
+  /** Returns the prefetched items when nobody here waits for them. */
+  #giveBack(): void {
+    if (
+      this.#getters.size > 0 || this.#directPending > 0 || this.#closed || this.#ended ||
+      (this.#buffer.length === 0 && this.#outstanding === 0)
+    ) return;
+    this.#returnBuffer();
   }
 
   // ---- teardown ----

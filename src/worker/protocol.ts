@@ -407,7 +407,8 @@ export class Outbox {
   #direction: Direction;
   #frames: Frame[] = [];
   #hooks: (CloneErrorHook | undefined)[] = [];
-  #transfer: Transferable[] = [];
+  /** What each frame moves (ports), by frame index; a batch posts all of them. */
+  #transfers = new Map<number, Transferable[]>();
   #count = 0;
   #batch = 0;
   #scheduled = false;
@@ -430,7 +431,9 @@ export class Outbox {
     if (this.#closed) return;
     this.#frames.push(frame);
     this.#hooks.push(hook);
-    if (transfer !== undefined) this.#transfer.push(...transfer);
+    if (transfer !== undefined && transfer.length > 0) {
+      this.#transfers.set(this.#frames.length - 1, transfer);
+    }
     this.#added(1);
   }
 
@@ -473,15 +476,15 @@ export class Outbox {
     if (this.#frames.length === 0) return;
     const frames = this.#frames;
     const hooks = this.#hooks;
-    const transfer = this.#transfer;
+    const transfers = this.#transfers;
     this.#frames = [];
     this.#hooks = [];
-    this.#transfer = [];
+    this.#transfers = new Map();
     this.#count = 0;
     this.#batch++;
     if (this.#closed) return;
     try {
-      this.#post(frames, transfer);
+      this.#post(frames, [...transfers.values()].flat());
       return;
     } catch (error) {
       if (!isDataCloneError(error)) {
@@ -492,7 +495,7 @@ export class Outbox {
     // Something in the batch cannot be cloned: post piece by piece so only it fails.
     frames.forEach((frame, index) => {
       try {
-        this.#post([frame], index === 0 ? transfer : []);
+        this.#post([frame], transfers.get(index) ?? []);
         return;
       } catch (error) {
         if (!isDataCloneError(error)) {
@@ -529,7 +532,7 @@ export class Outbox {
     this.#closed = true;
     this.#frames = [];
     this.#hooks = [];
-    this.#transfer = [];
+    this.#transfers = new Map();
   }
 }
 
