@@ -48,3 +48,36 @@ Deno.test("C-1: a remote waitFor without the lock rejects Error, even when the p
     port2.close();
   }
 });
+
+Deno.test("W-6: items a worker put before it heard of link.close() still reach the queue", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<number>(100);
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<number> }>(port2);
+  try {
+    await remote.jobs.put(0); // the first put waits for credit; the next ones use it at once
+    for (let i = 1; i <= 10; i++) await remote.jobs.put(i);
+    link.close(); // the items above are still in the other side's outbox
+    for (let turn = 0; turn < 1000 && jobs.qsize() < 11; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assertEquals(Array.from({ length: jobs.qsize() }, () => jobs.getNowait()), [
+      0,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+      10,
+    ]);
+    await assertRejects(() => remote.jobs.put(11), Error);
+  } finally {
+    await remote.close();
+    port1.close();
+    port2.close();
+  }
+});

@@ -515,6 +515,8 @@ class Session {
         return;
       case "closed":
         for (const name of frame.names) this.#closeName(name);
+        // Nothing more goes out for these names: the owner can stop listening.
+        this.outbox.push({ t: "gone", names: frame.names });
         return;
     }
     const proxy = this.proxies.get(frame.n);

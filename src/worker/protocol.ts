@@ -107,7 +107,8 @@ export type ClientFrame =
   | { t: "pull"; n: string; k: number }
   | { t: "ack"; n: string; s: number }
   | { t: "unpull"; n: string; s: number }
-  | { t: "done"; n: string; k: number };
+  | { t: "done"; n: string; k: number }
+  | { t: "gone"; names: string[] };
 
 /** Frames a `serve` side sends. */
 export type ServerFrame =
@@ -144,6 +145,7 @@ const CLIENT_FRAMES: Record<string, (frame: Record<string, unknown>) => boolean>
   ack: (f) => isName(f.n) && typeof f.s === "number",
   unpull: (f) => isName(f.n) && typeof f.s === "number",
   done: (f) => isName(f.n) && isCount(f.k),
+  gone: (f) => Array.isArray(f.names) && f.names.every(isName),
 };
 
 const SERVER_FRAMES: Record<string, (frame: Record<string, unknown>) => boolean> = {

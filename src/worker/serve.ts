@@ -102,9 +102,11 @@ export interface ServeOptions {
 /**
  * What `serve` returns: the link between the served primitives and the
  * other side. Closing it settles every pending remote operation of its
- * names (the other side rejects them with `LinkClosed`), returns items
- * prefetched for the other side to the head of their queue, and removes
- * every listener baton added.
+ * names (the other side rejects them with `LinkClosed`) and returns items
+ * prefetched for the other side to the head of their queue. Items the other
+ * side put before it heard of the close still go into their queue; once it
+ * has heard (at once if it left or failed), every listener baton added is
+ * removed.
  *
  * @example
  * ```ts
@@ -570,7 +572,14 @@ class Hub {
   readonly links = new Set<LinkImpl>();
   readonly calls = new Map<number, PendingCall>();
   #unlisten: () => void;
-  #onWorkerError = () => this.closeAll();
+  #onWorkerError = () => {
+    this.closeAll();
+    this.#draining.clear(); // the worker is gone: nothing more will come
+    this.dispose();
+  };
+  #disposed = false;
+  /** Queues of closed names whose late items may still arrive, by name. */
+  #draining = new Map<string, Queue<unknown>>();
   #announce = false;
   #onError: (error: unknown) => void;
 
@@ -674,6 +683,8 @@ class Hub {
         return;
       case "bye":
         this.closeAll();
+        this.#draining.clear(); // the other side flushed everything before its bye
+        this.dispose();
         return;
       case "call":
         this.#call(frame);
@@ -681,8 +692,19 @@ class Hub {
       case "cancel":
         this.calls.get(frame.id)?.controller.abort(CANCELLED);
         return;
-      case "items":
+      case "items": {
+        const late = this.#draining.get(frame.n);
+        if (late !== undefined && !this.served.has(frame.n)) {
+          // Put on credit before the other side heard of the close: still items, never dropped.
+          for (const item of frame.v) late.put(item).catch((error) => this.report(error));
+          return;
+        }
         this.#queueServed(frame.n)?.items(frame.v);
+        return;
+      }
+      case "gone":
+        for (const name of frame.names) this.#draining.delete(name);
+        if (this.links.size === 0 && this.#draining.size === 0) this.dispose();
         return;
       case "want":
         this.#queueServed(frame.n)?.want(frame.b === 1);
@@ -820,11 +842,16 @@ class Hub {
       }
     }
     for (const name of link.names) {
-      this.served.get(name)?.close();
+      const served = this.served.get(name);
+      served?.close();
       this.served.delete(name);
+      // Until the other side says it has heard of the close, items it put on
+      // credit may still be on their way: they go into the queue as puts.
+      if (served?.primitive instanceof Queue) this.#draining.set(name, served.primitive);
     }
     this.outbox.push({ t: "closed", names: [...link.names] });
-    if (this.links.size === 0) this.dispose();
+    this.outbox.flush(); // the close goes out now, after every answer queued before it
+    if (this.links.size === 0 && this.#draining.size === 0) this.dispose();
   }
 
   closeAll(): void {
@@ -832,6 +859,8 @@ class Hub {
   }
 
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.outbox.flush();
     this.outbox.close();
     this.#unlisten();
