@@ -11,22 +11,12 @@
  */
 import { Event, Queue } from "@baton/baton";
 import { serve } from "@baton/baton/worker";
+import { finished } from "../_finished.ts";
 
 const WORKERS = 3;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A time that compares across threads (each thread has its own `performance.now()` origin). */
 const now = () => performance.timeOrigin + performance.now();
-
-/** Resolves with the report a worker posts when it is done (a plain message, which baton ignores). */
-function finished<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => {
-    worker.addEventListener("message", function onMessage(event: MessageEvent) {
-      if (event.data?.finished === undefined) return;
-      worker.removeEventListener("message", onMessage);
-      resolve(event.data.finished);
-    });
-  });
-}
 
 interface Report {
   name: string;

@@ -15,17 +15,7 @@
 import { Event, Queue } from "@baton/baton";
 import { serve } from "@baton/baton/worker";
 import { ITEMS, type Job } from "./shared.ts";
-
-/** Resolves with the report a worker posts when it is done (a plain message, which baton ignores). */
-function finished<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => {
-    worker.addEventListener("message", function onMessage(event: MessageEvent) {
-      if (event.data?.finished === undefined) return;
-      worker.removeEventListener("message", onMessage);
-      resolve(event.data.finished);
-    });
-  });
-}
+import { finished } from "../_finished.ts";
 
 const shared = {
   jobs: new Queue<Job>(1),

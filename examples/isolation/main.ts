@@ -12,17 +12,7 @@
 import { Queue } from "@baton/baton";
 import { serve } from "@baton/baton/worker";
 import { notes } from "./state.ts";
-
-/** Resolves with the report a worker posts when it is done (a plain message, which baton ignores). */
-function finished<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => {
-    worker.addEventListener("message", function onMessage(event: MessageEvent) {
-      if (event.data?.finished === undefined) return;
-      worker.removeEventListener("message", onMessage);
-      resolve(event.data.finished);
-    });
-  });
-}
+import { finished } from "../_finished.ts";
 
 notes.push("written by main");
 

@@ -15,17 +15,7 @@
  * Run: deno task example:pipe
  */
 import { Pipe, serve } from "@baton/baton/worker";
-
-/** Resolves with the report a worker posts when it is done (a plain message, which baton ignores). */
-function finished<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => {
-    worker.addEventListener("message", function onMessage(event: MessageEvent) {
-      if (event.data?.finished === undefined) return;
-      worker.removeEventListener("message", onMessage);
-      resolve(event.data.finished);
-    });
-  });
-}
+import { finished } from "../_finished.ts";
 
 const start = (module: string) => new Worker(new URL(module, import.meta.url), { type: "module" });
 

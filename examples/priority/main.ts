@@ -13,17 +13,7 @@
  */
 import { PriorityQueue } from "@baton/baton";
 import { serve } from "@baton/baton/worker";
-
-/** Resolves with the report a worker posts when it is done (a plain message, which baton ignores). */
-function finished<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => {
-    worker.addEventListener("message", function onMessage(event: MessageEvent) {
-      if (event.data?.finished === undefined) return;
-      worker.removeEventListener("message", onMessage);
-      resolve(event.data.finished);
-    });
-  });
-}
+import { finished } from "../_finished.ts";
 
 type Task = [priority: number, name: string];
 

@@ -12,21 +12,11 @@
  */
 import { Queue, Semaphore } from "@baton/baton";
 import { serve } from "@baton/baton/worker";
+import { finished } from "../_finished.ts";
 
 const WORKERS = 4;
 const TASKS_PER_WORKER = 2;
 const LIMIT = 5;
-
-/** Resolves with the report a worker posts when it is done (a plain message, which baton ignores). */
-function finished<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => {
-    worker.addEventListener("message", function onMessage(event: MessageEvent) {
-      if (event.data?.finished === undefined) return;
-      worker.removeEventListener("message", onMessage);
-      resolve(event.data.finished);
-    });
-  });
-}
 
 interface Change {
   task: string;
