@@ -81,3 +81,85 @@ Deno.test("W-6: items a worker put before it heard of link.close() still reach t
     port2.close();
   }
 });
+
+Deno.test("Q-9: shutdown(true) does not discard an item a remote getNowait is handing out; unfinishedTasks keeps it", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<string>();
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
+  try {
+    jobs.putNowait("a");
+    // Both calls go out in one batch, so the answer of the first and the
+    // shutdown notice of the second arrive together.
+    const getting = remote.jobs.getNowait();
+    const stopping = remote.jobs.shutdown(true);
+    assertEquals(await getting, "a");
+    await stopping;
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(jobs.unfinishedTasks, 1, "the item handed out is not discarded");
+    await remote.jobs.taskDone();
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(jobs.unfinishedTasks, 0);
+    assertEquals(await jobs.join({ timeout: 0 }), true);
+    assertEquals(reported, []);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("Q-6: a remote taskDone sent before the worker heard of link.close() still counts", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<string>();
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  try {
+    jobs.putNowait("a");
+    assertEquals(await remote.jobs.get(), "a");
+    await turns(5); // the owner heard that the item was handed to the worker's code
+    await remote.jobs.taskDone(); // resolves at once; the count travels in the next batch
+    link.close(); // before that batch arrives
+    await turns(5);
+    assertEquals(jobs.qsize(), 0, "the item was acknowledged: it does not come again");
+    assertEquals(jobs.unfinishedTasks, 0);
+    assertEquals(await jobs.join({ timeout: 0 }), true);
+    assertEquals(reported, [], "frames sent before the worker heard of the close are no error");
+  } finally {
+    await remote.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-6: a remote get answered just before link.close() sends nothing more for the closed name", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<string>();
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  try {
+    const getting = remote.jobs.get();
+    await turns(3); // the get waits in the owner's queue
+    jobs.putNowait("a");
+    for (let i = 0; i < 5; i++) await Promise.resolve(); // its answer is queued...
+    link.close(); // ...and goes out just before the close
+    assertEquals(await getting, "a", "answers sent before the close arrive before it");
+    await turns(5);
+    assertEquals(jobs.getNowait(), "a", "unacknowledged when the link closed: back in the queue");
+    assertEquals(reported, [], "no frame for the closed name after the worker heard of the close");
+  } finally {
+    await remote.close();
+    port1.close();
+    port2.close();
+  }
+});

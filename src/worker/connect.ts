@@ -820,6 +820,8 @@ class QueueProxy extends Proxy {
   #dropping = 0;
   /** Direct gets not answered yet: an unpull now would return their items too. */
   #directPending = 0;
+  /** An immediate shutdown's unpull waits for the direct gets pending then. */
+  #unpullAfterDirect = false;
   #ended = false;
   #pendingError: Error | undefined;
   /** Items handed to this side's code so far: what acknowledgements count. */
@@ -1040,12 +1042,21 @@ class QueueProxy extends Proxy {
         handed = this.#hand();
       }
       this.#withdraw(); // deferred while this answer was on its way
+      this.#unpullDeferred();
       return handed;
     }, (error) => {
       this.#directPending--;
       this.#withdraw();
+      this.#unpullDeferred();
       throw error;
     });
+  }
+
+  /** The unpull an immediate shutdown deferred while direct gets were pending. */
+  #unpullDeferred(): void {
+    if (!this.#unpullAfterDirect || this.#directPending > 0 || this.#closed) return;
+    this.#unpullAfterDirect = false;
+    this.#returnBuffer();
   }
 
   #hand(): unknown {
@@ -1059,6 +1070,8 @@ class QueueProxy extends Proxy {
   #handed(): void {
     this.#undone++;
     this.#handedTotal++;
+    // A direct get answered just before the close: the owner took the item back.
+    if (this.#closed) return;
     const frame = this.#ackFrame;
     if (frame !== undefined && this.#ackBatch === this.#session.outbox.batch) {
       frame.s = this.#handedTotal; // still unsent
@@ -1148,9 +1161,14 @@ class QueueProxy extends Proxy {
     if (immediate) {
       // The owner discarded what was queued; what was prefetched goes the same way.
       this.#discarding = true;
-      this.#returnBuffer();
+      this.#buffer.clear();
+      this.#outstanding = 0;
       this.#ended = true;
       this.#getters.rejectAll(new QueueShutDown());
+      // A direct get's answer on its way (or arrived, not yet handed) is handed
+      // out: the unpull that gives back the rest must count it, so it waits.
+      if (this.#directPending === 0) this.#returnBuffer();
+      else this.#unpullAfterDirect = true;
     }
   }
 

@@ -290,6 +290,8 @@ class Served {
   #unacked = new Deque<unknown>();
   /** How many items the other side has handed to its code, as it last said. */
   #acked = 0;
+  /** How many of the items it took the other side has marked done with a done frame. */
+  #doneReceived = 0;
   #credits = 0;
   #creditWait: AbortController | undefined;
   #wanted = 0;
@@ -488,7 +490,18 @@ class Served {
 
   /** The other side marked `count` items it took as done. */
   done(count: number): void {
+    this.#doneReceived += count;
     for (let i = 0; i < count; i++) this.#queue.taskDone(); // throws, to report, only when misused
+  }
+
+  /**
+   * Done frames that may still count once the link is closed: one per item
+   * the other side was known to have handed to its code and not yet marked
+   * done. Items whose acknowledgement was on its way went back to the queue
+   * (at least once): the done for such a copy does not count, the next one does.
+   */
+  get lateDones(): number {
+    return Math.max(0, this.#acked - this.#doneReceived);
   }
 
   /** The other side has handed `total` items to its code so far. */
@@ -579,8 +592,11 @@ class Hub {
     this.dispose();
   };
   #disposed = false;
-  /** Queues of closed names whose late items may still arrive, by name. */
-  #draining = new Map<string, Queue<unknown>>();
+  /**
+   * Queues of closed names whose late frames may still arrive, by name, with
+   * how many late done counts still apply.
+   */
+  #draining = new Map<string, { queue: Queue<unknown>; dones: number }>();
   #announce = false;
   #onError: (error: unknown) => void;
 
@@ -678,6 +694,7 @@ class Hub {
   }
 
   #handle(frame: ClientFrame): void {
+    if (frame.t !== "call" && "n" in frame && this.#late(frame)) return;
     switch (frame.t) {
       case "hello":
         this.#sendManifest(true);
@@ -693,16 +710,9 @@ class Hub {
       case "cancel":
         this.calls.get(frame.id)?.controller.abort(CANCELLED);
         return;
-      case "items": {
-        const late = this.#draining.get(frame.n);
-        if (late !== undefined && !this.served.has(frame.n)) {
-          // Put on credit before the other side heard of the close: still items, never dropped.
-          for (const item of frame.v) late.put(item).catch((error) => this.report(error));
-          return;
-        }
+      case "items":
         this.#queueServed(frame.n)?.items(frame.v);
         return;
-      }
       case "gone":
         for (const name of frame.names) this.#draining.delete(name);
         if (this.links.size === 0 && this.#draining.size === 0) this.dispose();
@@ -726,6 +736,30 @@ class Hub {
         this.#queueServed(frame.n)?.unpull(frame.s);
         return;
     }
+  }
+
+  /**
+   * Handles a frame the other side sent for a name closed here before it
+   * heard of the close; returns false when the name is not closing.
+   */
+  #late(frame: Exclude<Extract<ClientFrame, { n: string }>, { t: "call" }>): boolean {
+    const late = this.#draining.get(frame.n);
+    if (late === undefined || this.served.has(frame.n)) return false;
+    if (frame.t === "items") {
+      // Put on credit before the other side heard of the close: still items, never dropped.
+      for (const item of frame.v) late.queue.put(item).catch((error) => this.report(error));
+    } else if (frame.t === "done") {
+      // Tasks done before it heard of the close still count (Q-6).
+      const count = Math.min(frame.k, late.dones);
+      late.dones -= count;
+      try {
+        for (let i = 0; i < count; i++) late.queue.taskDone();
+      } catch (error) {
+        this.report(error);
+      }
+    }
+    // want, uncredit, pull, ack, unpull: the close gave back what they are about.
+    return true;
   }
 
   #queueServed(name: string): Served | undefined {
@@ -848,7 +882,9 @@ class Hub {
       this.served.delete(name);
       // Until the other side says it has heard of the close, items it put on
       // credit may still be on their way: they go into the queue as puts.
-      if (served?.primitive instanceof Queue) this.#draining.set(name, served.primitive);
+      if (served?.primitive instanceof Queue) {
+        this.#draining.set(name, { queue: served.primitive, dones: served.lateDones });
+      }
     }
     this.outbox.push({ t: "closed", names: [...link.names] });
     this.outbox.flush(); // the close goes out now, after every answer queued before it
