@@ -684,6 +684,8 @@ export class Queue<T> implements AsyncIterable<T> {
       }
     }
     this.#admitPutters();
+    // Shut down while these were out: handed to getters, they may leave it drained.
+    if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
   }
 
   /**

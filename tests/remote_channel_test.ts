@@ -5,9 +5,9 @@
  * @module
  */
 
-import { assertEquals, assertRejects } from "@std/assert";
-import { Condition, Queue, QueueFull } from "../mod.ts";
-import { connect, serve } from "../src/worker/mod.ts";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { Condition, Queue, QueueFull, QueueShutDown } from "../mod.ts";
+import { connect, LinkClosed, serve } from "../src/worker/mod.ts";
 
 Deno.test("Q-3: a remote putNowait does not overtake the same side's waiting put; it is QueueFull", async () => {
   const { port1, port2 } = new MessageChannel();
@@ -159,6 +159,33 @@ Deno.test("W-6: a remote get answered just before link.close() sends nothing mor
     assertEquals(reported, [], "no frame for the closed name after the worker heard of the close");
   } finally {
     await remote.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("Q-9: after shutdown, an item held for a remote get that comes back to an earlier getter releases the later ones", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<string>();
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  try {
+    const remoteGet = remote.jobs.get().catch((error) => error);
+    await turns(3); // the remote get waits in the owner's queue
+    const first = jobs.get(); // waits behind it
+    const second = jobs.get().catch((error) => error);
+    await remote.close(); // its bye is on its way...
+    jobs.putNowait("a"); // ...when "a" is held for the remote get
+    jobs.shutdown(); // not drained yet: "a" may come back
+    assertEquals(await first, "a", "the close gave it back, to the oldest getter");
+    assert((await second) instanceof QueueShutDown, "shut down and drained");
+    assert((await remoteGet) instanceof LinkClosed);
+  } finally {
+    await remote.close();
+    link.close();
     port1.close();
     port2.close();
   }
