@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { Condition, Queue, QueueFull, QueueShutDown } from "../mod.ts";
+import { Condition, Queue, QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
 import { connect, LinkClosed, serve } from "../src/worker/mod.ts";
 
 Deno.test("Q-3: a remote putNowait does not overtake the same side's waiting put; it is QueueFull", async () => {
@@ -183,6 +183,25 @@ Deno.test("Q-9: after shutdown, an item held for a remote get that comes back to
     assertEquals(await first, "a", "the close gave it back, to the oldest getter");
     assert((await second) instanceof QueueShutDown, "shut down and drained");
     assert((await remoteGet) instanceof LinkClosed);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("Q-3: a remote getNowait does not overtake the same side's waiting get; it is QueueEmpty", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<string>();
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<string> }>(port2);
+  try {
+    const waiting = remote.jobs.get(); // prefetching: waits on this side
+    await assertRejects(() => remote.jobs.getNowait(), QueueEmpty);
+    await assertRejects(() => remote.jobs.get({ timeout: 0 }), QueueEmpty);
+    jobs.putNowait("first");
+    assertEquals(await waiting, "first");
   } finally {
     await remote.close();
     link.close();

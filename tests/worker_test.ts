@@ -414,11 +414,13 @@ Deno.test("W-2: a get aborted while a getNowait is answered takes back its pull 
   const remote = await connect<{ jobs: Queue<string> }>(port2);
   try {
     const controller = new AbortController();
+    jobs.putNowait("x");
+    // Asked first: a getNowait waits for no one of its own side. It is answered
+    // by the owner before the owner reads the unpull of the aborted get below.
+    const direct = remote.jobs.getNowait();
     const aborted = remote.jobs.get({ signal: controller.signal });
     await until(() => inspected(jobs, "waitingGetters") === 1, "the pull to reach the owner");
-    jobs.putNowait("x"); // to the standing get: on its way to the proxy
-    jobs.putNowait("y");
-    const direct = remote.jobs.getNowait(); // answered by the owner before it reads the unpull
+    jobs.putNowait("y"); // to the standing get: on its way to the proxy
     controller.abort(new Error("gone"));
     await assertRejects(() => aborted, Error, "gone");
     const got = [await direct];

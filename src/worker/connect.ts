@@ -1013,7 +1013,7 @@ class QueueProxy extends Proxy {
     }
     if (this.#buffer.length > 0) return Promise.resolve(this.#hand());
     if (this.#prefetch === 0) return this.#direct("get", options);
-    if (options?.timeout === 0) return this.#direct("getNowait");
+    if (options?.timeout === 0) return this.#getNowaitCall();
     this.#adapt();
     this.#pull();
     return this.#getters.wait(options, undefined);
@@ -1023,6 +1023,16 @@ class QueueProxy extends Proxy {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#drained()) return Promise.reject(new QueueShutDown());
     if (this.#buffer.length > 0) return Promise.resolve(this.#hand());
+    return this.#getNowaitCall();
+  }
+
+  /**
+   * A get that must not wait and finds nothing prefetched. While this side's
+   * own earlier gets wait, it is empty from here (as a local queue with
+   * waiting getters): asking the owner could let this get overtake them.
+   */
+  #getNowaitCall(): Promise<unknown> {
+    if (this.#getters.size > 0) return Promise.reject(new QueueEmpty());
     return this.#direct("getNowait");
   }
 
