@@ -7,14 +7,39 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { Condition, Queue, QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
-import { connect, LinkClosed, serve } from "../src/worker/mod.ts";
+import {
+  connect,
+  type ConnectOptions,
+  type Link,
+  LinkClosed,
+  type Remote,
+  type Servable,
+  serve,
+  type ServeOptions,
+} from "../src/worker/mod.ts";
+
+/** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
+async function withRemote<T extends Record<string, Servable>>(
+  primitives: T,
+  body: (remote: Remote<T>, link: Link) => Promise<void>,
+  options: { serve?: ServeOptions; connect?: ConnectOptions } = {},
+): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, primitives, options.serve);
+  const remote = await connect<T>(port2, options.connect);
+  try {
+    await body(remote, link);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+}
 
 Deno.test("Q-3: a remote putNowait does not overtake the same side's waiting put; it is QueueFull", async () => {
-  const { port1, port2 } = new MessageChannel();
   const jobs = new Queue<string>(1);
-  const link = serve(port1, { jobs });
-  const remote = await connect<{ jobs: Queue<string> }>(port2);
-  try {
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote) => {
     jobs.putNowait("first");
     const waiting = remote.jobs.put("second"); // full: waits for room
     await assertRejects(() => remote.jobs.putNowait("third"), QueueFull);
@@ -23,38 +48,22 @@ Deno.test("Q-3: a remote putNowait does not overtake the same side's waiting put
     await waiting;
     assertEquals(await jobs.get(), "second");
     assertEquals(jobs.qsize(), 0);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  });
 });
 
 Deno.test("C-1: a remote waitFor without the lock rejects Error, even when the predicate holds", async () => {
-  const { port1, port2 } = new MessageChannel();
-  const link = serve(port1, { ready: new Condition() });
-  const remote = await connect<{ ready: Condition }>(port2);
-  try {
+  await withRemote<{ ready: Condition }>({ ready: new Condition() }, async (remote) => {
     await assertRejects(() => remote.ready.waitFor(() => true), Error, "without holding");
     await remote.ready.acquire();
     assertEquals(await remote.ready.waitFor(() => 42), 42);
     assertEquals(await remote.ready.waitFor(() => 0, { timeout: 0 }), 0);
     await remote.ready.release();
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  });
 });
 
 Deno.test("W-6: items a worker put before it heard of link.close() still reach the queue", async () => {
-  const { port1, port2 } = new MessageChannel();
   const jobs = new Queue<number>(100);
-  const link = serve(port1, { jobs });
-  const remote = await connect<{ jobs: Queue<number> }>(port2);
-  try {
+  await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote, link) => {
     await remote.jobs.put(0); // the first put waits for credit; the next ones use it at once
     for (let i = 1; i <= 10; i++) await remote.jobs.put(i);
     link.close(); // the items above are still in the other side's outbox
@@ -75,20 +84,13 @@ Deno.test("W-6: items a worker put before it heard of link.close() still reach t
       10,
     ]);
     await assertRejects(() => remote.jobs.put(11), Error);
-  } finally {
-    await remote.close();
-    port1.close();
-    port2.close();
-  }
+  });
 });
 
 Deno.test("Q-9: shutdown(true) does not discard an item a remote getNowait is handing out; unfinishedTasks keeps it", async () => {
-  const { port1, port2 } = new MessageChannel();
   const jobs = new Queue<string>();
   const reported: unknown[] = [];
-  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
-  try {
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote) => {
     jobs.putNowait("a");
     // Both calls go out in one batch, so the answer of the first and the
     // shutdown notice of the second arrive together.
@@ -103,24 +105,16 @@ Deno.test("Q-9: shutdown(true) does not discard an item a remote getNowait is ha
     assertEquals(jobs.unfinishedTasks, 0);
     assertEquals(await jobs.join({ timeout: 0 }), true);
     assertEquals(reported, []);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  }, { serve: { onError: (error) => reported.push(error) }, connect: { prefetch: 0 } });
 });
 
 Deno.test("Q-6: a remote taskDone sent before the worker heard of link.close() still counts", async () => {
-  const { port1, port2 } = new MessageChannel();
   const jobs = new Queue<string>();
   const reported: unknown[] = [];
-  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
   const turns = async (n: number) => {
     for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
   };
-  try {
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote, link) => {
     jobs.putNowait("a");
     assertEquals(await remote.jobs.get(), "a");
     await turns(5); // the owner heard that the item was handed to the worker's code
@@ -131,23 +125,16 @@ Deno.test("Q-6: a remote taskDone sent before the worker heard of link.close() s
     assertEquals(jobs.unfinishedTasks, 0);
     assertEquals(await jobs.join({ timeout: 0 }), true);
     assertEquals(reported, [], "frames sent before the worker heard of the close are no error");
-  } finally {
-    await remote.close();
-    port1.close();
-    port2.close();
-  }
+  }, { serve: { onError: (error) => reported.push(error) }, connect: { prefetch: 0 } });
 });
 
 Deno.test("W-6: a remote get answered just before link.close() sends nothing more for the closed name", async () => {
-  const { port1, port2 } = new MessageChannel();
   const jobs = new Queue<string>();
   const reported: unknown[] = [];
-  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
   const turns = async (n: number) => {
     for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
   };
-  try {
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote, link) => {
     const getting = remote.jobs.get();
     await turns(3); // the get waits in the owner's queue
     jobs.putNowait("a");
@@ -157,22 +144,15 @@ Deno.test("W-6: a remote get answered just before link.close() sends nothing mor
     await turns(5);
     assertEquals(jobs.getNowait(), "a", "unacknowledged when the link closed: back in the queue");
     assertEquals(reported, [], "no frame for the closed name after the worker heard of the close");
-  } finally {
-    await remote.close();
-    port1.close();
-    port2.close();
-  }
+  }, { serve: { onError: (error) => reported.push(error) }, connect: { prefetch: 0 } });
 });
 
 Deno.test("Q-9: after shutdown, an item held for a remote get that comes back to an earlier getter releases the later ones", async () => {
-  const { port1, port2 } = new MessageChannel();
   const jobs = new Queue<string>();
-  const link = serve(port1, { jobs });
-  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
   const turns = async (n: number) => {
     for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
   };
-  try {
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote) => {
     const remoteGet = remote.jobs.get().catch((error) => error);
     await turns(3); // the remote get waits in the owner's queue
     const first = jobs.get(); // waits behind it
@@ -183,29 +163,16 @@ Deno.test("Q-9: after shutdown, an item held for a remote get that comes back to
     assertEquals(await first, "a", "the close gave it back, to the oldest getter");
     assert((await second) instanceof QueueShutDown, "shut down and drained");
     assert((await remoteGet) instanceof LinkClosed);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  }, { connect: { prefetch: 0 } });
 });
 
 Deno.test("Q-3: a remote getNowait does not overtake the same side's waiting get; it is QueueEmpty", async () => {
-  const { port1, port2 } = new MessageChannel();
   const jobs = new Queue<string>();
-  const link = serve(port1, { jobs });
-  const remote = await connect<{ jobs: Queue<string> }>(port2);
-  try {
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote) => {
     const waiting = remote.jobs.get(); // prefetching: waits on this side
     await assertRejects(() => remote.jobs.getNowait(), QueueEmpty);
     await assertRejects(() => remote.jobs.get({ timeout: 0 }), QueueEmpty);
     jobs.putNowait("first");
     assertEquals(await waiting, "first");
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  });
 });
