@@ -130,6 +130,10 @@ export class Queue<T> implements AsyncIterable<T> {
   #isShutdown = false;
   #discarding = false;
   #shutdownWatchers: Set<(immediate: boolean) => void> | undefined;
+  /** One-shot callbacks waiting for free slots (the worker adapters' credit top-ups). */
+  #spaceWatchers: Map<() => void, number> | undefined;
+  /** The fewest free slots any space watcher waits for (`Infinity` when none does). */
+  #spaceLeast = Infinity;
   #getters: WaitList<T, boolean>;
   #putters: WaitList<void, T>;
   #joiners: WaitList<boolean, undefined>;
@@ -447,6 +451,25 @@ export class Queue<T> implements AsyncIterable<T> {
       }
       putter.resolve();
     }
+    if (
+      this.#spaceLeast !== Infinity &&
+      this.#bound - this._qsize() - this.#reserved >= this.#spaceLeast
+    ) {
+      this.#fireSpace();
+    }
+  }
+
+  /** Calls, once each, the space watchers whose number of slots is free now. */
+  #fireSpace(): void {
+    const watchers = this.#spaceWatchers!;
+    for (const [watcher, least] of watchers) {
+      if (this.#isShutdown || this.#putters.size !== 0) break;
+      if (this.#bound - this._qsize() - this.#reserved < least) continue;
+      watchers.delete(watcher);
+      watcher();
+    }
+    this.#spaceLeast = Infinity;
+    for (const least of watchers.values()) this.#spaceLeast = Math.min(this.#spaceLeast, least);
   }
 
   // ---- tasks ----
@@ -570,6 +593,12 @@ export class Queue<T> implements AsyncIterable<T> {
     return granted;
   }
 
+  /** Free slots a reservation could take now: 0 while shut down or putters wait. */
+  protected _free(): number {
+    if (this.#isShutdown || this.#putters.size !== 0) return 0;
+    return Math.max(0, this.#bound - this._qsize() - this.#reserved);
+  }
+
   /**
    * Waits in line with the putters until one slot is free and reserves it.
    * Rejects like `put`: `QueueShutDown`, `QueueFull` on timeout, the
@@ -606,6 +635,23 @@ export class Queue<T> implements AsyncIterable<T> {
     }
     if (this.#drained()) return rejected(new QueueShutDown());
     return this.#getters.wait(options, true);
+  }
+
+  /**
+   * Calls `watcher` once, the first time at least `least` slots are free
+   * while no putter waits (checked whenever slots are freed), unless the
+   * returned function is called first. Watchers are called in the order
+   * they started watching. A worker adapter uses it to grant put credits as
+   * soon as a batch of them is free, not only when its producer asks.
+   */
+  protected _watchSpace(least: number, watcher: () => void): () => void {
+    this.#spaceWatchers ??= new Map();
+    this.#spaceWatchers.set(watcher, least);
+    this.#spaceLeast = Math.min(this.#spaceLeast, least);
+    return () => {
+      // A stale minimum only costs one look at the watchers.
+      this.#spaceWatchers?.delete(watcher);
+    };
   }
 
   /** Gives back `n` reserved slots that will not be used. */

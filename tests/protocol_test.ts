@@ -360,10 +360,44 @@ Deno.test("Outbox: a large turn is flushed in batches as it grows, in order", as
   const { endpoint, posted } = fakeEndpoint();
   const outbox = new Outbox(endpoint, "c", () => {});
   for (let i = 0; i < 5000; i++) outbox.pushItem("jobs", i);
-  assert(posted.length >= 2, "flushed before the turn ended");
-  await afterFlush(posted, 3);
+  const early = posted.length;
+  assert(early >= 2, "flushed before the turn ended");
+  await afterFlush(posted, early + 1); // the rest goes at the end of the turn
+  assertEquals(posted.length, early + 1);
   const items = posted.flatMap((p) => p.envelope.f.flatMap((f) => (f as { v: number[] }).v));
   assertEquals(items, Array.from({ length: 5000 }, (_, i) => i));
+  outbox.close();
+});
+
+Deno.test("Outbox: a beforeFlush hook runs once at the next flush and its frames go in that envelope", async () => {
+  const { endpoint, posted } = fakeEndpoint();
+  const outbox = new Outbox(endpoint, "s", () => {});
+  let calls = 0;
+  outbox.beforeFlush(() => {
+    calls++;
+    outbox.push({ t: "credit", n: "jobs", k: 4 });
+  });
+  assertEquals(calls, 0, "not before the flush");
+  outbox.push({ t: "hello" });
+  await afterFlush(posted, 1); // the hook alone schedules the end-of-turn flush
+  assertEquals(calls, 1);
+  assertEquals(posted.length, 1);
+  assertEquals(posted[0]!.envelope.f, [{ t: "hello" }, { t: "credit", n: "jobs", k: 4 }]);
+  outbox.flush();
+  assertEquals(calls, 1, "called once");
+  outbox.beforeFlush(() => calls++);
+  outbox.close();
+  await afterFlush(posted, 2);
+  assertEquals(calls, 1, "a closed outbox drops its hooks");
+  assertEquals(posted.length, 1);
+});
+
+Deno.test("Outbox: a hook alone is enough to schedule a flush", async () => {
+  const { endpoint, posted } = fakeEndpoint();
+  const outbox = new Outbox(endpoint, "s", () => {});
+  outbox.beforeFlush(() => outbox.push({ t: "credit", n: "jobs", k: 1 }));
+  await afterFlush(posted, 1);
+  assertEquals(posted.map((p) => p.envelope.f), [[{ t: "credit", n: "jobs", k: 1 }]]);
   outbox.close();
 });
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Condition, Queue, QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
 import {
   connect,
@@ -17,6 +17,7 @@ import {
   serve,
   type ServeOptions,
 } from "../src/worker/mod.ts";
+import { inspected } from "./fixtures/agent.ts";
 
 /** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
 async function withRemote<T extends Record<string, Servable>>(
@@ -174,5 +175,59 @@ Deno.test("Q-3: a remote getNowait does not overtake the same side's waiting get
     await assertRejects(() => remote.jobs.get({ timeout: 0 }), QueueEmpty);
     jobs.putNowait("first");
     assertEquals(await waiting, "first");
+  });
+});
+
+/** Lets messages between the two ends of a channel in this thread go through. */
+async function settle(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 1000 && !condition(); turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert(condition(), "settled");
+}
+
+Deno.test("W-2: put credits asked ahead of need are granted the moment a batch of slots is free", async () => {
+  const jobs = new Queue<number>(8); // a batch of credits: maxsize / 4 = 2 slots
+  await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
+    for (let i = 0; i < 8; i++) await remote.jobs.put(i);
+    await settle(() => jobs.qsize() === 8);
+    assertEquals(inspected(jobs, "reserved"), 0);
+    assertEquals(jobs.getNowait(), 0);
+    assertEquals(
+      inspected(jobs, "reserved"),
+      0,
+      "one free slot is less than a batch: no credit yet",
+    );
+    assertEquals(jobs.getNowait(), 1);
+    assertEquals(
+      inspected(jobs, "reserved"),
+      2,
+      "a batch free: reserved for the producer in the same turn",
+    );
+    assert(jobs.full(), "slots granted as credit count towards full()");
+    assertThrows(() => jobs.putNowait(99), QueueFull);
+    await remote.jobs.put(8);
+    await remote.jobs.put(9);
+    await settle(() => jobs.qsize() === 8);
+    assertEquals(Array.from({ length: 8 }, () => jobs.getNowait()), [2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
+Deno.test("Q-3/W-2: a local put waiting for room gets a freed slot before credits asked ahead of need", async () => {
+  const jobs = new Queue<number>(8);
+  await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
+    for (let i = 0; i < 8; i++) await remote.jobs.put(i);
+    await settle(() => jobs.qsize() === 8);
+    const local = jobs.put(100); // waits for room
+    jobs.getNowait();
+    jobs.getNowait();
+    await local;
+    assertEquals(jobs.qsize(), 7, "the local put took the first freed slot");
+    assertEquals(inspected(jobs, "reserved"), 0, "one slot left: less than a batch");
+    jobs.getNowait();
+    assertEquals(inspected(jobs, "reserved"), 2, "then the next batch goes to the remote producer");
+    await remote.jobs.put(8);
+    await settle(() => jobs.qsize() === 7);
+    assertEquals(Array.from({ length: 7 }, () => jobs.getNowait()), [3, 4, 5, 6, 7, 100, 8]);
   });
 });

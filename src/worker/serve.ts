@@ -141,6 +141,8 @@ interface QueueInternals<T> {
   _getHeld(options?: WaitOptions): Promise<T>;
   _requeue(items: readonly T[]): void;
   _watchShutdown(watcher: (immediate: boolean) => void): () => void;
+  _watchSpace(least: number, watcher: () => void): () => void;
+  _free(): number;
 }
 
 function internals<T>(queue: Queue<T>): QueueInternals<T> {
@@ -294,6 +296,11 @@ class Served {
   #doneReceived = 0;
   #credits = 0;
   #creditWait: AbortController | undefined;
+  /** Stops watching for a batch of free slots to grant (credits asked for ahead of need). */
+  #unwatchSpace: (() => void) | undefined;
+  /** Credits reserved for the other side and not yet granted in a frame. */
+  #owed = 0;
+  #topUpQueued = false;
   #wanted = 0;
   #standing: AbortController | undefined;
   #unwatch: (() => void) | undefined;
@@ -329,13 +336,11 @@ class Served {
 
   /**
    * The other side wants put credits: `blocked` when a put of its waits for
-   * them (grant any free slot), else ahead of need (grant only a batch
-   * worth a message).
+   * them (grant any free slot), else ahead of need (grant a batch).
    */
   want(blocked: boolean): void {
-    if (this.#creditWait !== undefined) return;
-    if (blocked) this.#grant(1);
-    else if (this.#credits < CREDIT_WINDOW / 2) this.#grant(this.#batchCredit());
+    if (blocked) this.#grantBlocked();
+    else this.#grantAhead();
   }
 
   /** The least number of credits worth a message when nobody waits for them. */
@@ -345,20 +350,41 @@ class Served {
     return Math.max(1, Math.min(CREDIT_WINDOW / 4, quarter));
   }
 
-  #grant(least: number): void {
+  /**
+   * Credits ahead of need: as soon as a batch of slots is free (now, or when
+   * consumers free them), granted with the next envelope.
+   */
+  #grantAhead(): void {
+    if (this.#credits >= CREDIT_WINDOW / 2 || this.#queue.isShutdown || this.link.closed) return;
+    if (this.#topUpQueued || this.#unwatchSpace !== undefined) return;
     const queue = internals(this.#queue);
-    const granted = queue._reserve(CREDIT_WINDOW - this.#credits, least);
-    if (granted > 0) {
-      this.#credits += granted;
-      this.#hub.outbox.push({ t: "credit", n: this.name, k: granted });
+    const least = this.#batchCredit();
+    if (queue._free() >= least) {
+      this.#grantNow();
       return;
     }
-    if (
-      least > 1 || this.#credits > 0 || this.#creditWait !== undefined || this.#queue.isShutdown
-    ) {
-      return;
-    }
-    // No room now: wait in line with the local putters for one slot, then top up.
+    this.#unwatchSpace = queue._watchSpace(least, () => {
+      this.#unwatchSpace = undefined;
+      if (!this.link.closed) this.#grantNow();
+    });
+  }
+
+  /**
+   * A batch of slots is free: grant it at once, not at the end of the turn,
+   * which waits for every message already in line.
+   */
+  #grantNow(): void {
+    this.#topUp();
+    this.#hub.outbox.flush();
+  }
+
+  /**
+   * A put of the other side waits for credit and none is on its way: wait in
+   * line with the local putters for one slot, then top up with the next envelope.
+   */
+  #grantBlocked(): void {
+    if (this.#credits > 0 || this.#creditWait !== undefined || this.link.closed) return;
+    const queue = internals(this.#queue);
     const controller = new AbortController();
     this.#creditWait = controller;
     queue._waitReserve({ signal: controller.signal }).then(() => {
@@ -367,14 +393,31 @@ class Served {
         queue._unreserve(1);
         return;
       }
-      const extra = queue._reserve(CREDIT_WINDOW - this.#credits - 1);
-      this.#credits += 1 + extra;
-      this.#hub.outbox.push({ t: "credit", n: this.name, k: 1 + extra });
+      this.#credits += 1;
+      this.#owed += 1;
+      this.#queueTopUp();
     }, () => {
       // Shut down (the other side hears of it) or aborted by close.
       this.#creditWait = undefined;
     });
   }
+
+  #queueTopUp(): void {
+    if (this.#topUpQueued) return;
+    this.#topUpQueued = true;
+    this.#hub.outbox.beforeFlush(this.#topUp);
+  }
+
+  /** Reserves every free slot up to the window and grants them with what is owed. */
+  #topUp = (): void => {
+    this.#topUpQueued = false;
+    if (this.link.closed) return; // the close gave back every credit
+    const extra = internals(this.#queue)._reserve(CREDIT_WINDOW - this.#credits);
+    this.#credits += extra;
+    const granted = this.#owed + extra;
+    this.#owed = 0;
+    if (granted > 0) this.#hub.outbox.push({ t: "credit", n: this.name, k: granted });
+  };
 
   /** Items put on credit arrive. */
   items(items: unknown[]): void {
@@ -391,13 +434,14 @@ class Served {
         this.#hub.report(error);
       }
     }
-    if (this.#credits < CREDIT_WINDOW / 2 && !this.#queue.isShutdown) {
-      this.#grant(this.#batchCredit());
-    }
+    this.#grantAhead();
   }
 
   /** The other side gives back credits it will not use. */
   uncredit(count: number): void {
+    // An idle producer's credits come back: it wants no more until it says so.
+    this.#unwatchSpace?.();
+    this.#unwatchSpace = undefined;
     const returned = Math.min(count, this.#credits);
     this.#credits -= returned;
     internals(this.#queue)._unreserve(returned);
@@ -537,6 +581,8 @@ class Served {
     this.#stopPulling();
     this.#creditWait?.abort();
     this.#creditWait = undefined;
+    this.#unwatchSpace?.();
+    this.#unwatchSpace = undefined;
     if (this.#credits > 0) {
       const credits = this.#credits;
       this.#credits = 0;
