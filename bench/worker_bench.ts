@@ -1,13 +1,19 @@
 /**
  * Cross-worker throughput and latency, measured in one run, printed as a
- * table: `deno task bench:worker` (`deno run --allow-read bench/worker_bench.ts`).
+ * table: `deno task bench:worker` (`deno run --allow-read --allow-env bench/worker_bench.ts`).
  *
- * - baton: a producer worker puts into a `Queue(1000)` owned by the main
- *   thread, served to it and to a consumer worker, which iterates with
- *   `for await`: two hops through the main thread, every item counted.
+ * - baton, one hop: the consumer worker owns a `Queue(1000)`, serves it on a
+ *   `MessagePort` and drains it with `for await`; the producer worker puts
+ *   into it through `connect` and shuts it down at the end. Every item is
+ *   counted against `maxsize`: at most 1000 are put and not yet taken.
+ * - baton, two hops: the `Queue(1000)` lives in the main thread, served to
+ *   both workers; the consumer worker iterates its proxy with `for await`.
  * - raw: the same two workers joined directly by a `MessageChannel`, one
- *   item per message and 100 per message (one hop, no bookkeeping); and
- *   100 per message forwarded by the main thread (two hops, like baton).
+ *   item per message and 100 per message (no bookkeeping, no bound); 100 per
+ *   message forwarded by the main thread (two hops, like the second baton
+ *   case); and under the bound of a `Queue(1000)` with no queue: 250 per
+ *   message, at most 1000 items the consumer has not confirmed, which is the
+ *   ceiling for any queue that keeps `maxsize` exact across threads.
  * - latency: a remote `get()` (prefetch 0: one round trip served by the
  *   owner) beside a raw `postMessage` ping/pong round trip.
  *
@@ -67,6 +73,27 @@ async function raw(kind: Kind, batch: number, viaMain = false): Promise<number> 
   }
 }
 
+/** Raw postMessage under the same bound as a Queue(1000): the ceiling for any bounded queue. */
+async function rawBounded(kind: Kind): Promise<number> {
+  const producer = spawn();
+  const consumer = spawn();
+  const { port1, port2 } = new MessageChannel();
+  try {
+    const done = reply<{ count: number }>(consumer, "count");
+    consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS, credit: true }, [port2]);
+    const start = performance.now();
+    producer.postMessage(
+      { cmd: "raw-bounded-produce", port: port1, n: ITEMS, window: 1000, kind },
+      [port1],
+    );
+    const { count } = await done;
+    return count / ((performance.now() - start) / 1000);
+  } finally {
+    producer.terminate();
+    consumer.terminate();
+  }
+}
+
 async function baton(kind: Kind): Promise<number> {
   const queue = new Queue<unknown>(1000);
   const producer = spawn();
@@ -85,6 +112,27 @@ async function baton(kind: Kind): Promise<number> {
     return count / ((performance.now() - start) / 1000);
   } finally {
     for (const link of links) link.close();
+    producer.terminate();
+    consumer.terminate();
+  }
+}
+
+/** The queue lives in the consumer worker and is served to the producer over a port: one hop. */
+async function batonInConsumer(kind: Kind): Promise<number> {
+  const producer = spawn();
+  const consumer = spawn();
+  const { port1, port2 } = new MessageChannel();
+  try {
+    const produced = reply<{ done: boolean }>(producer, "done");
+    const consumed = reply<{ count: number }>(consumer, "count");
+    const start = performance.now();
+    consumer.postMessage({ cmd: "own-consume", port: port1 }, [port1]);
+    producer.postMessage({ cmd: "port-produce", port: port2, n: ITEMS, kind }, [port2]);
+    const { count } = await consumed;
+    await produced;
+    if (count !== ITEMS) throw new Error(`consumed ${count} of ${ITEMS}`);
+    return count / ((performance.now() - start) / 1000);
+  } finally {
     producer.terminate();
     consumer.terminate();
   }
@@ -133,26 +181,35 @@ async function rounds(run: () => Promise<number>): Promise<number> {
 }
 
 const fmt = (value: number) => Math.round(value).toLocaleString("en-US");
+const pct = (value: number, of: number) => `${(value / of * 100).toFixed(0)}%`;
 const rows: string[][] = [];
 for (const kind of ["numbers", "objects"] as const) {
   const one = await rounds(() => raw(kind, 1));
   const hundred = await rounds(() => raw(kind, 100));
   const forwarded = await rounds(() => raw(kind, 100, true));
+  const bounded = await rounds(() => rawBounded(kind));
+  const owned = await rounds(() => batonInConsumer(kind));
   const queued = await rounds(() => baton(kind));
-  rows.push([`${kind}: raw postMessage worker -> worker, 1 per message`, fmt(one), ""]);
-  rows.push([`${kind}: raw postMessage worker -> worker, 100 per message`, fmt(hundred), ""]);
-  rows.push([
-    `${kind}: raw postMessage worker -> main -> worker, 100 per message`,
-    fmt(forwarded),
-    "",
-  ]);
-  rows.push([
-    `${kind}: baton Queue(1000) in main, producer worker -> consumer worker`,
-    fmt(queued),
-    `${(queued / hundred * 100).toFixed(0)}% of direct batched, ${
-      (queued / forwarded * 100).toFixed(0)
-    }% of forwarded batched`,
-  ]);
+  rows.push(
+    [`${kind}: raw postMessage worker -> worker, 1 per message`, fmt(one), ""],
+    [`${kind}: raw postMessage worker -> worker, 100 per message`, fmt(hundred), ""],
+    [`${kind}: raw postMessage worker -> main -> worker, 100 per message`, fmt(forwarded), ""],
+    [
+      `${kind}: raw postMessage worker -> worker, at most 1000 unconsumed (250 per message)`,
+      fmt(bounded),
+      `${pct(bounded, hundred)} of direct batched`,
+    ],
+    [
+      `${kind}: baton Queue(1000) in the consumer worker, producer worker -> it over a port`,
+      fmt(owned),
+      `${pct(owned, hundred)} of direct batched, ${pct(owned, bounded)} of bounded raw`,
+    ],
+    [
+      `${kind}: baton Queue(1000) in main, producer worker -> consumer worker`,
+      fmt(queued),
+      `${pct(queued, hundred)} of direct batched, ${pct(queued, forwarded)} of forwarded batched`,
+    ],
+  );
 }
 const rtt = await rounds(rawRoundTrip);
 const get = await rounds(remoteGet);
