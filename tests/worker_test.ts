@@ -325,6 +325,29 @@ function publicMembers(primitive: object): string[] {
   return [...names];
 }
 
+Deno.test("W-1/Q-7: a queue owned by a worker, served over a MessagePort to a producer worker: FIFO, bounded, nothing lost", async () => {
+  await withScope(async (scope) => {
+    const consumer = scope.agent("consumer");
+    const producer = scope.agent("producer");
+    const { port1, port2 } = new MessageChannel();
+    const owned = consumer.run<{ taken: number[]; largest: number; unfinished: number }>(
+      "own",
+      { port: port1, maxsize: 16 },
+      [port1],
+    );
+    const produced = producer.run<number>(
+      "produceTo",
+      { port: port2, from: 0, to: 3000, shutdown: true },
+      [port2],
+    );
+    assertEquals(await produced, 3000);
+    const { taken, largest, unfinished } = await owned;
+    assertEquals(taken, Array.from({ length: 3000 }, (_, i) => i));
+    assert(largest <= 16, `qsize() stayed within maxsize (largest ${largest})`);
+    assertEquals(unfinished, 0);
+  });
+});
+
 Deno.test("W-1: one consumer function drains a local queue and a remote one alike", async () => {
   await withScope(async (scope) => {
     const jobs = new Queue<number>(4);
