@@ -29,6 +29,7 @@ const EXAMPLES = [
   "periodic-timer",
   "crawler",
   "async-pipeline",
+  "consumer-owned",
 ];
 
 interface Run {
@@ -237,4 +238,14 @@ Deno.test("example async-pipeline: every job consumed once and printed through t
   assertEquals(summaries[0], { produced: "9", consumed: "9", printed: "9", all: "true" });
   const squares = lines.filter((line) => / squared is /.test(line));
   assertEquals(squares.length, 9);
+});
+
+Deno.test("example consumer-owned: a queue owned by the consumer worker gets every item once, in order, within maxsize", async () => {
+  const [summary] = (await runExample("consumer-owned")).summaries;
+  assertEquals(summary, {
+    produced: "200000",
+    consumed: "200000",
+    ordered: "true",
+    bounded: "true",
+  });
 });
