@@ -355,10 +355,10 @@ class Served {
    * consumers free them), granted with the next envelope.
    */
   #grantAhead(): void {
-    if (this.#credits >= CREDIT_WINDOW / 2 || this.#queue.isShutdown || this.link.closed) return;
+    const least = this.#batchCredit();
+    if (this.#credits + least > CREDIT_WINDOW || this.#queue.isShutdown || this.link.closed) return;
     if (this.#topUpQueued || this.#unwatchSpace !== undefined) return;
     const queue = internals(this.#queue);
-    const least = this.#batchCredit();
     if (queue._free() >= least) {
       this.#grantNow();
       return;
