@@ -462,14 +462,17 @@ export class Queue<T> implements AsyncIterable<T> {
   /** Calls, once each, the space watchers whose number of slots is free now. */
   #fireSpace(): void {
     const watchers = this.#spaceWatchers!;
-    for (const [watcher, least] of watchers) {
-      if (this.#isShutdown || this.#putters.size !== 0) break;
-      if (this.#bound - this._qsize() - this.#reserved < least) continue;
-      watchers.delete(watcher);
-      watcher();
+    try {
+      for (const [watcher, least] of watchers) {
+        if (this.#isShutdown || this.#putters.size !== 0) break;
+        if (this.#bound - this._qsize() - this.#reserved < least) continue;
+        watchers.delete(watcher);
+        watcher(); // must not throw: it runs inside the get that freed the slots
+      }
+    } finally {
+      this.#spaceLeast = Infinity;
+      for (const least of watchers.values()) this.#spaceLeast = Math.min(this.#spaceLeast, least);
     }
-    this.#spaceLeast = Infinity;
-    for (const least of watchers.values()) this.#spaceLeast = Math.min(this.#spaceLeast, least);
   }
 
   // ---- tasks ----
@@ -641,7 +644,8 @@ export class Queue<T> implements AsyncIterable<T> {
    * Calls `watcher` once, the first time at least `least` slots are free
    * while no putter waits (checked whenever slots are freed), unless the
    * returned function is called first. Watchers are called in the order
-   * they started watching. A worker adapter uses it to grant put credits as
+   * they started watching, synchronously inside the call that freed the
+   * slots, so a watcher must not throw. A worker adapter uses it to grant put credits as
    * soon as a batch of them is free, not only when its producer asks.
    */
   protected _watchSpace(least: number, watcher: () => void): () => void {
@@ -757,6 +761,7 @@ export class Queue<T> implements AsyncIterable<T> {
       waitingGetters: this.#getters.size,
       waitingPutters: this.#putters.size,
       reserved: this.#reserved,
+      watchingSpace: this.#spaceWatchers?.size ?? 0,
       joiners: this.#joiners.size,
       isShutdown: this.#isShutdown,
       items: [...this._items()].slice(0, 10),

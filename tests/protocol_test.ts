@@ -401,6 +401,22 @@ Deno.test("Outbox: a hook alone is enough to schedule a flush", async () => {
   outbox.close();
 });
 
+Deno.test("Outbox: a flush asked for by a clone-error hook waits until the rest of the batch is posted", async () => {
+  const { endpoint, posted } = fakeEndpoint();
+  const outbox = new Outbox(endpoint, "s", () => {});
+  outbox.push({ t: "hello" });
+  outbox.push({ t: "call", id: 1, n: "jobs", op: "put", a: [() => 1] }, () => {
+    outbox.push({ t: "credit", n: "jobs", k: 1 });
+    outbox.flush(); // inside the frame-by-frame fallback
+  });
+  outbox.push({ t: "bye" });
+  outbox.flush();
+  assertEquals(posted.map((p) => p.envelope.f.map((f) => f.t)), [["hello"], ["bye"]]);
+  await afterFlush(posted, 3);
+  assertEquals(posted.map((p) => p.envelope.f.map((f) => f.t)), [["hello"], ["bye"], ["credit"]]);
+  outbox.close();
+});
+
 Deno.test("W-3: Outbox falls back frame by frame: only the frame that cannot be cloned fails, through its hook", () => {
   const { endpoint, posted } = fakeEndpoint();
   const errors: unknown[] = [];

@@ -186,48 +186,131 @@ async function settle(condition: () => boolean): Promise<void> {
   assert(condition(), "settled");
 }
 
-Deno.test("W-2: put credits asked ahead of need are granted the moment a batch of slots is free", async () => {
+/** Fills a Queue(8) from the remote side and leaves one more remote put waiting for room. */
+async function fillWithWaitingPut(
+  jobs: Queue<number>,
+  remote: Remote<{ jobs: Queue<number> }>,
+): Promise<{ waiting: Promise<void> }> {
+  for (let i = 0; i < 8; i++) await remote.jobs.put(i);
+  const waiting = remote.jobs.put(8); // full: waits, and asks the owner for credit
+  await settle(() => jobs.qsize() === 8 && inspected(jobs, "waitingPutters") === 1);
+  return { waiting }; // wrapped: an async function would wait for a promise it returns
+}
+
+Deno.test("W-2: while a remote producer streams, a batch of freed slots is granted to it the moment it is free", async () => {
   const jobs = new Queue<number>(8); // a batch of credits: maxsize / 4 = 2 slots
   await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
-    for (let i = 0; i < 8; i++) await remote.jobs.put(i);
-    await settle(() => jobs.qsize() === 8);
-    assertEquals(inspected(jobs, "reserved"), 0);
+    const { waiting } = await fillWithWaitingPut(jobs, remote);
     assertEquals(jobs.getNowait(), 0);
-    assertEquals(
-      inspected(jobs, "reserved"),
-      0,
-      "one free slot is less than a batch: no credit yet",
-    );
+    assertEquals(inspected(jobs, "reserved"), 1, "the waiting put's slot, in line");
     assertEquals(jobs.getNowait(), 1);
-    assertEquals(
-      inspected(jobs, "reserved"),
-      2,
-      "a batch free: reserved for the producer in the same turn",
-    );
+    assertEquals(inspected(jobs, "reserved"), 1, "one more free slot is less than a batch");
+    assertEquals(jobs.getNowait(), 2);
+    assertEquals(inspected(jobs, "reserved"), 3, "a batch free: reserved in the same turn");
     assert(jobs.full(), "slots granted as credit count towards full()");
     assertThrows(() => jobs.putNowait(99), QueueFull);
-    await remote.jobs.put(8);
-    await remote.jobs.put(9);
+    await waiting;
+    await remote.jobs.put(9); // on the credit already granted
+    await remote.jobs.put(10);
     await settle(() => jobs.qsize() === 8);
-    assertEquals(Array.from({ length: 8 }, () => jobs.getNowait()), [2, 3, 4, 5, 6, 7, 8, 9]);
+    assertEquals(Array.from({ length: 8 }, () => jobs.getNowait()), [3, 4, 5, 6, 7, 8, 9, 10]);
   });
 });
 
-Deno.test("Q-3/W-2: a local put waiting for room gets a freed slot before credits asked ahead of need", async () => {
+Deno.test("Q-3/W-2: freed slots go to the putters waiting in line, remote and local, before credits ahead of need", async () => {
   const jobs = new Queue<number>(8);
   await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
-    for (let i = 0; i < 8; i++) await remote.jobs.put(i);
-    await settle(() => jobs.qsize() === 8);
-    const local = jobs.put(100); // waits for room
+    const { waiting } = await fillWithWaitingPut(jobs, remote);
+    const local = jobs.put(100); // waits behind the remote put
     jobs.getNowait();
+    assertEquals(
+      inspected(jobs, "reserved"),
+      1,
+      "the first freed slot: the remote put, first in line",
+    );
     jobs.getNowait();
     await local;
-    assertEquals(jobs.qsize(), 7, "the local put took the first freed slot");
-    assertEquals(inspected(jobs, "reserved"), 0, "one slot left: less than a batch");
+    assertEquals(jobs.qsize(), 7, "the second: the local put");
     jobs.getNowait();
-    assertEquals(inspected(jobs, "reserved"), 2, "then the next batch goes to the remote producer");
-    await remote.jobs.put(8);
-    await settle(() => jobs.qsize() === 7);
-    assertEquals(Array.from({ length: 7 }, () => jobs.getNowait()), [3, 4, 5, 6, 7, 100, 8]);
+    assertEquals(inspected(jobs, "reserved"), 1, "one free slot: less than a batch");
+    jobs.getNowait();
+    assertEquals(inspected(jobs, "reserved"), 3, "then a batch for the remote producer");
+    await waiting;
+    await settle(() => jobs.qsize() === 6);
+    assertEquals(Array.from({ length: 6 }, () => jobs.getNowait()), [4, 5, 6, 7, 100, 8]);
   });
+});
+
+Deno.test("W-2: a remote producer that stopped putting keeps no freed slot, even with no credit left", async () => {
+  const jobs = new Queue<number>(8);
+  await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
+    for (let i = 0; i < 8; i++) await remote.jobs.put(i); // every credit used, then idle
+    await settle(() => jobs.qsize() === 8 && inspected(jobs, "watchingSpace") === 0);
+    jobs.getNowait();
+    jobs.getNowait();
+    assertEquals(inspected(jobs, "reserved"), 0);
+    jobs.putNowait(8);
+    jobs.putNowait(9);
+    assertEquals(jobs.qsize(), 8);
+  });
+});
+
+Deno.test("Q-9/W-2: a remote put given its slot in line before a shutdown resolves, as a local put would", async () => {
+  for (const immediate of [false, true]) {
+    const jobs = new Queue<number>(8);
+    await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
+      for (let i = 0; i < 8; i++) jobs.putNowait(i);
+      const waiting = remote.jobs.put(8);
+      await settle(() => inspected(jobs, "waitingPutters") === 1);
+      jobs.getNowait(); // the remote put's slot, in line
+      await Promise.resolve(); // the owner notes the slot it owes the worker
+      jobs.shutdown(immediate);
+      await waiting;
+      if (immediate) {
+        assertEquals(jobs.qsize(), 0, "shutdown(true) discards the item that arrives after it");
+      } else {
+        await settle(() => jobs.qsize() === 8);
+        assertEquals(Array.from({ length: 8 }, () => jobs.getNowait()), [1, 2, 3, 4, 5, 6, 7, 8]);
+      }
+      await assertRejects(() => jobs.get(), QueueShutDown);
+      assertEquals(inspected(jobs, "reserved"), 0);
+    });
+  }
+});
+
+Deno.test("W-2: two remote producers blocked on one queue get a like share of the freed slots", async () => {
+  const jobs = new Queue<number>(100);
+  const first = new MessageChannel();
+  const second = new MessageChannel();
+  const links = [serve(first.port1, { jobs }), serve(second.port1, { jobs })];
+  const remotes = [
+    await connect<{ jobs: Queue<number> }>(first.port2),
+    await connect<{ jobs: Queue<number> }>(second.port2),
+  ];
+  let running = true;
+  const producers = remotes.map(async (remote, index) => {
+    while (running) {
+      try {
+        await remote.jobs.put(index);
+      } catch {
+        return; // shut down
+      }
+    }
+  });
+  try {
+    const counts = [0, 0];
+    for (let round = 0; round < 100; round++) {
+      for (let k = 0; k < 10; k++) counts[await jobs.get()]! += 1; // bursts smaller than a batch
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const [a, b] = counts as [number, number];
+    assert(Math.min(a, b) >= 0.25 * (a + b), `each producer's share of 1000 items: ${a} / ${b}`);
+  } finally {
+    running = false;
+    jobs.shutdown(true);
+    await Promise.all(producers);
+    for (const remote of remotes) await remote.close();
+    for (const link of links) link.close();
+    for (const port of [first.port1, first.port2, second.port1, second.port2]) port.close();
+  }
 });

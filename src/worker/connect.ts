@@ -937,7 +937,9 @@ class QueueProxy extends Proxy {
 
   /**
    * Unused credits hold slots of the owner's queue: give them back after a
-   * turn without puts, so an idle producer never blocks other putters.
+   * turn without puts, so an idle producer never blocks other putters, and
+   * withdraw a standing ask for more, so the owner does not keep freed slots
+   * for it.
    */
   #watchIdle(): void {
     if (this.#idleCheck) return;
@@ -949,9 +951,12 @@ class QueueProxy extends Proxy {
         this.#watchIdle();
         return;
       }
-      if (this.#credits > 0 && this.#putters.size === 0 && !this.#closed) {
+      if (this.#putters.size > 0 || this.#closed) return;
+      // Also with no credit left: the owner stops keeping freed slots for this side.
+      if (this.#credits > 0 || this.#wantSent === "ahead") {
         this.#session.outbox.push({ t: "uncredit", n: this.#name, k: this.#credits });
         this.#credits = 0;
+        if (this.#wantSent === "ahead") this.#wantSent = false;
       }
     });
   }

@@ -420,6 +420,7 @@ export class Outbox {
   #scheduled = false;
   /** Called at the next flush, before it posts: last-moment frames (credit top-ups). */
   #beforeFlush: (() => void)[] = [];
+  #flushing = false;
   #closed = false;
   #onError: (error: unknown) => void;
 
@@ -495,6 +496,12 @@ export class Outbox {
 
   /** Posts what is queued now. */
   flush(): void {
+    if (this.#flushing) {
+      // Called from a clone-error hook while this flush posts frame by frame:
+      // what was queued since goes after the rest of this batch.
+      this.#schedule();
+      return;
+    }
     if (this.#beforeFlush.length > 0) {
       const pending = this.#beforeFlush;
       this.#beforeFlush = [];
@@ -520,6 +527,19 @@ export class Outbox {
       }
     }
     // Something in the batch cannot be cloned: post piece by piece so only it fails.
+    this.#flushing = true;
+    try {
+      this.#postEach(frames, hooks, transfers);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #postEach(
+    frames: Frame[],
+    hooks: (CloneErrorHook | undefined)[],
+    transfers: Map<number, Transferable[]>,
+  ): void {
     frames.forEach((frame, index) => {
       try {
         this.#post([frame], transfers.get(index) ?? []);

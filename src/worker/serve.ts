@@ -313,6 +313,11 @@ class Served {
     this.kind = describePrimitive(primitive).kind;
     if (primitive instanceof Queue) {
       this.#unwatch = internals(primitive)._watchShutdown((immediate) => {
+        // A slot admitted before the shutdown (in line, as a put would be) is granted before it.
+        if (this.#owed > 0 && !this.link.closed) {
+          hub.outbox.push({ t: "credit", n: name, k: this.#owed });
+          this.#owed = 0;
+        }
         hub.outbox.push({ t: "shutdown", n: name, i: immediate });
       });
     }
@@ -365,7 +370,12 @@ class Served {
     }
     this.#unwatchSpace = queue._watchSpace(least, () => {
       this.#unwatchSpace = undefined;
-      if (!this.link.closed) this.#grantNow();
+      if (this.link.closed) return;
+      try {
+        this.#grantNow();
+      } catch (error) {
+        this.#hub.report(error); // never into the get that freed the slots
+      }
     });
   }
 
@@ -408,11 +418,18 @@ class Served {
     this.#hub.outbox.beforeFlush(this.#topUp);
   }
 
-  /** Reserves every free slot up to the window and grants them with what is owed. */
+  /**
+   * Grants what is owed, and the free slots up to the window when a batch is
+   * free: fewer are left to the next in line, so producers on other links
+   * blocked as often get as much.
+   */
   #topUp = (): void => {
     this.#topUpQueued = false;
     if (this.link.closed) return; // the close gave back every credit
-    const extra = internals(this.#queue)._reserve(CREDIT_WINDOW - this.#credits);
+    const extra = internals(this.#queue)._reserve(
+      CREDIT_WINDOW - this.#credits,
+      this.#batchCredit(),
+    );
     this.#credits += extra;
     const granted = this.#owed + extra;
     this.#owed = 0;
