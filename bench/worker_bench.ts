@@ -46,39 +46,54 @@ function reply<T>(worker: Worker, key: string): Promise<T> {
   });
 }
 
-async function raw(kind: Kind, batch: number, viaMain = false): Promise<number> {
+/** Starts a producer and a consumer worker, measures with them, and terminates both. */
+async function withPair(
+  measure: (producer: Worker, consumer: Worker) => Promise<number>,
+): Promise<number> {
   const producer = spawn();
   const consumer = spawn();
-  const { port1, port2 } = new MessageChannel();
   try {
-    const done = reply<{ count: number }>(consumer, "count");
-    consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS }, [port2]);
-    const start = performance.now();
-    if (viaMain) {
-      // Two hops, like baton's queue in the main thread: forward what the producer posts.
-      producer.addEventListener("message", (event) => {
-        if (typeof event.data === "object" && event.data !== null && "done" in event.data) return;
-        port1.postMessage(event.data);
-      });
-      producer.postMessage({ cmd: "raw-produce", n: ITEMS, batch, kind });
-    } else {
-      producer.postMessage({ cmd: "raw-produce", port: port1, n: ITEMS, batch, kind }, [port1]);
-    }
-    const { count } = await done;
-    return count / ((performance.now() - start) / 1000);
+    return await measure(producer, consumer);
   } finally {
     producer.terminate();
     consumer.terminate();
-    if (viaMain) port1.close();
   }
 }
 
+/** Items per second since `start`, once every item is known to have arrived. */
+function rate(count: number, start: number): number {
+  if (count !== ITEMS) throw new Error(`consumed ${count} of ${ITEMS}`);
+  return count / ((performance.now() - start) / 1000);
+}
+
+function raw(kind: Kind, batch: number, viaMain = false): Promise<number> {
+  return withPair(async (producer, consumer) => {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const done = reply<{ count: number }>(consumer, "count");
+      consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS }, [port2]);
+      const start = performance.now();
+      if (viaMain) {
+        // Two hops, like baton's queue in the main thread: forward what the producer posts.
+        producer.addEventListener("message", (event) => {
+          if (typeof event.data === "object" && event.data !== null && "done" in event.data) return;
+          port1.postMessage(event.data);
+        });
+        producer.postMessage({ cmd: "raw-produce", n: ITEMS, batch, kind });
+      } else {
+        producer.postMessage({ cmd: "raw-produce", port: port1, n: ITEMS, batch, kind }, [port1]);
+      }
+      return rate((await done).count, start);
+    } finally {
+      if (viaMain) port1.close();
+    }
+  });
+}
+
 /** Raw postMessage under the same bound as a Queue(1000): the ceiling for any bounded queue. */
-async function rawBounded(kind: Kind): Promise<number> {
-  const producer = spawn();
-  const consumer = spawn();
-  const { port1, port2 } = new MessageChannel();
-  try {
+function rawBounded(kind: Kind): Promise<number> {
+  return withPair(async (producer, consumer) => {
+    const { port1, port2 } = new MessageChannel();
     const done = reply<{ count: number }>(consumer, "count");
     consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS, credit: true }, [port2]);
     const start = performance.now();
@@ -86,43 +101,34 @@ async function rawBounded(kind: Kind): Promise<number> {
       { cmd: "raw-bounded-produce", port: port1, n: ITEMS, window: 1000, kind },
       [port1],
     );
-    const { count } = await done;
-    return count / ((performance.now() - start) / 1000);
-  } finally {
-    producer.terminate();
-    consumer.terminate();
-  }
+    return rate((await done).count, start);
+  });
 }
 
-async function baton(kind: Kind): Promise<number> {
-  const queue = new Queue<unknown>(1000);
-  const producer = spawn();
-  const consumer = spawn();
-  const links = [serve(producer, { q: queue }), serve(consumer, { q: queue })];
-  try {
-    const produced = reply<{ done: boolean }>(producer, "done");
-    const consumed = reply<{ count: number }>(consumer, "count");
-    const start = performance.now();
-    consumer.postMessage({ cmd: "baton-consume" });
-    producer.postMessage({ cmd: "baton-produce", n: ITEMS, kind });
-    await produced;
-    queue.shutdown();
-    const { count } = await consumed;
-    if (count !== ITEMS) throw new Error(`consumed ${count} of ${ITEMS}`);
-    return count / ((performance.now() - start) / 1000);
-  } finally {
-    for (const link of links) link.close();
-    producer.terminate();
-    consumer.terminate();
-  }
+/** The queue lives in the main thread, served to both workers: two hops. */
+function baton(kind: Kind): Promise<number> {
+  return withPair(async (producer, consumer) => {
+    const queue = new Queue<unknown>(1000);
+    const links = [serve(producer, { q: queue }), serve(consumer, { q: queue })];
+    try {
+      const produced = reply<{ done: boolean }>(producer, "done");
+      const consumed = reply<{ count: number }>(consumer, "count");
+      const start = performance.now();
+      consumer.postMessage({ cmd: "baton-consume" });
+      producer.postMessage({ cmd: "baton-produce", n: ITEMS, kind });
+      await produced;
+      queue.shutdown();
+      return rate((await consumed).count, start);
+    } finally {
+      for (const link of links) link.close();
+    }
+  });
 }
 
 /** The queue lives in the consumer worker and is served to the producer over a port: one hop. */
-async function batonInConsumer(kind: Kind): Promise<number> {
-  const producer = spawn();
-  const consumer = spawn();
-  const { port1, port2 } = new MessageChannel();
-  try {
+function batonInConsumer(kind: Kind): Promise<number> {
+  return withPair(async (producer, consumer) => {
+    const { port1, port2 } = new MessageChannel();
     const produced = reply<{ done: boolean }>(producer, "done");
     const consumed = reply<{ count: number }>(consumer, "count");
     const start = performance.now();
@@ -130,12 +136,8 @@ async function batonInConsumer(kind: Kind): Promise<number> {
     producer.postMessage({ cmd: "port-produce", port: port2, n: ITEMS, kind }, [port2]);
     const { count } = await consumed;
     await produced;
-    if (count !== ITEMS) throw new Error(`consumed ${count} of ${ITEMS}`);
-    return count / ((performance.now() - start) / 1000);
-  } finally {
-    producer.terminate();
-    consumer.terminate();
-  }
+    return rate(count, start);
+  });
 }
 
 async function rawRoundTrip(): Promise<number> {
