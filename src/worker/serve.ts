@@ -386,6 +386,7 @@ class Served {
   #grantNow(): void {
     this.#topUp();
     this.#hub.outbox.flush();
+    this.#grantAhead(); // and watch for the next batch, without waiting to be asked again
   }
 
   /**
