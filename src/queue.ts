@@ -95,8 +95,13 @@ function rejected<T>(error: unknown): Promise<T> {
 
 const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
-/** Marks a putter that waits for a reserved slot rather than to store an item. */
-const RESERVATION: unknown = Object.freeze({ reservation: true });
+/**
+ * Marks a putter that waits for a reserved slot rather than to store an item;
+ * `admitted` is called the moment the slot is reserved for it, in line.
+ */
+class Reservation {
+  constructor(readonly admitted: (() => void) | undefined) {}
+}
 
 /**
  * A first-in, first-out queue (Python's `queue.Queue`) for async tasks.
@@ -435,8 +440,9 @@ export class Queue<T> implements AsyncIterable<T> {
   #admitPutters(): void {
     while (this.#putters.size !== 0 && this._qsize() + this.#reserved < this.#bound) {
       const putter = this.#putters.shift()!;
-      if (putter.data === RESERVATION) {
+      if (putter.data instanceof Reservation) {
         this.#reserved++;
+        putter.data.admitted?.();
         putter.resolve();
         continue;
       }
@@ -605,12 +611,17 @@ export class Queue<T> implements AsyncIterable<T> {
   /**
    * Waits in line with the putters until one slot is free and reserves it.
    * Rejects like `put`: `QueueShutDown`, `QueueFull` on timeout, the
-   * signal's reason on abort.
+   * signal's reason on abort. `admitted` is called synchronously when the
+   * slot is reserved (where a waiting put would be admitted), before the
+   * promise settles: a shutdown in the same turn comes after it.
    */
-  protected _waitReserve(options?: WaitOptions): Promise<void> {
+  protected _waitReserve(options?: WaitOptions, admitted?: () => void): Promise<void> {
     if (this.#isShutdown) return rejected(new QueueShutDown());
-    if (this._reserve(1) === 1) return Promise.resolve();
-    return this.#putters.wait(options, RESERVATION as T);
+    if (this._reserve(1) === 1) {
+      admitted?.();
+      return Promise.resolve();
+    }
+    return this.#putters.wait(options, new Reservation(admitted) as T);
   }
 
   /**

@@ -401,20 +401,38 @@ Deno.test("Outbox: a hook alone is enough to schedule a flush", async () => {
   outbox.close();
 });
 
-Deno.test("Outbox: a flush asked for by a clone-error hook waits until the rest of the batch is posted", async () => {
+Deno.test("Outbox: a flush asked for by a clone-error hook waits until the rest of the batch is posted", () => {
   const { endpoint, posted } = fakeEndpoint();
   const outbox = new Outbox(endpoint, "s", () => {});
   outbox.push({ t: "hello" });
   outbox.push({ t: "call", id: 1, n: "jobs", op: "put", a: [() => 1] }, () => {
     outbox.push({ t: "credit", n: "jobs", k: 1 });
     outbox.flush(); // inside the frame-by-frame fallback
+    assertEquals(posted.length, 1, "not in the middle of the batch");
   });
   outbox.push({ t: "bye" });
   outbox.flush();
-  assertEquals(posted.map((p) => p.envelope.f.map((f) => f.t)), [["hello"], ["bye"]]);
-  await afterFlush(posted, 3);
   assertEquals(posted.map((p) => p.envelope.f.map((f) => f.t)), [["hello"], ["bye"], ["credit"]]);
   outbox.close();
+});
+
+Deno.test("Outbox: flush() then close() from a clone-error hook post the batch, then what was queued, then close", async () => {
+  const { endpoint, posted } = fakeEndpoint();
+  const outbox = new Outbox(endpoint, "c", () => {});
+  outbox.push({ t: "hello" });
+  outbox.push({ t: "call", id: 1, n: "jobs", op: "put", a: [() => 1] }, () => {
+    outbox.push({ t: "uncredit", n: "jobs", k: 3 }); // what a close sends on its way out
+    outbox.flush();
+    outbox.close();
+  });
+  outbox.push({ t: "bye" });
+  outbox.flush();
+  const types = () => posted.map((p) => p.envelope.f.map((f) => f.t));
+  assertEquals(types(), [["hello"], ["bye"], ["uncredit"]]);
+  outbox.push({ t: "want", n: "jobs" });
+  outbox.flush();
+  await afterFlush(posted, 4);
+  assertEquals(types(), [["hello"], ["bye"], ["uncredit"]], "closed after that");
 });
 
 Deno.test("W-3: Outbox falls back frame by frame: only the frame that cannot be cloned fails, through its hook", () => {

@@ -266,8 +266,8 @@ Deno.test("Q-9/W-2: a remote put given its slot in line before a shutdown resolv
       const waiting = remote.jobs.put(8);
       await settle(() => inspected(jobs, "waitingPutters") === 1);
       jobs.getNowait(); // the remote put's slot, in line
-      await Promise.resolve(); // the owner notes the slot it owes the worker
-      jobs.shutdown(immediate);
+      jobs.shutdown(immediate); // in the same turn
+
       await waiting;
       if (immediate) {
         assertEquals(jobs.qsize(), 0, "shutdown(true) discards the item that arrives after it");

@@ -421,6 +421,8 @@ export class Outbox {
   /** Called at the next flush, before it posts: last-moment frames (credit top-ups). */
   #beforeFlush: (() => void)[] = [];
   #flushing = false;
+  #flushAgain = false;
+  #closeAfterFlush = false;
   #closed = false;
   #onError: (error: unknown) => void;
 
@@ -498,8 +500,8 @@ export class Outbox {
   flush(): void {
     if (this.#flushing) {
       // Called from a clone-error hook while this flush posts frame by frame:
-      // what was queued since goes after the rest of this batch.
-      this.#schedule();
+      // what was queued since goes right after the rest of this batch.
+      this.#flushAgain = true;
       return;
     }
     if (this.#beforeFlush.length > 0) {
@@ -532,6 +534,14 @@ export class Outbox {
       this.#postEach(frames, hooks, transfers);
     } finally {
       this.#flushing = false;
+    }
+    if (this.#flushAgain) {
+      this.#flushAgain = false;
+      this.flush();
+    }
+    if (this.#closeAfterFlush) {
+      this.#closeAfterFlush = false;
+      this.close();
     }
   }
 
@@ -576,6 +586,11 @@ export class Outbox {
 
   /** Stops posting; what is queued is dropped. */
   close(): void {
+    if (this.#flushing) {
+      // From a clone-error hook (an onError that closes): after the batch and what was flushed.
+      this.#closeAfterFlush = true;
+      return;
+    }
     this.#closed = true;
     this.#beforeFlush = [];
     this.#frames = [];

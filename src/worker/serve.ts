@@ -134,7 +134,7 @@ export interface Link extends Disposable {
 /** The protected hooks of `Queue` that the adapter uses. */
 interface QueueInternals<T> {
   _reserve(max: number, least?: number): number;
-  _waitReserve(options?: WaitOptions): Promise<void>;
+  _waitReserve(options?: WaitOptions, admitted?: () => void): Promise<void>;
   _unreserve(n: number): void;
   _putReserved(item: T): void;
   _takeHeld(): T;
@@ -398,18 +398,15 @@ class Served {
     const queue = internals(this.#queue);
     const controller = new AbortController();
     this.#creditWait = controller;
-    queue._waitReserve({ signal: controller.signal }).then(() => {
+    queue._waitReserve({ signal: controller.signal }, () => {
+      // Admitted in line, now: owed at once, so a shutdown in this turn follows the credit.
       this.#creditWait = undefined;
-      if (this.link.closed) {
-        queue._unreserve(1);
-        return;
-      }
       this.#credits += 1;
       this.#owed += 1;
       this.#queueTopUp();
-    }, () => {
-      // Shut down (the other side hears of it) or aborted by close.
-      this.#creditWait = undefined;
+    }).catch(() => {
+      // Shut down (the other side hears of it) or aborted by close (never admitted then).
+      if (this.#creditWait === controller) this.#creditWait = undefined;
     });
   }
 
