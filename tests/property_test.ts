@@ -139,6 +139,15 @@ interface Op {
   data?: unknown;
 }
 
+/** Aborts the pending op `pick` chooses among those the model can abort, in model and code alike. */
+function abortPicked(model: { abortable(): Op[]; abort(op: Op): void }, pick: number): void {
+  const candidates = model.abortable();
+  if (candidates.length === 0) return;
+  const op = candidates[pick % candidates.length]!;
+  model.abort(op);
+  op.controller!.abort(op.reason);
+}
+
 const ERROR_CLASSES: Record<string, new (...args: never[]) => Error> = {
   QueueEmpty,
   QueueFull,
@@ -516,13 +525,6 @@ async function runQueue(
     assertSameOutcome(actual, expected, where);
     if (actual.status === "fulfilled") gotNowait.push(actual.value as Item);
   };
-  const abortPick = (pick: number) => {
-    const candidates = model.abortable();
-    if (candidates.length === 0) return;
-    const op = candidates[pick % candidates.length]!;
-    model.abort(op);
-    op.controller!.abort(op.reason);
-  };
 
   for (const [step, cmd] of cmds.entries()) {
     const where = `step ${step}: ${JSON.stringify(cmd)}`;
@@ -568,23 +570,23 @@ async function runQueue(
         await clock.tickAsync(cmd.ms);
         break;
       case "abort":
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         break;
       // Same-turn races: the second action happens before any promise job runs.
       case "putThenAbort":
         putNowait(cmd.p, where);
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         break;
       case "abortThenPut":
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         putNowait(cmd.p, where);
         break;
       case "getThenAbort":
         getNowait(where);
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         break;
       case "abortThenGet":
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         getNowait(where);
         break;
     }
@@ -789,13 +791,6 @@ async function runSemaphore(
     assertSameOutcome(outcomeOf(() => semaphore.release(n)), expected, where);
     if (expected.status === "fulfilled") granted += n;
   };
-  const abortPick = (pick: number) => {
-    const candidates = model.abortable();
-    if (candidates.length === 0) return;
-    const op = candidates[pick % candidates.length]!;
-    model.abort(op);
-    op.controller!.abort(op.reason);
-  };
   for (const [step, cmd] of cmds.entries()) {
     const where = `step ${step}: ${JSON.stringify(cmd)}`;
     switch (cmd.op) {
@@ -825,14 +820,14 @@ async function runSemaphore(
         await clock.tickAsync(cmd.ms);
         break;
       case "abort":
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         break;
       case "releaseThenAbort":
         release(1, where);
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         break;
       case "abortThenRelease":
-        abortPick(cmd.pick);
+        abortPicked(model, cmd.pick);
         release(1, where);
         break;
     }
