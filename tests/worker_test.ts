@@ -45,6 +45,17 @@ class Scope {
     return agent;
   }
 
+  /** A new worker, served `primitives` and connected to them. */
+  async connected(
+    primitives: Record<string, Servable>,
+    options: { name?: string; prefetch?: number } = {},
+  ): Promise<Agent> {
+    const agent = this.agent(options.name);
+    this.serve(agent, primitives);
+    await agent.connect(options.prefetch === undefined ? {} : { prefetch: options.prefetch });
+    return agent;
+  }
+
   serve(agent: Agent, primitives: Record<string, Servable>, onError?: (e: unknown) => void): Link {
     const link = serve(agent.worker, primitives, onError === undefined ? {} : { onError });
     this.links.push(link);
@@ -351,9 +362,7 @@ Deno.test("W-1/Q-7: a queue owned by a worker, served over a MessagePort to a pr
 Deno.test("W-1: one consumer function drains a local queue and a remote one alike", async () => {
   await withScope(async (scope) => {
     const jobs = new Queue<number>(4);
-    const agent = scope.agent();
-    scope.serve(agent, { jobs });
-    await agent.connect();
+    const agent = await scope.connected({ jobs });
     const draining = agent.run<{ fromLocal: number[]; fromRemote: number[]; localJoined: boolean }>(
       "drainBoth",
       { name: "jobs", local: [1, 2, 3] },
@@ -400,9 +409,7 @@ Deno.test("W-2: a remote get with a timeout rejects QueueEmpty; nothing is lost 
 Deno.test("W-2: a prefetching remote get that timed out or was aborted leaves no get behind: the owner's getter has the next item (Q-5)", async () => {
   await withScope(async (scope) => {
     const jobs = new Queue<number>();
-    const agent = scope.agent();
-    scope.serve(agent, { jobs });
-    await agent.connect();
+    const agent = await scope.connected({ jobs });
     assertError(
       await agent.fail("op", { name: "jobs", method: "get", timeout: 30 }),
       "QueueEmpty",
@@ -469,9 +476,7 @@ Deno.test("W-2: a remote put with a timeout on a full queue rejects QueueFull an
     for (const make of [() => new Queue<number>(1), () => new PriorityQueue<number>(1)]) {
       const jobs = make();
       jobs.putNowait(0);
-      const agent = scope.agent();
-      scope.serve(agent, { jobs });
-      await agent.connect();
+      const agent = await scope.connected({ jobs });
       const info = await agent.fail("op", { name: "jobs", method: "put", args: [1], timeout: 30 });
       assertError(info, "QueueFull", "QueueFull", "Error");
       assertError(
@@ -490,9 +495,7 @@ Deno.test("W-2: an abort in the worker rejects with the worker's own signal.reas
   await withScope(async (scope) => {
     for (const prefetch of [0, 8]) {
       const jobs = new Queue<number>();
-      const agent = scope.agent(`prefetch-${prefetch}`);
-      scope.serve(agent, { jobs });
-      await agent.connect({ prefetch });
+      const agent = await scope.connected({ jobs }, { name: `prefetch-${prefetch}`, prefetch });
       const getting = agent.send("op", { name: "jobs", method: "get", abortKey: "g" });
       await until(() => inspected(jobs, "waitingGetters") === 1, "the remote getter");
       await agent.run("abort", { key: "g" });
@@ -543,9 +546,7 @@ Deno.test("W-2: an already-aborted signal in the worker rejects at once with its
     for (const prefetch of [0, 4]) {
       const jobs = new Queue<number>();
       jobs.putNowait(1);
-      const agent = scope.agent(`prefetch-${prefetch}`);
-      scope.serve(agent, { jobs });
-      await agent.connect({ prefetch });
+      const agent = await scope.connected({ jobs }, { name: `prefetch-${prefetch}`, prefetch });
       const info = await agent.fail("op", {
         name: "jobs",
         method: "get",
@@ -609,9 +610,7 @@ Deno.test("W-2: a bounded queue holds back a remote producer: never more than ma
     const total = 12;
     const jobs = new Queue<Item>(maxsize);
     const counter = shared(1); // puts resolved in the worker
-    const agent = scope.agent();
-    scope.serve(agent, { jobs });
-    await agent.connect();
+    const agent = await scope.connected({ jobs });
     await agent.run("share", { sab: counter.buffer });
     const producing = agent.run("produce", { name: "jobs", tag: "w", count: total, counter: 0 });
     for (let taken = 0; taken < total; taken++) {
@@ -630,9 +629,7 @@ Deno.test("W-2: a bounded queue holds back a remote producer: never more than ma
 Deno.test("W-2: a remote producer's unused put credits do not hold the owner's put back", async () => {
   await withScope(async (scope) => {
     const jobs = new Queue<number>(4);
-    const agent = scope.agent();
-    scope.serve(agent, { jobs });
-    await agent.connect();
+    const agent = await scope.connected({ jobs });
     await agent.op("jobs", "put", [1]);
     await until(() => jobs.qsize() === 1, "the remote item");
     // The worker is idle now: the three free slots are the owner's to use.
@@ -651,9 +648,7 @@ Deno.test("W-3: an item that cannot be cloned rejects the worker's put with Data
       stack: new LifoQueue<unknown>(),
       ranked: new PriorityQueue<unknown>({ compare: () => 0 }),
     };
-    const agent = scope.agent();
-    scope.serve(agent, queues);
-    await agent.connect();
+    const agent = await scope.connected(queues);
     for (const [name, queue] of Object.entries(queues)) {
       for (const method of ["put", "putNowait"]) {
         for (const item of ["$fn", "$holder", "$symbol", "$url"]) {
@@ -685,9 +680,7 @@ Deno.test("W-3: an owner item that cannot be cloned makes the remote get reject 
       jobs.putNowait(uncloneable);
       jobs.putNowait("next");
       jobs.putNowait("last");
-      const agent = scope.agent(`prefetch-${prefetch}`);
-      scope.serve(agent, { jobs });
-      await agent.connect({ prefetch });
+      const agent = await scope.connected({ jobs }, { name: `prefetch-${prefetch}`, prefetch });
       const info = await agent.fail("op", {
         name: "jobs",
         method: "get",
@@ -707,9 +700,7 @@ Deno.test("W-3: an uncloneable owner item inside a prefetched batch: items befor
   await withScope(async (scope) => {
     const jobs = new Queue<unknown>();
     for (let i = 0; i < 30; i++) jobs.putNowait(i);
-    const agent = scope.agent();
-    scope.serve(agent, { jobs });
-    await agent.connect({ prefetch: 64 });
+    const agent = await scope.connected({ jobs }, { prefetch: 64 });
     await agent.run("freezeClock"); // the prefetch window doubles at each wait
     const warmup = await agent.run<number[]>("consume", { name: "jobs", max: 30 });
     assertEquals(warmup.length, 30);
@@ -1022,9 +1013,7 @@ Deno.test("W-8: leaving a for await loop early gives the prefetched items back t
   await withScope(async (scope) => {
     const jobs = new Queue<number>(20);
     for (let i = 0; i < 10; i++) jobs.putNowait(i);
-    const agent = scope.agent();
-    scope.serve(agent, { jobs });
-    await agent.connect({ prefetch: 16 });
+    const agent = await scope.connected({ jobs }, { prefetch: 16 });
     await agent.run("freezeClock"); // the prefetch window doubles at each wait
     const taken = await agent.run<number[]>("consume", { name: "jobs", max: 3, leave: true });
     assertEquals(taken, [0, 1, 2]);
