@@ -96,20 +96,32 @@ Deno.test("Barrier: a single party never waits (test_single_thread)", async () =
 
 // ---------------------------------------------------------------- B-1
 
+/**
+ * One pass of a task in test_abort: the middle party fails and aborts the
+ * barrier, so nobody gets through the second wait and the others see it broken.
+ */
+async function failOneAndAbort(
+  barrier: Barrier,
+  passed: boolean[],
+  broken: boolean[],
+): Promise<void> {
+  try {
+    const index = await barrier.wait();
+    if (index === Math.floor(N / 2)) throw new TypeError("task failed");
+    await barrier.wait();
+    passed.push(true);
+  } catch (error) {
+    if (error instanceof BrokenBarrierError) broken.push(true);
+    else barrier.abort();
+  }
+}
+
 Deno.test("B-1: abort() breaks the barrier: the others reject BrokenBarrierError (test_abort)", async () => {
   const barrier = new Barrier(N);
   const results1: boolean[] = [];
   const results2: boolean[] = [];
   await runTasks(async () => {
-    try {
-      const index = await barrier.wait();
-      if (index === Math.floor(N / 2)) throw new TypeError("task failed");
-      await barrier.wait();
-      results1.push(true);
-    } catch (error) {
-      if (error instanceof BrokenBarrierError) results2.push(true);
-      else barrier.abort();
-    }
+    await failOneAndAbort(barrier, results1, results2);
   });
   assertEquals(results1.length, 0);
   assertEquals(results2.length, N - 1);
@@ -150,15 +162,7 @@ Deno.test("B-1: after an abort, a reset makes the barrier usable again (test_abo
   const results2: boolean[] = [];
   const results3: boolean[] = [];
   await runTasks(async () => {
-    try {
-      const index = await barrier.wait();
-      if (index === Math.floor(N / 2)) throw new TypeError("task failed");
-      await barrier.wait();
-      results1.push(true);
-    } catch (error) {
-      if (error instanceof BrokenBarrierError) results2.push(true);
-      else barrier.abort();
-    }
+    await failOneAndAbort(barrier, results1, results2);
     if (await barrier2.wait() === Math.floor(N / 2)) barrier.reset();
     await barrier2.wait();
     await barrier.wait();
