@@ -1,6 +1,7 @@
 /**
  * Workloads shared by `queue_bench.ts`, `compare.ts` and `scaling.ts`, so
- * every figure measures the same code. Each one moves `count` items through
+ * every figure measures the same code (and the `median` every bench script
+ * reports). Each one moves `count` items through
  * a queue and resolves once the consumer has seen all of them; it throws if
  * an item is lost or duplicated (count and checksum), so a broken queue
  * cannot look fast.
@@ -129,4 +130,13 @@ export function nowaitBatch(queue: Queue<number>, count: number): void {
   let sum = 0;
   for (let i = 0; i < count; i++) sum = (sum + queue.getNowait()) & CHECKSUM_MASK;
   check(count, count, sum);
+}
+
+/** The middle of `values` (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[mid] as number
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }

@@ -30,6 +30,7 @@
 import { LifoQueue, PriorityQueue, Queue } from "../mod.ts";
 import { NaiveQueue } from "./_naive.ts";
 import {
+  median,
   naiveProducerConsumerLoop,
   producerConsumerForAwait,
   producerConsumerLoop,
@@ -52,14 +53,6 @@ const MIXED = Deno.args.includes("--mixed");
 const SIZES = [1000, 1];
 const LOOP_VS_NAIVE = 1.3;
 const FOR_AWAIT_VS_LOOP = 0.8;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid] as number
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** Items per second of one run. */
 async function measure(run: () => Promise<void>): Promise<number> {

@@ -27,7 +27,7 @@
  */
 
 import { Queue } from "../mod.ts";
-import { nowaitBatch, type Pace, producerConsumerLoop } from "./_workloads.ts";
+import { median, nowaitBatch, type Pace, producerConsumerLoop } from "./_workloads.ts";
 
 const SIZES = [10_000, 100_000, 1_000_000];
 const ROUNDS = 7;
@@ -55,14 +55,6 @@ const cases: Case[] = [
     run: (count) => nowaitBatch(new Queue<number>(), count),
   },
 ];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid] as number
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 async function nsPerItem(run: Case["run"], count: number): Promise<number> {
   const start = performance.now();

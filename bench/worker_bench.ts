@@ -21,6 +21,7 @@
  */
 import { Queue } from "../mod.ts";
 import { serve } from "../src/worker/mod.ts";
+import { median } from "./_workloads.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
 const ITEMS = Number(Deno.env.get("ITEMS") ?? 500_000);
@@ -168,11 +169,6 @@ async function remoteGet(): Promise<number> {
     link.close();
     worker.terminate();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function rounds(run: () => Promise<number>): Promise<number> {
