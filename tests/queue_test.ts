@@ -913,6 +913,14 @@ Deno.test("Q-7: putNowait on a full queue throws QueueFull (test_nowait)", () =>
   }
 });
 
+/** Shut down and drained: put, putNowait, get and getNowait all fail with QueueShutDown. */
+async function assertClosed<T>(queue: Queue<T>, item: T, other: T = item): Promise<void> {
+  await assertRejects(() => queue.put(item), QueueShutDown);
+  assertThrows(() => queue.putNowait(other), QueueShutDown);
+  await assertRejects(() => queue.get(), QueueShutDown);
+  assertThrows(() => queue.getNowait(), QueueShutDown);
+}
+
 // ---------------------------------------------------------------- Q-8
 
 Deno.test("Q-8: no Array.prototype.shift on the put/get paths of any queue", async () => {
@@ -986,10 +994,7 @@ for (const kind of KINDS) {
     await flush();
     assertInstanceOf(getter.reason, QueueShutDown);
     assertEquals(await queue.join(), true);
-    await assertRejects(() => queue.put(1), QueueShutDown);
-    assertThrows(() => queue.putNowait(1), QueueShutDown);
-    await assertRejects(() => queue.get(), QueueShutDown);
-    assertThrows(() => queue.getNowait(), QueueShutDown);
+    await assertClosed(queue, 1);
   });
 
   Deno.test(`Q-9: ${kind.name} a soft shutdown keeps returning the items left, then rejects (test_shutdown_nonempty)`, async () => {
@@ -1031,10 +1036,7 @@ for (const kind of KINDS) {
     assertEquals(queue.unfinishedTasks, 1);
     await flush();
     assertEquals(joiner.status, "pending");
-    await assertRejects(() => queue.put(3), QueueShutDown);
-    assertThrows(() => queue.putNowait(3), QueueShutDown);
-    await assertRejects(() => queue.get(), QueueShutDown);
-    assertThrows(() => queue.getNowait(), QueueShutDown);
+    await assertClosed(queue, 3);
     queue.taskDone();
     await flush();
     assertEquals(joiner.value, true);
@@ -1122,10 +1124,7 @@ Deno.test("Q-9: immediate shutdown in one task: every method (test_shutdown_imme
   await queue.put("L");
   queue.putNowait("O");
   queue.shutdown(true);
-  await assertRejects(() => queue.put("E"), QueueShutDown);
-  assertThrows(() => queue.putNowait("W"), QueueShutDown);
-  await assertRejects(() => queue.get(), QueueShutDown);
-  assertThrows(() => queue.getNowait(), QueueShutDown);
+  await assertClosed(queue, "E", "W");
   await assertRejects(() => queue.get({ timeout: 1000 }), QueueShutDown);
   assertThrows(() => queue.taskDone(), RangeError);
   assertEquals(await queue.join(), true);
@@ -1220,10 +1219,7 @@ Deno.test("Q-9: asyncio test_shutdown_nonempty: putter rejects, join waits for t
   assertEquals(await queue.get(), "data");
   await flush();
   assertEquals(joiner.status, "pending");
-  await assertRejects(() => queue.put("x"), QueueShutDown);
-  assertThrows(() => queue.putNowait("x"), QueueShutDown);
-  await assertRejects(() => queue.get(), QueueShutDown);
-  assertThrows(() => queue.getNowait(), QueueShutDown);
+  await assertClosed(queue, "x");
   queue.taskDone();
   await flush();
   assertEquals(joiner.value, true);
