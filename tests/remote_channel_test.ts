@@ -258,6 +258,18 @@ Deno.test("W-2: a remote producer that stopped putting keeps no freed slot, even
   });
 });
 
+Deno.test("Q-9/W-2: a shutdown stops the owner watching for free slots to grant a remote producer", async () => {
+  const jobs = new Queue<number>(8);
+  await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
+    const { waiting } = await fillWithWaitingPut(jobs, remote);
+    assertEquals(inspected(jobs, "watchingSpace"), 1, "the streaming producer's ask");
+    jobs.shutdown();
+    assertEquals(inspected(jobs, "watchingSpace"), 0);
+    await assertRejects(() => waiting, QueueShutDown);
+    assertEquals(inspected(jobs, "reserved"), 0);
+  });
+});
+
 Deno.test("Q-9/W-2: a remote put given its slot in line before a shutdown resolves, as a local put would", async () => {
   for (const immediate of [false, true]) {
     const jobs = new Queue<number>(8);

@@ -319,6 +319,8 @@ class Served {
           this.#owed = 0;
         }
         hub.outbox.push({ t: "shutdown", n: name, i: immediate });
+        this.#unwatchSpace?.(); // no credit is granted after a shutdown
+        this.#unwatchSpace = undefined;
       });
     }
   }
