@@ -146,20 +146,44 @@ export class WaitList<T, D = undefined> {
    * `checkWaitOptions`. A timeout of 0 settles at once through `onTimeout`.
    */
   wait(options: WaitOptions | undefined, data: D): Promise<T> {
+    let resolve!: (value: T) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<T>((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
+    this.enqueue(options, data, resolve, reject);
+    return promise;
+  }
+
+  /**
+   * Waits at the back of the list with callbacks instead of a promise: the
+   * hand-off calls `resolve` synchronously, in the step that removes the
+   * waiter. A timeout of 0 settles at once (through `onTimeout`) and returns
+   * `undefined`; else the waiter, which `cancel` removes.
+   */
+  enqueue(
+    options: WaitOptions | undefined,
+    data: D,
+    resolve: (value: T) => void,
+    reject: (reason: unknown) => void,
+  ): Waiter<T, D> | undefined {
     const timeout = options?.timeout;
     if (timeout === 0) {
       this.#hooks.onCancel?.(data, "timeout");
+      let value: T;
       try {
-        return Promise.resolve(this.#hooks.onTimeout(data));
+        value = this.#hooks.onTimeout(data);
       } catch (error) {
-        return Promise.reject(error);
+        reject(error);
+        return undefined;
       }
+      resolve(value);
+      return undefined;
     }
     const waiter = new Waiter<T, D>(data);
-    const promise = new Promise<T>((resolve, reject) => {
-      waiter.resolve = resolve;
-      waiter.reject = reject;
-    });
+    waiter.resolve = resolve;
+    waiter.reject = reject;
     this.#append(waiter);
     if (timeout !== undefined && timeout !== Infinity) {
       waiter.deadline = performance.now() + timeout;
@@ -176,7 +200,14 @@ export class WaitList<T, D = undefined> {
       };
       signal.addEventListener("abort", waiter.onAbort, { once: true });
     }
-    return promise;
+    return waiter;
+  }
+
+  /** Removes `waiter` without settling it; false when it already left the list. */
+  cancel(waiter: Waiter<T, D>): boolean {
+    if (!waiter.queued) return false;
+    this.#remove(waiter);
+    return true;
   }
 
   #arm(waiter: Waiter<T, D>, delay: number): void {

@@ -4,8 +4,8 @@
  * first-come-first-served waiters, `taskDone`/`join` and `shutdown`.
  *
  * One class holds the waiting, counting and shutdown logic; the variants only
- * swap the storage behind four small hooks (`_qsize`, `_put`, `_get`,
- * `_putFront`), as in Python's `Lib/queue.py`.
+ * swap the storage behind four small hooks (`_init`, `_qsize`, `_put`,
+ * `_get`), as in Python's `Lib/queue.py`.
  *
  * This module is browser compatible.
  *
@@ -30,6 +30,14 @@
 import { Deque } from "./_deque.ts";
 import { type Compare, Heap } from "./_heap.ts";
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
+import {
+  AccountingError,
+  grantQueueAccess,
+  type QueueAccess,
+  type QueueWait,
+  SlotHold,
+  type Taken,
+} from "./_queue_access.ts";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
@@ -95,12 +103,26 @@ function rejected<T>(error: unknown): Promise<T> {
 
 const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
-/**
- * Marks a putter that waits for a reserved slot rather than to store an item;
- * `admitted` is called the moment the slot is reserved for it, in line.
- */
+/** A getter that takes for a holder: the item's slot moves to `hold`. */
+interface HeldGet {
+  readonly hold: SlotHold;
+  /** Set at the hand-off. */
+  stamp: number;
+}
+
+/** A putter that waits in line for a slot for a holder rather than to store an item. */
 class Reservation {
-  constructor(readonly admitted: (() => void) | undefined) {}
+  constructor(readonly hold: SlotHold) {}
+}
+
+/** What `waitReserve`/`waitTake` return when they settled at once. */
+const SETTLED: QueueWait = { cancel: () => false };
+
+/** Inserts `taken` into `list`, kept in stamp order (a short list). */
+function insertByStamp<T>(list: Taken<T>[], taken: Taken<T>): void {
+  let index = list.length;
+  while (index > 0 && list[index - 1]!.stamp > taken.stamp) index--;
+  list.splice(index, 0, taken);
 }
 
 /**
@@ -129,18 +151,28 @@ export class Queue<T> implements AsyncIterable<T> {
   /** Most items held at once; `<= 0` or `Infinity` means unbounded. */
   readonly maxsize: number;
   #bound: number;
-  /** Slots promised to items still on their way (the worker adapters' put credits). */
-  #reserved = 0;
+  /**
+   * Slots held by named holders (the worker layer's put credits and items
+   * sent to remote consumers): `stored + held <= bound` always holds.
+   */
+  #held = 0;
+  #holds: Set<SlotHold> | undefined;
+  /** Items taken for a holder and given back, oldest first: served before storage. */
+  #returned: Taken<T>[] | undefined;
+  /** Numbers held takes, so returned items go back in the order they left. */
+  #nextStamp = 0;
   #unfinished = 0;
   #isShutdown = false;
   #discarding = false;
   #shutdownWatchers: Set<(immediate: boolean) => void> | undefined;
-  /** One-shot callbacks waiting for free slots (the worker adapters' credit top-ups). */
+  /** One-shot callbacks waiting for free slots (the worker layer's credit top-ups). */
   #spaceWatchers: Map<() => void, number> | undefined;
   /** The fewest free slots any space watcher waits for (`Infinity` when none does). */
   #spaceLeast = Infinity;
-  #getters: WaitList<T, boolean>;
-  #putters: WaitList<void, T>;
+  /** Told when a putter starts to wait (the worker layer reclaims idle credits). */
+  #waitWatchers: Set<() => void> | undefined;
+  #getters: WaitList<T, HeldGet | undefined>;
+  #putters: WaitList<void, T | Reservation>;
   #joiners: WaitList<boolean, undefined>;
   #fifo: Deque<T> | undefined;
 
@@ -155,12 +187,12 @@ export class Queue<T> implements AsyncIterable<T> {
   constructor(options?: number | QueueOptions) {
     this.maxsize = parseMaxsize(options);
     this.#bound = this.maxsize > 0 ? this.maxsize : Infinity;
-    this.#getters = new WaitList<T, boolean>({
+    this.#getters = new WaitList<T, HeldGet | undefined>({
       onTimeout: () => {
         throw this.#isShutdown ? new QueueShutDown() : new QueueEmpty();
       },
     });
-    this.#putters = new WaitList<void, T>({
+    this.#putters = new WaitList<void, T | Reservation>({
       onTimeout: () => {
         throw this.#isShutdown ? new QueueShutDown() : new QueueFull();
       },
@@ -169,7 +201,7 @@ export class Queue<T> implements AsyncIterable<T> {
     this._init();
   }
 
-  // ---- storage hooks: the variants override these and nothing else ----
+  // ---- storage hooks: the variants override these four and nothing else ----
 
   /**
    * Storage hook: sets up the storage. Called once by the constructor;
@@ -194,23 +226,6 @@ export class Queue<T> implements AsyncIterable<T> {
     return this.#fifo!.shift() as T;
   }
 
-  /** Storage hook: puts an item back so that it is the next one `_get` returns. */
-  protected _putFront(item: T): void {
-    this.#fifo!.unshift(item);
-  }
-
-  /** Storage hook: removes every item, returning how many there were. */
-  protected _clear(): number {
-    const count = this.#fifo!.length;
-    this.#fifo!.clear();
-    return count;
-  }
-
-  /** Storage hook: the stored items, next first where the storage knows the order. */
-  protected _items(): Iterable<T> {
-    return this.#fifo!;
-  }
-
   // ---- sizes ----
 
   /**
@@ -226,7 +241,7 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   qsize(): number {
-    return this._qsize();
+    return this.#stored();
   }
 
   /**
@@ -240,11 +255,13 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   empty(): boolean {
-    return this._qsize() === 0;
+    return this.#stored() === 0;
   }
 
   /**
-   * Whether the queue holds `maxsize` items; always false when unbounded.
+   * Whether `putNowait` would throw `QueueFull` now: the stored items and
+   * the slots held for remote producers and consumers fill `maxsize`, or
+   * putters are waiting for room. Always false when unbounded.
    *
    * @example
    * ```ts
@@ -256,7 +273,7 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   full(): boolean {
-    return this._qsize() + this.#reserved >= this.#bound;
+    return this.#putters.size !== 0 || this.#stored() + this.#held >= this.#bound;
   }
 
   /**
@@ -321,7 +338,7 @@ export class Queue<T> implements AsyncIterable<T> {
       const error = checkWaitOptions(options);
       if (error !== undefined) return rejected(error);
     }
-    if (this.#putters.size === 0 && this._qsize() + this.#reserved < this.#bound) {
+    if (this.#putters.size === 0 && this.#stored() + this.#held < this.#bound) {
       try {
         this.#add(item);
       } catch (error) {
@@ -329,7 +346,9 @@ export class Queue<T> implements AsyncIterable<T> {
       }
       return Promise.resolve();
     }
-    return this.#putters.wait(options, item);
+    const waiting = this.#putters.wait(options, item) as Promise<void>;
+    this.#putterWaits();
+    return waiting;
   }
 
   /**
@@ -350,19 +369,18 @@ export class Queue<T> implements AsyncIterable<T> {
    */
   putNowait(item: T): void {
     if (this.#isShutdown) throw new QueueShutDown();
-    if (this.#putters.size !== 0 || this._qsize() + this.#reserved >= this.#bound) {
-      throw new QueueFull();
-    }
+    if (this.full()) throw new QueueFull();
     this.#add(item);
   }
 
-  /** Adds an item that has room: to a waiting getter, else to storage. */
+  /** Adds an item that has room: to the oldest waiting getter, else to storage. */
   #add(item: T): void {
     const getter = this.#getters.shift();
     if (getter !== undefined) {
-      // Waiting getters mean an empty store: the item goes straight to the oldest.
+      // Waiting getters mean nothing is stored: the item goes straight to the oldest.
       this.#unfinished++;
-      if (getter.data) this.#reserved++; // a held get keeps the item's slot
+      const held = getter.data;
+      if (held !== undefined) this.#holdTaken(held);
       getter.resolve(item);
       return;
     }
@@ -370,7 +388,11 @@ export class Queue<T> implements AsyncIterable<T> {
     this.#unfinished++;
   }
 
-  // ---- get ----
+  /** An item handed to a held getter: its slot moves to the holder, with the next stamp. */
+  #holdTaken(held: HeldGet): void {
+    this.#hold(held.hold, 1);
+    held.stamp = this.#nextStamp++;
+  }
 
   /**
    * Takes the next item, waiting while the queue is empty.
@@ -396,7 +418,7 @@ export class Queue<T> implements AsyncIterable<T> {
       const error = checkWaitOptions(options);
       if (error !== undefined) return rejected(error);
     }
-    if (this._qsize() > 0) {
+    if (this.#stored() > 0) {
       let item: T;
       try {
         item = this.#take();
@@ -406,7 +428,7 @@ export class Queue<T> implements AsyncIterable<T> {
       return Promise.resolve(item);
     }
     if (this.#drained()) return rejected(new QueueShutDown());
-    return this.#getters.wait(options, false);
+    return this.#getters.wait(options, undefined);
   }
 
   /**
@@ -426,31 +448,47 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   getNowait(): T {
-    if (this._qsize() === 0) throw this.#isShutdown ? new QueueShutDown() : new QueueEmpty();
+    if (this.#stored() === 0) throw this.#drained() ? new QueueShutDown() : new QueueEmpty();
     return this.#take();
   }
 
-  /** Removes the next stored item and lets the oldest waiting putters in. */
+  /** Items stored: in storage, and given back to the head. */
+  #stored(): number {
+    const returned = this.#returned;
+    return returned === undefined ? this._qsize() : this._qsize() + returned.length;
+  }
+
+  /** Removes the next stored item (given-back items first); may throw (a compare function). */
+  #takeStored(): T {
+    const returned = this.#returned;
+    if (returned !== undefined && returned.length > 0) {
+      const taken = returned.shift()!; // a short list, only after a give-back
+      if (returned.length === 0) this.#returned = undefined;
+      return taken.item;
+    }
+    return this._get();
+  }
+
+  /** Removes the next stored item for a local getter, freeing its slot. */
   #take(): T {
-    const item = this._get();
+    const item = this.#takeStored();
     this.#admitPutters();
     return item;
   }
 
   #admitPutters(): void {
-    while (this.#putters.size !== 0 && this._qsize() + this.#reserved < this.#bound) {
+    while (this.#putters.size !== 0 && this.#stored() + this.#held < this.#bound) {
       const putter = this.#putters.shift()!;
-      if (putter.data instanceof Reservation) {
-        this.#reserved++;
-        putter.data.admitted?.();
-        putter.resolve();
+      const data = putter.data;
+      if (data instanceof Reservation) {
+        this.#hold(data.hold, 1);
+        putter.resolve(); // synchronously: the holder knows at once
         continue;
       }
       try {
-        // To a waiting getter first: with slots reserved for items in flight,
-        // getters can wait on an empty store while putters wait for room, and an
-        // item stored past them would be overtaken by the next put.
-        this.#add(putter.data);
+        // To a waiting getter first: with slots held for items in flight,
+        // getters can wait on an empty store while putters wait for room.
+        this.#add(data);
       } catch (error) {
         putter.reject(error); // that put fails alone; the next putter may fit
         continue;
@@ -459,7 +497,7 @@ export class Queue<T> implements AsyncIterable<T> {
     }
     if (
       this.#spaceLeast !== Infinity &&
-      this.#bound - this._qsize() - this.#reserved >= this.#spaceLeast
+      this.#bound - this.#stored() - this.#held >= this.#spaceLeast
     ) {
       this.#fireSpace();
     }
@@ -471,14 +509,37 @@ export class Queue<T> implements AsyncIterable<T> {
     try {
       for (const [watcher, least] of watchers) {
         if (this.#isShutdown || this.#putters.size !== 0) break;
-        if (this.#bound - this._qsize() - this.#reserved < least) continue;
+        if (this.#bound - this.#stored() - this.#held < least) continue;
         watchers.delete(watcher);
-        watcher(); // must not throw: it runs inside the get that freed the slots
+        watcher(); // must not throw: it runs inside the call that freed the slots
       }
     } finally {
       this.#spaceLeast = Infinity;
       for (const least of watchers.values()) this.#spaceLeast = Math.min(this.#spaceLeast, least);
     }
+  }
+
+  #putterWaits(): void {
+    if (this.#waitWatchers === undefined || this.#putters.size === 0) return;
+    for (const watcher of [...this.#waitWatchers]) watcher();
+  }
+
+  /** Serves waiting getters from storage (after items came back to it). */
+  #serveGetters(): void {
+    while (this.#getters.size !== 0 && this.#stored() > 0) {
+      const getter = this.#getters.shift()!;
+      let item: T;
+      try {
+        item = this.#takeStored();
+      } catch (error) {
+        getter.reject(error);
+        continue;
+      }
+      const held = getter.data;
+      if (held !== undefined) this.#holdTaken(held);
+      getter.resolve(item);
+    }
+    this.#admitPutters();
   }
 
   // ---- tasks ----
@@ -559,143 +620,226 @@ export class Queue<T> implements AsyncIterable<T> {
     this.#isShutdown = true;
     if (immediate) {
       this.#discarding = true;
-      const discarded = this._clear();
-      this.#unfinished = Math.max(0, this.#unfinished - discarded);
-      if (this.#unfinished === 0) this.#joiners.resolveAll(true);
+      let discarded = this.#returned?.length ?? 0;
+      this.#returned = undefined;
+      // Through the hooks, as Python does, so a subclass's own storage empties too.
+      while (this._qsize() > 0) {
+        this._get();
+        discarded++;
+      }
+      this.#discard(discarded);
     }
     this.#putters.rejectAll(new QueueShutDown());
-    if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+    this.#rejectIfDrained();
     if (this.#shutdownWatchers !== undefined) {
       for (const watcher of [...this.#shutdownWatchers]) watcher(immediate);
     }
   }
 
   /**
-   * Calls `watcher` after every `shutdown` call (the worker adapters tell
-   * remote proxies). Returns the function that stops watching.
+   * Lowers the unfinished-task count for discarded items. Python's rule: by
+   * one per item while above 0, since `taskDone` may already have been
+   * called for items still queued.
    */
-  protected _watchShutdown(watcher: (immediate: boolean) => void): () => void {
-    this.#shutdownWatchers ??= new Set();
-    this.#shutdownWatchers.add(watcher);
-    return () => this.#shutdownWatchers?.delete(watcher);
+  #discard(count: number): void {
+    this.#unfinished = this.#unfinished > count ? this.#unfinished - count : 0;
+    if (this.#unfinished === 0) this.#joiners.resolveAll(true);
   }
 
-  /** Shut down, empty, and no promised item still on its way. */
+  /**
+   * The one meaning of "drained": shut down, nothing stored, and no slot
+   * held, so no item is on its way in and none can come back.
+   */
   #drained(): boolean {
-    return this.#isShutdown && this._qsize() === 0 && this.#reserved === 0;
+    return this.#isShutdown && this.#stored() === 0 && this.#held === 0;
   }
 
-  // ---- reservations: the worker adapters' put credits ----
-
-  /**
-   * Reserves up to `max` free slots for items that will arrive later through
-   * `_putReserved`, when no putter waits (they come first) and at least
-   * `least` slots are free. Returns how many were reserved. Reserved slots
-   * count towards `full()`.
-   */
-  protected _reserve(max: number, least = 1): number {
-    if (this.#isShutdown || this.#putters.size !== 0) return 0;
-    const free = this.#bound - this._qsize() - this.#reserved;
-    if (free < least) return 0;
-    const granted = Math.max(0, Math.min(max, free));
-    this.#reserved += granted;
-    return granted;
-  }
-
-  /** Free slots a reservation could take now: 0 while shut down or putters wait. */
-  protected _free(): number {
-    if (this.#isShutdown || this.#putters.size !== 0) return 0;
-    return Math.max(0, this.#bound - this._qsize() - this.#reserved);
-  }
-
-  /**
-   * Waits in line with the putters until one slot is free and reserves it.
-   * Rejects like `put`: `QueueShutDown`, `QueueFull` on timeout, the
-   * signal's reason on abort. `admitted` is called synchronously when the
-   * slot is reserved (where a waiting put would be admitted), before the
-   * promise settles: a shutdown in the same turn comes after it.
-   */
-  protected _waitReserve(options?: WaitOptions, admitted?: () => void): Promise<void> {
-    if (this.#isShutdown) return rejected(new QueueShutDown());
-    if (this._reserve(1) === 1) {
-      admitted?.();
-      return Promise.resolve();
-    }
-    return this.#putters.wait(options, new Reservation(admitted) as T);
-  }
-
-  /**
-   * Takes the next item but keeps its slot reserved until `_unreserve` (the
-   * item was handed to its user) or `_requeue` (it came back): items
-   * prefetched for a worker still count towards `maxsize`.
-   *
-   * @throws {QueueShutDown} when shut down and drained; {QueueEmpty} when empty.
-   */
-  protected _takeHeld(): T {
-    if (this._qsize() === 0) throw this.#drained() ? new QueueShutDown() : new QueueEmpty();
-    const item = this._get();
-    this.#reserved++;
-    return item;
-  }
-
-  /** Like `get`, but the item keeps its slot as with `_takeHeld`. */
-  protected _getHeld(options?: WaitOptions): Promise<T> {
-    if (this._qsize() > 0) {
-      try {
-        return Promise.resolve(this._takeHeld());
-      } catch (error) {
-        return rejected(error);
-      }
-    }
-    if (this.#drained()) return rejected(new QueueShutDown());
-    return this.#getters.wait(options, true);
-  }
-
-  /**
-   * Calls `watcher` once, the first time at least `least` slots are free
-   * while no putter waits (checked whenever slots are freed), unless the
-   * returned function is called first. Watchers are called in the order
-   * they started watching, synchronously inside the call that freed the
-   * slots, so a watcher must not throw. A worker adapter uses it to grant put credits as
-   * soon as a batch of them is free, not only when its producer asks.
-   */
-  protected _watchSpace(least: number, watcher: () => void): () => void {
-    this.#spaceWatchers ??= new Map();
-    this.#spaceWatchers.set(watcher, least);
-    this.#spaceLeast = Math.min(this.#spaceLeast, least);
-    return () => {
-      // A stale minimum only costs one look at the watchers.
-      this.#spaceWatchers?.delete(watcher);
-    };
-  }
-
-  /** Gives back `n` reserved slots that will not be used. */
-  protected _unreserve(n: number): void {
-    this.#reserved = Math.max(0, this.#reserved - n);
-    this.#admitPutters();
+  #rejectIfDrained(): void {
     if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
   }
 
-  /**
-   * Adds an item into a reserved slot: to the oldest waiting getter, else to
-   * storage. After `shutdown(true)` the item is discarded instead. Throws
-   * only when storage throws (a `PriorityQueue` compare); the slot is then
-   * given back.
-   */
-  protected _putReserved(item: T): void {
-    this.#reserved = Math.max(0, this.#reserved - 1);
-    if (this.#discarding) {
-      if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
-      return;
+  // ---- the ledger of held slots ----
+
+  #hold(hold: SlotHold, n: number): void {
+    if (!this.#holds?.has(hold)) {
+      throw new AccountingError(`${hold.label} is not a hold of this queue`);
     }
-    try {
-      this.#add(item);
-    } finally {
-      // Handed straight to a getter (or refused by storage), the item left its
-      // slot free: the oldest waiting putter may have it.
-      this.#admitPutters();
-      if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+    hold.count += n;
+    this.#held += n;
+    if (this.#stored() + this.#held > this.#bound) {
+      throw new AccountingError(
+        `${this.#stored()} stored + ${this.#held} held exceed maxsize ${this.maxsize}`,
+      );
     }
+  }
+
+  #unhold(hold: SlotHold, n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > hold.count) {
+      throw new AccountingError(`${hold.label} releases ${n} of the ${hold.count} slots it holds`);
+    }
+    hold.count -= n;
+    this.#held -= n;
+  }
+
+  /** Throws when the ledger's invariants do not hold. */
+  #check(): void {
+    let sum = 0;
+    for (const hold of this.#holds ?? []) {
+      if (!(hold.count >= 0)) throw new AccountingError(`${hold.label} holds ${hold.count}`);
+      sum += hold.count;
+    }
+    if (sum !== this.#held) {
+      throw new AccountingError(`the holds add up to ${sum}, the queue counts ${this.#held}`);
+    }
+    if (this.#stored() + this.#held > this.#bound) {
+      throw new AccountingError(
+        `${this.#stored()} stored + ${this.#held} held exceed ${this.#bound}`,
+      );
+    }
+    if (this.#unfinished < 0) throw new AccountingError(`${this.#unfinished} unfinished tasks`);
+  }
+
+  static {
+    grantQueueAccess(<T>(queue: object): QueueAccess<T> => {
+      if (!(queue instanceof Queue)) throw new TypeError("not a baton Queue");
+      return (queue as Queue<T>).#access();
+    });
+  }
+
+  #access(): QueueAccess<T> {
+    // deno-lint-ignore no-this-alias
+    const queue = this;
+    return {
+      newHold: (label) => {
+        const hold = new SlotHold(label);
+        (this.#holds ??= new Set()).add(hold);
+        return hold;
+      },
+      dropHold: (hold) => {
+        if (hold.count !== 0) {
+          throw new AccountingError(`${hold.label} dropped holding ${hold.count}`);
+        }
+        this.#holds?.delete(hold);
+      },
+      free: () => {
+        if (this.#isShutdown || this.#putters.size !== 0) return 0;
+        return this.#bound - this.#stored() - this.#held;
+      },
+      reserve: (hold, max, least) => {
+        if (this.#isShutdown || this.#putters.size !== 0) return 0;
+        const free = this.#bound - this.#stored() - this.#held;
+        if (free < least || free <= 0) return 0;
+        const granted = Math.min(max, free);
+        this.#hold(hold, granted);
+        return granted;
+      },
+      waitReserve: (hold, admitted, failed, options) => {
+        if (this.#isShutdown) {
+          failed(new QueueShutDown());
+          return SETTLED;
+        }
+        if (this.#putters.size === 0 && this.#stored() + this.#held < this.#bound) {
+          this.#hold(hold, 1);
+          admitted();
+          return SETTLED;
+        }
+        const waiter = this.#putters.enqueue(options, new Reservation(hold), admitted, failed);
+        if (waiter === undefined) return SETTLED;
+        this.#putterWaits();
+        return { cancel: () => this.#putters.cancel(waiter) };
+      },
+      putHeld: (hold, item) => {
+        this.#unhold(hold, 1);
+        if (this.#discarding) {
+          this.#rejectIfDrained();
+          return;
+        }
+        try {
+          this.#add(item);
+        } finally {
+          // Handed straight to a getter (or refused by storage), the item left
+          // its slot free: the oldest waiting putter may have it.
+          this.#admitPutters();
+          this.#rejectIfDrained();
+        }
+      },
+      release: (hold, n) => {
+        this.#unhold(hold, n);
+        this.#admitPutters();
+        this.#rejectIfDrained();
+      },
+      takeHeld: (hold) => {
+        if (this.#stored() === 0) return undefined;
+        const item = this.#takeStored();
+        const held: HeldGet = { hold, stamp: 0 };
+        this.#holdTaken(held);
+        return { item, stamp: held.stamp };
+      },
+      waitTake: (hold, got, failed, options) => {
+        if (this.#stored() > 0) {
+          let taken: Taken<T>;
+          try {
+            taken = queue.#access().takeHeld(hold)!;
+          } catch (error) {
+            failed(error);
+            return SETTLED;
+          }
+          got(taken);
+          return SETTLED;
+        }
+        if (this.#drained()) {
+          failed(new QueueShutDown());
+          return SETTLED;
+        }
+        const held: HeldGet = { hold, stamp: 0 };
+        const waiter = this.#getters.enqueue(
+          options,
+          held,
+          (item) => got({ item, stamp: held.stamp }),
+          failed,
+        );
+        return waiter === undefined ? SETTLED : { cancel: () => this.#getters.cancel(waiter) };
+      },
+      requeue: (hold, items) => {
+        this.#unhold(hold, items.length);
+        if (this.#discarding) {
+          // An immediate shutdown discards what comes back, as it discarded what was queued.
+          this.#discard(items.length);
+          this.#rejectIfDrained();
+          return;
+        }
+        if (items.length > 0) {
+          const returned = this.#returned ??= [];
+          for (const taken of items) insertByStamp(returned, taken);
+        }
+        this.#serveGetters();
+        this.#rejectIfDrained();
+      },
+      watchSpace: (least, watcher) => {
+        const watchers = this.#spaceWatchers ??= new Map();
+        watchers.set(watcher, least);
+        this.#spaceLeast = Math.min(this.#spaceLeast, least);
+        // A stale minimum only costs one look at the watchers.
+        return () => void watchers.delete(watcher);
+      },
+      watchWaiting: (watcher) => {
+        const watchers = this.#waitWatchers ??= new Set();
+        watchers.add(watcher);
+        return () => void watchers.delete(watcher);
+      },
+      watchShutdown: (watcher) => {
+        const watchers = this.#shutdownWatchers ??= new Set();
+        watchers.add(watcher);
+        return () => void watchers.delete(watcher);
+      },
+      get discarding() {
+        return queue.#discarding;
+      },
+      get drained() {
+        return queue.#drained();
+      },
+      check: () => this.#check(),
+    };
   }
 
   // ---- iteration ----
@@ -721,35 +865,6 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   /**
-   * Returns items taken from a queue but not handed to their user back to
-   * the head of the queue, in order, as if they had never been taken. Used
-   * by the worker adapters for prefetched items; the unfinished-task count
-   * is unchanged (the items were counted when they were put).
-   */
-  protected _requeue(items: readonly T[]): void {
-    this.#reserved = Math.max(0, this.#reserved - items.length);
-    if (this.#discarding) {
-      // An immediate shutdown discards what comes back, as it discarded what was queued.
-      this.#unfinished = Math.max(0, this.#unfinished - items.length);
-      if (this.#unfinished === 0) this.#joiners.resolveAll(true);
-      if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
-      return;
-    }
-    for (let i = items.length - 1; i >= 0; i--) {
-      const item = items[i] as T;
-      const getter = this.#getters.shift();
-      if (getter === undefined) this._putFront(item);
-      else {
-        if (getter.data) this.#reserved++;
-        getter.resolve(item);
-      }
-    }
-    this.#admitPutters();
-    // Shut down while these were out: handed to getters, they may leave it drained.
-    if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
-  }
-
-  /**
    * A readable view for `console.log` and `Deno.inspect`.
    *
    * @example
@@ -765,20 +880,39 @@ export class Queue<T> implements AsyncIterable<T> {
     inspect: (value: unknown, options?: unknown) => string,
     options?: unknown,
   ): string {
+    const holds: Record<string, number> = {};
+    for (const hold of this.#holds ?? []) if (hold.count > 0) holds[hold.label] = hold.count;
     const state = {
-      size: this._qsize(),
+      size: this.#stored(),
       maxsize: this.maxsize,
       unfinishedTasks: this.#unfinished,
       waitingGetters: this.#getters.size,
       waitingPutters: this.#putters.size,
-      reserved: this.#reserved,
+      held: this.#held,
+      holds,
       watchingSpace: this.#spaceWatchers?.size ?? 0,
       joiners: this.#joiners.size,
       isShutdown: this.#isShutdown,
-      items: [...this._items()].slice(0, 10),
+      items: [
+        ...(this.#returned ?? []).map((taken) => taken.item),
+        ...storedItems(this, this.#fifo),
+      ].slice(0, 10),
     };
     return `${this.constructor.name} ${inspect(state, options)}`;
   }
+}
+
+/**
+ * The stored items of the built-in variants, for the inspect view (a
+ * subclass with storage of its own shows its size only).
+ */
+function storedItems<T>(queue: Queue<T>, fifo: Deque<T> | undefined): Iterable<T> {
+  // Their storage fields are TypeScript-private: read here, in their module, for the view only.
+  if (queue instanceof LifoQueue) {
+    return [...(queue as unknown as { stack: Deque<T> }).stack].reverse();
+  }
+  if (queue instanceof PriorityQueue) return (queue as unknown as { heap: Heap<T> }).heap;
+  return fifo ?? [];
 }
 
 /** The queue iterator: a plain object, not an async generator, so each step costs one `get`. */
@@ -854,20 +988,6 @@ export class LifoQueue<T> extends Queue<T> {
   /** Storage hook: pops the newest item. */
   protected override _get(): T {
     return this.stack.pop() as T;
-  }
-  /** Storage hook: puts an item back on top. */
-  protected override _putFront(item: T): void {
-    this.stack.push(item);
-  }
-  /** Storage hook: removes every item. */
-  protected override _clear(): number {
-    const count = this.stack.length;
-    this.stack.clear();
-    return count;
-  }
-  /** Storage hook: the items, the next one first. */
-  protected override _items(): Iterable<T> {
-    return [...this.stack].reverse();
   }
 }
 
@@ -968,19 +1088,5 @@ export class PriorityQueue<T> extends Queue<T> {
   /** Storage hook: pops the smallest item. */
   protected override _get(): T {
     return this.heap.pop() as T;
-  }
-  /** Storage hook: puts an item back ahead of the items equal to it. */
-  protected override _putFront(item: T): void {
-    this.heap.pushFront(item);
-  }
-  /** Storage hook: removes every item. */
-  protected override _clear(): number {
-    const count = this.heap.length;
-    this.heap.clear();
-    return count;
-  }
-  /** Storage hook: the items in heap order. */
-  protected override _items(): Iterable<T> {
-    return this.heap;
   }
 }
