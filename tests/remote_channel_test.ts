@@ -203,16 +203,16 @@ Deno.test("W-2: while a remote producer streams, a batch of freed slots is grant
   await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
     const { waiting } = await fillWithWaitingPut(jobs, remote);
     assertEquals(jobs.getNowait(), 0);
-    assertEquals(inspected(jobs, "reserved"), 1, "the waiting put's slot, in line");
+    assertEquals(inspected(jobs, "held"), 1, "the waiting put's slot, in line");
     assertEquals(jobs.getNowait(), 1);
-    assertEquals(inspected(jobs, "reserved"), 1, "one more free slot is less than a batch");
+    assertEquals(inspected(jobs, "held"), 1, "one more free slot is less than a batch");
     assertEquals(jobs.getNowait(), 2);
-    assertEquals(inspected(jobs, "reserved"), 3, "a batch free: reserved in the same turn");
+    assertEquals(inspected(jobs, "held"), 3, "a batch free: reserved in the same turn");
     assert(jobs.full(), "slots granted as credit count towards full()");
     assertThrows(() => jobs.putNowait(99), QueueFull);
     jobs.getNowait();
     jobs.getNowait();
-    assertEquals(inspected(jobs, "reserved"), 5, "and the next batch, without being asked again");
+    assertEquals(inspected(jobs, "held"), 5, "and the next batch, without being asked again");
     await waiting;
     for (let i = 9; i <= 12; i++) await remote.jobs.put(i); // on the credit already granted
     await settle(() => jobs.qsize() === 8);
@@ -227,7 +227,7 @@ Deno.test("Q-3/W-2: freed slots go to the putters waiting in line, remote and lo
     const local = jobs.put(100); // waits behind the remote put
     jobs.getNowait();
     assertEquals(
-      inspected(jobs, "reserved"),
+      inspected(jobs, "held"),
       1,
       "the first freed slot: the remote put, first in line",
     );
@@ -235,9 +235,9 @@ Deno.test("Q-3/W-2: freed slots go to the putters waiting in line, remote and lo
     await local;
     assertEquals(jobs.qsize(), 7, "the second: the local put");
     jobs.getNowait();
-    assertEquals(inspected(jobs, "reserved"), 1, "one free slot: less than a batch");
+    assertEquals(inspected(jobs, "held"), 1, "one free slot: less than a batch");
     jobs.getNowait();
-    assertEquals(inspected(jobs, "reserved"), 3, "then a batch for the remote producer");
+    assertEquals(inspected(jobs, "held"), 3, "then a batch for the remote producer");
     await waiting;
     await settle(() => jobs.qsize() === 6);
     assertEquals(Array.from({ length: 6 }, () => jobs.getNowait()), [4, 5, 6, 7, 100, 8]);
@@ -251,7 +251,7 @@ Deno.test("W-2: a remote producer that stopped putting keeps no freed slot, even
     await settle(() => jobs.qsize() === 8 && inspected(jobs, "watchingSpace") === 0);
     jobs.getNowait();
     jobs.getNowait();
-    assertEquals(inspected(jobs, "reserved"), 0);
+    assertEquals(inspected(jobs, "held"), 0);
     jobs.putNowait(8);
     jobs.putNowait(9);
     assertEquals(jobs.qsize(), 8);
@@ -266,7 +266,7 @@ Deno.test("Q-9/W-2: a shutdown stops the owner watching for free slots to grant 
     jobs.shutdown();
     assertEquals(inspected(jobs, "watchingSpace"), 0);
     await assertRejects(() => waiting, QueueShutDown);
-    assertEquals(inspected(jobs, "reserved"), 0);
+    assertEquals(inspected(jobs, "held"), 0);
   });
 });
 
@@ -288,7 +288,7 @@ Deno.test("Q-9/W-2: a remote put given its slot in line before a shutdown resolv
         assertEquals(Array.from({ length: 8 }, () => jobs.getNowait()), [1, 2, 3, 4, 5, 6, 7, 8]);
       }
       await assertRejects(() => jobs.get(), QueueShutDown);
-      assertEquals(inspected(jobs, "reserved"), 0);
+      assertEquals(inspected(jobs, "held"), 0);
     });
   }
 });

@@ -457,7 +457,7 @@ Deno.test("W-2: a get aborted while a getNowait is answered takes back its pull 
     assertEquals(await direct, "x");
     // The pull is taken back once the direct answer is in: "y" returns to the head.
     await until(
-      () => inspected(jobs, "reserved") === 0 && jobs.qsize() === 1,
+      () => inspected(jobs, "held") === 0 && jobs.qsize() === 1,
       "the owner to settle",
     );
     assertEquals(jobs.getNowait(), "y");
@@ -529,7 +529,7 @@ Deno.test("W-2: an abort in the worker resolves with the item when the owner had
     const blocked = agent.send("block", { index: 0, abortKey: "g" });
     const since = recorded.envelopes.length;
     jobs.putNowait(42);
-    await recorded.posted("ok", since);
+    await recorded.posted("result", since);
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
     // "not-equal": the gate opened before the worker read the block command;
@@ -931,7 +931,7 @@ Deno.test("W-6: the worker closing its side settles the owner's side and returns
     lock.release();
     assertEquals(lock.locked(), false, "the lock is not handed to the closed link");
     assertEquals(jobs.qsize(), 5);
-    assertEquals(inspected(jobs, "reserved"), 0, "credits and prefetch slots are given back");
+    assertEquals(inspected(jobs, "held"), 0, "credits and prefetch slots are given back");
     assertEquals([2, 3, 4, 5, 6].map(() => jobs.getNowait()), [2, 3, 4, 5, 6]);
   });
 });
@@ -1003,7 +1003,7 @@ Deno.test("W-8: terminate and link.close() return the prefetched items to the he
     agent.terminate();
     link.close();
     assertEquals(jobs.qsize(), 7);
-    assertEquals(inspected(jobs, "reserved"), 0);
+    assertEquals(inspected(jobs, "held"), 0);
     assertEquals(Array.from({ length: 7 }, () => jobs.getNowait()), [3, 4, 5, 6, 7, 8, 9]);
     assertEquals(jobs.unfinishedTasks, 7, "0..2 were marked done");
   });
@@ -1019,7 +1019,7 @@ Deno.test("W-8: leaving a for await loop early gives the prefetched items back t
     assertEquals(taken, [0, 1, 2]);
     // A round trip after the loop was left: the give-back is applied before its answer.
     assertEquals(await agent.op<number>("jobs", "qsize"), 7);
-    assertEquals(inspected(jobs, "reserved"), 0);
+    assertEquals(inspected(jobs, "held"), 0);
     assertEquals(Array.from({ length: 7 }, () => jobs.getNowait()), [3, 4, 5, 6, 7, 8, 9]);
   });
 });

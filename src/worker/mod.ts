@@ -37,7 +37,8 @@
 
 export { serve } from "./serve.ts";
 export type { Link, PipeEnd, Servable, ServeOptions } from "./serve.ts";
-export { connect, DEFAULT_PREFETCH } from "./connect.ts";
+export { connect } from "./connect.ts";
+export { DEFAULT_PREFETCH } from "./remote.ts";
 export type {
   ConnectOptions,
   Held,
@@ -51,8 +52,8 @@ export type {
   RemotePeriodicTimer,
   RemoteQueue,
   RemoteSemaphore,
-} from "./connect.ts";
+} from "./remote.ts";
 export { Connection, Pipe } from "./pipe.ts";
 export type { ConnectionOptions, PipeOptions } from "./pipe.ts";
-export type { Endpoint } from "./protocol.ts";
+export type { Endpoint } from "./wire.ts";
 export { LinkClosed, PipeClosed } from "../errors.ts";

@@ -1,0 +1,336 @@
+/**
+ * What each kind of primitive means across a link, in one table: its
+ * constants, the operations a remote side may call, what a closing link
+ * releases (W-9), and what its proxy looks like. Adding a primitive is one
+ * entry here plus one proxy interface in `remote.ts`.
+ *
+ * Queues are the one kind that also streams (credits and prefetch): see
+ * `queue_stream/`.
+ *
+ * @module
+ */
+
+import { type Held, held, holdTimeout } from "../_held.ts";
+import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
+import { Barrier } from "../barrier.ts";
+import { Condition } from "../condition.ts";
+import { Event } from "../event.ts";
+import { Lock } from "../lock.ts";
+import { PeriodicTimer } from "../periodic_timer.ts";
+import { LifoQueue, PriorityQueue, Queue } from "../queue.ts";
+import { BoundedSemaphore, Semaphore } from "../semaphore.ts";
+import { Connection } from "./pipe.ts";
+import type { Entry, Kind } from "./wire.ts";
+
+/** One served name's state that an operation may read or change. */
+export interface ServedState {
+  /** Locks or permits this link acquired and has not released (W-9). */
+  holds: number;
+}
+
+type Options = WaitOptions | undefined;
+// deno-lint-ignore no-explicit-any
+type Op = (primitive: any, args: unknown[], options: Options, state: ServedState) => unknown;
+
+/** How the proxy side calls the owner: `call` waits for the answer, `fire` does not. */
+export interface Caller {
+  call(op: string, args?: unknown[], options?: WaitOptions): Promise<unknown>;
+  fire(op: string, args?: unknown[]): void;
+}
+
+/** One kind of primitive across a link. */
+export interface Adapter {
+  readonly kind: Kind;
+  /** Whether `primitive` is of this kind (the table is read in order: subclasses first). */
+  matches(primitive: unknown): boolean;
+  /** The constants a proxy needs. */
+  constants(primitive: never): Entry["constants"];
+  /** The operations a remote side may call, by name (own properties only). */
+  readonly ops: Readonly<Record<string, Op>>;
+  /** Gives back what a closing link holds; returns what it released, for the report. */
+  release?(primitive: never, state: ServedState): string | undefined;
+  /** The proxy's face, for the kinds without streaming. */
+  face?(caller: Caller, entry: Entry): Record<string, unknown>;
+}
+
+function n(value: unknown): number {
+  return value === undefined ? 1 : value as number;
+}
+
+/** Operations of a Lock, for a Lock and a Condition's lock. */
+function lockOps(): Record<string, Op> {
+  return {
+    acquire: (l: Lock | Condition, _a, options, state) =>
+      l.acquire(options).then((acquired) => {
+        if (acquired) state.holds++;
+        return acquired;
+      }),
+    release: (l: Lock | Condition, _a, _o, state) => {
+      l.release(); // throws when not locked, as locally
+      // Any task may release a Lock (it has no owner): this link's count goes down only if it has some.
+      if (state.holds > 0) state.holds--;
+    },
+    locked: (l: Lock | Condition) => l.locked(),
+  };
+}
+
+function lockFace(caller: Caller, what: string): Record<string, unknown> {
+  return {
+    acquire: (options?: WaitOptions) => caller.call("acquire", [], options),
+    hold: async (options?: WaitOptions): Promise<Held> => {
+      if (!(await caller.call("acquire", [], options))) throw holdTimeout(what, options?.timeout);
+      return held(() => caller.fire("release"));
+    },
+    release: () => caller.call("release"),
+    locked: () => caller.call("locked"),
+  };
+}
+
+/** A read of changing state: a getter that asks the owner. */
+function state(face: Record<string, unknown>, caller: Caller, ...names: string[]): void {
+  for (const name of names) {
+    Object.defineProperty(face, name, { get: () => caller.call(name), enumerable: true });
+  }
+}
+
+function withoutLock(op: string): Error {
+  return new Error(`${op}() called without holding the Condition's lock (through this link)`);
+}
+
+const queueAdapter = (kind: Kind, Class: typeof Queue): Adapter => ({
+  kind,
+  matches: (p) => p instanceof Class,
+  constants: (q: Queue<unknown>) => ({ maxsize: q.maxsize }),
+  // Streaming operations (put, get, ...) are the queue stream's: these are the plain calls.
+  ops: {
+    qsize: (q: Queue<unknown>) => q.qsize(),
+    empty: (q: Queue<unknown>) => q.empty(),
+    full: (q: Queue<unknown>) => q.full(),
+    join: (q: Queue<unknown>, _a, options) => q.join(options),
+    shutdown: (q: Queue<unknown>, [immediate]) => q.shutdown(immediate === true),
+    isShutdown: (q: Queue<unknown>) => q.isShutdown,
+    unfinishedTasks: (q: Queue<unknown>) => q.unfinishedTasks,
+    taskDone: (q: Queue<unknown>) => q.taskDone(),
+  },
+});
+
+/** Every kind, subclasses before their base classes. */
+export const ADAPTERS: readonly Adapter[] = [
+  queueAdapter("PriorityQueue", PriorityQueue as typeof Queue),
+  queueAdapter("LifoQueue", LifoQueue as typeof Queue),
+  queueAdapter("Queue", Queue),
+  {
+    kind: "Condition",
+    matches: (p) => p instanceof Condition,
+    constants: () => ({}),
+    ops: {
+      ...lockOps(),
+      wait: (c: Condition, _a, options, state) => {
+        if (state.holds === 0) throw withoutLock("wait");
+        return c.wait(options);
+      },
+      notify: (c: Condition, [count], _o, state) => {
+        if (state.holds === 0) throw withoutLock("notify");
+        c.notify(n(count));
+      },
+      notifyAll: (c: Condition, _a, _o, state) => {
+        if (state.holds === 0) throw withoutLock("notifyAll");
+        c.notifyAll();
+      },
+    },
+    release: (c: Condition, state) => releaseLock(c, state, "the lock of Condition"),
+    face: (caller) => {
+      const face: Record<string, unknown> = {
+        ...lockFace(caller, "lock"),
+        wait: (options?: WaitOptions) => caller.call("wait", [], options),
+        notify: (count = 1) => caller.call("notify", [count]),
+        notifyAll: () => caller.call("notifyAll"),
+      };
+      face.waitFor = (predicate: () => unknown, options?: WaitOptions) =>
+        remoteWaitFor(face, predicate, options);
+      return face;
+    },
+  },
+  {
+    kind: "Lock",
+    matches: (p) => p instanceof Lock,
+    constants: () => ({}),
+    ops: lockOps(),
+    release: (l: Lock, state) => releaseLock(l, state, "Lock"),
+    face: (caller) => lockFace(caller, "lock"),
+  },
+  {
+    kind: "Event",
+    matches: (p) => p instanceof Event,
+    constants: () => ({}),
+    ops: {
+      set: (e: Event) => e.set(),
+      clear: (e: Event) => e.clear(),
+      isSet: (e: Event) => e.isSet(),
+      wait: (e: Event, _a, options) => e.wait(options),
+    },
+    face: (caller) => ({
+      set: () => caller.call("set"),
+      clear: () => caller.call("clear"),
+      isSet: () => caller.call("isSet"),
+      wait: (options?: WaitOptions) => caller.call("wait", [], options),
+    }),
+  },
+  semaphoreAdapter("BoundedSemaphore", BoundedSemaphore),
+  semaphoreAdapter("Semaphore", Semaphore),
+  {
+    kind: "Barrier",
+    matches: (p) => p instanceof Barrier,
+    constants: (b: Barrier) => ({ parties: b.parties }),
+    ops: {
+      wait: (b: Barrier, _a, options) => b.wait(options),
+      reset: (b: Barrier) => b.reset(),
+      abort: (b: Barrier) => b.abort(),
+      nWaiting: (b: Barrier) => b.nWaiting,
+      broken: (b: Barrier) => b.broken,
+    },
+    face: (caller, entry) => {
+      const face: Record<string, unknown> = {
+        parties: entry.constants.parties,
+        wait: (options?: WaitOptions) => caller.call("wait", [], options),
+        reset: () => caller.call("reset"),
+        abort: () => caller.call("abort"),
+      };
+      state(face, caller, "nWaiting", "broken");
+      return face;
+    },
+  },
+  {
+    kind: "PeriodicTimer",
+    matches: (p) => p instanceof PeriodicTimer,
+    constants: (t: PeriodicTimer) => ({ intervalMs: t.intervalMs }),
+    ops: {
+      waitForTick: (t: PeriodicTimer, _a, options) => t.waitForTick(options),
+      // One round trip per tick for iterators: the tick count, or null once stopped.
+      nextTick: (t: PeriodicTimer, _a, options) =>
+        t.waitForTick(options).then((ticked) => ticked ? t.ticks : null),
+      start: (t: PeriodicTimer) => t.start(),
+      stop: (t: PeriodicTimer) => t.stop(),
+      ticks: (t: PeriodicTimer) => t.ticks,
+      running: (t: PeriodicTimer) => t.running,
+    },
+    face: (caller, entry) => {
+      const face: Record<string, unknown> = {
+        intervalMs: entry.constants.intervalMs,
+        waitForTick: (options?: WaitOptions) => caller.call("waitForTick", [], options),
+        start: () => caller.call("start"),
+        stop: () => caller.call("stop"),
+        [Symbol.asyncIterator]: (): AsyncIterator<number> => ({
+          next: async () => {
+            const tick = await caller.call("nextTick") as number | null;
+            return tick === null ? { value: undefined, done: true } : { value: tick, done: false };
+          },
+          return: () => Promise.resolve({ value: undefined, done: true }),
+        }),
+      };
+      state(face, caller, "ticks", "running");
+      return face;
+    },
+  },
+  {
+    kind: "Connection",
+    matches: (p) => p instanceof Connection,
+    constants: (c: Connection) => ({ readable: c.readable, writable: c.writable }),
+    ops: {},
+  },
+];
+
+function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
+  return {
+    kind,
+    matches: (p) => p instanceof Class,
+    constants: (s: Semaphore) =>
+      s instanceof BoundedSemaphore ? { initialValue: s.initialValue } : {},
+    ops: {
+      acquire: (s: Semaphore, _a, options, state) =>
+        s.acquire(options).then((acquired) => {
+          if (acquired) state.holds++;
+          return acquired;
+        }),
+      release: (s: Semaphore, [count], _o, state) => {
+        const released = n(count);
+        s.release(released); // throws as locally (RangeError)
+        // Permits are not owned: this link's count goes down by what it holds at most.
+        state.holds -= Math.min(state.holds, released);
+      },
+      value: (s: Semaphore) => s.value,
+      waiting: (s: Semaphore) => s.waiting,
+    },
+    release: (s: Semaphore, state) => {
+      if (state.holds === 0) return undefined;
+      const permits = state.holds;
+      state.holds = 0;
+      s.release(permits);
+      return `${permits} permit(s) of ${kind}`;
+    },
+    face: (caller, entry) => {
+      const face: Record<string, unknown> = {
+        acquire: (options?: WaitOptions) => caller.call("acquire", [], options),
+        hold: async (options?: WaitOptions): Promise<Held> => {
+          if (!(await caller.call("acquire", [], options))) {
+            throw holdTimeout("semaphore permit", options?.timeout);
+          }
+          return held(() => caller.fire("release", [1]));
+        },
+        release: (count = 1) => caller.call("release", [count]),
+      };
+      if (entry.constants.initialValue !== undefined) {
+        face.initialValue = entry.constants.initialValue;
+      }
+      state(face, caller, "value", "waiting");
+      return face;
+    },
+  };
+}
+
+function releaseLock(lock: Lock | Condition, state: ServedState, what: string): string | undefined {
+  if (state.holds === 0 || !lock.locked()) return undefined;
+  state.holds = 0;
+  lock.release(); // to the next waiter, first come first served (L-1)
+  return what;
+}
+
+/** The adapter of `primitive`; throws `TypeError` for what cannot be served. */
+export function adapterOf(primitive: unknown): Adapter {
+  for (const adapter of ADAPTERS) if (adapter.matches(primitive)) return adapter;
+  throw new TypeError(
+    "serve() takes baton primitives (Queue, Lock, Condition, Event, Semaphore, Barrier, PeriodicTimer) and pipe connections",
+  );
+}
+
+/** The adapter of a kind named in a manifest, or `undefined`. */
+export function adapterOfKind(kind: unknown): Adapter | undefined {
+  return ADAPTERS.find((adapter) => adapter.kind === kind);
+}
+
+/** `waitFor` on a remote Condition: the predicate runs here, waits happen there. */
+async function remoteWaitFor(
+  face: Record<string, unknown>,
+  predicate: () => unknown,
+  options?: WaitOptions,
+): Promise<unknown> {
+  if (!(await (face.locked as () => Promise<boolean>)())) {
+    throw new Error("waitFor() called without holding the Condition's lock");
+  }
+  if (typeof predicate !== "function") throw new TypeError("waitFor() takes a predicate function");
+  const error = checkWaitOptions(options);
+  if (error !== undefined) throw error;
+  const wait = face.wait as (options?: WaitOptions) => Promise<boolean>;
+  const timeout = options?.timeout ?? Infinity;
+  const deadline = performance.now() + timeout;
+  let result = predicate();
+  while (!result) {
+    const remaining = timeout === Infinity ? Infinity : deadline - performance.now();
+    if (remaining <= 0) break; // out of time (at once for timeout 0): do not let go of the lock
+    const waitOptions: WaitOptions = { timeout: remaining };
+    if (options?.signal !== undefined) waitOptions.signal = options.signal;
+    await wait(waitOptions);
+    result = predicate();
+  }
+  return result;
+}

@@ -1,0 +1,206 @@
+/**
+ * One peer per endpoint, for both ends: the same class serves primitives
+ * (the owner role, `serve`) and calls them (the caller role, `connect`) over
+ * a `Worker`, a `MessagePort` or a worker's `self`.
+ *
+ * The peer owns the endpoint's baton traffic: one listener, one outbox, the
+ * envelope checks (a replayed, duplicated, out-of-order or foreign envelope
+ * changes nothing and is reported, W-10), and the endpoint's own
+ * `postMessage`, `close` and `terminate`, which it wraps so that what baton
+ * queued leaves first (W-11, W-12) and a terminated worker ends its links.
+ *
+ * @module
+ */
+
+import { checkFrame, type Endpoint, listen, newPeerId, Outbox, readEnvelope } from "./wire.ts";
+import type { CallerFrame, Frame, OwnerFrame } from "./wire.ts";
+import { CALLER_TYPES } from "./wire.ts";
+
+/** What a role does with the frames meant for it. */
+export interface Role {
+  handle(frame: Frame): void;
+  report(error: unknown): void;
+  /** The other side is gone (terminated, failed, or closed itself): settle everything. */
+  ended(): void;
+  /** Whether this role still has work on the endpoint. */
+  readonly active: boolean;
+}
+
+const PEERS = new WeakMap<object, Peer>();
+
+type Post = (message: unknown, transfer: Transferable[]) => void;
+
+/** The baton side of one endpoint in this thread. */
+export class Peer {
+  readonly endpoint: Endpoint;
+  readonly id: string = newPeerId();
+  readonly outbox: Outbox;
+  owner: Role | undefined;
+  caller: Role | undefined;
+  /** The other side's peer id, once its first envelope arrived. */
+  #remote: string | undefined;
+  #expected = 0;
+  /** The other side said bye: a new peer may start over on this endpoint. */
+  #remoteLeft = false;
+  #unlisten: () => void;
+  #restore: (() => void)[] = [];
+  #disposed = false;
+
+  private constructor(endpoint: Endpoint) {
+    this.endpoint = endpoint;
+    const post = endpoint.postMessage as Post;
+    this.outbox = new Outbox(endpoint, this.id, post, (error) => this.report(error));
+    this.#unlisten = listen(endpoint, (event) => this.#receive(event.data));
+    endpoint.addEventListener("error", this.#onWorkerError);
+    this.#wrap();
+  }
+
+  /** The peer of `endpoint`, made on first use. */
+  static of(endpoint: Endpoint): Peer {
+    let peer = PEERS.get(endpoint);
+    if (peer === undefined || peer.#disposed) {
+      peer = new Peer(endpoint);
+      PEERS.set(endpoint, peer);
+    }
+    return peer;
+  }
+
+  /** The peer of `endpoint` if there is one. */
+  static existing(endpoint: Endpoint): Peer | undefined {
+    const peer = PEERS.get(endpoint);
+    return peer === undefined || peer.#disposed ? undefined : peer;
+  }
+
+  report(error: unknown): void {
+    const role = this.owner ?? this.caller;
+    if (role !== undefined) role.report(error);
+    else console.error("baton:", error);
+  }
+
+  #receive(data: unknown): void {
+    const envelope = readEnvelope(data);
+    if (envelope === undefined) return; // not baton's (W-4)
+    if (typeof envelope === "string") {
+      this.report(new TypeError(`baton: ignored ${envelope}`));
+      return;
+    }
+    if (envelope.peer !== this.#remote) {
+      if (this.#remote !== undefined && !this.#remoteLeft) {
+        this.report(new TypeError("baton: ignored a message from a second peer on this endpoint"));
+        return;
+      }
+      // The first message heard from a peer: what it posted before this side listened is gone
+      // (an announcement), so its numbering starts here.
+      this.#remote = envelope.peer;
+      this.#remoteLeft = false;
+      this.#expected = envelope.seq;
+    }
+    if (envelope.seq !== this.#expected) {
+      this.report(
+        new TypeError(
+          `baton: ignored a replayed or out-of-order message (#${envelope.seq}, expected #${this.#expected})`,
+        ),
+      );
+      return;
+    }
+    this.#expected++;
+    for (const frame of envelope.frames) {
+      const problem = checkFrame(frame);
+      const role = typeof (frame as Frame)?.type === "string" &&
+          CALLER_TYPES.has((frame as Frame).type)
+        ? this.owner
+        : this.caller;
+      if (problem !== undefined) {
+        (role ?? this).report(new TypeError(`baton: ignored ${problem}`));
+        continue;
+      }
+      if (role === undefined) {
+        this.report(
+          new TypeError(`baton: ignored a ${(frame as Frame).type} frame: no such role here`),
+        );
+        continue;
+      }
+      if ((frame as Frame).type === "bye") this.#remoteLeft = true;
+      try {
+        role.handle(frame as Frame);
+      } catch (error) {
+        role.report(error);
+      }
+    }
+  }
+
+  /** Sends a frame with this turn's envelope. */
+  send(frame: CallerFrame | OwnerFrame, transfer?: Transferable[]): void {
+    this.outbox.push(frame, transfer);
+  }
+
+  #onWorkerError = (): void => this.#ended();
+
+  /** The other side is gone: both roles settle what they have. */
+  #ended(): void {
+    this.outbox.flush();
+    this.owner?.ended();
+    this.caller?.ended();
+    this.release();
+  }
+
+  /**
+   * Wraps the endpoint's own calls: a message the program posts after a put
+   * resolved does not overtake the item (W-11, W-12); closing or terminating
+   * first posts what baton queued, and ends the links.
+   */
+  #wrap(): void {
+    const target = this.endpoint as unknown as Record<string, unknown>;
+    const wrap = (key: string, make: (original: (...args: unknown[]) => unknown) => unknown) => {
+      const original = target[key];
+      if (typeof original !== "function") return;
+      const own = Object.hasOwn(target, key);
+      target[key] = make(original as (...args: unknown[]) => unknown);
+      this.#restore.push(() => {
+        if (own) target[key] = original;
+        else delete target[key];
+      });
+    };
+    // deno-lint-ignore no-this-alias
+    const peer = this;
+    wrap("postMessage", (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (!peer.#disposed) peer.outbox.flush();
+        return original.apply(this, args);
+      });
+    wrap("close", (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (!peer.#disposed) peer.leave();
+        return original.apply(this, args);
+      });
+    wrap("terminate", (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (!peer.#disposed) peer.outbox.flush();
+        const result = original.apply(this, args);
+        if (!peer.#disposed) peer.#ended();
+        return result;
+      });
+  }
+
+  /** This side goes away (its endpoint closes): say so, post everything, end both roles. */
+  leave(): void {
+    (this.caller as { close?: () => unknown } | undefined)?.close?.();
+    (this.owner as { closeAll?: () => void } | undefined)?.closeAll?.();
+    this.outbox.flush();
+    this.release();
+  }
+
+  /** Disposes of the peer once neither role has work left. */
+  release(): void {
+    if (this.#disposed) return;
+    if (this.owner?.active || this.caller?.active) return;
+    this.#disposed = true;
+    this.outbox.flush();
+    this.outbox.close();
+    this.#unlisten();
+    this.endpoint.removeEventListener("error", this.#onWorkerError);
+    for (const restore of this.#restore.reverse()) restore();
+    this.#restore = [];
+    if (PEERS.get(this.endpoint) === this) PEERS.delete(this.endpoint);
+  }
+}

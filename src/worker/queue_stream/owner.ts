@@ -1,0 +1,436 @@
+/**
+ * The owner's side of a queue streamed over one link: the slots it holds
+ * for the remote producer (credits) and for the remote consumer (items sent
+ * and not yet taken by its code), each a named hold in the queue's ledger.
+ *
+ * States of the consumer stream, per item: taken for the link (a seq is
+ * given and the frame is queued in the same synchronous step) → sent →
+ * acked (the remote code took it: its slot frees) or returned (back to the
+ * head of the queue, in the order items first left it). See `PROTOCOL.md`.
+ *
+ * @module
+ */
+
+import { Deque } from "../../_deque.ts";
+import {
+  type QueueAccess,
+  queueAccess,
+  type QueueWait,
+  type SlotHold,
+  type Taken,
+} from "../../_queue_access.ts";
+import type { WaitOptions } from "../../_waiters.ts";
+import { QueueEmpty, QueueShutDown } from "../../errors.ts";
+import type { Queue } from "../../queue.ts";
+import { PLATFORM, snapshot } from "../clone.ts";
+import { CREDIT_WINDOW, type Outbox, type OwnerFrame, serializeError } from "../wire.ts";
+
+/** What a stream needs of the link it belongs to. */
+export interface StreamHost {
+  readonly outbox: Outbox;
+  readonly closed: boolean;
+  report(error: unknown): void;
+}
+
+interface Sent<T> extends Taken<T> {
+  readonly seq: number;
+}
+
+/** A W-10 refusal: the frame changes nothing and is reported. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(`baton: ignored a frame: ${message}`);
+    this.name = "ProtocolError";
+  }
+}
+
+/** One queue, one link, on the owner's side. */
+export class QueueTap<T = unknown> {
+  readonly name: string;
+  readonly queue: Queue<T>;
+  readonly #host: StreamHost;
+  readonly #access: QueueAccess<T>;
+  // ---- producer: credits ----
+  readonly #credit: SlotHold;
+  /** Credits held for the link and not yet granted in a frame. */
+  #owed = 0;
+  #topUpQueued = false;
+  #creditWait: QueueWait | undefined;
+  #unwatchSpace: (() => void) | undefined;
+  #reclaiming = false;
+  // ---- consumer: items sent ----
+  readonly #out: SlotHold;
+  readonly #sent = new Deque<Sent<T>>();
+  #nextSeq = 0;
+  /** Every seq below this one was taken by the remote code, or came back. */
+  #settled = 0;
+  #demand = 0;
+  #standing: QueueWait | undefined;
+  /** Items the remote code took and has not marked done with a done frame. */
+  #undone = 0;
+  readonly #unwatch: (() => void)[];
+
+  constructor(host: StreamHost, name: string, queue: Queue<T>, linkLabel: string) {
+    this.#host = host;
+    this.name = name;
+    this.queue = queue;
+    this.#access = queueAccess<T>(queue);
+    this.#credit = this.#access.newHold(`credits of ${linkLabel} for "${name}"`);
+    this.#out = this.#access.newHold(`items sent on ${linkLabel} from "${name}"`);
+    this.#unwatch = [
+      this.#access.watchShutdown((immediate) => this.#shutdown(immediate)),
+      this.#access.watchWaiting(() => this.#reclaim()),
+    ];
+  }
+
+  get #outbox(): Outbox {
+    return this.#host.outbox;
+  }
+
+  #push(frame: OwnerFrame): void {
+    this.#outbox.push(frame);
+  }
+
+  // ---- credits ----
+
+  /** The remote side wants credits: `blocked` when a put waits for them. */
+  want(blocked: boolean): void {
+    if (blocked) this.#grantBlocked();
+    else this.#grantAhead();
+  }
+
+  /** The least number of credits worth a message when nobody waits for them. */
+  #batch(): number {
+    const maxsize = this.queue.maxsize;
+    const quarter = maxsize > 0 && maxsize !== Infinity ? Math.floor(maxsize / 4) : CREDIT_WINDOW;
+    return Math.max(1, Math.min(CREDIT_WINDOW / 4, quarter));
+  }
+
+  #grantAhead(): void {
+    const least = this.#batch();
+    if (this.#credit.count + least > CREDIT_WINDOW || this.queue.isShutdown || this.#host.closed) {
+      return;
+    }
+    if (this.#topUpQueued || this.#unwatchSpace !== undefined || this.#reclaiming) return;
+    if (this.#access.free() >= least) {
+      this.#grantNow();
+      return;
+    }
+    this.#unwatchSpace = this.#access.watchSpace(least, () => {
+      this.#unwatchSpace = undefined;
+      if (this.#host.closed) return;
+      try {
+        this.#grantNow();
+      } catch (error) {
+        this.#host.report(error); // never into the call that freed the slots
+      }
+    });
+  }
+
+  /** A batch of slots is free: grant it at once, not at the end of the turn. */
+  #grantNow(): void {
+    this.#topUp();
+    this.#outbox.flush();
+    this.#grantAhead();
+  }
+
+  /** A put waits for credit: wait in line with the local putters for one slot. */
+  #grantBlocked(): void {
+    if (this.#creditWait !== undefined || this.#host.closed) return;
+    let settled = false;
+    const wait = this.#access.waitReserve(this.#credit, () => {
+      // Admitted in line, now: owed at once, so a shutdown in this turn follows the credit.
+      settled = true;
+      this.#creditWait = undefined;
+      this.#owed++;
+      this.#queueTopUp();
+    }, () => {
+      settled = true;
+      this.#creditWait = undefined; // shut down: the remote side hears of it
+    });
+    if (!settled) this.#creditWait = wait;
+  }
+
+  #queueTopUp(): void {
+    if (this.#topUpQueued) return;
+    this.#topUpQueued = true;
+    this.#outbox.beforeFlush(this.#topUp);
+  }
+
+  /** Grants what is owed, and free slots up to the window when a batch is free. */
+  #topUp = (): void => {
+    this.#topUpQueued = false;
+    if (this.#host.closed) return;
+    const extra = this.#access.reserve(
+      this.#credit,
+      CREDIT_WINDOW - this.#credit.count,
+      this.#batch(),
+    );
+    const granted = this.#owed + extra;
+    this.#owed = 0;
+    if (granted > 0) this.#push({ type: "credit", name: this.name, count: granted });
+  };
+
+  /** Credits the remote side may be holding: granted in a frame, not yet used or returned. */
+  #granted(): number {
+    return this.#credit.count - this.#owed;
+  }
+
+  /** Someone waits for room: ask the remote producer for the credits it does not use. */
+  #reclaim(): void {
+    if (this.#reclaiming || this.#granted() === 0 || this.#host.closed) return;
+    this.#reclaiming = true;
+    this.#unwatchSpace?.();
+    this.#unwatchSpace = undefined;
+    this.#push({ type: "reclaim", name: this.name });
+  }
+
+  /** Items put on credit arrive. */
+  put(items: unknown[]): void {
+    if (items.length > this.#granted()) {
+      throw new ProtocolError(
+        `${items.length} items for "${this.name}" on ${this.#granted()} credits`,
+      );
+    }
+    for (const item of items) {
+      try {
+        this.#access.putHeld(this.#credit, item as T);
+      } catch (error) {
+        this.#host.report(error); // storage refused it (a compare function)
+      }
+    }
+    this.#grantAhead();
+  }
+
+  /** The remote side gives back credits it will not use (asked or not). */
+  uncredit(count: number): void {
+    if (count > this.#granted()) {
+      throw new ProtocolError(`uncredit of ${count} with ${this.#granted()} granted`);
+    }
+    this.#reclaiming = false;
+    this.#unwatchSpace?.();
+    this.#unwatchSpace = undefined;
+    this.#access.release(this.#credit, count);
+  }
+
+  // ---- items to the remote consumer ----
+
+  /** The remote side wants `count` more items ahead. */
+  pull(count: number): void {
+    if (count > CREDIT_WINDOW * 4) throw new ProtocolError(`a pull of ${count} items`);
+    this.#demand += count;
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#demand > 0 && this.#standing === undefined) {
+      let taken: Taken<T> | undefined;
+      try {
+        taken = this.#access.takeHeld(this.#out);
+      } catch (error) {
+        this.#stopPulling();
+        this.#push({
+          type: "itemError",
+          name: this.name,
+          seq: this.#nextSeq++,
+          error: serializeError(error),
+        });
+        return;
+      }
+      if (taken === undefined) {
+        let settled = false;
+        const wait = this.#access.waitTake(this.#out, (next) => {
+          settled = true;
+          this.#standing = undefined;
+          if (this.#send(next)) this.#pump();
+        }, (error) => {
+          settled = true;
+          this.#standing = undefined;
+          if (this.#host.closed) return;
+          this.#demand = 0;
+          if (error instanceof QueueShutDown) this.#push({ type: "end", name: this.name });
+          else this.#itemError(error);
+        });
+        if (!settled) this.#standing = wait;
+        return;
+      }
+      if (!this.#send(taken)) return;
+    }
+  }
+
+  /**
+   * Sends an item taken for the link, in the step that took it, so items go
+   * out in the order they left the queue. Returns false when it cannot cross:
+   * it is back at the head and the get waiting for it rejects (W-3).
+   */
+  #send(taken: Taken<T>, answers?: number): boolean {
+    const seq = this.#nextSeq++;
+    let copy: unknown;
+    try {
+      copy = snapshot(taken.item);
+      if (copy === PLATFORM) {
+        const frame: OwnerFrame = answers === undefined
+          ? { type: "items", name: this.name, seq, items: [taken.item] }
+          : { type: "result", id: answers, value: taken.item, seq };
+        this.#outbox.postNow(frame); // the platform's clone is the verdict
+      } else if (answers !== undefined) {
+        this.#push({ type: "result", id: answers, value: copy, seq });
+      } else {
+        const last = this.#outbox.last();
+        if (
+          last?.type === "items" && last.name === this.name &&
+          last.seq + last.items.length === seq
+        ) {
+          last.items.push(copy);
+          this.#outbox.added(1);
+        } else this.#push({ type: "items", name: this.name, seq, items: [copy] });
+      }
+    } catch (error) {
+      this.#access.requeue(this.#out, [taken]);
+      if (answers === undefined) {
+        this.#stopPulling();
+        this.#push({ type: "itemError", name: this.name, seq, error: serializeError(error) });
+      } else this.#push({ type: "error", id: answers, error: serializeError(error) });
+      return false;
+    }
+    this.#sent.push({ item: taken.item, stamp: taken.stamp, seq });
+    if (answers === undefined) this.#demand--;
+    return true;
+  }
+
+  #itemError(error: unknown): void {
+    this.#push({
+      type: "itemError",
+      name: this.name,
+      seq: this.#nextSeq++,
+      error: serializeError(error),
+    });
+  }
+
+  #stopPulling(): void {
+    this.#demand = 0;
+    this.#standing?.cancel();
+    this.#standing = undefined;
+  }
+
+  /**
+   * A remote `get` served here, in line with the local getters: its answer
+   * travels as the next item of the stream. Cancelled through `options.signal`.
+   */
+  get(id: number, options: WaitOptions, settled: () => void): void {
+    // The signal is the call's own: a cancel from the remote side, or the link's close.
+    this.#access.waitTake(this.#out, (taken) => {
+      settled();
+      this.#send(taken, id);
+    }, (error) => {
+      settled();
+      if (!this.#host.closed) this.#answerError(id, error, options.signal);
+    }, options);
+  }
+
+  /** A remote `getNowait`. */
+  getNowait(id: number): void {
+    let taken: Taken<T> | undefined;
+    try {
+      taken = this.#access.takeHeld(this.#out);
+    } catch (error) {
+      this.#answerError(id, error);
+      return;
+    }
+    if (taken !== undefined) this.#send(taken, id);
+    else this.#answerError(id, this.#access.drained ? new QueueShutDown() : new QueueEmpty());
+  }
+
+  #answerError(id: number, error: unknown, signal?: AbortSignal): void {
+    const cancelled = signal?.aborted === true && error === signal.reason;
+    this.#push(
+      cancelled
+        ? { type: "error", id, error: serializeError(error), cancelled: true }
+        : { type: "error", id, error: serializeError(error) },
+    );
+  }
+
+  /** Every item before `seq` was taken by the remote code: their slots free. */
+  ack(seq: number): void {
+    this.#settle(seq, "ack");
+  }
+
+  #settle(seq: number, what: string): void {
+    if (seq < this.#settled || seq > this.#nextSeq) {
+      throw new ProtocolError(
+        `${what} of "${this.name}" before #${seq}: sent up to #${this.#nextSeq}, settled before #${this.#settled}`,
+      );
+    }
+    let taken = 0;
+    while (this.#sent.length > 0 && this.#sent.peekFront()!.seq < seq) {
+      this.#sent.shift();
+      taken++;
+    }
+    this.#settled = seq;
+    this.#undone += taken;
+    if (taken > 0) this.#access.release(this.#out, taken);
+  }
+
+  /** The remote side took the items before `seq` and gives back every later one. */
+  giveBack(seq: number): void {
+    this.#settle(seq, "return");
+    this.#stopPulling();
+    this.#returnSent();
+    // Items sent before this point are back in the queue: the remote side drops them until it reads this.
+    this.#push({ type: "returned", name: this.name });
+  }
+
+  #returnSent(): void {
+    this.#settled = this.#nextSeq;
+    if (this.#sent.length === 0) return;
+    const items = [...this.#sent];
+    this.#sent.clear();
+    this.#access.requeue(this.#out, items);
+  }
+
+  /** The remote code marked `count` items it took as done. */
+  done(count: number): void {
+    if (count > this.#undone) {
+      throw new ProtocolError(`done of ${count} for "${this.name}": ${this.#undone} taken`);
+    }
+    this.#undone -= count;
+    for (let i = 0; i < count; i++) this.queue.taskDone();
+  }
+
+  /** Items the remote code took and did not mark done: late done frames may count these. */
+  get undone(): number {
+    return this.#undone;
+  }
+
+  /** Credits granted and unused at close: late item frames may use these. */
+  get lateCredits(): number {
+    return this.#granted();
+  }
+
+  #shutdown(immediate: boolean): void {
+    if (this.#host.closed) return;
+    // A slot admitted before the shutdown (in line, as a put would be) is granted before it.
+    if (this.#owed > 0) {
+      this.#push({ type: "credit", name: this.name, count: this.#owed });
+      this.#owed = 0;
+    }
+    this.#push({ type: "shutdown", name: this.name, immediate });
+    this.#unwatchSpace?.(); // no credit is granted after a shutdown
+    this.#unwatchSpace = undefined;
+  }
+
+  /** The link closed: give back everything held for the other side (W-8). */
+  close(): void {
+    for (const unwatch of this.#unwatch) unwatch();
+    this.#stopPulling();
+    this.#creditWait?.cancel();
+    this.#creditWait = undefined;
+    this.#unwatchSpace?.();
+    this.#unwatchSpace = undefined;
+    this.#owed = 0;
+    if (this.#credit.count > 0) this.#access.release(this.#credit, this.#credit.count);
+    this.#returnSent();
+    this.#access.dropHold(this.#credit);
+    this.#access.dropHold(this.#out);
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * The remote side of a queue streamed over one link: puts write ahead on
+ * credits the owner granted, gets take from items the owner sent ahead, in
+ * the order it sent them (its seq), and say which they took (acks) or give
+ * back (returns) by seq. See `PROTOCOL.md` for the states.
+ *
+ * @module
+ */
+
+import { Deque } from "../../_deque.ts";
+import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
+import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../../errors.ts";
+import { PLATFORM, snapshot } from "../clone.ts";
+import type { RemoteQueue } from "../remote.ts";
+import { afterTurn, CREDIT_WINDOW, type Entry, type Outbox } from "../wire.ts";
+
+/** A batch drained sooner than this after it arrived means the consumer is fast. */
+const FAST_DRAIN_MS = 1;
+/** A batch drained later than this means the consumer is slow. */
+const SLOW_DRAIN_MS = 20;
+
+/** What a queue proxy needs of its connection. */
+export interface ProxyHost {
+  readonly outbox: Outbox;
+  readonly prefetch: number;
+  report(error: unknown): void;
+  /**
+   * Calls `op` on the owner. For a get, `onItem` takes the answer (its seq
+   * and item) synchronously as it arrives and gives what the call resolves with.
+   */
+  call(
+    name: string,
+    op: string,
+    args: unknown[],
+    options?: WaitOptions,
+    platformItem?: boolean,
+    onItem?: (seq: number, value: unknown) => unknown,
+  ): Promise<unknown>;
+}
+
+/** A put waiting for credit: the item, already checked (its copy, or the item for the platform). */
+interface WaitingPut {
+  item: unknown;
+  copy: unknown;
+}
+
+/** An item the owner sent, or the error that stands in its place. */
+type Received = { seq: number; value: unknown; error?: undefined } | {
+  seq: number;
+  error: Error;
+  value?: undefined;
+};
+
+/** The proxy of one served queue. */
+export class QueueProxy {
+  readonly face: RemoteQueue<unknown>;
+  readonly #host: ProxyHost;
+  readonly #name: string;
+  readonly #kind: "Queue" | "LifoQueue" | "PriorityQueue";
+  readonly #useCredit: boolean;
+  readonly #prefetch: number;
+  #closed = false;
+  #shutdown = false;
+  #discarding = false;
+  // ---- put side ----
+  #credits = 0;
+  #wantSent: false | "ahead" | "blocked" = false;
+  #putSinceCheck = false;
+  #idleCheck = false;
+  #putters: WaitList<void, WaitingPut>;
+  // ---- get side ----
+  #received = new Deque<Received>();
+  #getters: WaitList<unknown>;
+  /** Items asked for ahead and not yet arrived. */
+  #outstanding = 0;
+  /** Items asked for ahead now: grows while this side drains batches fast, shrinks while slow. */
+  #window = 1;
+  #lastArrival = -Infinity;
+  /** Returns the owner has not confirmed: items that arrive meanwhile went back to its queue. */
+  #returning = 0;
+  /** Direct gets not answered yet. */
+  #directPending = 0;
+  #ended = false;
+  /** Every item before this seq was taken by this side's code (or went back). */
+  #takenBefore = 0;
+  /** The highest seq that arrived: seqs only grow. */
+  #lastSeq = -1;
+  #ackFrame: { type: "ack"; name: string; seq: number } | undefined;
+  #doneFrame: { type: "done"; name: string; count: number } | undefined;
+  /** Items this side took and has not marked done: those taskDone calls need no round trip. */
+  #undone = 0;
+
+  constructor(host: ProxyHost, name: string, entry: Entry) {
+    this.#host = host;
+    this.#name = name;
+    this.#kind = entry.kind as "Queue" | "LifoQueue" | "PriorityQueue";
+    // A compare function may throw on put, and only a call can report that.
+    this.#useCredit = this.#kind !== "PriorityQueue";
+    this.#prefetch = this.#kind === "Queue" ? host.prefetch : 0;
+    this.#putters = new WaitList<void, WaitingPut>({
+      onTimeout: () => {
+        throw this.#shutdown ? new QueueShutDown() : new QueueFull();
+      },
+    });
+    this.#getters = new WaitList<unknown>({
+      onTimeout: () => {
+        throw this.#drained() ? new QueueShutDown() : new QueueEmpty();
+      },
+      onCancel: () => this.#withdraw(),
+    });
+    const call = (op: string, args: unknown[] = [], options?: WaitOptions) =>
+      this.#closed ? Promise.reject(new LinkClosed()) : host.call(name, op, args, options);
+    const face = {
+      kind: this.#kind,
+      maxsize: entry.constants.maxsize as number,
+      put: (item: unknown, options?: WaitOptions) => this.put(item, options),
+      putNowait: (item: unknown) => this.putNowait(item),
+      get: (options?: WaitOptions) => this.get(options),
+      getNowait: () => this.getNowait(),
+      qsize: () => call("qsize") as Promise<number>,
+      empty: () => call("empty") as Promise<boolean>,
+      full: () => call("full") as Promise<boolean>,
+      taskDone: () => this.taskDone(),
+      join: (options?: WaitOptions) => call("join", [], options) as Promise<boolean>,
+      shutdown: (immediate = false) => call("shutdown", [immediate === true]) as Promise<void>,
+      [Symbol.asyncIterator]: () => this.#iterator(),
+    };
+    Object.defineProperty(face, "isShutdown", { get: () => call("isShutdown"), enumerable: true });
+    Object.defineProperty(face, "unfinishedTasks", {
+      get: () => call("unfinishedTasks"),
+      enumerable: true,
+    });
+    this.face = face as RemoteQueue<unknown>;
+  }
+
+  // ---- put ----
+
+  /** Checks an item before anything else happens to it; a rejection when it cannot cross (W-3). */
+  #check(item: unknown): WaitingPut | Promise<never> {
+    try {
+      return { item, copy: snapshot(item) };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  put(item: unknown, options?: WaitOptions): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#shutdown) return Promise.reject(new QueueShutDown());
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    const checked = this.#check(item);
+    if (checked instanceof Promise) return checked;
+    if (!this.#useCredit) return this.#putCall("put", checked, options);
+    if (this.#credits > 0 && this.#putters.size === 0) return this.#sendChecked(checked);
+    if (options?.timeout === 0) return this.#putNowaitCall(checked);
+    this.#want(true);
+    return this.#putters.wait(options, checked);
+  }
+
+  putNowait(item: unknown): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#shutdown) return Promise.reject(new QueueShutDown());
+    const checked = this.#check(item);
+    if (checked instanceof Promise) return checked;
+    if (this.#useCredit && this.#credits > 0 && this.#putters.size === 0) {
+      return this.#sendChecked(checked);
+    }
+    return this.#putNowaitCall(checked);
+  }
+
+  /**
+   * A put that must not wait, without credit. While this side's own earlier
+   * puts wait for room it is full from here: asking the owner could let
+   * this item overtake them.
+   */
+  #putNowaitCall(checked: WaitingPut): Promise<void> {
+    if (this.#putters.size > 0) return Promise.reject(new QueueFull());
+    return this.#putCall("putNowait", checked);
+  }
+
+  #putCall(op: string, checked: WaitingPut, options?: WaitOptions): Promise<void> {
+    const platform = checked.copy === PLATFORM;
+    const item = platform ? checked.item : checked.copy;
+    return this.#host.call(this.#name, op, [item], options, platform) as Promise<void>;
+  }
+
+  /** Sends a checked item on one credit; a rejection when the platform refuses it. */
+  #sendChecked(checked: WaitingPut): Promise<void> {
+    try {
+      this.#send(checked);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve();
+  }
+
+  /** Uses one credit; throws (and keeps the credit) when the platform refuses the item. */
+  #send(checked: WaitingPut): void {
+    const outbox = this.#host.outbox;
+    if (checked.copy === PLATFORM) {
+      outbox.postNow({ type: "put", name: this.#name, items: [checked.item] });
+    } else {
+      const last = outbox.last();
+      if (last?.type === "put" && last.name === this.#name) {
+        last.items.push(checked.copy);
+        outbox.added(1);
+      } else outbox.push({ type: "put", name: this.#name, items: [checked.copy] });
+    }
+    this.#credits--;
+    if (this.#credits < CREDIT_WINDOW / 2) this.#want();
+    this.#putSinceCheck = true;
+    this.#watchIdle();
+  }
+
+  /**
+   * Credits are kept while connected (the next put goes out at once), but a
+   * producer idle for a turn withdraws its ask for more, so the owner keeps
+   * no freed slot for it.
+   */
+  #watchIdle(): void {
+    if (this.#idleCheck) return;
+    this.#idleCheck = true;
+    afterTurn(() => {
+      this.#idleCheck = false;
+      if (this.#putSinceCheck) {
+        this.#putSinceCheck = false;
+        this.#watchIdle();
+        return;
+      }
+      if (this.#wantSent === "ahead" && !this.#closed && this.#putters.size === 0) {
+        this.#wantSent = false;
+        this.#host.outbox.push({ type: "uncredit", name: this.#name, count: 0 });
+      }
+    });
+  }
+
+  /** Asks for credits: `blocked` when a put waits for them. */
+  #want(blocked = false): void {
+    if (
+      this.#shutdown || this.#closed || this.#wantSent === "blocked" ||
+      (this.#wantSent === "ahead" && !blocked)
+    ) return;
+    this.#wantSent = blocked ? "blocked" : "ahead";
+    this.#host.outbox.push({ type: "want", name: this.#name, blocked });
+  }
+
+  credit(count: number): void {
+    this.#wantSent = false;
+    if (this.#shutdown || this.#closed) {
+      this.#host.outbox.push({ type: "uncredit", name: this.#name, count });
+      return;
+    }
+    this.#credits += count;
+    while (this.#credits > 0 && this.#putters.size > 0) {
+      const putter = this.#putters.shift()!;
+      try {
+        this.#send(putter.data);
+      } catch (error) {
+        putter.reject(error); // that put fails alone (W-3); its credit stays for the next
+        continue;
+      }
+      putter.resolve();
+    }
+    if (this.#putters.size > 0) this.#want(true);
+  }
+
+  /** Someone at the owner waits for room: give back the credits not in use. */
+  reclaim(): void {
+    const unused = this.#credits;
+    this.#credits = 0;
+    if (this.#wantSent === "ahead") this.#wantSent = false;
+    this.#host.outbox.push({ type: "uncredit", name: this.#name, count: unused });
+    if (this.#putters.size > 0) this.#want(true);
+  }
+
+  // ---- get ----
+
+  #drained(): boolean {
+    return this.#ended && this.#received.length === 0;
+  }
+
+  get(options?: WaitOptions): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#drained()) return Promise.reject(new QueueShutDown());
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    if (this.#received.length > 0) return this.#take();
+    if (this.#prefetch === 0) return this.#direct("get", options);
+    if (options?.timeout === 0) return this.#getNowaitCall();
+    this.#adapt();
+    this.#pull();
+    return this.#getters.wait(options, undefined);
+  }
+
+  getNowait(): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#drained()) return Promise.reject(new QueueShutDown());
+    if (this.#received.length > 0) return this.#take();
+    return this.#getNowaitCall();
+  }
+
+  /**
+   * A get that must not wait and finds nothing here. While this side's own
+   * earlier gets wait, it is empty from here: asking the owner could let
+   * this get overtake them.
+   */
+  #getNowaitCall(): Promise<unknown> {
+    if (this.#getters.size > 0) return Promise.reject(new QueueEmpty());
+    return this.#direct("getNowait");
+  }
+
+  /** A get served in the owner's thread: its answer is the stream's next item. */
+  #direct(op: string, options?: WaitOptions): Promise<unknown> {
+    this.#directPending++;
+    const answered = (seq: number, value: unknown): unknown => {
+      this.#directPending--;
+      this.#arrive({ seq, value });
+      // Items that arrived first go out first: seq order.
+      const received = this.#received.shift()!;
+      this.#taken(received.seq);
+      this.#pull();
+      if (received.error !== undefined) throw received.error;
+      return received.value;
+    };
+    return this.#host.call(this.#name, op, [], options, false, answered).catch((error) => {
+      this.#directPending--;
+      throw error;
+    });
+  }
+
+  /** Hands the next received item to this side's code (or rejects with its error). */
+  #take(): Promise<unknown> {
+    const received = this.#received.shift()!;
+    this.#taken(received.seq);
+    this.#pull();
+    return received.error === undefined
+      ? Promise.resolve(received.value)
+      : Promise.reject(received.error);
+  }
+
+  /** This side's code took the item `seq` (or met its error): one ack frame per turn. */
+  #taken(seq: number): void {
+    this.#takenBefore = seq + 1;
+    this.#undone++;
+    if (this.#closed) return;
+    const frame = this.#ackFrame;
+    if (frame !== undefined && this.#host.outbox.last() === frame) {
+      frame.seq = seq + 1; // still unsent
+      return;
+    }
+    this.#ackFrame = this.#host.outbox.push({ type: "ack", name: this.#name, seq: seq + 1 });
+  }
+
+  #arrive(received: Received): void {
+    if (received.seq <= this.#lastSeq) {
+      this.#host.report(
+        new TypeError(`baton: "${this.#name}" item #${received.seq} arrived twice`),
+      );
+      return;
+    }
+    this.#lastSeq = received.seq;
+    this.#received.push(received);
+  }
+
+  /**
+   * This side runs out of items and must wait. If it drained the last batch
+   * quickly, ask for twice as many ahead (up to `prefetch`); if it was slow,
+   * half as many: slow consumers take one item at a time and leave the rest
+   * to their peers, fast ones stream in large batches.
+   */
+  #adapt(): void {
+    const sinceArrival = performance.now() - this.#lastArrival;
+    if (sinceArrival < FAST_DRAIN_MS) this.#window = Math.min(this.#prefetch, this.#window * 2);
+    else if (sinceArrival > SLOW_DRAIN_MS) this.#window = Math.max(1, Math.floor(this.#window / 2));
+  }
+
+  #pull(): void {
+    if (this.#prefetch === 0 || this.#ended || this.#closed) return;
+    const held = this.#received.length + this.#outstanding;
+    if (held > this.#window / 2) return;
+    const count = this.#window - held;
+    this.#outstanding += count;
+    this.#host.outbox.push({ type: "pull", name: this.#name, count });
+  }
+
+  /**
+   * The last waiting get timed out or was aborted: take back what was asked
+   * for, so it is not kept here while the owner's getters wait (Q-5).
+   */
+  #withdraw(): void {
+    if (
+      this.#getters.size > 0 || this.#outstanding === 0 || this.#directPending > 0 ||
+      this.#closed || this.#ended
+    ) return;
+    this.#giveBack();
+  }
+
+  /** Gives back every item received and not taken, and every item on its way. */
+  #giveBack(): void {
+    this.#received.clear();
+    this.#outstanding = 0;
+    this.#returning++;
+    this.#host.outbox.push({ type: "return", name: this.#name, seq: this.#takenBefore });
+  }
+
+  /** Items the owner sent ahead, from `seq` on. */
+  items(seq: number, values: unknown[]): void {
+    // Sent before the owner read a return: already back in its queue.
+    if (this.#closed || this.#discarding || this.#returning > 0) return;
+    this.#outstanding -= values.length;
+    if (this.#outstanding < 0) {
+      // More than was asked for: the owner is not baton's, or broken. The items are kept (they exist).
+      this.#host.report(
+        new TypeError(`baton: "${this.#name}" got ${-this.#outstanding} items unasked`),
+      );
+      this.#outstanding = 0;
+    }
+    this.#lastArrival = performance.now();
+    for (let i = 0; i < values.length; i++) this.#arrive({ seq: seq + i, value: values[i] });
+    while (this.#getters.size > 0 && this.#received.length > 0) {
+      const received = this.#received.shift()!;
+      this.#taken(received.seq);
+      const getter = this.#getters.shift()!;
+      if (received.error === undefined) getter.resolve(received.value);
+      else getter.reject(received.error);
+    }
+    if (this.#getters.size > 0) this.#pull();
+  }
+
+  /** The item `seq` could not be sent: it is back at the owner's head; the get meant for it fails. */
+  itemError(seq: number, error: Error): void {
+    if (this.#closed || this.#discarding || this.#returning > 0) return;
+    this.#outstanding = 0; // the owner stopped serving this side's pull
+    this.#arrive({ seq, error });
+    this.items(seq + 1, []);
+  }
+
+  /** The owner confirmed a return. */
+  returned(): void {
+    if (this.#returning > 0) this.#returning--;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#outstanding = 0;
+    if (this.#received.length === 0) this.#getters.rejectAll(new QueueShutDown());
+  }
+
+  shutdownNotice(immediate: boolean): void {
+    this.#shutdown = true;
+    this.#putters.rejectAll(new QueueShutDown());
+    if (this.#credits > 0) {
+      this.#host.outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
+      this.#credits = 0;
+    }
+    if (!immediate || this.#discarding) return;
+    // The owner discarded what was queued; what was sent here goes the same way (W-12).
+    this.#discarding = true;
+    this.#ended = true;
+    this.#getters.rejectAll(new QueueShutDown());
+    this.#giveBack();
+  }
+
+  // ---- tasks ----
+
+  taskDone(): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#undone > 0) {
+      // Certainly valid: this side took the item. One count per turn, no round trip.
+      this.#undone--;
+      const frame = this.#doneFrame;
+      if (frame !== undefined && this.#host.outbox.last() === frame) frame.count++;
+      else this.#doneFrame = this.#host.outbox.push({ type: "done", name: this.#name, count: 1 });
+      return Promise.resolve();
+    }
+    return this.#host.call(this.#name, "taskDone", []) as Promise<void>;
+  }
+
+  #iterator(): AsyncIterator<unknown> {
+    return {
+      next: (): Promise<IteratorResult<unknown>> =>
+        this.get().then(
+          (value) => ({ value, done: false }),
+          (error) => {
+            if (error instanceof QueueShutDown) return { value: undefined, done: true };
+            throw error;
+          },
+        ),
+      return: () => {
+        // The loop is left: what was fetched ahead for it goes back to the queue.
+        if (
+          this.#getters.size === 0 && this.#directPending === 0 && !this.#closed &&
+          !this.#ended && (this.#received.length > 0 || this.#outstanding > 0)
+        ) this.#giveBack();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  // ---- teardown ----
+
+  /** This side is closing: give back what it holds, before its bye. */
+  leave(): void {
+    if (this.#closed) return;
+    if (this.#credits > 0) {
+      this.#host.outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
+      this.#credits = 0;
+    }
+    if (this.#prefetch > 0 && (this.#received.length > 0 || this.#outstanding > 0)) {
+      this.#giveBack();
+    }
+  }
+
+  /** The link of this name closed. */
+  closed(): void {
+    this.#closed = true;
+    this.#received.clear();
+    this.#putters.rejectAll(new LinkClosed());
+    this.#getters.rejectAll(new LinkClosed());
+  }
+}

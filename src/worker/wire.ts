@@ -1,0 +1,473 @@
+/**
+ * The wire of baton's cross-worker adapters: the envelope, the frames and
+ * their schemas, errors across the boundary, and the outbox that batches the
+ * frames of one turn. `PROTOCOL.md` beside this file describes it for people.
+ *
+ * Every message baton posts is one envelope `{ "@baton": 2, peer, seq,
+ * frames }`: `peer` is the sending peer's random id and `seq` numbers its
+ * envelopes from 0, so a replayed, duplicated or forged envelope is refused
+ * before any frame in it is read. Anything without the `@baton` key is not
+ * baton's and is ignored (W-4).
+ *
+ * @module
+ */
+
+import {
+  BrokenBarrierError,
+  LinkClosed,
+  PipeClosed,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+} from "../errors.ts";
+
+/** The key that marks baton's messages, and the protocol version. */
+export const TAG = "@baton";
+export const VERSION = 2;
+
+/** Put credits granted to one remote producer of one queue at a time. */
+export const CREDIT_WINDOW = 1024;
+
+/** The most items one frame may carry (a larger batch is refused, W-10). */
+export const MAX_ITEMS = 4096;
+
+/**
+ * What baton needs of a message endpoint: a `Worker`, a `MessagePort`, or a
+ * worker's `self`.
+ *
+ * @example
+ * ```ts
+ * import type { Endpoint } from "@baton/baton/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const endpoint: Endpoint = port1;
+ * port1.close();
+ * port2.close();
+ * console.log(typeof endpoint.postMessage); // "function"
+ * ```
+ */
+export interface Endpoint {
+  /** Posts a message to the other side. */
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  /** Listens for messages (and, on a `Worker`, for `"error"`). */
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  /** Stops listening. */
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  /** Present on a `MessagePort`: starts delivery. */
+  start?: () => void;
+}
+
+/** The kinds of primitive that can be served. */
+export type Kind =
+  | "Queue"
+  | "LifoQueue"
+  | "PriorityQueue"
+  | "Lock"
+  | "Condition"
+  | "Event"
+  | "Semaphore"
+  | "BoundedSemaphore"
+  | "Barrier"
+  | "PeriodicTimer"
+  | "Connection";
+
+/** What `serve` tells `connect` about one served name. */
+export interface Entry {
+  kind: Kind;
+  /** Constant properties (`maxsize`, `parties`, `initialValue`, ...). */
+  constants: Record<string, number | boolean | string>;
+  /** For a pipe connection: the port carrying it. */
+  port?: MessagePort;
+}
+
+/** An error as it crosses the boundary. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** Frames a caller sends to the side that serves (the owner). */
+export type CallerFrame =
+  | { type: "hello" }
+  | { type: "bye" }
+  | {
+    type: "call";
+    id: number;
+    name: string;
+    op: string;
+    args: unknown[];
+    timeout?: number;
+    cancellable?: true;
+  }
+  | { type: "cancel"; id: number }
+  | { type: "put"; name: string; items: unknown[] }
+  | { type: "want"; name: string; blocked: boolean }
+  | { type: "uncredit"; name: string; count: number }
+  | { type: "pull"; name: string; count: number }
+  /** Every item before `seq` was taken by the caller's code. */
+  | { type: "ack"; name: string; seq: number }
+  /** Same, and every later item sent goes back. */
+  | { type: "return"; name: string; seq: number }
+  | { type: "done"; name: string; count: number }
+  | { type: "gone"; names: string[] };
+
+/** Frames the owner sends to a caller. */
+export type OwnerFrame =
+  | { type: "manifest"; entries: Record<string, Entry>; reply: boolean }
+  | { type: "result"; id: number; value: unknown; seq?: number }
+  | { type: "error"; id: number; error: WireError; cancelled?: true }
+  | { type: "credit"; name: string; count: number }
+  | { type: "reclaim"; name: string }
+  | { type: "items"; name: string; seq: number; items: unknown[] }
+  | { type: "itemError"; name: string; seq: number; error: WireError }
+  | { type: "returned"; name: string }
+  | { type: "end"; name: string }
+  | { type: "shutdown"; name: string; immediate: boolean }
+  | { type: "closed"; names: string[] };
+
+/** Any frame. */
+export type Frame = CallerFrame | OwnerFrame;
+
+/** The frame types a caller sends: the rest are the owner's. */
+export const CALLER_TYPES: ReadonlySet<string> = new Set([
+  "hello",
+  "bye",
+  "call",
+  "cancel",
+  "put",
+  "want",
+  "uncredit",
+  "pull",
+  "ack",
+  "return",
+  "done",
+  "gone",
+]);
+
+// ---- schemas (W-10) ----
+
+type Check = (value: unknown) => boolean;
+
+const name: Check = (value) => typeof value === "string" && value.length > 0;
+const names: Check = (value) => Array.isArray(value) && value.every(name);
+/** A count or id: a non-negative safe integer. */
+export const isCount = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const count: Check = isCount;
+const bool: Check = (value) => typeof value === "boolean";
+const yes: Check = (value) => value === true;
+const any: Check = () => true;
+const items: Check = (value) => Array.isArray(value) && value.length <= MAX_ITEMS;
+const list: Check = (value) => Array.isArray(value);
+const timeout: Check = (value) => typeof value === "number" && value >= 0; // NaN fails
+const wireError: Check = (value) =>
+  typeof value === "object" && value !== null &&
+  typeof (value as WireError).name === "string" &&
+  typeof (value as WireError).message === "string";
+const entries: Check = (value) =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Each frame type's fields: required ones, then optional ones (after `?`). */
+const SCHEMAS: Record<string, Record<string, Check>> = {
+  hello: {},
+  bye: {},
+  call: { id: count, name, op: name, args: list, "?timeout": timeout, "?cancellable": yes },
+  cancel: { id: count },
+  put: { name, items },
+  want: { name, blocked: bool },
+  uncredit: { name, count },
+  pull: { name, count },
+  ack: { name, seq: count },
+  return: { name, seq: count },
+  done: { name, count },
+  gone: { names },
+  manifest: { entries, reply: bool },
+  result: { id: count, value: any, "?seq": count },
+  error: { id: count, error: wireError, "?cancelled": yes },
+  credit: { name, count },
+  reclaim: { name },
+  items: { name, seq: count, items },
+  itemError: { name, seq: count, error: wireError },
+  returned: { name },
+  end: { name },
+  shutdown: { name, immediate: bool },
+  closed: { names },
+};
+
+/** Says what is wrong with a frame, or `undefined` when it fits its schema. */
+export function checkFrame(frame: unknown): string | undefined {
+  if (typeof frame !== "object" || frame === null) return "a frame that is not an object";
+  const type = (frame as { type?: unknown }).type;
+  if (typeof type !== "string" || !Object.hasOwn(SCHEMAS, type)) {
+    return `an unknown frame type ${JSON.stringify(String(type))}`;
+  }
+  const schema = SCHEMAS[type]!;
+  for (const key in schema) {
+    const optional = key.startsWith("?");
+    const field = optional ? key.slice(1) : key;
+    const value = (frame as Record<string, unknown>)[field];
+    if (optional && value === undefined) continue;
+    if (!schema[key]!(value)) return `a ${type} frame with a bad ${field}`;
+  }
+  return undefined;
+}
+
+/** An envelope as posted. */
+export interface Envelope {
+  [TAG]: typeof VERSION;
+  peer: string;
+  seq: number;
+  frames: Frame[];
+}
+
+/**
+ * Reads a message: `undefined` when it is not baton's (W-4), a string when it
+ * is baton's but malformed, else the envelope (its frames not yet checked).
+ */
+export function readEnvelope(data: unknown): Envelope | string | undefined {
+  if (typeof data !== "object" || data === null || !(TAG in data)) return undefined;
+  const envelope = data as Partial<Envelope>;
+  if (envelope[TAG] !== VERSION) {
+    return `a baton message of protocol version ${String(envelope[TAG])} (this is ${VERSION})`;
+  }
+  if (typeof envelope.peer !== "string" || envelope.peer.length === 0) {
+    return "a baton message without a peer id";
+  }
+  if (!isCount(envelope.seq)) return "a baton message without a sequence number";
+  if (!Array.isArray(envelope.frames)) return "a baton message without frames";
+  return envelope as Envelope;
+}
+
+// ---- errors across the boundary (W-7) ----
+
+const ERROR_CLASSES: Record<string, new (message?: string) => Error> = {
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  BrokenBarrierError,
+  PipeClosed,
+  LinkClosed,
+  Error,
+  RangeError,
+  TypeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** Turns anything thrown into a cloneable description. */
+export function serializeError(error: unknown): WireError {
+  if (error instanceof Error || error instanceof DOMException) {
+    const wire: WireError = { name: String(error.name), message: String(error.message) };
+    if (typeof error.stack === "string") wire.stack = error.stack;
+    return wire;
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/** Rebuilds an error as baton's own class, a built-in one, or a `DOMException`. */
+export function deserializeError(wire: WireError): Error {
+  const Class = Object.hasOwn(ERROR_CLASSES, wire.name) ? ERROR_CLASSES[wire.name] : undefined;
+  let error: Error;
+  if (Class !== undefined) {
+    error = new Class(wire.message);
+  } else if (/^[A-Z][A-Za-z]*Error$/.test(wire.name)) {
+    // DataCloneError, AbortError, TimeoutError, ... travel as DOMException names.
+    error = new DOMException(wire.message, wire.name);
+  } else {
+    error = new Error(wire.message);
+    error.name = wire.name;
+  }
+  if (typeof wire.stack === "string") {
+    try {
+      Object.defineProperty(error, "stack", {
+        value: wire.stack,
+        configurable: true,
+        writable: true,
+      });
+    } catch {
+      // a DOMException's stack may not be redefinable; the message is what matters
+    }
+  }
+  return error;
+}
+
+/** Whether `error` is the platform's clone failure. */
+export function isDataCloneError(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "DataCloneError";
+}
+
+// ---- batching ----
+
+/** Runs `task` after the current turn's microtasks: a few µs, unlike `setTimeout(0)`. */
+export const afterTurn: (task: () => void) => void = (() => {
+  const immediate = (globalThis as { setImmediate?: (task: () => void) => unknown }).setImmediate;
+  if (typeof immediate === "function") return (task: () => void) => void immediate(task);
+  return (task: () => void) => void setTimeout(task, 0);
+})();
+
+/**
+ * Items an envelope holds before it is posted at once, not at the end of the
+ * turn: small enough that a consumer starts on one batch while its producer
+ * fills the next (measured best between 128 and 512 here).
+ */
+const MAX_BATCH = 256;
+
+/** Frames to post, with the ports they move. */
+interface Pending {
+  frame: Frame;
+  transfer?: Transferable[];
+}
+
+/**
+ * Collects the frames of one turn into one envelope, posted at the end of
+ * the turn (or at once past {@linkcode MAX_BATCH} items, or on `flush()`).
+ * Items are checked before they join a frame (see `clone.ts`), so a post
+ * that throws is a fault of the endpoint, reported and never retried.
+ */
+export class Outbox {
+  #endpoint: Endpoint;
+  #post: (message: unknown, transfer: Transferable[]) => void;
+  #peer: string;
+  #seq = 0;
+  #frames: Pending[] = [];
+  #count = 0;
+  #scheduled = false;
+  /** Called at the next flush, before it posts: last-moment frames (credit top-ups). */
+  #beforeFlush: (() => void)[] = [];
+  #closed = false;
+  #onError: (error: unknown) => void;
+
+  constructor(
+    endpoint: Endpoint,
+    peer: string,
+    post: (message: unknown, transfer: Transferable[]) => void,
+    onError: (error: unknown) => void,
+  ) {
+    this.#endpoint = endpoint;
+    this.#post = post;
+    this.#peer = peer;
+    this.#onError = onError;
+  }
+
+  /** Whether nothing is waiting to be posted. */
+  get empty(): boolean {
+    return this.#frames.length === 0 && this.#beforeFlush.length === 0;
+  }
+
+  /** Queues a frame for this turn's envelope; returns it, so items can be appended while unsent. */
+  push<F extends Frame>(frame: F, transfer?: Transferable[]): F {
+    if (this.#closed) return frame;
+    const pending: Pending = { frame };
+    if (transfer !== undefined && transfer.length > 0) pending.transfer = transfer;
+    this.#frames.push(pending);
+    this.#added(1);
+    return frame;
+  }
+
+  /** The last frame queued, while it is unsent: items of the same stream join it. */
+  last(): Frame | undefined {
+    return this.#frames[this.#frames.length - 1]?.frame;
+  }
+
+  /** Counts `n` items appended to an unsent frame. */
+  added(n: number): void {
+    this.#added(n);
+  }
+
+  /** Calls `hook` at the next flush, before the envelope is posted, so what it pushes goes with it. */
+  beforeFlush(hook: () => void): void {
+    if (this.#closed) return;
+    this.#beforeFlush.push(hook);
+    this.#schedule();
+  }
+
+  #added(count: number): void {
+    this.#count += count;
+    if (this.#count >= MAX_BATCH) {
+      this.flush();
+      return;
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    afterTurn(() => {
+      this.#scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Posts what is queued now; returns false when the endpoint refused it (reported). */
+  flush(): boolean {
+    while (this.#beforeFlush.length > 0) {
+      const pending = this.#beforeFlush;
+      this.#beforeFlush = [];
+      for (const hook of pending) hook();
+    }
+    if (this.#frames.length === 0 || this.#closed) return true;
+    const pending = this.#frames;
+    this.#frames = [];
+    this.#count = 0;
+    const transfer: Transferable[] = [];
+    for (const { transfer: moved } of pending) if (moved !== undefined) transfer.push(...moved);
+    const envelope: Envelope = {
+      [TAG]: VERSION,
+      peer: this.#peer,
+      seq: this.#seq,
+      frames: pending.map((entry) => entry.frame),
+    };
+    try {
+      this.#post.call(this.#endpoint, envelope, transfer);
+    } catch (error) {
+      this.#onError(error);
+      return false;
+    }
+    this.#seq++;
+    return true;
+  }
+
+  /**
+   * Posts what is queued, then `frame` alone, now: the platform's clone of
+   * `frame` is the verdict. Throws what posting it threw (nothing of it was
+   * sent; what was queued before it was).
+   */
+  postNow(frame: Frame): void {
+    this.flush();
+    if (this.#closed) return;
+    const envelope: Envelope = {
+      [TAG]: VERSION,
+      peer: this.#peer,
+      seq: this.#seq,
+      frames: [frame],
+    };
+    this.#post.call(this.#endpoint, envelope, []);
+    this.#seq++;
+  }
+
+  /** Stops posting; what is queued is dropped. */
+  close(): void {
+    this.#closed = true;
+    this.#beforeFlush = [];
+    this.#frames = [];
+  }
+}
+
+/** Listens for messages on `endpoint` (starting a `MessagePort`); returns the undo. */
+export function listen(endpoint: Endpoint, listener: (event: MessageEvent) => void): () => void {
+  const handler = listener as (event: Event) => void;
+  endpoint.addEventListener("message", handler);
+  endpoint.start?.();
+  return () => endpoint.removeEventListener("message", handler);
+}
+
+/** A fresh random id for a peer. */
+export function newPeerId(): string {
+  const bytes = new Uint8Array(9);
+  crypto.getRandomValues(bytes);
+  return btoa(String.fromCharCode(...bytes));
+}
