@@ -9,9 +9,24 @@
  * Covers Q-3..Q-7 and Q-9 for Queue, LifoQueue and PriorityQueue, S-2 and
  * S-3 for Semaphore and BoundedSemaphore, and the conventions (timeouts,
  * aborts, precedence, FIFO, cleanup).
+ *
+ * Each model runs through `checkModel` (tests/seeds.ts): {@linkcode NUM_RUNS}
+ * random sequences in a normal run, at least 2,000 in `deno task test:deep`
+ * (`BATON_DEEP=1`). Every failing case ever found is kept: a failure prints
+ * a `{ model, seed, path, counterexample, found }` entry; add it to
+ * `REGRESSION_SEEDS` in tests/seeds.ts, fix the bug, and every later run
+ * replays that exact case (fast-check's `seed` and `path`) before its
+ * random ones. A seed goes stale when the model's arbitraries change; the
+ * replay notices and says so.
  */
 
-import { assert, assertEquals, assertStrictEquals } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStrictEquals,
+  assertStringIncludes,
+} from "@std/assert";
 import fc from "fast-check";
 import {
   BoundedSemaphore,
@@ -25,7 +40,9 @@ import {
   type WaitOptions,
 } from "../mod.ts";
 import { type Clock, track, type Tracked, withFakeTime } from "./_helpers.ts";
+import { checkModel, propertyRuns, REGRESSION_SEEDS, type RegressionSeed } from "./seeds.ts";
 
+/** Random sequences per model in a normal run; a deep run (`BATON_DEEP=1`) does at least 2,000. */
 const NUM_RUNS = 200;
 
 /** Lets the promise jobs of one synchronous step run (no timers involved). */
@@ -641,15 +658,16 @@ async function runQueue(
 for (const discipline of ["fifo", "lifo", "priority"] as const) {
   const name = { fifo: "Queue", lifo: "LifoQueue", priority: "PriorityQueue" }[discipline];
   Deno.test(`Q-3/Q-5/Q-6/Q-7/Q-9: ${name} matches the model under random operations, waits, timeouts, aborts and shutdowns`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
+    await checkModel(
+      name,
+      fc.tuple(
         fc.constantFrom(0, 1, 2, 3, 5),
         fc.array(queueCmdArb, { minLength: 1, maxLength: 60, size: "max" }),
-        async (maxsize, cmds) => {
-          await withFakeTime((clock) => runQueue(discipline, maxsize, cmds, clock));
-        },
       ),
-      { numRuns: NUM_RUNS },
+      async ([maxsize, cmds]) => {
+        await withFakeTime((clock) => runQueue(discipline, maxsize, cmds, clock));
+      },
+      NUM_RUNS,
     );
   });
 }
@@ -662,14 +680,13 @@ Deno.test("Q-5: Queue property: a get cancelled in the same turn as an item arri
     fc.record({ op: fc.constant("abortThenPut" as const), p: priorityArb, pick: pickArb }),
     fc.record({ op: fc.constant("getNowait" as const) }),
   );
-  await fc.assert(
-    fc.asyncProperty(
-      fc.array(focused, { minLength: 1, maxLength: 60, size: "max" }),
-      async (cmds) => {
-        await withFakeTime((clock) => runQueue("fifo", 0, cmds, clock));
-      },
-    ),
-    { numRuns: NUM_RUNS },
+  await checkModel(
+    "Queue same-turn cancel",
+    fc.array(focused, { minLength: 1, maxLength: 60, size: "max" }),
+    async (cmds) => {
+      await withFakeTime((clock) => runQueue("fifo", 0, cmds, clock));
+    },
+    NUM_RUNS,
   );
 });
 
@@ -856,15 +873,103 @@ async function runSemaphore(
 for (const bounded of [false, true]) {
   const name = bounded ? "BoundedSemaphore" : "Semaphore";
   Deno.test(`S-2/S-3: ${name} matches the model under random acquires, releases, timeouts and aborts`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
+    await checkModel(
+      name,
+      fc.tuple(
         fc.integer({ min: 0, max: 3 }),
         fc.array(semaphoreCmdArb, { minLength: 1, maxLength: 60, size: "max" }),
-        async (initial, cmds) => {
-          await withFakeTime((clock) => runSemaphore(bounded, initial, cmds, clock));
-        },
       ),
-      { numRuns: NUM_RUNS },
+      async ([initial, cmds]) => {
+        await withFakeTime((clock) => runSemaphore(bounded, initial, cmds, clock));
+      },
+      NUM_RUNS,
     );
   });
 }
+
+// ---------------------------------------------------------------- the harness
+
+/** A toy model with a known failure: the sum of a short list stays below 150. */
+const toyInput = fc.array(fc.nat({ max: 100 }), { maxLength: 10 });
+const sumBelow150 = (values: number[]) => {
+  const sum = values.reduce((a, b) => a + b, 0);
+  if (sum >= 150) throw new Error(`sum ${sum}`);
+  return Promise.resolve();
+};
+
+/** The entry checkModel prints for the toy's failure, parsed back. */
+async function toyEntry(): Promise<RegressionSeed> {
+  const error = await assertRejects(() => checkModel("toy", toyInput, sumBelow150, 200, []));
+  const message = (error as Error).message;
+  assertStringIncludes(message, "REGRESSION_SEEDS");
+  const printed = message.slice(message.indexOf("REGRESSION_SEEDS"));
+  return JSON.parse(printed.slice(printed.indexOf("{"), printed.lastIndexOf("}") + 1));
+}
+
+Deno.test("Property harness: a failure prints an entry that every later run replays first", async () => {
+  const entry = await toyEntry();
+  assertEquals(entry.model, "toy");
+  // Fixed, the model passes, and the recorded case is the first one it runs.
+  const seen: string[] = [];
+  await checkModel(
+    "toy",
+    toyInput,
+    (values) => {
+      seen.push(fc.stringify(values));
+      return Promise.resolve();
+    },
+    5,
+    [entry],
+  );
+  assertEquals(seen[0], entry.counterexample);
+  // Broken again, the replay reports the seed before any random case runs.
+  let runs = 0;
+  const error = await assertRejects(() =>
+    checkModel(
+      "toy",
+      toyInput,
+      (values) => {
+        runs++;
+        return sumBelow150(values);
+      },
+      200,
+      [entry],
+    )
+  );
+  assertStringIncludes((error as Error).message, `regression seed ${entry.seed} of toy`);
+  assertEquals(runs, 1);
+  // Other models' seeds are not replayed.
+  seen.length = 0;
+  await checkModel(
+    "other",
+    toyInput,
+    (values) => {
+      seen.push(fc.stringify(values));
+      return Promise.resolve();
+    },
+    1,
+    [entry],
+  );
+  assertEquals(seen.length, propertyRuns(1));
+});
+
+Deno.test("Property harness: a seed whose arbitraries changed fails as stale", async () => {
+  const entry = await toyEntry();
+  const changed = fc.array(fc.string(), { maxLength: 10 });
+  const error = await assertRejects(() =>
+    checkModel("toy", changed, () => Promise.resolve(), 5, [entry])
+  );
+  assertStringIncludes((error as Error).message, "stale regression seed");
+});
+
+Deno.test("Property harness: every recorded seed names a model of this file", () => {
+  const models = new Set([
+    "Queue",
+    "LifoQueue",
+    "PriorityQueue",
+    "Queue same-turn cancel",
+    "Semaphore",
+    "BoundedSemaphore",
+  ]);
+  for (const entry of REGRESSION_SEEDS) assert(models.has(entry.model), entry.model);
+});

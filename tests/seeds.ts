@@ -1,0 +1,131 @@
+/**
+ * How the property tests run their models, and the regression seeds they
+ * replay.
+ *
+ * Run counts: `propertyRuns(ciRuns)` is `ciRuns` in a normal run, and at
+ * least {@linkcode DEEP_RUNS} (2,000 unless `BATON_DEEP_RUNS` says more)
+ * random sequences per model when the environment has `BATON_DEEP=1`
+ * (`deno task test:deep`).
+ *
+ * Regression seeds: every failing case a property test ever found stays in
+ * {@linkcode REGRESSION_SEEDS} and is replayed by every run, before the
+ * random sequences. When `checkModel` finds a failure it prints, under the
+ * fast-check report, an entry ready to paste into the list:
+ * `{ model, seed, path, counterexample, found }`. The replay feeds `seed`
+ * and `path` to fast-check, which regenerates that exact case (and then the
+ * smaller cases next to it). Seeds depend on the model's arbitraries: the
+ * replay compares the case it got with the recorded `counterexample` and
+ * fails as stale when an arbitrary changed; then find the case again with
+ * the old commit's seed, or write it as a fixed test.
+ *
+ * @module
+ */
+
+import { assertEquals } from "@std/assert";
+import fc from "fast-check";
+
+/**
+ * Random sequences per model in a deep run (`BATON_DEEP=1`): 2,000, or
+ * `BATON_DEEP_RUNS` for a longer hunt.
+ */
+export const DEEP_RUNS = deepRuns(Deno.env.get("BATON_DEEP_RUNS"));
+
+function deepRuns(setting: string | undefined): number {
+  if (setting === undefined) return 2_000;
+  const runs = Number(setting);
+  if (!Number.isInteger(runs) || runs < 1) {
+    throw new RangeError(`BATON_DEEP_RUNS must be a positive integer, received "${setting}"`);
+  }
+  return runs;
+}
+
+/** Whether this is a deep run: `BATON_DEEP=1` in the environment. */
+export const DEEP = Deno.env.get("BATON_DEEP") === "1";
+
+/** The number of random sequences per model: `ciRuns`, or at least `DEEP_RUNS` in a deep run. */
+export function propertyRuns(ciRuns: number): number {
+  return DEEP ? Math.max(ciRuns, DEEP_RUNS) : ciRuns;
+}
+
+/** A failing case once found by a property test, replayed in every run. */
+export interface RegressionSeed {
+  /** The `model` name given to `checkModel`. */
+  readonly model: string;
+  /** fast-check's seed of the failing run. */
+  readonly seed: number;
+  /** fast-check's counterexample path in that run. */
+  readonly path: string;
+  /** `fc.stringify` of the case the seed and path give, to notice a stale seed. */
+  readonly counterexample: string;
+  /** What it found and where it was fixed. */
+  readonly found: string;
+}
+
+/**
+ * Every failing case found so far, oldest first. Never remove one; when a
+ * model's arbitraries change, re-find the case (see the module doc).
+ */
+export const REGRESSION_SEEDS: readonly RegressionSeed[] = [];
+
+/**
+ * Replays the regression seeds of `model`, then runs `propertyRuns(ciRuns)`
+ * random cases of `input` through `run`, which throws when the real
+ * primitive and the model disagree.
+ */
+export async function checkModel<T>(
+  model: string,
+  input: fc.Arbitrary<T>,
+  run: (value: T) => Promise<void>,
+  ciRuns: number,
+  seeds: readonly RegressionSeed[] = REGRESSION_SEEDS,
+): Promise<void> {
+  for (const entry of seeds) {
+    if (entry.model !== model) continue;
+    let replayed: string | undefined;
+    const stale = `stale regression seed ${entry.seed} of ${model}: its arbitraries changed`;
+    let details: fc.RunDetails<[T]>;
+    try {
+      details = await fc.check(
+        fc.asyncProperty(input, async (value) => {
+          replayed ??= fc.stringify(value);
+          await run(value);
+        }),
+        { seed: entry.seed, path: entry.path, endOnFailure: true },
+      );
+    } catch (error) {
+      // fast-check throws when the path does not fit the arbitraries any more.
+      throw new Error(`${stale} (${(error as Error).message})`, { cause: error });
+    }
+    assertEquals(
+      replayed,
+      entry.counterexample,
+      stale,
+    );
+    if (details.failed) {
+      throw new Error(
+        `regression seed ${entry.seed} of ${model} (${entry.found}) fails again:\n` +
+          fc.defaultReportMessage(details),
+        { cause: details.errorInstance },
+      );
+    }
+  }
+  const details = await fc.check(fc.asyncProperty(input, run), { numRuns: propertyRuns(ciRuns) });
+  if (details.failed) {
+    const entry = {
+      model,
+      seed: details.seed,
+      path: details.counterexamplePath ?? "",
+      counterexample: details.counterexample === null
+        ? ""
+        : fc.stringify(details.counterexample[0]),
+      found: "TODO: what it found, and the fix",
+    };
+    throw new Error(
+      `${
+        fc.defaultReportMessage(details)
+      }\n\nKeep it: add to REGRESSION_SEEDS in tests/seeds.ts\n` +
+        `${JSON.stringify(entry, null, 2)},`,
+      { cause: details.errorInstance },
+    );
+  }
+}
