@@ -95,8 +95,12 @@ export class Barrier {
   #timeout: number | undefined;
   #broken = false;
   #waiters: WaitList<number, number>;
-  /** The trip whose async action runs now: all its parties, the last one included. */
-  #trip: Trip | undefined;
+  /**
+   * The trips whose async action runs now, each with all its parties (the
+   * last one included). More than one when a trip fills while an earlier
+   * one's action still runs.
+   */
+  #trips = new Set<Trip>();
 
   /**
    * Makes a barrier.
@@ -156,7 +160,9 @@ export class Barrier {
    * ```
    */
   get nWaiting(): number {
-    return this.#waiters.size + (this.#trip?.parties.length ?? 0);
+    let waiting = this.#waiters.size;
+    for (const trip of this.#trips) waiting += trip.length;
+    return waiting;
   }
 
   /**
@@ -236,21 +242,19 @@ export class Barrier {
       parties.push(waiter);
     }
     return new Promise<number>((resolve, reject) => {
-      const trip: Trip = { parties: [...parties, { data: index, resolve, reject }] };
-      this.#trip = trip;
+      const trip: Trip = [...parties, { data: index, resolve, reject }];
+      this.#trips.add(trip);
       // Both handlers are attached here, so a rejection is always handled;
-      // after a break (this.#trip changed) the outcome is ignored.
+      // after a break (the trip is gone from #trips) the outcome is ignored.
       Promise.resolve(outcome).then(
         () => {
-          if (this.#trip !== trip) return;
-          this.#trip = undefined;
-          for (const party of trip.parties) party.resolve(party.data);
+          if (!this.#trips.delete(trip)) return;
+          for (const party of trip) party.resolve(party.data);
         },
         (actionError: unknown) => {
-          if (this.#trip !== trip) return;
-          this.#trip = undefined;
+          if (!this.#trips.delete(trip)) return;
           this.#break();
-          for (const party of trip.parties) {
+          for (const party of trip) {
             party.reject(party.data === index ? actionError : new BrokenBarrierError());
           }
         },
@@ -274,7 +278,7 @@ export class Barrier {
    */
   reset(): void {
     const error = new BrokenBarrierError("the barrier was reset");
-    this.#rejectTrip(error);
+    this.#rejectTrips(error);
     this.#waiters.rejectAll(error);
     this.#broken = false;
   }
@@ -299,16 +303,15 @@ export class Barrier {
   #break(): void {
     this.#broken = true;
     const error = new BrokenBarrierError();
-    this.#rejectTrip(error);
+    this.#rejectTrips(error);
     this.#waiters.rejectAll(error);
   }
 
-  /** Ends the trip whose async action runs now, if any: its parties reject with `error`. */
-  #rejectTrip(error: BrokenBarrierError): void {
-    const trip = this.#trip;
-    if (trip === undefined) return;
-    this.#trip = undefined;
-    for (const party of trip.parties) party.reject(error);
+  /** Ends the trips whose async action runs now, oldest first: their parties reject with `error`. */
+  #rejectTrips(error: BrokenBarrierError): void {
+    const trips = [...this.#trips];
+    this.#trips.clear();
+    for (const trip of trips) for (const party of trip) party.reject(error);
   }
 
   /**
@@ -338,9 +341,7 @@ interface TripParty {
 }
 
 /** The parties of one trip, oldest first, while its async action runs. */
-interface Trip {
-  readonly parties: TripParty[];
-}
+type Trip = readonly TripParty[];
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null &&

@@ -463,6 +463,34 @@ Deno.test("B-1: an action that aborts the barrier releases nobody, sync or async
   }
 });
 
+Deno.test("B-1: a trip that fills while an earlier trip's async action runs keeps both trips", async () => {
+  const finishes: (() => void)[] = [];
+  const barrier = new Barrier(1, {
+    action: () => new Promise<void>((resolve) => finishes.push(resolve)),
+  });
+  const first = track(barrier.wait());
+  const second = track(barrier.wait()); // trips again: its own action runs too
+  await flush();
+  assertEquals(finishes.length, 2);
+  assertEquals(barrier.nWaiting, 2);
+  finishes[1]!();
+  await flush();
+  assertEquals([first.status, second.value], ["pending", 0]);
+  finishes[0]!();
+  await flush();
+  assertEquals(first.value, 0);
+  assertEquals(barrier.nWaiting, 0);
+  // A break frees every trip in flight.
+  const third = track(barrier.wait());
+  const fourth = track(barrier.wait());
+  await flush();
+  barrier.abort();
+  await flush();
+  assertInstanceOf(third.reason, BrokenBarrierError);
+  assertInstanceOf(fourth.reason, BrokenBarrierError);
+  for (const finish of finishes) finish();
+});
+
 // ---------------------------------------------------------------- conventions
 
 Deno.test("Conventions: Barrier wait with a negative or NaN timeout rejects RangeError and changes nothing", async () => {

@@ -29,7 +29,9 @@ import {
 } from "@std/assert";
 import fc from "fast-check";
 import {
+  Barrier,
   BoundedSemaphore,
+  BrokenBarrierError,
   LifoQueue,
   PriorityQueue,
   Queue,
@@ -166,6 +168,7 @@ function abortPicked(model: { abortable(): Op[]; abort(op: Op): void }, pick: nu
 }
 
 const ERROR_CLASSES: Record<string, new (...args: never[]) => Error> = {
+  BrokenBarrierError,
   QueueEmpty,
   QueueFull,
   QueueShutDown,
@@ -887,6 +890,322 @@ for (const bounded of [false, true]) {
   });
 }
 
+// ---------------------------------------------------------------- barriers
+
+/** What the barrier's action does on its next run. */
+type ActionKind = "none" | "sync" | "throw" | "async";
+
+type BarrierCmd =
+  | { op: "wait"; mode: Mode }
+  | { op: "setAction"; kind: ActionKind }
+  | { op: "finishAction"; pick: number }
+  | { op: "failAction"; pick: number }
+  | { op: "abortBarrier" }
+  | { op: "reset" }
+  | { op: "advance"; ms: number }
+  | { op: "abort"; pick: number };
+
+const barrierCmdArb: fc.Arbitrary<BarrierCmd> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant("wait" as const), mode: modeArb }), weight: 8 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("setAction" as const),
+      kind: fc.constantFrom<ActionKind>("none", "sync", "throw", "async"),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ op: fc.constant("finishAction" as const), pick: pickArb }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("failAction" as const), pick: pickArb }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant("abortBarrier" as const) }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant("reset" as const) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.integer({ min: 1, max: 80 }),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ op: fc.constant("abort" as const), pick: pickArb }), weight: 2 },
+);
+
+/** An async action run: the model's view of its trip, and how the test settles it. */
+interface ActionRun {
+  trip: Op[];
+  resolve(): void;
+  reject(error: Error): void;
+  error: Error;
+}
+
+/** The plain model of a Barrier, straight from API.md B-1 and the `action` JSDoc. */
+class BarrierModel {
+  /** Parties of the trip being filled, in arrival order (their index). */
+  waiting: Op[] = [];
+  /** Trips whose async action runs: all their parties, the last one included. */
+  trips: Op[][] = [];
+  broken = false;
+  now = 0;
+  constructor(readonly parties: number, readonly defaultTimeout: number | undefined) {}
+
+  /** The effective timeout of a wait: its own, else the barrier's. */
+  timeoutOf(mode: Mode): number {
+    if (mode.kind === "timeout" || mode.kind === "both") return mode.ms;
+    return this.defaultTimeout ?? Infinity;
+  }
+
+  /** A wait; returns the action kind to run when this wait trips the barrier. */
+  wait(op: Op, prepared: Prepared, mode: Mode, action: ActionKind): "trip" | "no trip" {
+    if (this.broken) {
+      op.expected = { status: "rejected", error: "BrokenBarrierError" };
+      return "no trip";
+    }
+    if (prepared.optionsError === "RangeError") {
+      op.expected = { status: "rejected", error: "RangeError" };
+      return "no trip";
+    }
+    if (prepared.optionsError === "aborted") {
+      op.expected = { status: "rejected", error: prepared.reason! };
+      return "no trip";
+    }
+    const index = this.waiting.length;
+    op.data = index;
+    if (index < this.parties - 1) {
+      const timeout = this.timeoutOf(mode);
+      if (timeout === 0) {
+        this.break();
+        op.expected = { status: "rejected", error: "BrokenBarrierError" };
+        return "no trip";
+      }
+      op.expected = { status: "pending" };
+      op.deadline = this.now + timeout;
+      this.waiting.push(op);
+      return "no trip";
+    }
+    switch (action) {
+      case "none":
+      case "sync":
+        for (const party of [...this.waiting, op]) {
+          party.expected = { status: "fulfilled", value: party.data };
+        }
+        this.waiting = [];
+        break;
+      case "throw":
+        this.break();
+        op.expected = { status: "rejected", error: "action failed" };
+        break;
+      case "async": {
+        const trip = [...this.waiting, op];
+        for (const party of trip) {
+          party.expected = { status: "pending" };
+          party.deadline = Infinity; // all arrived: no timeout applies any more
+        }
+        this.waiting = [];
+        this.trips.push(trip);
+        break;
+      }
+    }
+    return "trip";
+  }
+
+  /** The async action of `trip` fulfilled. */
+  finish(trip: Op[]): void {
+    const index = this.trips.indexOf(trip);
+    if (index < 0) return; // broken or reset meanwhile: ignored
+    this.trips.splice(index, 1);
+    for (const party of trip) party.expected = { status: "fulfilled", value: party.data };
+  }
+
+  /** The async action of `trip` rejected with `error`. */
+  fail(trip: Op[], error: Error): void {
+    const index = this.trips.indexOf(trip);
+    if (index < 0) return;
+    this.trips.splice(index, 1);
+    this.break();
+    trip.at(-1)!.expected = { status: "rejected", error };
+    for (const party of trip.slice(0, -1)) {
+      party.expected = { status: "rejected", error: "BrokenBarrierError" };
+    }
+  }
+
+  break(): void {
+    this.broken = true;
+    this.#rejectAll();
+  }
+
+  reset(): void {
+    this.#rejectAll();
+    this.broken = false;
+  }
+
+  #rejectAll(): void {
+    for (const party of [...this.waiting, ...this.trips.flat()]) {
+      party.expected = { status: "rejected", error: "BrokenBarrierError" };
+    }
+    this.waiting = [];
+    this.trips = [];
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+    // Any party out of time breaks the barrier, itself included: all get BrokenBarrierError.
+    if (this.waiting.some((op) => op.deadline <= this.now)) this.break();
+  }
+
+  abortable(): Op[] {
+    return this.waiting.filter((op) => op.controller !== undefined);
+  }
+
+  abort(op: Op): void {
+    const index = this.waiting.indexOf(op);
+    if (index < 0) return;
+    this.waiting.splice(index, 1);
+    this.break();
+    op.expected = { status: "rejected", error: op.reason! };
+  }
+
+  nWaiting(): number {
+    return this.waiting.length + this.trips.flat().length;
+  }
+
+  pendingTimers(): number {
+    return this.waiting.filter((op) => op.deadline !== Infinity).length;
+  }
+}
+
+async function runBarrier(
+  parties: number,
+  defaultTimeout: number | undefined,
+  cmds: BarrierCmd[],
+  clock: Clock,
+): Promise<void> {
+  let nextKind: ActionKind = "none";
+  const runs: ActionRun[] = [];
+  let ranThisStep: ActionRun | "sync" | undefined;
+  const action = (): Promise<void> | undefined => {
+    switch (nextKind) {
+      case "none":
+        return undefined;
+      case "sync":
+        ranThisStep = "sync";
+        return undefined;
+      case "throw":
+        ranThisStep = "sync";
+        throw actionError;
+      case "async":
+        return new Promise<void>((resolve, reject) => {
+          const run = { trip: [], resolve, reject, error: new Error("async action failed") };
+          runs.push(run);
+          ranThisStep = run;
+        });
+    }
+  };
+  const actionError = new Error("action failed");
+  const takeRan = () => {
+    const ran = ranThisStep;
+    ranThisStep = undefined;
+    return ran;
+  };
+  const barrier = new Barrier(
+    parties,
+    defaultTimeout === undefined ? { action } : { action, timeout: defaultTimeout },
+  );
+  const model = new BarrierModel(parties, defaultTimeout);
+  const ops: Op[] = [];
+  const valueOf = (value: unknown) => value;
+
+  for (const [step, cmd] of cmds.entries()) {
+    const where = `step ${step}: ${JSON.stringify(cmd)}`;
+    switch (cmd.op) {
+      case "wait": {
+        const prepared = prepare(cmd.mode);
+        const op: Op = {
+          id: ops.length,
+          name: "wait",
+          tracked: undefined as unknown as Tracked<unknown>,
+          expected: { status: "pending" },
+          deadline: Infinity,
+        };
+        if (prepared.controller !== undefined) op.controller = prepared.controller;
+        if (prepared.reason !== undefined) op.reason = prepared.reason;
+        ops.push(op);
+        const tripsBefore = model.trips.length;
+        const tripped = model.wait(op, prepared, cmd.mode, nextKind);
+        takeRan();
+        op.tracked = track(barrier.wait(prepared.options));
+        // The action runs exactly when the model says the barrier trips.
+        const ran = takeRan();
+        assertEquals(ran !== undefined, tripped === "trip" && nextKind !== "none", where);
+        if (ran !== undefined && ran !== "sync") {
+          assertEquals(model.trips.length, tripsBefore + 1, where);
+          ran.trip = model.trips.at(-1)!;
+        }
+        if (op.expected.status === "rejected" && op.expected.error === "action failed") {
+          op.expected = { status: "rejected", error: actionError };
+        }
+        break;
+      }
+      case "setAction":
+        nextKind = cmd.kind;
+        break;
+      case "finishAction":
+      case "failAction": {
+        if (runs.length === 0) break;
+        const [run] = runs.splice(cmd.pick % runs.length, 1);
+        if (cmd.op === "finishAction") {
+          model.finish(run!.trip);
+          run!.resolve();
+        } else {
+          model.fail(run!.trip, run!.error);
+          run!.reject(run!.error);
+        }
+        break;
+      }
+      case "abortBarrier":
+        model.break();
+        barrier.abort();
+        break;
+      case "reset":
+        model.reset();
+        barrier.reset();
+        break;
+      case "advance":
+        model.advance(cmd.ms);
+        await clock.tickAsync(cmd.ms);
+        break;
+      case "abort":
+        abortPicked(model, cmd.pick);
+        break;
+    }
+    await settle();
+    for (const op of ops) checkOp(op, valueOf);
+    assertEquals(barrier.broken, model.broken, `broken at ${where}`);
+    assertEquals(barrier.nWaiting, model.nWaiting(), `nWaiting at ${where}`);
+    assertEquals(clock.countTimers(), model.pendingTimers(), `timers at ${where}`);
+  }
+  // Settle everything: a reset frees every party, then the old actions end (ignored).
+  model.reset();
+  barrier.reset();
+  for (const run of runs.splice(0)) run.resolve();
+  await settle();
+  for (const op of ops) checkOp(op, valueOf);
+  for (const op of ops) assert(op.tracked.status !== "pending", `op #${op.id} left pending`);
+  assertEquals(clock.countTimers(), 0);
+}
+
+Deno.test("B-1: Barrier matches the model under random waits, sync and async actions, timeouts, aborts and resets", async () => {
+  await checkModel(
+    "Barrier",
+    fc.tuple(
+      fc.integer({ min: 1, max: 4 }),
+      fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
+      fc.array(barrierCmdArb, { minLength: 1, maxLength: 60, size: "max" }),
+    ),
+    async ([parties, defaultTimeout, cmds]) => {
+      await withFakeTime((clock) => runBarrier(parties, defaultTimeout, cmds, clock));
+    },
+    NUM_RUNS,
+  );
+});
+
 // ---------------------------------------------------------------- the harness
 
 /** A toy model with a known failure: the sum of a short list stays below 150. */
@@ -970,6 +1289,7 @@ Deno.test("Property harness: every recorded seed names a model of this file", ()
     "Queue same-turn cancel",
     "Semaphore",
     "BoundedSemaphore",
+    "Barrier",
   ]);
   for (const entry of REGRESSION_SEEDS) assert(models.has(entry.model), entry.model);
 });
