@@ -266,7 +266,8 @@ export class Condition {
     const timeout = options?.timeout ?? Infinity;
     const deadline = performance.now() + timeout;
     const signal = options?.signal;
-    let result = await check(predicate);
+    // await: a promise (any thenable) is truthy, but it is its value that counts.
+    let result = await predicate();
     while (!result) {
       const remaining = timeout === Infinity ? Infinity : Math.max(0, deadline - performance.now());
       // Out of time (at once for timeout 0): do not wait, and do not let go of the lock.
@@ -275,7 +276,7 @@ export class Condition {
         ? { timeout: remaining }
         : { timeout: remaining, signal };
       await this.wait(waitOptions);
-      result = await check(predicate);
+      result = await predicate();
     }
     return result;
   }
@@ -347,18 +348,4 @@ export class Condition {
       inspect({ locked: this.#lock.locked(), waiters: this.#waiters.size }, options)
     }`;
   }
-}
-
-/**
- * One check of a `waitFor` predicate: its value, awaited when it is a
- * thenable (a promise is truthy, but it is the answer that counts).
- */
-function check<R>(predicate: () => R | PromiseLike<R>): R | Promise<R> {
-  const value = predicate();
-  return isThenable(value) ? Promise.resolve(value) : value;
-}
-
-function isThenable<R>(value: R | PromiseLike<R>): value is PromiseLike<R> {
-  return (typeof value === "object" || typeof value === "function") && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }

@@ -32,6 +32,7 @@ import {
   Barrier,
   BoundedSemaphore,
   BrokenBarrierError,
+  Condition,
   LifoQueue,
   PriorityQueue,
   Queue,
@@ -173,6 +174,7 @@ const ERROR_CLASSES: Record<string, new (...args: never[]) => Error> = {
   QueueFull,
   QueueShutDown,
   RangeError,
+  Error, // last: the misuse of a Condition or Lock
 };
 
 function errorName(error: unknown): string {
@@ -1206,6 +1208,412 @@ Deno.test("B-1: Barrier matches the model under random waits, sync and async act
   );
 });
 
+// ---------------------------------------------------------------- conditions
+
+type ConditionCmd =
+  | { op: "acquire"; mode: Mode }
+  | { op: "release" }
+  | { op: "wait"; mode: Mode }
+  | { op: "waitFor"; k: number; async: boolean; mode: Mode }
+  | { op: "notify"; n: number }
+  | { op: "notifyAll" }
+  | { op: "set"; value: number }
+  | { op: "advance"; ms: number }
+  | { op: "abort"; pick: number };
+
+const conditionCmdArb: fc.Arbitrary<ConditionCmd> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant("acquire" as const), mode: modeArb }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant("release" as const) }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant("wait" as const), mode: modeArb }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("waitFor" as const),
+      k: fc.integer({ min: 0, max: 3 }),
+      async: fc.boolean(),
+      mode: modeArb,
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("notify" as const),
+      n: fc.constantFrom(0, 1, 1, 2, 3, -1, 1.5),
+    }),
+    weight: 3,
+  },
+  { arbitrary: fc.record({ op: fc.constant("notifyAll" as const) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("set" as const),
+      value: fc.integer({ min: 0, max: 3 }),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.integer({ min: 1, max: 80 }),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ op: fc.constant("abort" as const), pick: pickArb }), weight: 2 },
+);
+
+/** How the inner wait of a `wait`/`waitFor` ended: with a value, or rejected. */
+type Woken = { value: boolean } | { reason: Error };
+
+/** What the model keeps per Condition op, in `op.data`. */
+interface CondOpData {
+  kind: "acquire" | "wait" | "waitFor";
+  /** waitFor: the state it waits for, and its overall deadline. */
+  k: number;
+  waitForDeadline: number;
+  /** Whether its signal was aborted (a later inner wait then rejects at once). */
+  aborted: boolean;
+  /** Creation order of its current timer (fake timers due together fire in this order). */
+  timerSeq: number;
+}
+
+/**
+ * The plain model of a Condition and its Lock, straight from API.md L-1,
+ * C-1..C-5: one lock queue (acquirers and woken waiters taking the lock
+ * back, FIFO) and one list of waiters for a notify.
+ */
+class ConditionModel {
+  locked = false;
+  /** Waiting for the lock: plain acquires, and woken waiters (with how they were woken). */
+  lockQueue: { op: Op; woken?: Woken }[] = [];
+  /** Waiting for a notify, oldest first. */
+  waiters: Op[] = [];
+  state = 0;
+  now = 0;
+  #timerSeq = 0;
+  /** Ops that just got the lock back and go on, in the order they got it. */
+  #resumed: { op: Op; woken: Woken }[] = [];
+
+  data(op: Op): CondOpData {
+    return op.data as CondOpData;
+  }
+
+  predicate(k: number): { state: number } | false {
+    return this.state >= k && { state: this.state };
+  }
+
+  #optionsError(op: Op, prepared: Prepared): boolean {
+    if (prepared.optionsError === undefined) return false;
+    op.expected = prepared.optionsError === "RangeError"
+      ? { status: "rejected", error: "RangeError" }
+      : { status: "rejected", error: prepared.reason! };
+    return true;
+  }
+
+  acquire(op: Op, prepared: Prepared): void {
+    if (this.#optionsError(op, prepared)) return;
+    if (!this.locked) {
+      this.locked = true;
+      op.expected = { status: "fulfilled", value: true };
+    } else if (prepared.timeout === 0) {
+      op.expected = { status: "fulfilled", value: false };
+    } else {
+      op.expected = { status: "pending" };
+      this.#arm(op, prepared.timeout);
+      this.lockQueue.push({ op });
+    }
+  }
+
+  release(): Expected {
+    if (!this.locked) return { status: "rejected", error: "Error" };
+    this.#handOff();
+    this.#drain();
+    return { status: "fulfilled", value: undefined };
+  }
+
+  wait(op: Op, prepared: Prepared): void {
+    if (!this.locked) {
+      op.expected = { status: "rejected", error: "Error" };
+      return;
+    }
+    if (this.#optionsError(op, prepared)) return;
+    op.expected = { status: "pending" };
+    this.#innerWait(op, prepared.timeout);
+    this.#drain();
+  }
+
+  waitFor(op: Op, prepared: Prepared): void {
+    if (!this.locked) {
+      op.expected = { status: "rejected", error: "Error" };
+      return;
+    }
+    if (this.#optionsError(op, prepared)) return;
+    op.expected = { status: "pending" };
+    this.data(op).waitForDeadline = this.now + prepared.timeout;
+    this.#check(op);
+    this.#drain();
+  }
+
+  notify(n: number): Expected {
+    if (!this.locked) return { status: "rejected", error: "Error" };
+    if (!Number.isInteger(n) || n < 0) return { status: "rejected", error: "RangeError" };
+    for (const op of this.waiters.splice(0, n)) this.#wake(op, { value: true });
+    return { status: "fulfilled", value: undefined };
+  }
+
+  notifyAll(): Expected {
+    if (!this.locked) return { status: "rejected", error: "Error" };
+    for (const op of this.waiters.splice(0)) this.#wake(op, { value: true });
+    return { status: "fulfilled", value: undefined };
+  }
+
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      // The next timer due by `end`: the earliest, then the first made.
+      const timed = [...this.waiters, ...this.lockQueue.filter((e) => !e.woken).map((e) => e.op)]
+        .filter((op) => op.deadline <= end)
+        .sort((a, b) => a.deadline - b.deadline || this.data(a).timerSeq - this.data(b).timerSeq);
+      const op = timed[0];
+      if (op === undefined) break;
+      this.now = op.deadline;
+      op.deadline = Infinity;
+      const index = this.waiters.indexOf(op);
+      if (index >= 0) {
+        this.waiters.splice(index, 1);
+        this.#wake(op, { value: false });
+      } else {
+        this.lockQueue.splice(this.lockQueue.findIndex((e) => e.op === op), 1);
+        op.expected = { status: "fulfilled", value: false };
+      }
+      this.#drain();
+    }
+    this.now = end;
+  }
+
+  abortable(): Op[] {
+    const pending = [...this.waiters, ...this.lockQueue.map((e) => e.op)];
+    return pending.filter((op) => op.controller !== undefined && !this.data(op).aborted)
+      .sort((a, b) => a.id - b.id);
+  }
+
+  abort(op: Op): void {
+    this.data(op).aborted = true;
+    const index = this.waiters.indexOf(op);
+    if (index >= 0) {
+      this.waiters.splice(index, 1);
+      op.deadline = Infinity;
+      this.#wake(op, { reason: op.reason! });
+      this.#drain();
+      return;
+    }
+    const queued = this.lockQueue.findIndex((e) => e.op === op && !e.woken);
+    if (queued >= 0) {
+      this.lockQueue.splice(queued, 1);
+      op.deadline = Infinity;
+      op.expected = { status: "rejected", error: op.reason! };
+    }
+    // A woken waiter taking the lock back does so without the signal: nothing changes now.
+  }
+
+  pendingTimers(): number {
+    return [...this.waiters, ...this.lockQueue.map((e) => e.op)]
+      .filter((op) => op.deadline !== Infinity).length;
+  }
+
+  /** A woken waiter takes the lock back: at once when free, else at the back of the queue. */
+  #wake(op: Op, woken: Woken): void {
+    op.deadline = Infinity; // its timer is cleared
+    if (this.locked) {
+      this.lockQueue.push({ op, woken });
+    } else {
+      this.locked = true;
+      this.#resumed.push({ op, woken });
+    }
+  }
+
+  /** The lock goes to the oldest in the queue, or becomes free. */
+  #handOff(): void {
+    const next = this.lockQueue.shift();
+    if (next === undefined) {
+      this.locked = false;
+    } else if (next.woken === undefined) {
+      next.op.deadline = Infinity;
+      next.op.expected = { status: "fulfilled", value: true };
+    } else {
+      this.#resumed.push({ op: next.op, woken: next.woken });
+    }
+  }
+
+  /** Releases the lock to wait for a notify, with a timer when `timeout` is finite. */
+  #innerWait(op: Op, timeout: number): void {
+    if (timeout === 0) {
+      // Woken at once, false; it lets go of the lock and queues to take it back
+      // before whoever got the lock can let go of it again.
+      this.#handOff();
+      this.#wake(op, { value: false });
+      return;
+    }
+    this.#arm(op, timeout);
+    this.waiters.push(op);
+    this.#handOff();
+  }
+
+  /** A waitFor holding the lock checks its predicate and returns or waits again. */
+  #check(op: Op): void {
+    const data = this.data(op);
+    const result = this.predicate(data.k);
+    if (result) {
+      op.expected = { status: "fulfilled", value: result };
+      return;
+    }
+    const remaining = data.waitForDeadline === Infinity
+      ? Infinity
+      : Math.max(0, data.waitForDeadline - this.now);
+    if (remaining === 0) {
+      op.expected = { status: "fulfilled", value: false };
+    } else if (data.aborted) {
+      op.expected = { status: "rejected", error: op.reason! }; // the next wait sees the aborted signal
+    } else {
+      this.#innerWait(op, remaining);
+    }
+  }
+
+  /** Lets the ops that got the lock back go on, in order, until none is left. */
+  #drain(): void {
+    for (let next = this.#resumed.shift(); next !== undefined; next = this.#resumed.shift()) {
+      const { op, woken } = next;
+      if ("reason" in woken) {
+        op.expected = { status: "rejected", error: woken.reason };
+      } else if (this.data(op).kind === "wait") {
+        op.expected = { status: "fulfilled", value: woken.value };
+      } else {
+        this.#check(op);
+      }
+    }
+  }
+
+  #arm(op: Op, timeout: number): void {
+    op.deadline = this.now + timeout;
+    this.data(op).timerSeq = this.#timerSeq++;
+  }
+}
+
+/** Lets every promise job of a step run, however long the chain of lock hand-offs. */
+async function settleAll(): Promise<void> {
+  for (let i = 0; i < 200; i++) await Promise.resolve();
+}
+
+async function runCondition(cmds: ConditionCmd[], clock: Clock): Promise<void> {
+  const condition = new Condition();
+  const model = new ConditionModel();
+  let state = 0;
+  const ops: Op[] = [];
+  const newOp = (name: string, prepared: Prepared, data: Partial<CondOpData>): Op => {
+    const op: Op = {
+      id: ops.length,
+      name,
+      tracked: undefined as unknown as Tracked<unknown>,
+      expected: { status: "pending" },
+      deadline: Infinity,
+      data: {
+        kind: "acquire",
+        k: 0,
+        waitForDeadline: Infinity,
+        aborted: false,
+        timerSeq: -1,
+        ...data,
+      },
+    };
+    if (prepared.controller !== undefined) op.controller = prepared.controller;
+    if (prepared.reason !== undefined) op.reason = prepared.reason;
+    ops.push(op);
+    return op;
+  };
+  const valueOf = (value: unknown) => value;
+
+  for (const [step, cmd] of cmds.entries()) {
+    const where = `step ${step}: ${JSON.stringify(cmd)}`;
+    switch (cmd.op) {
+      case "acquire": {
+        const prepared = prepare(cmd.mode);
+        const op = newOp("acquire", prepared, { kind: "acquire" });
+        model.acquire(op, prepared);
+        op.tracked = track(condition.acquire(prepared.options));
+        break;
+      }
+      case "release": {
+        const expected = model.release();
+        assertSameOutcome(outcomeOf(() => condition.release()), expected, where);
+        break;
+      }
+      case "wait": {
+        const prepared = prepare(cmd.mode);
+        const op = newOp("wait", prepared, { kind: "wait" });
+        model.wait(op, prepared);
+        op.tracked = track(condition.wait(prepared.options));
+        break;
+      }
+      case "waitFor": {
+        const prepared = prepare(cmd.mode);
+        const op = newOp(`waitFor(${cmd.async ? "async " : ""}>= ${cmd.k})`, prepared, {
+          kind: "waitFor",
+          k: cmd.k,
+        });
+        model.waitFor(op, prepared);
+        const check = () => state >= cmd.k && { state };
+        const predicate = cmd.async ? () => Promise.resolve().then(check) : check;
+        op.tracked = track(condition.waitFor(predicate, prepared.options));
+        break;
+      }
+      case "notify": {
+        const expected = model.notify(cmd.n);
+        assertSameOutcome(outcomeOf(() => condition.notify(cmd.n)), expected, where);
+        break;
+      }
+      case "notifyAll": {
+        const expected = model.notifyAll();
+        assertSameOutcome(outcomeOf(() => condition.notifyAll()), expected, where);
+        break;
+      }
+      case "set":
+        model.state = state = cmd.value;
+        break;
+      case "advance":
+        model.advance(cmd.ms);
+        await clock.tickAsync(cmd.ms);
+        break;
+      case "abort":
+        abortPicked(model, cmd.pick);
+        break;
+    }
+    await settleAll();
+    for (const op of ops) checkOp(op, valueOf);
+    assertEquals(condition.locked(), model.locked, `locked at ${where}`);
+    assertStringIncludes(Deno.inspect(condition), `waiters: ${model.waiters.length}`, where);
+    assertEquals(clock.countTimers(), model.pendingTimers(), `timers at ${where}`);
+  }
+  // Settle everything: every predicate holds, abort what can be aborted, notify all until done.
+  state = Infinity;
+  for (const op of model.abortable()) op.controller!.abort(op.reason);
+  for (let round = 0; ops.some((op) => op.tracked.status === "pending"); round++) {
+    assert(round < 100, "ops left pending after 100 rounds of notifyAll and release");
+    if (!condition.locked()) await condition.acquire();
+    condition.notifyAll();
+    condition.release();
+    await settleAll();
+  }
+  assertEquals(clock.countTimers(), 0);
+}
+
+Deno.test("C-2/C-3/C-4/C-5: Condition matches the model under random acquires, waits, waitFors, notifies, timeouts and aborts", async () => {
+  await checkModel(
+    "Condition",
+    fc.array(conditionCmdArb, { minLength: 1, maxLength: 60, size: "max" }),
+    async (cmds) => {
+      await withFakeTime((clock) => runCondition(cmds, clock));
+    },
+    NUM_RUNS,
+  );
+});
+
 // ---------------------------------------------------------------- the harness
 
 /** A toy model with a known failure: the sum of a short list stays below 150. */
@@ -1290,6 +1698,7 @@ Deno.test("Property harness: every recorded seed names a model of this file", ()
     "Semaphore",
     "BoundedSemaphore",
     "Barrier",
+    "Condition",
   ]);
   for (const entry of REGRESSION_SEEDS) assert(models.has(entry.model), entry.model);
 });

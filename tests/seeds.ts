@@ -75,6 +75,15 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: "a trip whose async action ran was forgotten when the next trip tripped " +
       "during it (its parties never settled); fixed by keeping every trip in flight",
   },
+  {
+    model: "Condition",
+    seed: 1525763637,
+    path: "24:5:1:6:9:10:2:4:11:10:10:12:13:13:15:7:7:7:7:8:7:7:7:7:7:13:14",
+    counterexample:
+      '[{"op":"acquire","mode":{"kind":"both","ms":1}},{"op":"waitFor","k":1,"async":false,"mode":{"kind":"timeout","ms":1}},{"op":"acquire","mode":{"kind":"both","ms":1}},{"op":"notify","n":2},{"op":"set","value":0}]',
+    found: "a bug of the first Condition model (a notified waitFor kept its timer in the " +
+      "model); the primitive was right",
+  },
 ];
 
 /**
