@@ -34,6 +34,7 @@ import {
   BrokenBarrierError,
   Condition,
   LifoQueue,
+  PeriodicTimer,
   PriorityQueue,
   Queue,
   QueueEmpty,
@@ -1614,6 +1615,265 @@ Deno.test("C-2/C-3/C-4/C-5: Condition matches the model under random acquires, w
   );
 });
 
+// ---------------------------------------------------------------- periodic timers
+
+type TimerCmd =
+  | { op: "start" }
+  | { op: "stop" }
+  | { op: "waitForTick"; mode: Mode }
+  | { op: "advance"; ms: number }
+  | { op: "jump"; ms: number }
+  | { op: "far"; ms: number }
+  | { op: "abort"; pick: number };
+
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+const timerCmdArb: fc.Arbitrary<TimerCmd> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant("start" as const) }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant("stop" as const) }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant("waitForTick" as const), mode: modeArb }), weight: 5 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.integer({ min: 1, max: 80 }),
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("jump" as const),
+      ms: fc.integer({ min: 1, max: 300 }),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("far" as const),
+      ms: fc.constantFrom(MAX_TIMER_DELAY - 1, MAX_TIMER_DELAY, 2 ** 31 + 999, 5e9),
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.record({ op: fc.constant("abort" as const), pick: pickArb }), weight: 2 },
+);
+
+/** A fake timer as the model sees it: due at `callAt`, fired in (callAt, seq) order. */
+interface ModelTimer {
+  callAt: number;
+  seq: number;
+  /** The tick it works towards (the timer's own), or the wait it times out. */
+  due?: number;
+  op?: Op;
+}
+
+/** The plain model of a PeriodicTimer, straight from API.md T-2..T-5. */
+class PeriodicTimerModel {
+  state: "idle" | "running" | "stopped" = "idle";
+  ticks = 0;
+  now = 0;
+  waiters: Op[] = [];
+  tickTimer: ModelTimer | undefined;
+  #startedAt = 0;
+  #nextIndex = 1;
+  #seq = 0;
+  constructor(readonly interval: number) {}
+
+  start(): void {
+    if (this.state === "running") return;
+    this.state = "running";
+    this.#startedAt = this.now;
+    this.#nextIndex = 1;
+    this.#arm(this.#startedAt + this.interval);
+  }
+
+  stop(): void {
+    this.tickTimer = undefined;
+    this.state = "stopped";
+    this.#releaseAll(false);
+  }
+
+  waitForTick(op: Op, prepared: Prepared): void {
+    if (prepared.optionsError !== undefined) {
+      op.expected = prepared.optionsError === "RangeError"
+        ? { status: "rejected", error: "RangeError" }
+        : { status: "rejected", error: prepared.reason! };
+    } else if (this.state === "stopped" || prepared.timeout === 0) {
+      op.expected = { status: "fulfilled", value: false };
+    } else {
+      op.expected = { status: "pending" };
+      if (prepared.timeout !== Infinity) {
+        op.data = { callAt: this.now + prepared.timeout, seq: this.#seq++, op };
+      }
+      this.waiters.push(op);
+    }
+  }
+
+  /** Fake time passes to `end`, firing every timer due by then (tickAsync). */
+  advance(ms: number): void {
+    this.#run(this.now + ms);
+  }
+
+  /** A blocked event loop: every timer due by `end` fires once, at `end` (clock.jump). */
+  jump(ms: number): void {
+    const end = this.now + ms;
+    for (const timer of this.#timers()) if (timer.callAt < end) timer.callAt = end;
+    this.#run(end);
+  }
+
+  abortable(): Op[] {
+    return this.waiters.filter((op) => op.controller !== undefined);
+  }
+
+  abort(op: Op): void {
+    const index = this.waiters.indexOf(op);
+    if (index < 0) return;
+    this.waiters.splice(index, 1);
+    op.expected = { status: "rejected", error: op.reason! };
+  }
+
+  pendingTimers(): number {
+    return this.#timers().length;
+  }
+
+  #timers(): ModelTimer[] {
+    const timers = this.waiters.map((op) => op.data as ModelTimer | undefined)
+      .filter((timer) => timer !== undefined);
+    return this.tickTimer === undefined ? timers : [this.tickTimer, ...timers];
+  }
+
+  #run(end: number): void {
+    for (;;) {
+      const next = this.#timers().filter((timer) => timer.callAt <= end)
+        .sort((a, b) => a.callAt - b.callAt || a.seq - b.seq)[0];
+      if (next === undefined) break;
+      this.now = next.callAt;
+      if (next.op !== undefined) {
+        this.waiters.splice(this.waiters.indexOf(next.op), 1);
+        next.op.expected = { status: "fulfilled", value: false };
+      } else {
+        this.#fire(next.due!);
+      }
+    }
+    this.now = end;
+  }
+
+  /** The timer's own timer went off, for the tick due at `due`. */
+  #fire(due: number): void {
+    this.tickTimer = undefined;
+    if (this.now < due) {
+      this.#arm(due); // a capped timer ran out: not yet
+      return;
+    }
+    this.ticks++;
+    this.#nextIndex = Math.max(
+      this.#nextIndex + 1,
+      Math.floor((this.now - this.#startedAt) / this.interval) + 1,
+    );
+    this.#arm(this.#startedAt + this.#nextIndex * this.interval);
+    this.#releaseAll(true);
+  }
+
+  /** setTimeout takes at most MAX_TIMER_DELAY: a longer wait takes several timers. */
+  #arm(due: number): void {
+    const delay = Math.min(due - this.now, MAX_TIMER_DELAY);
+    assert(delay > 0, `the next tick is due in the future (${delay} ms)`);
+    this.tickTimer = { callAt: this.now + delay, seq: this.#seq++, due };
+  }
+
+  #releaseAll(value: boolean): void {
+    for (const op of this.waiters.splice(0)) op.expected = { status: "fulfilled", value };
+  }
+}
+
+async function runPeriodicTimer(interval: number, cmds: TimerCmd[], clock: Clock): Promise<void> {
+  const timer = new PeriodicTimer(interval);
+  const model = new PeriodicTimerModel(interval);
+  const ops: Op[] = [];
+  const valueOf = (value: unknown) => value;
+  try {
+    for (const [step, cmd] of cmds.entries()) {
+      const where = `step ${step}: ${JSON.stringify(cmd)}`;
+      switch (cmd.op) {
+        case "start":
+          model.start();
+          timer.start();
+          break;
+        case "stop":
+          model.stop();
+          timer.stop();
+          break;
+        case "waitForTick": {
+          const prepared = prepare(cmd.mode);
+          const op: Op = {
+            id: ops.length,
+            name: "waitForTick",
+            tracked: undefined as unknown as Tracked<unknown>,
+            expected: { status: "pending" },
+            deadline: Infinity,
+          };
+          if (prepared.controller !== undefined) op.controller = prepared.controller;
+          if (prepared.reason !== undefined) op.reason = prepared.reason;
+          ops.push(op);
+          model.waitForTick(op, prepared);
+          op.tracked = track(timer.waitForTick(prepared.options));
+          break;
+        }
+        case "advance":
+          model.advance(cmd.ms);
+          await clock.tickAsync(cmd.ms);
+          break;
+        case "jump":
+          model.jump(cmd.ms);
+          clock.jump(cmd.ms);
+          break;
+        case "far":
+          // Far ahead: on time for a long interval, as a blocked loop for a short one
+          // (which would otherwise tick millions of times).
+          if (interval > MAX_TIMER_DELAY / 4) {
+            model.advance(cmd.ms);
+            await clock.tickAsync(cmd.ms);
+          } else {
+            model.jump(cmd.ms);
+            clock.jump(cmd.ms);
+          }
+          break;
+        case "abort":
+          abortPicked(model, cmd.pick);
+          break;
+      }
+      await settle();
+      for (const op of ops) checkOp(op, valueOf);
+      assertEquals(timer.ticks, model.ticks, `ticks at ${where}`);
+      assertEquals(timer.running, model.state === "running", `running at ${where}`);
+      assertStringIncludes(Deno.inspect(timer), `waiters: ${model.waiters.length}`, where);
+      assertEquals(clock.countTimers(), model.pendingTimers(), `timers at ${where}`);
+    }
+  } finally {
+    timer.stop();
+  }
+  for (const op of model.abortable()) op.controller!.abort(op.reason);
+  model.stop();
+  await settle();
+  for (const op of ops) checkOp(op, valueOf);
+  assertEquals(clock.countTimers(), 0);
+}
+
+Deno.test("T-1..T-4: PeriodicTimer matches the model under random starts, stops, waits, late and far jumps", async () => {
+  await checkModel(
+    "PeriodicTimer",
+    fc.tuple(
+      fc.oneof(
+        { arbitrary: fc.integer({ min: 1, max: 50 }), weight: 4 },
+        { arbitrary: fc.constantFrom(2 ** 31 + 1000, 3 * MAX_TIMER_DELAY + 5), weight: 1 },
+      ),
+      fc.array(timerCmdArb, { minLength: 1, maxLength: 60, size: "max" }),
+    ),
+    async ([interval, cmds]) => {
+      await withFakeTime((clock) => runPeriodicTimer(interval, cmds, clock));
+    },
+    NUM_RUNS,
+  );
+});
+
 // ---------------------------------------------------------------- the harness
 
 /** A toy model with a known failure: the sum of a short list stays below 150. */
@@ -1699,6 +1959,7 @@ Deno.test("Property harness: every recorded seed names a model of this file", ()
     "BoundedSemaphore",
     "Barrier",
     "Condition",
+    "PeriodicTimer",
   ]);
   for (const entry of REGRESSION_SEEDS) assert(models.has(entry.model), entry.model);
 });
