@@ -7,8 +7,11 @@
  * duplicated or reordered.
  *
  * Covers Q-3..Q-7 and Q-9 for Queue, LifoQueue and PriorityQueue, S-2 and
- * S-3 for Semaphore and BoundedSemaphore, and the conventions (timeouts,
- * aborts, precedence, FIFO, cleanup).
+ * S-3 for Semaphore and BoundedSemaphore, B-1 for Barrier (sync, throwing
+ * and async actions), L-1 and C-1..C-5 for Condition (sync and async
+ * waitFor predicates), T-2..T-4 for PeriodicTimer (intervals above
+ * 2^31 - 1 ms included), and the conventions (timeouts, aborts,
+ * precedence, FIFO, cleanup).
  *
  * Each model runs through `checkModel` (tests/seeds.ts): {@linkcode NUM_RUNS}
  * random sequences in a normal run, at least 2,000 in `deno task test:deep`
