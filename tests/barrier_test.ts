@@ -491,6 +491,18 @@ Deno.test("B-1: a trip that fills while an earlier trip's async action runs keep
   for (const finish of finishes) finish();
 });
 
+Deno.test("B-1: a break in the same turn as the async action fulfils still ends the trip", async () => {
+  const pending = asyncAction();
+  const barrier = new Barrier(2, { action: pending.action });
+  const parties = [track(barrier.wait()), track(barrier.wait())];
+  await flush();
+  pending.finish(); // the barrier sees this in a promise job...
+  barrier.abort(); // ...after this break
+  await flush();
+  for (const party of parties) assertInstanceOf(party.reason, BrokenBarrierError);
+  assertEquals(barrier.broken, true);
+});
+
 // ---------------------------------------------------------------- conventions
 
 Deno.test("Conventions: Barrier wait with a negative or NaN timeout rejects RangeError and changes nothing", async () => {

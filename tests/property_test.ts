@@ -909,7 +909,10 @@ type BarrierCmd =
   | { op: "abortBarrier" }
   | { op: "reset" }
   | { op: "advance"; ms: number }
-  | { op: "abort"; pick: number };
+  | { op: "abort"; pick: number }
+  | { op: "waitThenAbort"; mode: Mode; pick: number }
+  | { op: "abortThenWait"; mode: Mode; pick: number }
+  | { op: "finishThenAbort"; pick: number };
 
 const barrierCmdArb: fc.Arbitrary<BarrierCmd> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("wait" as const), mode: modeArb }), weight: 8 },
@@ -1056,13 +1059,15 @@ class BarrierModel {
     if (this.waiting.some((op) => op.deadline <= this.now)) this.break();
   }
 
+  /** Waiting parties, and those of a trip whose async action runs (an abort no longer applies). */
   abortable(): Op[] {
-    return this.waiting.filter((op) => op.controller !== undefined);
+    return [...this.waiting, ...this.trips.flat()].filter((op) => op.controller !== undefined)
+      .sort((a, b) => a.id - b.id);
   }
 
   abort(op: Op): void {
     const index = this.waiting.indexOf(op);
-    if (index < 0) return;
+    if (index < 0) return; // all arrived: the party's signal no longer counts
     this.waiting.splice(index, 1);
     this.break();
     op.expected = { status: "rejected", error: op.reason! };
@@ -1118,45 +1123,64 @@ async function runBarrier(
   const ops: Op[] = [];
   const valueOf = (value: unknown) => value;
 
+  const wait = (mode: Mode, where: string) => {
+    const prepared = prepare(mode);
+    const op: Op = {
+      id: ops.length,
+      name: "wait",
+      tracked: undefined as unknown as Tracked<unknown>,
+      expected: { status: "pending" },
+      deadline: Infinity,
+    };
+    if (prepared.controller !== undefined) op.controller = prepared.controller;
+    if (prepared.reason !== undefined) op.reason = prepared.reason;
+    ops.push(op);
+    const tripsBefore = model.trips.length;
+    const tripped = model.wait(op, prepared, mode, nextKind);
+    takeRan();
+    op.tracked = track(barrier.wait(prepared.options));
+    // The action runs exactly when the model says the barrier trips.
+    const ran = takeRan();
+    assertEquals(ran !== undefined, tripped === "trip" && nextKind !== "none", where);
+    if (ran !== undefined && ran !== "sync") {
+      assertEquals(model.trips.length, tripsBefore + 1, where);
+      ran.trip = model.trips.at(-1)!;
+    }
+    if (op.expected.status === "rejected" && op.expected.error === "action failed") {
+      op.expected = { status: "rejected", error: actionError };
+    }
+  };
+
   for (const [step, cmd] of cmds.entries()) {
     const where = `step ${step}: ${JSON.stringify(cmd)}`;
     switch (cmd.op) {
-      case "wait": {
-        const prepared = prepare(cmd.mode);
-        const op: Op = {
-          id: ops.length,
-          name: "wait",
-          tracked: undefined as unknown as Tracked<unknown>,
-          expected: { status: "pending" },
-          deadline: Infinity,
-        };
-        if (prepared.controller !== undefined) op.controller = prepared.controller;
-        if (prepared.reason !== undefined) op.reason = prepared.reason;
-        ops.push(op);
-        const tripsBefore = model.trips.length;
-        const tripped = model.wait(op, prepared, cmd.mode, nextKind);
-        takeRan();
-        op.tracked = track(barrier.wait(prepared.options));
-        // The action runs exactly when the model says the barrier trips.
-        const ran = takeRan();
-        assertEquals(ran !== undefined, tripped === "trip" && nextKind !== "none", where);
-        if (ran !== undefined && ran !== "sync") {
-          assertEquals(model.trips.length, tripsBefore + 1, where);
-          ran.trip = model.trips.at(-1)!;
-        }
-        if (op.expected.status === "rejected" && op.expected.error === "action failed") {
-          op.expected = { status: "rejected", error: actionError };
-        }
+      case "wait":
+        wait(cmd.mode, where);
         break;
-      }
+      // Same-turn races: the second action happens before any promise job runs.
+      case "waitThenAbort":
+        wait(cmd.mode, where);
+        abortPicked(model, cmd.pick);
+        break;
+      case "abortThenWait":
+        abortPicked(model, cmd.pick);
+        wait(cmd.mode, where);
+        break;
       case "setAction":
         nextKind = cmd.kind;
         break;
       case "finishAction":
+      case "finishThenAbort":
       case "failAction": {
         if (runs.length === 0) break;
         const [run] = runs.splice(cmd.pick % runs.length, 1);
-        if (cmd.op === "finishAction") {
+        if (cmd.op === "finishThenAbort") {
+          // The barrier sees the action fulfil in a promise job, after this abort:
+          // a break here still ends the trip.
+          run!.resolve();
+          abortPicked(model, cmd.pick);
+          model.finish(run!.trip);
+        } else if (cmd.op === "finishAction") {
           model.finish(run!.trip);
           run!.resolve();
         } else {
@@ -1196,6 +1220,33 @@ async function runBarrier(
   for (const op of ops) assert(op.tracked.status !== "pending", `op #${op.id} left pending`);
   assertEquals(clock.countTimers(), 0);
 }
+
+Deno.test("B-1: Barrier property: an abort in the same turn as the last arrival or an action's end", async () => {
+  // A focused run of the same model: aborting waits, arrivals and action ends in one turn.
+  const abortingWait = fc.constantFrom<Mode>({ kind: "abort" }, { kind: "both", ms: 30 });
+  const focused: fc.Arbitrary<BarrierCmd> = fc.oneof(
+    fc.record({ op: fc.constant("wait" as const), mode: abortingWait }),
+    fc.record({ op: fc.constant("waitThenAbort" as const), mode: abortingWait, pick: pickArb }),
+    fc.record({ op: fc.constant("abortThenWait" as const), mode: abortingWait, pick: pickArb }),
+    fc.record({
+      op: fc.constant("setAction" as const),
+      kind: fc.constantFrom<ActionKind>("none", "async"),
+    }),
+    fc.record({ op: fc.constant("finishAction" as const), pick: pickArb }),
+    fc.record({ op: fc.constant("finishThenAbort" as const), pick: pickArb }),
+  );
+  await checkModel(
+    "Barrier same-turn abort",
+    fc.tuple(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(focused, { minLength: 1, maxLength: 60, size: "max" }),
+    ),
+    async ([parties, cmds]) => {
+      await withFakeTime((clock) => runBarrier(parties, undefined, cmds, clock));
+    },
+    NUM_RUNS,
+  );
+});
 
 Deno.test("B-1: Barrier matches the model under random waits, sync and async actions, timeouts, aborts and resets", async () => {
   await checkModel(
@@ -1961,6 +2012,7 @@ Deno.test("Property harness: every recorded seed names a model of this file", ()
     "Semaphore",
     "BoundedSemaphore",
     "Barrier",
+    "Barrier same-turn abort",
     "Condition",
     "PeriodicTimer",
   ]);

@@ -84,6 +84,15 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: "a bug of the first Condition model (a notified waitFor kept its timer in the " +
       "model); the primitive was right",
   },
+  {
+    model: "Barrier same-turn abort",
+    seed: 1048787357,
+    path: "75:3:2:2:2:3:15:16:16:16:20:21:21:25:25:25:12",
+    counterexample:
+      '[2,[{"op":"wait","mode":{"kind":"abort"}},{"op":"setAction","kind":"async"},{"op":"waitThenAbort","mode":{"kind":"abort"},"pick":0},{"op":"wait","mode":{"kind":"abort"}},{"op":"finishThenAbort","pick":0},{"op":"wait","mode":{"kind":"abort"}}]]',
+    found: "a model bug: an action fulfilled and a break in the same turn; the barrier " +
+      "sees the fulfilment in a promise job, so the break ends the trip (as the code does)",
+  },
 ];
 
 /**
