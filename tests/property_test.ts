@@ -1274,7 +1274,9 @@ type ConditionCmd =
   | { op: "notifyAll" }
   | { op: "set"; value: number }
   | { op: "advance"; ms: number }
-  | { op: "abort"; pick: number };
+  | { op: "abort"; pick: number }
+  | { op: "notifyThenAbort"; n: number; pick: number }
+  | { op: "abortThenNotify"; n: number; pick: number };
 
 const conditionCmdArb: fc.Arbitrary<ConditionCmd> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("acquire" as const), mode: modeArb }), weight: 4 },
@@ -1343,6 +1345,8 @@ class ConditionModel {
   state = 0;
   now = 0;
   #timerSeq = 0;
+  /** Woken waiters about to ask for the lock back (a promise job after the wake-up). */
+  #waking: { op: Op; woken: Woken }[] = [];
   /** Ops that just got the lock back and go on, in the order they got it. */
   #resumed: { op: Op; woken: Woken }[] = [];
 
@@ -1379,7 +1383,6 @@ class ConditionModel {
   release(): Expected {
     if (!this.locked) return { status: "rejected", error: "Error" };
     this.#handOff();
-    this.#drain();
     return { status: "fulfilled", value: undefined };
   }
 
@@ -1391,7 +1394,6 @@ class ConditionModel {
     if (this.#optionsError(op, prepared)) return;
     op.expected = { status: "pending" };
     this.#innerWait(op, prepared.timeout);
-    this.#drain();
   }
 
   waitFor(op: Op, prepared: Prepared): void {
@@ -1403,7 +1405,6 @@ class ConditionModel {
     op.expected = { status: "pending" };
     this.data(op).waitForDeadline = this.now + prepared.timeout;
     this.#check(op);
-    this.#drain();
   }
 
   notify(n: number): Expected {
@@ -1444,7 +1445,11 @@ class ConditionModel {
   }
 
   abortable(): Op[] {
-    const pending = [...this.waiters, ...this.lockQueue.map((e) => e.op)];
+    const pending = [
+      ...this.waiters,
+      ...this.lockQueue.map((e) => e.op),
+      ...this.#waking.map((e) => e.op),
+    ];
     return pending.filter((op) => op.controller !== undefined && !this.data(op).aborted)
       .sort((a, b) => a.id - b.id);
   }
@@ -1456,7 +1461,6 @@ class ConditionModel {
       this.waiters.splice(index, 1);
       op.deadline = Infinity;
       this.#wake(op, { reason: op.reason! });
-      this.#drain();
       return;
     }
     const queued = this.lockQueue.findIndex((e) => e.op === op && !e.woken);
@@ -1473,15 +1477,18 @@ class ConditionModel {
       .filter((op) => op.deadline !== Infinity).length;
   }
 
-  /** A woken waiter takes the lock back: at once when free, else at the back of the queue. */
+  /**
+   * A woken waiter asks for the lock back in a promise job: what happens in
+   * the same turn (a notify, a release) still sees the lock as it is now.
+   */
   #wake(op: Op, woken: Woken): void {
     op.deadline = Infinity; // its timer is cleared
-    if (this.locked) {
-      this.lockQueue.push({ op, woken });
-    } else {
-      this.locked = true;
-      this.#resumed.push({ op, woken });
-    }
+    this.#waking.push({ op, woken });
+  }
+
+  /** The promise jobs of a step: they run after its synchronous calls. */
+  settle(): void {
+    this.#drain();
   }
 
   /** The lock goes to the oldest in the queue, or becomes free. */
@@ -1500,8 +1507,7 @@ class ConditionModel {
   /** Releases the lock to wait for a notify, with a timer when `timeout` is finite. */
   #innerWait(op: Op, timeout: number): void {
     if (timeout === 0) {
-      // Woken at once, false; it lets go of the lock and queues to take it back
-      // before whoever got the lock can let go of it again.
+      // Woken at once, false: it lets go of the lock and asks for it back.
       this.#handOff();
       this.#wake(op, { value: false });
       return;
@@ -1531,9 +1537,23 @@ class ConditionModel {
     }
   }
 
-  /** Lets the ops that got the lock back go on, in order, until none is left. */
+  /**
+   * Runs the promise jobs, until none is left. Woken waiters ask for the
+   * lock first (one job after their wake-up), ops that got the lock go on
+   * after (a few jobs: they cannot let go of it before the others asked).
+   */
   #drain(): void {
-    for (let next = this.#resumed.shift(); next !== undefined; next = this.#resumed.shift()) {
+    for (;;) {
+      for (const { op, woken } of this.#waking.splice(0)) {
+        if (this.locked) {
+          this.lockQueue.push({ op, woken });
+        } else {
+          this.locked = true;
+          this.#resumed.push({ op, woken });
+        }
+      }
+      const next = this.#resumed.shift();
+      if (next === undefined) break;
       const { op, woken } = next;
       if ("reason" in woken) {
         op.expected = { status: "rejected", error: woken.reason };
@@ -1583,6 +1603,10 @@ async function runCondition(cmds: ConditionCmd[], clock: Clock): Promise<void> {
     return op;
   };
   const valueOf = (value: unknown) => value;
+  const notify = (n: number, where: string) => {
+    const expected = model.notify(n);
+    assertSameOutcome(outcomeOf(() => condition.notify(n)), expected, where);
+  };
 
   for (const [step, cmd] of cmds.entries()) {
     const where = `step ${step}: ${JSON.stringify(cmd)}`;
@@ -1618,11 +1642,18 @@ async function runCondition(cmds: ConditionCmd[], clock: Clock): Promise<void> {
         op.tracked = track(condition.waitFor(predicate, prepared.options));
         break;
       }
-      case "notify": {
-        const expected = model.notify(cmd.n);
-        assertSameOutcome(outcomeOf(() => condition.notify(cmd.n)), expected, where);
+      case "notify":
+        notify(cmd.n, where);
         break;
-      }
+      // Same-turn races (C-5): the second action happens before any promise job runs.
+      case "notifyThenAbort":
+        notify(cmd.n, where);
+        abortPicked(model, cmd.pick);
+        break;
+      case "abortThenNotify":
+        abortPicked(model, cmd.pick);
+        notify(cmd.n, where);
+        break;
       case "notifyAll": {
         const expected = model.notifyAll();
         assertSameOutcome(outcomeOf(() => condition.notifyAll()), expected, where);
@@ -1639,6 +1670,7 @@ async function runCondition(cmds: ConditionCmd[], clock: Clock): Promise<void> {
         abortPicked(model, cmd.pick);
         break;
     }
+    model.settle();
     await settleAll();
     for (const op of ops) checkOp(op, valueOf);
     assertEquals(condition.locked(), model.locked, `locked at ${where}`);
@@ -1657,6 +1689,37 @@ async function runCondition(cmds: ConditionCmd[], clock: Clock): Promise<void> {
   }
   assertEquals(clock.countTimers(), 0);
 }
+
+Deno.test("C-5: Condition property: an abort in the same turn as a notify never loses the notify", async () => {
+  // A focused run of the same model: aborting waits and waitFors, notifies and same-turn aborts.
+  const abortingWait = fc.constantFrom<Mode>({ kind: "abort" }, { kind: "both", ms: 30 });
+  const n = fc.constantFrom(1, 1, 2, 3);
+  const focused: fc.Arbitrary<ConditionCmd> = fc.oneof(
+    fc.record({
+      op: fc.constant("acquire" as const),
+      mode: fc.constant({ kind: "block" as const }),
+    }),
+    fc.record({ op: fc.constant("release" as const) }),
+    fc.record({ op: fc.constant("wait" as const), mode: abortingWait }),
+    fc.record({
+      op: fc.constant("waitFor" as const),
+      k: fc.integer({ min: 1, max: 3 }),
+      async: fc.boolean(),
+      mode: abortingWait,
+    }),
+    fc.record({ op: fc.constant("set" as const), value: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ op: fc.constant("notifyThenAbort" as const), n, pick: pickArb }),
+    fc.record({ op: fc.constant("abortThenNotify" as const), n, pick: pickArb }),
+  );
+  await checkModel(
+    "Condition same-turn abort",
+    fc.array(focused, { minLength: 1, maxLength: 60, size: "max" }),
+    async (cmds) => {
+      await withFakeTime((clock) => runCondition(cmds, clock));
+    },
+    NUM_RUNS,
+  );
+});
 
 Deno.test("C-2/C-3/C-4/C-5: Condition matches the model under random acquires, waits, waitFors, notifies, timeouts and aborts", async () => {
   await checkModel(
@@ -2014,6 +2077,7 @@ Deno.test("Property harness: every recorded seed names a model of this file", ()
     "Barrier",
     "Barrier same-turn abort",
     "Condition",
+    "Condition same-turn abort",
     "PeriodicTimer",
   ]);
   for (const entry of REGRESSION_SEEDS) assert(models.has(entry.model), entry.model);

@@ -93,6 +93,15 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: "a model bug: an action fulfilled and a break in the same turn; the barrier " +
       "sees the fulfilment in a promise job, so the break ends the trip (as the code does)",
   },
+  {
+    model: "Condition same-turn abort",
+    seed: -174433778,
+    path: "2:1:1:0:0:0:1:6:7:9:8:8:8:8:8:4",
+    counterexample:
+      '[{"op":"acquire","mode":{"kind":"block"}},{"op":"wait","mode":{"kind":"abort"}},{"op":"abortThenNotify","n":1,"pick":0},{"op":"notifyThenAbort","n":1,"pick":0}]',
+    found: "a model bug: an aborted waiter takes the lock back in a promise job, so a " +
+      "notify in the same turn finds the lock free (Error), as the code does",
+  },
 ];
 
 /**
