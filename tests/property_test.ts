@@ -961,7 +961,7 @@ class BarrierModel {
     return this.defaultTimeout ?? Infinity;
   }
 
-  /** A wait; returns the action kind to run when this wait trips the barrier. */
+  /** A wait with the action `action` would run; says whether this wait trips the barrier. */
   wait(op: Op, prepared: Prepared, mode: Mode, action: ActionKind): "trip" | "no trip" {
     if (this.broken) {
       op.expected = { status: "rejected", error: "BrokenBarrierError" };
