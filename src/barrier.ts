@@ -17,7 +17,7 @@
  * @module
  */
 
-import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
+import { checkWaitOptions, describe, type Waiter, WaitList, type WaitOptions } from "./_waiters.ts";
 import { BrokenBarrierError } from "./errors.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
@@ -41,16 +41,25 @@ export interface BarrierOptions {
    * Runs once per trip, in the last party to arrive, before any party is
    * released. When it throws, the barrier breaks: that party rejects with
    * the error, the others with `BrokenBarrierError`.
+   *
+   * It may be async: when it returns a promise (any thenable), the parties
+   * are released only once it fulfils, and a rejection breaks the barrier
+   * as a throw does. Meanwhile every party of the trip counts in
+   * `nWaiting`; their timeouts and signals no longer apply (all have
+   * arrived), but `abort()`, `reset()` or any other break of the barrier
+   * releases them with `BrokenBarrierError` and the action's later outcome
+   * is ignored. Parties that arrive meanwhile belong to the next trip.
    */
-  action?: () => void;
+  action?: () => unknown;
   /** The default timeout (ms) of every `wait` that gives none. */
   timeout?: number;
 }
 
 /**
  * A cyclic barrier (Python's `threading.Barrier`). A timeout or abort in any
- * `wait`, `abort()`, `reset()` while parties wait, or a throwing `action`
- * breaks it: the other waiters reject with {@linkcode BrokenBarrierError}.
+ * `wait`, `abort()`, `reset()` while parties wait, or a throwing (or
+ * rejecting) `action` breaks it: the other waiters reject with
+ * {@linkcode BrokenBarrierError}.
  *
  * @example
  * ```ts
@@ -64,13 +73,34 @@ export interface BarrierOptions {
  * }
  * barrier.reset();
  * ```
+ *
+ * @example An async action, awaited before the parties go on
+ * ```ts
+ * import { Barrier } from "@baton/baton";
+ *
+ * const results: number[] = [];
+ * const barrier = new Barrier(2, {
+ *   action: async () => {
+ *     await Promise.resolve(); // e.g. write a checkpoint
+ *     results.push(results.length);
+ *   },
+ * });
+ * await Promise.all([barrier.wait(), barrier.wait()]);
+ * console.log(results); // [0]: the action finished before any party went on
+ * ```
  */
 export class Barrier {
   #parties: number;
-  #action: (() => void) | undefined;
+  #action: (() => unknown) | undefined;
   #timeout: number | undefined;
   #broken = false;
   #waiters: WaitList<number, number>;
+  /**
+   * The trips whose async action runs now, each with all its parties (the
+   * last one included). More than one when a trip fills while an earlier
+   * one's action still runs.
+   */
+  #trips = new Set<Trip>();
 
   /**
    * Makes a barrier.
@@ -130,7 +160,9 @@ export class Barrier {
    * ```
    */
   get nWaiting(): number {
-    return this.#waiters.size;
+    let waiting = this.#waiters.size;
+    for (const trip of this.#trips) waiting += trip.length;
+    return waiting;
   }
 
   /**
@@ -181,18 +213,53 @@ export class Barrier {
       return this.#waiters.wait(waitOptions, index);
     }
     // The last party trips the barrier: the action first, then everybody goes.
+    let outcome: unknown;
     if (this.#action !== undefined) {
       try {
-        this.#action();
+        outcome = this.#action();
       } catch (actionError) {
         this.#break();
         return Promise.reject(actionError);
       }
+      // The action itself broke the barrier (abort()): nobody goes on.
+      if (this.#broken) return Promise.reject(new BrokenBarrierError());
     }
+    if (isThenable(outcome)) return this.#tripAfter(outcome, index);
     for (let waiter = this.#waiters.shift(); waiter !== undefined; waiter = this.#waiters.shift()) {
       waiter.resolve(waiter.data);
     }
     return Promise.resolve(index);
+  }
+
+  /**
+   * Trips once the async action settles. The waiting parties leave the wait
+   * list first (their timers and abort listeners go with it), so the list
+   * is free for the next trip and only a break can end this one early.
+   */
+  #tripAfter(outcome: PromiseLike<unknown>, index: number): Promise<number> {
+    const parties: Waiter<number, number>[] = [];
+    for (let waiter = this.#waiters.shift(); waiter !== undefined; waiter = this.#waiters.shift()) {
+      parties.push(waiter);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const trip: Trip = [...parties, { data: index, resolve, reject }];
+      this.#trips.add(trip);
+      // Both handlers are attached here, so a rejection is always handled;
+      // after a break (the trip is gone from #trips) the outcome is ignored.
+      Promise.resolve(outcome).then(
+        () => {
+          if (!this.#trips.delete(trip)) return;
+          for (const party of trip) party.resolve(party.data);
+        },
+        (actionError: unknown) => {
+          if (!this.#trips.delete(trip)) return;
+          this.#break();
+          for (const party of trip) {
+            party.reject(party.data === index ? actionError : new BrokenBarrierError());
+          }
+        },
+      );
+    });
   }
 
   /**
@@ -210,7 +277,9 @@ export class Barrier {
    * ```
    */
   reset(): void {
-    this.#waiters.rejectAll(new BrokenBarrierError("the barrier was reset"));
+    const error = new BrokenBarrierError("the barrier was reset");
+    this.#rejectTrips(error);
+    this.#waiters.rejectAll(error);
     this.#broken = false;
   }
 
@@ -233,7 +302,16 @@ export class Barrier {
 
   #break(): void {
     this.#broken = true;
-    this.#waiters.rejectAll(new BrokenBarrierError());
+    const error = new BrokenBarrierError();
+    this.#rejectTrips(error);
+    this.#waiters.rejectAll(error);
+  }
+
+  /** Ends the trips whose async action runs now, oldest first: their parties reject with `error`. */
+  #rejectTrips(error: BrokenBarrierError): void {
+    const trips = [...this.#trips];
+    this.#trips.clear();
+    for (const trip of trips) for (const party of trip) party.reject(error);
   }
 
   /**
@@ -250,7 +328,22 @@ export class Barrier {
     inspect: (value: unknown, options?: unknown) => string,
     options?: unknown,
   ): string {
-    const state = { parties: this.#parties, waiting: this.#waiters.size, broken: this.#broken };
+    const state = { parties: this.#parties, waiting: this.nWaiting, broken: this.#broken };
     return `Barrier ${inspect(state, options)}`;
   }
+}
+
+/** A party of a trip whose async action runs: its index and how to settle it. */
+interface TripParty {
+  readonly data: number;
+  resolve(index: number): void;
+  reject(reason: unknown): void;
+}
+
+/** The parties of one trip, oldest first, while its async action runs. */
+type Trip = readonly TripParty[];
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
 }

@@ -207,12 +207,19 @@ export class Condition {
    * Waits until `predicate` returns a truthy value, checking it first and
    * after every notify, all against one deadline.
    *
-   * @param predicate Called with the lock held.
+   * A predicate may be async: when it returns a promise (any thenable),
+   * `waitFor` awaits it and uses the awaited value, still holding the lock.
+   * The time it takes counts against the deadline; a check that ends after
+   * the deadline is the last one.
+   *
+   * @param predicate Called with the lock held; may return a promise.
    * @param options `timeout` in ms and `signal`.
-   * @returns The predicate's last value: truthy when it became true, falsy
-   *   when the timeout ran out first.
+   * @returns The predicate's last (awaited) value: truthy when it became
+   *   true, falsy when the timeout ran out first.
    * @throws {Error} when the lock is not held.
+   * @throws {TypeError} when `predicate` is not a function.
    * @throws {RangeError} for a negative or `NaN` timeout.
+   * @throws whatever the predicate throws or rejects with, the lock held.
    *
    * @example
    * ```ts
@@ -224,8 +231,30 @@ export class Condition {
    * console.log(await condition.waitFor(() => count > 0, { timeout: 10 })); // false
    * condition.release();
    * ```
+   *
+   * @example An async predicate
+   * ```ts
+   * import { Condition } from "@baton/baton";
+   *
+   * const condition = new Condition();
+   * const stock = new Map<string, number>();
+   * const lookUp = async (item: string) => stock.get(item) ?? 0; // e.g. a database read
+   * const buyer = (async () => {
+   *   await condition.acquire();
+   *   try {
+   *     return await condition.waitFor(() => lookUp("apples")); // awaited after each notify
+   *   } finally {
+   *     condition.release();
+   *   }
+   * })();
+   * await condition.acquire();
+   * stock.set("apples", 3);
+   * condition.notify();
+   * condition.release();
+   * console.log(await buyer); // 3
+   * ```
    */
-  async waitFor<R>(predicate: () => R, options?: WaitOptions): Promise<R> {
+  async waitFor<R>(predicate: () => R | PromiseLike<R>, options?: WaitOptions): Promise<R> {
     if (!this.#lock.locked()) {
       throw new Error("waitFor() called without holding the Condition's lock");
     }
@@ -237,7 +266,8 @@ export class Condition {
     const timeout = options?.timeout ?? Infinity;
     const deadline = performance.now() + timeout;
     const signal = options?.signal;
-    let result = predicate();
+    // await: a promise (any thenable) is truthy, but it is its value that counts.
+    let result = await predicate();
     while (!result) {
       const remaining = timeout === Infinity ? Infinity : Math.max(0, deadline - performance.now());
       // Out of time (at once for timeout 0): do not wait, and do not let go of the lock.
@@ -246,7 +276,7 @@ export class Condition {
         ? { timeout: remaining }
         : { timeout: remaining, signal };
       await this.wait(waitOptions);
-      result = predicate();
+      result = await predicate();
     }
     return result;
   }

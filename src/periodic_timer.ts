@@ -29,6 +29,9 @@ export type { WaitOptions } from "./_waiters.ts";
 
 const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
+/** Largest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days); longer waits re-arm. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 type State = "idle" | "running" | "stopped";
 
 /**
@@ -60,6 +63,8 @@ export class PeriodicTimer implements Disposable, AsyncIterable<number> {
    * Makes a timer; it ticks only after `start()`.
    *
    * @param intervalMs The interval in milliseconds: a positive finite number.
+   *   Intervals longer than `setTimeout` allows (2^31 - 1 ms, about 24.8
+   *   days) are fine: the timer waits in steps and ticks on time.
    * @throws {RangeError} when `intervalMs` is not a positive finite number.
    */
   constructor(intervalMs: number) {
@@ -233,15 +238,27 @@ export class PeriodicTimer implements Disposable, AsyncIterable<number> {
   }
 
   #schedule(): void {
-    const due = this.#startedAt + this.#nextIndex * this.#interval;
-    this.#timer = setTimeout(() => this.#fire(due), Math.max(0, due - performance.now()));
+    this.#arm(this.#startedAt + this.#nextIndex * this.#interval);
+  }
+
+  /**
+   * Sets the timer towards `due`. setTimeout turns a delay above
+   * MAX_TIMER_DELAY into 1 ms (with a warning each time), so a longer wait
+   * takes several timers; a due time already past gives delay 0.
+   */
+  #arm(due: number): void {
+    const delay = due - performance.now();
+    this.#timer = setTimeout(
+      () => this.#fire(due),
+      delay > MAX_TIMER_DELAY ? MAX_TIMER_DELAY : delay > 0 ? delay : 0,
+    );
   }
 
   #fire(due: number): void {
     this.#timer = undefined;
     const now = performance.now();
     if (now < due) {
-      this.#timer = setTimeout(() => this.#fire(due), due - now); // fired early: not yet
+      this.#arm(due); // fired early, or a capped timer ran out: not yet
       return;
     }
     this.#ticks++;

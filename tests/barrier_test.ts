@@ -282,6 +282,227 @@ Deno.test("B-1: reset() on a barrier nobody waits on leaves it whole", async () 
   assertEquals(await first, 0);
 });
 
+// ---------------------------------------------------------------- B-1, async action
+
+/** An action whose promise the test settles: `calls` counts runs, `finish`/`fail` settle the last. */
+function asyncAction(): {
+  action: () => Promise<void>;
+  readonly calls: number;
+  finish(): void;
+  fail(error: unknown): void;
+} {
+  let calls = 0;
+  let settle: { resolve(): void; reject(error: unknown): void } | undefined;
+  return {
+    action: () => {
+      calls++;
+      return new Promise<void>((resolve, reject) => settle = { resolve, reject });
+    },
+    get calls() {
+      return calls;
+    },
+    finish: () => settle!.resolve(),
+    fail: (error) => settle!.reject(error),
+  };
+}
+
+Deno.test("B-1: an async action is awaited before any party is released", async () => {
+  const pending = asyncAction();
+  const barrier = new Barrier(3, { action: pending.action });
+  const parties = [track(barrier.wait()), track(barrier.wait()), track(barrier.wait())];
+  await flush();
+  assertEquals(pending.calls, 1);
+  assertEquals(parties.map((p) => p.status), ["pending", "pending", "pending"]);
+  assertEquals(barrier.nWaiting, 3); // all arrived, none released
+  assertEquals(barrier.broken, false);
+  pending.finish();
+  await flush();
+  assertEquals(parties.map((p) => p.value), [0, 1, 2]);
+  assertEquals(barrier.nWaiting, 0);
+  // Cyclic: the next trip awaits its own run of the action.
+  const next = [track(barrier.wait()), track(barrier.wait()), track(barrier.wait())];
+  await flush();
+  assertEquals(pending.calls, 2);
+  assertEquals(next.map((p) => p.status), ["pending", "pending", "pending"]);
+  pending.finish();
+  await flush();
+  assertEquals(next.map((p) => p.value), [0, 1, 2]);
+});
+
+Deno.test("B-1: a rejected async action breaks the barrier like a throwing one, with no unhandled rejection", async () => {
+  const pending = asyncAction();
+  const barrier = new Barrier(3, { action: pending.action });
+  const [first, second, third] = [
+    track(barrier.wait()),
+    track(barrier.wait()),
+    track(barrier.wait()),
+  ];
+  await flush();
+  const failure = new Error("async action failed");
+  pending.fail(failure);
+  await flush();
+  assertInstanceOf(first.reason, BrokenBarrierError);
+  assertInstanceOf(second.reason, BrokenBarrierError);
+  assertStrictEquals(third.reason, failure);
+  assertEquals(barrier.broken, true);
+  assertEquals(barrier.nWaiting, 0);
+  await assertRejects(() => barrier.wait(), BrokenBarrierError);
+  barrier.reset();
+  const again = Promise.all([barrier.wait(), barrier.wait(), barrier.wait()]);
+  await flush();
+  pending.finish();
+  assertEquals((await again).sort(), [0, 1, 2]);
+});
+
+Deno.test("B-1: abort() during an async action releases every party with BrokenBarrierError", async () => {
+  const pending = asyncAction();
+  const barrier = new Barrier(2, { action: pending.action });
+  const parties = [track(barrier.wait()), track(barrier.wait())];
+  await flush();
+  barrier.abort(); // e.g. the action hangs
+  await flush();
+  for (const party of parties) assertInstanceOf(party.reason, BrokenBarrierError);
+  assertEquals(barrier.broken, true);
+  assertEquals(barrier.nWaiting, 0);
+  // The action's later outcome, even a rejection, changes nothing and is not reported.
+  pending.fail(new Error("too late"));
+  await flush();
+  assertEquals(barrier.broken, true);
+  barrier.reset();
+  const again = Promise.all([barrier.wait(), barrier.wait()]);
+  await flush();
+  pending.finish();
+  assertEquals((await again).sort(), [0, 1]);
+});
+
+Deno.test("B-1: reset() during an async action rejects its parties and leaves the barrier whole", async () => {
+  const pending = asyncAction();
+  const barrier = new Barrier(2, { action: pending.action });
+  const parties = [track(barrier.wait()), track(barrier.wait())];
+  await flush();
+  barrier.reset();
+  await flush();
+  for (const party of parties) assertInstanceOf(party.reason, BrokenBarrierError);
+  assertEquals(barrier.broken, false);
+  pending.finish(); // the old trip's action ends: nobody is released by it
+  await flush();
+  assertEquals(barrier.nWaiting, 0);
+  const again = Promise.all([barrier.wait(), barrier.wait()]);
+  await flush();
+  pending.finish();
+  assertEquals((await again).sort(), [0, 1]);
+});
+
+Deno.test("B-1: once all parties arrived, their timeouts no longer apply while the async action runs", async () => {
+  await withFakeTime(async (clock) => {
+    const action = () => new Promise<void>((resolve) => setTimeout(resolve, 100));
+    const barrier = new Barrier(3, { action, timeout: 50 });
+    const parties = [
+      track(barrier.wait()),
+      track(barrier.wait({ timeout: 10 })),
+      track(barrier.wait({ signal: new AbortController().signal })),
+    ];
+    await clock.tickAsync(99);
+    assertEquals(parties.map((p) => p.status), ["pending", "pending", "pending"]);
+    assertEquals(barrier.broken, false);
+    assertEquals(clock.countTimers(), 1); // the action's own: the parties' timers are gone
+    await clock.tickAsync(1);
+    assertEquals(parties.map((p) => p.value), [0, 1, 2]);
+  });
+});
+
+Deno.test("B-1: parties that arrive while an async action runs belong to the next trip", async () => {
+  const pending = asyncAction();
+  const barrier = new Barrier(2, { action: pending.action });
+  const trip = [track(barrier.wait()), track(barrier.wait())];
+  await flush();
+  const early = track(barrier.wait());
+  await flush();
+  assertEquals(barrier.nWaiting, 3);
+  pending.finish();
+  await flush();
+  assertEquals(trip.map((p) => p.value), [0, 1]);
+  assertEquals(early.status, "pending");
+  assertEquals(barrier.nWaiting, 1);
+  const late = track(barrier.wait());
+  await flush();
+  pending.finish();
+  await flush();
+  assertEquals([early.value, late.value], [0, 1]);
+});
+
+Deno.test("B-1: a timeout in the next trip during an async action breaks the barrier for everyone", async () => {
+  await withFakeTime(async (clock) => {
+    const pending = asyncAction();
+    const barrier = new Barrier(2, { action: pending.action });
+    const trip = [track(barrier.wait()), track(barrier.wait())];
+    const early = track(barrier.wait({ timeout: 10 }));
+    await clock.tickAsync(10);
+    assertInstanceOf(early.reason, BrokenBarrierError);
+    for (const party of trip) assertInstanceOf(party.reason, BrokenBarrierError);
+    assertEquals(barrier.broken, true);
+    pending.finish();
+    await flush();
+    assertEquals(barrier.nWaiting, 0);
+  });
+});
+
+Deno.test("B-1: an action that aborts the barrier releases nobody, sync or async", async () => {
+  for (const asAsync of [false, true]) {
+    const barrier: Barrier = new Barrier(2, {
+      action: () => {
+        barrier.abort();
+        return asAsync ? Promise.resolve() : undefined;
+      },
+    });
+    const parties = [track(barrier.wait()), track(barrier.wait())];
+    await flush();
+    for (const party of parties) assertInstanceOf(party.reason, BrokenBarrierError);
+    assertEquals(barrier.broken, true);
+    assertEquals(barrier.nWaiting, 0);
+  }
+});
+
+Deno.test("B-1: a trip that fills while an earlier trip's async action runs keeps both trips", async () => {
+  const finishes: (() => void)[] = [];
+  const barrier = new Barrier(1, {
+    action: () => new Promise<void>((resolve) => finishes.push(resolve)),
+  });
+  const first = track(barrier.wait());
+  const second = track(barrier.wait()); // trips again: its own action runs too
+  await flush();
+  assertEquals(finishes.length, 2);
+  assertEquals(barrier.nWaiting, 2);
+  finishes[1]!();
+  await flush();
+  assertEquals([first.status, second.value], ["pending", 0]);
+  finishes[0]!();
+  await flush();
+  assertEquals(first.value, 0);
+  assertEquals(barrier.nWaiting, 0);
+  // A break frees every trip in flight.
+  const third = track(barrier.wait());
+  const fourth = track(barrier.wait());
+  await flush();
+  barrier.abort();
+  await flush();
+  assertInstanceOf(third.reason, BrokenBarrierError);
+  assertInstanceOf(fourth.reason, BrokenBarrierError);
+  for (const finish of finishes) finish();
+});
+
+Deno.test("B-1: a break in the same turn as the async action fulfils still ends the trip", async () => {
+  const pending = asyncAction();
+  const barrier = new Barrier(2, { action: pending.action });
+  const parties = [track(barrier.wait()), track(barrier.wait())];
+  await flush();
+  pending.finish(); // the barrier sees this in a promise job...
+  barrier.abort(); // ...after this break
+  await flush();
+  for (const party of parties) assertInstanceOf(party.reason, BrokenBarrierError);
+  assertEquals(barrier.broken, true);
+});
+
 // ---------------------------------------------------------------- conventions
 
 Deno.test("Conventions: Barrier wait with a negative or NaN timeout rejects RangeError and changes nothing", async () => {

@@ -252,6 +252,108 @@ Deno.test("C-3: waitFor with a bad predicate rejects TypeError", async () => {
   condition.release();
 });
 
+Deno.test("C-3: waitFor awaits a predicate that returns a promise, re-checking after each notify", async () => {
+  const condition = new Condition();
+  let state = 0;
+  let checks = 0;
+  const waiter = track((async () => {
+    await condition.acquire();
+    try {
+      return await condition.waitFor(async () => {
+        checks++;
+        await Promise.resolve();
+        return state === 3 && { state };
+      });
+    } finally {
+      condition.release();
+    }
+  })());
+  for (let i = 0; i < 3; i++) {
+    await flush();
+    assertEquals(waiter.status, "pending"); // a pending promise is not a truthy answer
+    await condition.acquire();
+    state++;
+    condition.notify();
+    condition.release();
+  }
+  await flush();
+  assertEquals(waiter.value, { state: 3 }); // the awaited value, not the promise
+  assertEquals(checks, 4);
+});
+
+Deno.test("C-3: waitFor keeps the lock while an async predicate runs, and awaits any thenable", async () => {
+  const condition = new Condition();
+  await condition.acquire();
+  const other = track(condition.acquire());
+  let resolveCheck!: (value: string) => void;
+  const thenable: PromiseLike<string> = {
+    then: (onFulfilled, onRejected) =>
+      new Promise<string>((resolve) => resolveCheck = resolve).then(onFulfilled, onRejected),
+  };
+  const waiter = track(condition.waitFor(() => thenable));
+  await flush();
+  assertEquals(waiter.status, "pending");
+  assertEquals(other.status, "pending"); // the predicate runs with the lock held
+  resolveCheck("ready");
+  await flush();
+  assertEquals(waiter.value, "ready");
+  assertEquals(other.status, "pending"); // true at the first check: never let go
+  condition.release();
+  await flush();
+  assertEquals(other.value, true);
+  condition.release();
+});
+
+Deno.test("C-3: a predicate that throws or rejects makes waitFor reject with its error, the lock held", async () => {
+  const condition = new Condition();
+  const failure = new Error("predicate failed");
+  await condition.acquire();
+  assertStrictEquals(
+    await assertRejects(() => condition.waitFor(() => Promise.reject(failure))),
+    failure,
+  );
+  assertEquals(condition.locked(), true);
+  // After a notify too: the rejection comes with the lock held again.
+  let calls = 0;
+  const waiter = track(condition.waitFor(() => calls++ === 0 ? false : Promise.reject(failure)));
+  await flush();
+  assertEquals(condition.locked(), false); // waiting
+  await condition.acquire();
+  condition.notify();
+  condition.release();
+  await flush();
+  assertStrictEquals(waiter.reason, failure);
+  assertEquals(condition.locked(), true);
+  condition.release();
+});
+
+Deno.test("C-3: an async predicate's time counts against the deadline of waitFor", async () => {
+  await withFakeTime(async (clock) => {
+    const condition = new Condition();
+    await condition.acquire();
+    let checks = 0;
+    const slowNo = () => {
+      checks++;
+      return new Promise<number>((resolve) => setTimeout(() => resolve(0), 40));
+    };
+    const waiter = track(condition.waitFor(slowNo, { timeout: 100 }));
+    await clock.tickAsync(50); // first answer at 40, then it waits
+    assertEquals(condition.locked(), false);
+    await condition.acquire();
+    condition.notify(); // second check from 50 to 90, then a wait of the 10 ms left
+    condition.release();
+    await clock.tickAsync(89); // t = 139: the last check started at the timeout (100)
+    assertEquals(waiter.status, "pending");
+    assertEquals(checks, 3);
+    await clock.tickAsync(1);
+    // Out of time when the last answer came: no further wait, the lock held.
+    assertStrictEquals(waiter.value, 0);
+    assertEquals(checks, 3);
+    assertEquals(condition.locked(), true);
+    condition.release();
+  });
+});
+
 // ---------------------------------------------------------------- C-4
 
 Deno.test("C-4: notify(n) wakes the n oldest waiters; notifyAll wakes the rest (test_notify phases)", async () => {

@@ -5,6 +5,7 @@
  */
 
 import {
+  assert,
   assertEquals,
   assertRejects,
   assertStrictEquals,
@@ -135,6 +136,85 @@ Deno.test("T-3: a tick that fires exactly on time with a fractional clock counts
     } finally {
       timer.stop();
       performance.now = fakeNow;
+    }
+  });
+});
+
+/**
+ * Wraps the installed (fake) `setTimeout` to record every delay the code
+ * asks for; `restore()` puts the wrapped one back.
+ */
+function recordTimeouts(): { delays: number[]; restore(): void } {
+  const installed = globalThis.setTimeout;
+  const delays: number[] = [];
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    delays.push(args[1] ?? 0);
+    return installed(...args);
+  }) as typeof setTimeout;
+  return { delays, restore: () => void (globalThis.setTimeout = installed) };
+}
+
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+Deno.test("T-1/T-3: an interval above 2^31-1 ms ticks once, on time, without a timer loop", async () => {
+  await withFakeTime(async (clock) => {
+    const interval = 2 ** 31 + 1000;
+    const recorded = recordTimeouts();
+    const timer = new PeriodicTimer(interval);
+    try {
+      timer.start();
+      const first = track(timer.waitForTick());
+      // setTimeout turns a longer delay into 1 ms: a timer that passed one would fire
+      // here again and again.
+      await clock.tickAsync(100);
+      assertEquals(timer.ticks, 0);
+      assertEquals(recorded.delays.length, 1);
+      await clock.tickAsync(interval - 101);
+      assertEquals(first.status, "pending");
+      assertEquals(timer.ticks, 0);
+      await clock.tickAsync(1);
+      assertEquals(first.value, true);
+      assertEquals(timer.ticks, 1);
+      // The second tick is one interval later, not sooner.
+      await clock.tickAsync(interval - 1);
+      assertEquals(timer.ticks, 1);
+      await clock.tickAsync(1);
+      assertEquals(timer.ticks, 2);
+      // Each interval took one capped timer and one for the rest, and the third
+      // interval has begun with its capped one: no loop.
+      assertEquals(recorded.delays.length, 5);
+      for (const delay of recorded.delays) {
+        assert(delay <= MAX_TIMER_DELAY, `setTimeout got ${delay} ms`);
+      }
+    } finally {
+      timer.stop();
+      recorded.restore();
+    }
+  });
+});
+
+Deno.test("T-1/T-3: a very long interval re-arms until its deadline, and stop() clears the timer", async () => {
+  await withFakeTime(async (clock) => {
+    const interval = 3 * MAX_TIMER_DELAY + 5;
+    const timer = new PeriodicTimer(interval);
+    const recorded = recordTimeouts();
+    try {
+      timer.start();
+      const waiter = track(timer.waitForTick());
+      await clock.tickAsync(100);
+      assertEquals(recorded.delays.length, 1); // not a 1 ms loop
+      await clock.tickAsync(interval - 101);
+      assertEquals(waiter.status, "pending");
+      assertEquals(recorded.delays.length, 4); // three capped timers, then the rest
+      assertEquals(clock.countTimers(), 1);
+      timer.stop();
+      assertEquals(clock.countTimers(), 0);
+      await flush();
+      assertEquals(waiter.value, false);
+      assertEquals(timer.ticks, 0);
+    } finally {
+      timer.stop();
+      recorded.restore();
     }
   });
 });
