@@ -302,3 +302,196 @@ Deno.test("W-5: a pipe end whose worker is terminated: the owner's recv can be b
     agent.terminate();
   }
 });
+
+// ---- batching (one message per turn) ----
+
+/** Kinds of value `send` must refuse with `DataCloneError`, at once, each its own way. */
+function uncloneables(): { name: string; value: unknown; error?: unknown; cleanup?: () => void }[] {
+  const { port1, port2 } = new MessageChannel();
+  const boom = new RangeError("getter failed");
+  class Holder {
+    constructor(readonly inside: unknown) {}
+  }
+  return [
+    { name: "function", value: () => 1 },
+    { name: "symbol", value: Symbol("s") },
+    { name: "object with a method", value: { ok: 1, run() {} } },
+    { name: "symbol deep in plain data", value: { list: [1, { deep: Symbol("d") }] } },
+    { name: "array with a function", value: [1, 2, () => 3] },
+    { name: "class instance holding a function", value: new Holder(() => 1) },
+    { name: "Map holding a function", value: new Map([[1, () => 1]]) },
+    { name: "MessagePort not transferred", value: { port: port1 } },
+    { name: "ReadableStream", value: [new ReadableStream()] },
+    {
+      name: "getter that throws",
+      value: {
+        get bad(): never {
+          throw boom;
+        },
+      },
+      error: boom,
+      cleanup: () => {
+        port1.close();
+        port2.close();
+      },
+    },
+  ];
+}
+
+Deno.test("W-3: send throws DataCloneError at once for each uncloneable kind; what was sent before still arrives, in order", async () => {
+  const cases = uncloneables();
+  try {
+    await withPipe<unknown, unknown>(async (a, b) => {
+      const expected: unknown[] = [];
+      let n = 0;
+      for (const { name, value, error } of cases) {
+        // Plain values waiting in this turn's batch, and one judged by the platform.
+        a.send(n);
+        a.send({ n });
+        a.send(new Date(n));
+        expected.push(n, { n }, new Date(n));
+        n++;
+        const thrown = assertThrows(() => a.send(value), undefined, undefined, name);
+        if (error !== undefined) {
+          assertStrictEquals(thrown, error, name);
+        } else {
+          assertInstanceOf(thrown, DOMException, name);
+          assertEquals(thrown.name, "DataCloneError", name);
+        }
+        a.send(`after ${name}`);
+        expected.push(`after ${name}`);
+      }
+      const got: unknown[] = [];
+      for (let i = 0; i < expected.length; i++) {
+        got.push(await b.recv({ timeout: COMMAND_DEADLINE }));
+      }
+      assertEquals(got, expected);
+      await turn();
+      assertEquals(await b.poll(), false, "nothing of the refused values arrived");
+    });
+  } finally {
+    for (const { cleanup } of cases) cleanup?.();
+  }
+});
+
+Deno.test("W-5: values arrive in order across batches, the batch cap, and values posted alone", async () => {
+  await withPipe<unknown, unknown>(async (a, b) => {
+    const expected: unknown[] = [];
+    for (let round = 0; round < 3; round++) {
+      // 700 values in one turn: over the cap of one batch twice, with platform
+      // values (posted alone, at once) in between.
+      for (let i = 0; i < 700; i++) {
+        const value = i % 97 === 0 ? new Map([[round, i]]) : { round, i };
+        a.send(value);
+        expected.push(value);
+      }
+      await turn();
+    }
+    const got: unknown[] = [];
+    for (let i = 0; i < expected.length; i++) got.push(await b.recv({ timeout: COMMAND_DEADLINE }));
+    assertEquals(got, expected);
+  });
+});
+
+Deno.test("W-5: send copies the value when it is called: later changes in the same turn do not travel", async () => {
+  await withPipe<unknown, unknown>(async (a, b) => {
+    const item = { v: 1, list: [1] };
+    a.send(item);
+    item.v = 2;
+    item.list.push(2);
+    let reads = 0;
+    a.send({
+      get once() {
+        return ++reads;
+      },
+    });
+    assertEquals(reads, 1, "the getter ran once, in send");
+    assertEquals(await b.recv(), { v: 1, list: [1] });
+    assertEquals(await b.recv(), { once: 1 });
+    assertEquals(reads, 1, "and never again");
+  });
+});
+
+Deno.test("W-5: close() posts what was sent in the same turn first; the peer reads it all, then PipeClosed", async () => {
+  await withPipe<unknown, unknown>(async (a, b) => {
+    const expected: unknown[] = [];
+    for (let i = 0; i < 300; i++) {
+      const value = i === 150 ? new Set([i]) : { i };
+      a.send(value);
+      expected.push(value);
+    }
+    a.close();
+    const got: unknown[] = [];
+    for (let i = 0; i < expected.length; i++) got.push(await b.recv({ timeout: COMMAND_DEADLINE }));
+    assertEquals(got, expected);
+    await assertRejects(() => b.recv(), PipeClosed);
+  });
+});
+
+Deno.test("W-5: transfer() posts what was sent first, then the port moves", async () => {
+  const [a, b] = Pipe<number, number>();
+  let moved: Connection<number, number> | undefined;
+  try {
+    a.send(1);
+    a.send(2);
+    moved = Connection.fromPort<number, number>(a.transfer());
+    moved.send(3);
+    assertEquals([await b.recv(), await b.recv(), await b.recv()], [1, 2, 3]);
+  } finally {
+    a.close();
+    b.close();
+    moved?.close();
+  }
+});
+
+Deno.test("W-5: recv waiters are served first come, first served from one batch; the rest is buffered", async () => {
+  await withPipe<number, number>(async (a, b) => {
+    const waiting = [b.recv(), b.recv(), b.recv()];
+    const polling = b.poll(COMMAND_DEADLINE);
+    for (let i = 0; i < 6; i++) a.send(i);
+    assertEquals(await Promise.all(waiting), [0, 1, 2]);
+    assertEquals(await polling, true);
+    assertEquals([await b.recv(), await b.recv(), await b.recv()], [3, 4, 5]);
+    assertEquals(await b.poll(), false);
+  });
+});
+
+Deno.test("W-5: a malformed pipe message is ignored", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const end = Connection.fromPort<string, string>(port2);
+  try {
+    const receiving = end.recv({ timeout: COMMAND_DEADLINE });
+    port1.postMessage({ "@baton-pipe": 1 });
+    port1.postMessage({ "@baton-pipe": 1, b: "not a batch" });
+    port1.postMessage({ "@baton-pipe": 1, b: ["ok"] });
+    assertEquals(await receiving, "ok");
+    await turn();
+    assertEquals(await end.poll(), false);
+  } finally {
+    port1.close();
+    end.close();
+  }
+});
+
+Deno.test("W-5: the sends of one turn travel in one message, at most 256 values each", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const sender = Connection.fromPort<number, number>(port1);
+  const receiver = Connection.fromPort<number, number>(port2);
+  const sizes: number[] = [];
+  const count = (event: MessageEvent) =>
+    sizes.push((event.data as { b?: unknown[] }).b?.length ?? -1);
+  port2.addEventListener("message", count);
+  try {
+    for (let i = 0; i < 600; i++) sender.send(i);
+    for (let i = 0; i < 600; i++) {
+      assertEquals(await receiver.recv({ timeout: COMMAND_DEADLINE }), i);
+    }
+    sender.send(600);
+    assertEquals(await receiver.recv({ timeout: COMMAND_DEADLINE }), 600);
+    assertEquals(sizes, [256, 256, 88, 1]);
+  } finally {
+    port2.removeEventListener("message", count);
+    sender.close();
+    receiver.close();
+  }
+});
