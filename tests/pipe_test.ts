@@ -495,3 +495,38 @@ Deno.test("W-5: the sends of one turn travel in one message, at most 256 values 
     receiver.close();
   }
 });
+
+Deno.test("W-5: a port that reports its terminated peer (Deno: node:worker_threads ports) makes recv reject PipeClosed after what arrived", async () => {
+  const webChannel = globalThis.MessageChannel;
+  const { MessageChannel: NodeMessageChannel } = await import("node:worker_threads");
+  // Importing node:worker_threads swaps the global MessageChannel: the other
+  // tests keep web ports.
+  globalThis.MessageChannel = webChannel;
+  const { port1, port2 } = new NodeMessageChannel() as unknown as MessageChannel;
+  const mine = Connection.fromPort<number, number>(port1);
+  const agent = new Agent();
+  try {
+    await agent.ready;
+    const echoing = agent.send("echo", { port: port2, count: 5 }, [port2]);
+    mine.send(21);
+    assertEquals(await mine.recv({ timeout: COMMAND_DEADLINE }), 42);
+    // The worker echoes both in one turn: one message, both buffered here.
+    mine.send(1);
+    mine.send(2);
+    assertEquals(await mine.poll(COMMAND_DEADLINE), true);
+    const waiting = mine.recv({ timeout: COMMAND_DEADLINE });
+    assertEquals(await waiting, 2);
+    agent.terminate();
+    await assertRejects(() => echoing.reply);
+    assertEquals(await mine.recv({ timeout: COMMAND_DEADLINE }), 4, "what arrived is still read");
+    const error = await mine.recv({ timeout: COMMAND_DEADLINE }).catch((e) => e);
+    assertInstanceOf(error, PipeClosed, "the pending recv learns the peer is gone");
+    await assertRejects(() => mine.recv(), PipeClosed);
+    assertEquals(await mine.poll(), true);
+    assertThrows(() => mine.send(3), PipeClosed);
+  } finally {
+    mine.close();
+    port2.close();
+    agent.terminate();
+  }
+});
