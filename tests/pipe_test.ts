@@ -305,14 +305,20 @@ Deno.test("W-5: a pipe end whose worker is terminated: the owner's recv can be b
 
 // ---- batching (one message per turn) ----
 
-/** Kinds of value `send` must refuse with `DataCloneError`, at once, each its own way. */
-function uncloneables(): { name: string; value: unknown; error?: unknown; cleanup?: () => void }[] {
+/**
+ * Kinds of value `send` must refuse, at once, each its own way (`error`: the
+ * very error expected, else `DataCloneError`), and how to free what they hold.
+ */
+function uncloneables(): {
+  cases: { name: string; value: unknown; error?: unknown }[];
+  dispose: () => void;
+} {
   const { port1, port2 } = new MessageChannel();
   const boom = new RangeError("getter failed");
   class Holder {
     constructor(readonly inside: unknown) {}
   }
-  return [
+  const cases = [
     { name: "function", value: () => 1 },
     { name: "symbol", value: Symbol("s") },
     { name: "object with a method", value: { ok: 1, run() {} } },
@@ -330,16 +336,19 @@ function uncloneables(): { name: string; value: unknown; error?: unknown; cleanu
         },
       },
       error: boom,
-      cleanup: () => {
-        port1.close();
-        port2.close();
-      },
     },
   ];
+  return {
+    cases,
+    dispose: () => {
+      port1.close();
+      port2.close();
+    },
+  };
 }
 
 Deno.test("W-3: send throws DataCloneError at once for each uncloneable kind; what was sent before still arrives, in order", async () => {
-  const cases = uncloneables();
+  const { cases, dispose } = uncloneables();
   try {
     await withPipe<unknown, unknown>(async (a, b) => {
       const expected: unknown[] = [];
@@ -370,7 +379,7 @@ Deno.test("W-3: send throws DataCloneError at once for each uncloneable kind; wh
       assertEquals(await b.poll(), false, "nothing of the refused values arrived");
     });
   } finally {
-    for (const { cleanup } of cases) cleanup?.();
+    dispose();
   }
 });
 

@@ -495,6 +495,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   ): string {
     const state = {
       buffered: this.#buffer.length,
+      unsent: this.#batch.length,
       receivers: this.#receivers.size,
       readable: this.readable,
       writable: this.writable,
