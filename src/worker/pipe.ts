@@ -211,7 +211,9 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    * Sends a value to the other end (structured clone). Plain data (objects,
    * arrays, primitives) is copied now, each property read once, and the
    * copy travels with the other values of this turn; any other value is
-   * posted at once, after the values sent before it.
+   * posted at once, after the values sent before it. (So a `Proxy` of plain
+   * data is sent as the plain data it shows, where `postMessage` alone
+   * would refuse it, and a getter runs once, in `send`.)
    *
    * @param value The value.
    * @throws {PipeClosed} when either end is closed.
