@@ -505,13 +505,21 @@ Deno.test("W-5: the sends of one turn travel in one message, at most 256 values 
   }
 });
 
-Deno.test("W-5: a port that reports its terminated peer (Deno: node:worker_threads ports) makes recv reject PipeClosed after what arrived", async () => {
+/**
+ * A channel of `node:worker_threads`, whose ports fire `close` when the other
+ * side is gone (Deno's web ports do not). Importing that module swaps the
+ * global `MessageChannel` for its own: it is put back, so the other tests
+ * keep web ports.
+ */
+async function nodeMessageChannel(): Promise<MessageChannel> {
   const webChannel = globalThis.MessageChannel;
   const { MessageChannel: NodeMessageChannel } = await import("node:worker_threads");
-  // Importing node:worker_threads swaps the global MessageChannel: the other
-  // tests keep web ports.
   globalThis.MessageChannel = webChannel;
-  const { port1, port2 } = new NodeMessageChannel() as unknown as MessageChannel;
+  return new NodeMessageChannel() as unknown as MessageChannel;
+}
+
+Deno.test("W-5: a port that reports its terminated peer (Deno: node:worker_threads ports) makes recv reject PipeClosed after what arrived", async () => {
+  const { port1, port2 } = await nodeMessageChannel();
   const mine = Connection.fromPort<number, number>(port1);
   const agent = new Agent();
   try {
@@ -537,5 +545,30 @@ Deno.test("W-5: a port that reports its terminated peer (Deno: node:worker_threa
     mine.close();
     port2.close();
     agent.terminate();
+  }
+});
+
+Deno.test("W-5: over ports that fire close, the other end still reads everything sent before the close", async () => {
+  const { port1, port2 } = await nodeMessageChannel();
+  const sender = Connection.fromPort<unknown, unknown>(port1);
+  const receiver = Connection.fromPort<unknown, unknown>(port2);
+  try {
+    const first = receiver.recv({ timeout: COMMAND_DEADLINE });
+    const expected: unknown[] = [];
+    for (let i = 0; i < 600; i++) {
+      const value = i === 300 ? new Date(i) : { i };
+      sender.send(value);
+      expected.push(value);
+    }
+    sender.close();
+    const got: unknown[] = [await first];
+    for (let i = 1; i < expected.length; i++) {
+      got.push(await receiver.recv({ timeout: COMMAND_DEADLINE }));
+    }
+    assertEquals(got, expected);
+    await assertRejects(() => receiver.recv({ timeout: COMMAND_DEADLINE }), PipeClosed);
+  } finally {
+    sender.close();
+    receiver.close();
   }
 });
