@@ -7,9 +7,10 @@ processes start first and wait for an Event; the clock starts when the main
 process sets it, so process start-up is not measured. Shapes: ints (`i`) and
 small dicts (`{"id": i, "v": "x"}`), as the Deno side sends.
 
-Usage: python3 bench/pipe_bench.py [ITEMS] [ROUNDS]
-Prints one JSON object: {"python": ..., "start_method": ..., "results":
-{"numbers": [items/s per round], "objects": [...]}}.
+Usage: python3 bench/pipe_bench.py [ITEMS] [ROUNDS] [SHAPES]
+(SHAPES: comma-separated, default "numbers,objects"). Prints one JSON
+object: {"python": ..., "start_method": ..., "results": {"numbers":
+[items/s per round], "objects": [...]}}.
 """
 
 import json
@@ -64,8 +65,9 @@ def round_once(shape, items):
 def main():
     items = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    shapes = sys.argv[3].split(",") if len(sys.argv) > 3 else ["numbers", "objects"]
     results = {shape: [round_once(shape, items) for _ in range(rounds)]
-               for shape in ("numbers", "objects")}
+               for shape in shapes}
     print(json.dumps({
         "python": sys.version.split()[0],
         "start_method": mp.get_start_method(),

@@ -13,10 +13,14 @@
  *   `Pipe(duplex=False)`, another receiving), run by this script.
  *
  * Both workers start and take their ends first; the clock runs from "go" to
- * the consumer's last item. Shapes: numbers (`i`) and small objects
- * (`{ id: i, v: "x" }`), `ITEMS` each (default 200,000), median of `ROUNDS`
- * (default 5). It also prints what `snapshot` (the check that lets `send`
- * batch) costs per value beside `structuredClone` and one `postMessage`.
+ * the consumer's last item (Python: both processes start first too). Shapes:
+ * numbers (`i`) and small objects (`{ id: i, v: "x" }`), `ITEMS` each
+ * (default 200,000), `ROUNDS` rounds (default 5) after one warm-up; each
+ * round runs every case back to back, Python included, so a slow spell of
+ * a shared host hits all of them alike. The tables give the median rate and
+ * the median of the per-round ratios. It also prints what `snapshot` (the
+ * check that lets `send` batch) costs per value beside `structuredClone`
+ * and one `postMessage`.
  *
  * This file is also the workers' module: loaded in a worker, it serves
  * the commands below.
@@ -230,10 +234,11 @@ interface PythonResult {
   results: Record<Shape, number[]>;
 }
 
-async function python(items: number, rounds: number): Promise<PythonResult> {
+/** One round of Python's baseline for `shape`, in its own interpreter. */
+async function python(items: number, shape: Shape): Promise<PythonResult> {
   const script = new URL("./pipe_bench.py", import.meta.url).pathname;
   const output = await new Deno.Command("python3", {
-    args: [script, String(items), String(rounds)],
+    args: [script, String(items), "1", shape],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -241,6 +246,7 @@ async function python(items: number, rounds: number): Promise<PythonResult> {
   return JSON.parse(new TextDecoder().decode(output.stdout)) as PythonResult;
 }
 
+/** A rate for the table: 1.23M or 456k. */
 function format(perSecond: number): string {
   return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)}M` : `${(perSecond / 1e3).toFixed(0)}k`;
 }
@@ -257,18 +263,25 @@ async function main(): Promise<void> {
   for (const line of costs()) console.log(line);
   console.log();
 
+  const PYTHON = "Python mp.Pipe";
   const measured = new Map<string, number[]>();
+  let pythonVersion = "";
   const producer = new Worker(import.meta.url, { type: "module", name: "producer" });
   const consumer = new Worker(import.meta.url, { type: "module", name: "consumer" });
   try {
-    // Rounds outside, routes inside: a slow spell of the shared host hits every route alike.
     for (let r = 0; r < rounds + 1; r++) {
       for (const shape of SHAPES) {
+        const rates = new Map<string, number>();
         for (const route of ROUTES) {
-          const perSecond = await round(producer, consumer, route, shape, items);
-          if (r === 0) continue; // warm-up
+          rates.set(route, await round(producer, consumer, route, shape, items));
+        }
+        const py = await python(items, shape);
+        pythonVersion = `Python ${py.python} (${py.start_method})`;
+        rates.set(PYTHON, py.results[shape][0]!);
+        if (r === 0) continue; // warm-up
+        for (const [route, rate] of rates) {
           const key = `${route}|${shape}`;
-          measured.set(key, [...(measured.get(key) ?? []), perSecond]);
+          measured.set(key, [...(measured.get(key) ?? []), rate]);
         }
       }
     }
@@ -276,35 +289,36 @@ async function main(): Promise<void> {
     producer.terminate();
     consumer.terminate();
   }
-  const py = await python(items, rounds);
 
   console.log(`| route | shape | items/s (median) | range |`);
   console.log(`| --- | --- | ---: | ---: |`);
-  const row = (route: string, shape: Shape, values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    console.log(
-      `| ${route} | ${shape} | ${format(median(values))} | ${format(sorted[0]!)} – ${
-        format(sorted.at(-1)!)
-      } |`,
-    );
-  };
   for (const shape of SHAPES) {
-    for (const route of ROUTES) row(route, shape, measured.get(`${route}|${shape}`)!);
-    row(`Python ${py.python} mp.Pipe (${py.start_method})`, shape, py.results[shape]);
+    for (const route of [...ROUTES, PYTHON]) {
+      const values = measured.get(`${route}|${shape}`)!;
+      const sorted = [...values].sort((a, b) => a - b);
+      const name = route === PYTHON ? `${PYTHON}, ${pythonVersion}` : route;
+      console.log(
+        `| ${name} | ${shape} | ${format(median(values))} | ${format(sorted[0]!)} – ${
+          format(sorted.at(-1)!)
+        } |`,
+      );
+    }
   }
+  /** The median over rounds of baton's rate divided by `route`'s in the same round. */
+  const ratio = (shape: Shape, route: string) => {
+    const baton = measured.get(`baton Pipe|${shape}`)!;
+    const other = measured.get(`${route}|${shape}`)!;
+    return median(baton.map((rate, i) => rate / other[i]!)).toFixed(2);
+  };
   console.log();
   console.log(
     `| shape | baton / Python | baton / raw 1 per message | baton / raw 100 per message |`,
   );
   console.log(`| --- | ---: | ---: | ---: |`);
   for (const shape of SHAPES) {
-    const baton = median(measured.get(`baton Pipe|${shape}`)!);
-    const one = median(measured.get(`raw, 1 per message|${shape}`)!);
-    const hundred = median(measured.get(`raw, 100 per message|${shape}`)!);
-    const pyRate = median(py.results[shape]);
     console.log(
-      `| ${shape} | ${(baton / pyRate).toFixed(2)}× | ${(baton / one).toFixed(2)}× | ${
-        (baton / hundred).toFixed(2)
+      `| ${shape} | ${ratio(shape, PYTHON)}× | ${ratio(shape, "raw, 1 per message")}× | ${
+        ratio(shape, "raw, 100 per message")
       }× |`,
     );
   }
