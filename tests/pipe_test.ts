@@ -14,9 +14,13 @@ import {
   assertStrictEquals,
   assertThrows,
 } from "@std/assert";
+import fc from "fast-check";
 import { Connection, Pipe, PipeClosed, serve } from "../src/worker/mod.ts";
 import { abortedSignal, track } from "./_helpers.ts";
 import { Agent, COMMAND_DEADLINE, type ErrorInfo } from "./fixtures/agent.ts";
+
+/** Random cases per property; more under `deno task test:deep` (`BATON_DEEP=1`). */
+const NUM_RUNS = Deno.env.get("BATON_DEEP") === "1" ? 1_000 : 60;
 
 /** Makes a pipe and closes both ends after `fn`, whatever happens. */
 async function withPipe<A, B>(
@@ -570,5 +574,87 @@ Deno.test("W-5: over ports that fire close, the other end still reads everything
   } finally {
     sender.close();
     receiver.close();
+  }
+});
+
+Deno.test("W-3/W-5: random sends, refusals and turns: exactly the accepted values arrive, in order, then PipeClosed", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const boom = new Error("getter failed");
+  type Step =
+    | "plain"
+    | "nested"
+    | "platform"
+    | "function"
+    | "uncloneable for the platform"
+    | "getter throws"
+    | "turn";
+  const step = fc.oneof(
+    { weight: 12, arbitrary: fc.constant<Step>("plain") },
+    { weight: 3, arbitrary: fc.constant<Step>("nested") },
+    { weight: 2, arbitrary: fc.constant<Step>("platform") },
+    { weight: 1, arbitrary: fc.constant<Step>("function") },
+    { weight: 1, arbitrary: fc.constant<Step>("uncloneable for the platform") },
+    { weight: 1, arbitrary: fc.constant<Step>("getter throws") },
+    { weight: 1, arbitrary: fc.constant<Step>("turn") },
+  );
+  // Runs of the same step make long batches (over the cap of 256).
+  const steps = fc.array(fc.tuple(step, fc.integer({ min: 1, max: 300 })), { maxLength: 12 });
+  try {
+    await fc.assert(
+      fc.asyncProperty(steps, fc.boolean(), async (plan, closeAtEnd) => {
+        const [a, b] = Pipe<unknown, unknown>();
+        try {
+          const expected: unknown[] = [];
+          let n = 0;
+          for (const [kind, times] of plan) {
+            for (let t = 0; t < (kind === "turn" ? 1 : times); t++) {
+              n++;
+              if (kind === "turn") {
+                await turn();
+              } else if (kind === "plain" || kind === "nested" || kind === "platform") {
+                const value = kind === "plain"
+                  ? n
+                  : kind === "nested"
+                  ? { n, list: [n, { deep: `${n}` }] }
+                  : new Map([[n, [n]]]);
+                a.send(value);
+                expected.push(value);
+              } else if (kind === "getter throws") {
+                const value = {
+                  n,
+                  get bad(): never {
+                    throw boom;
+                  },
+                };
+                assertStrictEquals(assertThrows(() => a.send([value])), boom);
+              } else {
+                const value = kind === "function" ? { n, f: () => n } : new Map([[n, port1]]);
+                const error = assertThrows(() => a.send(value));
+                assertEquals((error as DOMException).name, "DataCloneError", kind);
+              }
+            }
+          }
+          if (closeAtEnd) a.close();
+          const got: unknown[] = [];
+          for (let i = 0; i < expected.length; i++) {
+            got.push(await b.recv({ timeout: COMMAND_DEADLINE }));
+          }
+          assertEquals(got, expected);
+          if (closeAtEnd) {
+            await assertRejects(() => b.recv({ timeout: COMMAND_DEADLINE }), PipeClosed);
+          } else {
+            await turn();
+            assertEquals(await b.poll(), false, "nothing more arrived");
+          }
+        } finally {
+          a.close();
+          b.close();
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  } finally {
+    port1.close();
+    port2.close();
   }
 });
