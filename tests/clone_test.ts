@@ -129,10 +129,21 @@ Deno.test("W-3: snapshot copies plain data exactly as structured clone does", ()
       order,
       hidden,
       Object.assign([], { "-1": "negative", "4294967295": "not an index" }),
+      JSON.parse('{"__proto__": 1, "a": 2}'),
+      Object.assign([1, , 3], { extra: [4] }, { 5: "after a hole" }),
     ]
   ) {
     assertClonesLikePlatform(value);
   }
+});
+
+Deno.test("W-3: snapshot of a sparse array walks its keys, not its length", () => {
+  const sparse: unknown[] = [];
+  sparse[2 ** 32 - 2] = "last index";
+  sparse[7] = { seven: 7 };
+  Object.assign(sparse, { name: "sparse" });
+  assertClonesLikePlatform(sparse);
+  assertEquals((snapshot(sparse) as unknown[]).length, 2 ** 32 - 1);
 });
 
 Deno.test("W-3: snapshot keeps shared references and cycles as structured clone does", () => {

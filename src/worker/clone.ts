@@ -183,6 +183,9 @@ function isUncloneable(value: unknown): boolean {
 function copyArray(source: unknown[], seen: Seen | undefined): unknown {
   const length = source.length;
   const keys = keysOf(source);
+  // Holes or extra keys: walk the keys, not the indices (a sparse array's
+  // length may be in the billions).
+  if (keys.length !== length) return copySparseArray(source, keys, seen);
   const copy: unknown[] = [];
   seen?.set(source, copy);
   let present = 0;
@@ -212,6 +215,29 @@ function copyArray(source: unknown[], seen: Seen | undefined): unknown {
       result = seen.get(value) ?? copyAny(value, seen);
       if (result === NEEDS_PLATFORM) return NEEDS_PLATFORM;
     } else if (typeof value === "function" || typeof value === "symbol") {
+      throw uncloneable(value);
+    }
+    define(copy, key, result);
+  }
+  return copy;
+}
+
+/** Copies an array with holes or extra properties, key by key. */
+function copySparseArray(source: unknown[], keys: string[], seen: Seen | undefined): unknown {
+  const copy: unknown[] = [];
+  seen?.set(source, copy);
+  copy.length = source.length;
+  const record = source as unknown as Record<string, unknown>;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = record[key];
+    if (value === undefined && !hasOwn(source, key)) continue;
+    let result: unknown = value;
+    if (typeof value === "object" && value !== null) {
+      seen ??= track(source, copy);
+      result = seen.get(value) ?? copyAny(value, seen);
+      if (result === NEEDS_PLATFORM) return NEEDS_PLATFORM;
+    } else if (isUncloneable(value)) {
       throw uncloneable(value);
     }
     define(copy, key, result);
