@@ -146,6 +146,20 @@ Deno.test("W-3: snapshot of a sparse array walks its keys, not its length", () =
   assertEquals((snapshot(sparse) as unknown[]).length, 2 ** 32 - 1);
 });
 
+Deno.test("W-3: a value nested deeper than the walk goes to the platform; shallower ones are copied", () => {
+  const nest = (depth: number, wrap: (inner: unknown) => unknown) => {
+    let value: unknown = { end: true };
+    for (let i = 0; i < depth; i++) value = wrap(value);
+    return value;
+  };
+  assertClonesLikePlatform(nest(400, (inner) => ({ next: inner })));
+  assertClonesLikePlatform(nest(400, (inner) => [inner]));
+  for (const depth of [600, 100_000]) {
+    assertStrictEquals(snapshot(nest(depth, (inner) => ({ next: inner }))), NEEDS_PLATFORM);
+    assertStrictEquals(snapshot(nest(depth, (inner) => [1, inner])), NEEDS_PLATFORM);
+  }
+});
+
 Deno.test("W-3: snapshot keeps shared references and cycles as structured clone does", () => {
   const shared = { s: 1 };
   const cyclic: Record<string, unknown> = { list: [] };

@@ -387,6 +387,19 @@ Deno.test("W-3: send throws DataCloneError at once for each uncloneable kind; wh
   }
 });
 
+Deno.test("W-3: a value nested too deep for the platform: send throws the platform's own error; earlier values arrive", async () => {
+  await withPipe<unknown, unknown>(async (a, b) => {
+    let deep: unknown = { end: true };
+    for (let i = 0; i < 100_000; i++) deep = { next: deep };
+    a.send("before");
+    assertThrows(() => a.send(deep), RangeError);
+    a.send("after");
+    assertEquals([await b.recv(), await b.recv()], ["before", "after"]);
+    await turn();
+    assertEquals(await b.poll(), false);
+  });
+});
+
 Deno.test("W-5: values arrive in order across batches, the batch cap, and values posted alone", async () => {
   await withPipe<unknown, unknown>(async (a, b) => {
     const expected: unknown[] = [];

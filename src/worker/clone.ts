@@ -34,6 +34,9 @@
  * - When the walk meets a value for the platform, the getters it already
  *   ran run again when the platform clones the original.
  *
+ * A value nested more than 500 levels deep also goes to the platform, whose
+ * serializer has limits of its own.
+ *
  * Shared references and cycles are kept as structured clone keeps them; the
  * map that tracks them is made only when an object holds another object.
  * Array holes, `length` and extra non-index properties are kept exactly.
@@ -56,6 +59,9 @@
  * ```
  */
 export const NEEDS_PLATFORM: unique symbol = Symbol("baton.needsPlatform");
+
+/** Nesting levels the walk copies; a value nested deeper goes to the platform. */
+const MAX_DEPTH = 500;
 
 /** Shared references met so far: original object to its copy. */
 type Seen = Map<object, object>;
@@ -101,19 +107,22 @@ export function snapshot<T>(value: T): T | typeof NEEDS_PLATFORM {
     if (typeof value === "function" || typeof value === "symbol") throw uncloneable(value);
     return value;
   }
-  return copyAny(value, undefined) as T | typeof NEEDS_PLATFORM;
+  return copyAny(value, undefined, 0) as T | typeof NEEDS_PLATFORM;
 }
 
 /** Copies a plain object or array, or gives {@linkcode NEEDS_PLATFORM}. */
-function copyAny(value: object, seen: Seen | undefined): unknown {
+function copyAny(value: object, seen: Seen | undefined, depth: number): unknown {
+  // Deeper than this, the walk could outgrow the stack where the platform
+  // would not (or fail differently): the platform judges.
+  if (depth > MAX_DEPTH) return NEEDS_PLATFORM;
   if (isArray(value)) {
     return getPrototypeOf(value) === arrayPrototype
-      ? copyArray(value as unknown[], seen)
+      ? copyArray(value as unknown[], seen, depth)
       : NEEDS_PLATFORM;
   }
   const prototype = getPrototypeOf(value);
   if (prototype !== objectPrototype && prototype !== null) return NEEDS_PLATFORM;
-  return copyObject(value as Record<string, unknown>, seen);
+  return copyObject(value as Record<string, unknown>, seen, depth);
 }
 
 /** Starts tracking shared references at the first nested object. */
@@ -129,14 +138,18 @@ function track(source: object, copy: object): Seen {
  * properties; a scan of the copy's values then finds what needs more work,
  * so a flat object costs one spread and one `Object.values`.
  */
-function copyObject(source: Record<string, unknown>, seen: Seen | undefined): unknown {
+function copyObject(
+  source: Record<string, unknown>,
+  seen: Seen | undefined,
+  depth: number,
+): unknown {
   const copy: Record<string, unknown> = { ...source };
   seen?.set(source, copy);
   const values = valuesOf(copy);
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     if (typeof value === "object" ? value !== null : isUncloneable(value)) {
-      return finishObject(source, copy, seen, i);
+      return finishObject(source, copy, seen, i, depth);
     }
   }
   return copy;
@@ -152,6 +165,7 @@ function finishObject(
   copy: Record<string, unknown>,
   seen: Seen | undefined,
   from: number,
+  depth: number,
 ): unknown {
   const keys = keysOf(copy);
   for (let i = from; i < keys.length; i++) {
@@ -159,7 +173,7 @@ function finishObject(
     const value = copy[key];
     if (typeof value === "object" && value !== null) {
       seen ??= track(source, copy);
-      const result = seen.get(value) ?? copyAny(value, seen);
+      const result = seen.get(value) ?? copyAny(value, seen, depth + 1);
       if (result === NEEDS_PLATFORM) return NEEDS_PLATFORM;
       if (key === "__proto__") define(copy, key, result);
       else copy[key] = result;
@@ -180,12 +194,12 @@ function isUncloneable(value: unknown): boolean {
  * `Object.keys` lists the present indices in order, then the other keys, so
  * the keys past the present indices are the extra ones.
  */
-function copyArray(source: unknown[], seen: Seen | undefined): unknown {
+function copyArray(source: unknown[], seen: Seen | undefined, depth: number): unknown {
   const length = source.length;
   const keys = keysOf(source);
   // Holes or extra keys: walk the keys, not the indices (a sparse array's
   // length may be in the billions).
-  if (keys.length !== length) return copySparseArray(source, keys, seen);
+  if (keys.length !== length) return copySparseArray(source, keys, seen, depth);
   const copy: unknown[] = [];
   seen?.set(source, copy);
   let present = 0;
@@ -196,7 +210,7 @@ function copyArray(source: unknown[], seen: Seen | undefined): unknown {
     let result: unknown = value;
     if (typeof value === "object" && value !== null) {
       seen ??= track(source, copy);
-      result = seen.get(value) ?? copyAny(value, seen);
+      result = seen.get(value) ?? copyAny(value, seen, depth + 1);
       if (result === NEEDS_PLATFORM) return NEEDS_PLATFORM;
     } else if (typeof value === "function" || typeof value === "symbol") {
       throw uncloneable(value);
@@ -212,7 +226,7 @@ function copyArray(source: unknown[], seen: Seen | undefined): unknown {
     let result: unknown = value;
     if (typeof value === "object" && value !== null) {
       seen ??= track(source, copy);
-      result = seen.get(value) ?? copyAny(value, seen);
+      result = seen.get(value) ?? copyAny(value, seen, depth + 1);
       if (result === NEEDS_PLATFORM) return NEEDS_PLATFORM;
     } else if (typeof value === "function" || typeof value === "symbol") {
       throw uncloneable(value);
@@ -223,7 +237,12 @@ function copyArray(source: unknown[], seen: Seen | undefined): unknown {
 }
 
 /** Copies an array with holes or extra properties, key by key. */
-function copySparseArray(source: unknown[], keys: string[], seen: Seen | undefined): unknown {
+function copySparseArray(
+  source: unknown[],
+  keys: string[],
+  seen: Seen | undefined,
+  depth: number,
+): unknown {
   const copy: unknown[] = [];
   seen?.set(source, copy);
   copy.length = source.length;
@@ -235,7 +254,7 @@ function copySparseArray(source: unknown[], keys: string[], seen: Seen | undefin
     let result: unknown = value;
     if (typeof value === "object" && value !== null) {
       seen ??= track(source, copy);
-      result = seen.get(value) ?? copyAny(value, seen);
+      result = seen.get(value) ?? copyAny(value, seen, depth + 1);
       if (result === NEEDS_PLATFORM) return NEEDS_PLATFORM;
     } else if (isUncloneable(value)) {
       throw uncloneable(value);
