@@ -7,7 +7,7 @@
  *
  * - primitives come back as they are;
  * - plain data (objects whose prototype is `Object.prototype` or `null`,
- *   arrays whose prototype is `Array.prototype`, nested to any depth) comes
+ *   arrays whose prototype is `Array.prototype`, nested up to 500 levels) comes
  *   back as a **copy** that structured clone accepts by construction, so
  *   the copy, not the original, is what gets posted;
  * - a function or a symbol anywhere in plain data throws `DataCloneError`,
@@ -24,7 +24,9 @@
  *   order structured clone reads it; the copy holds what was read. A getter
  *   is run once (structured clone runs it once too; posting the copy runs no
  *   getter again). A property deleted by an earlier getter is left out, as
- *   V8's serializer does.
+ *   V8's serializer does. Enumerable symbol-keyed properties of an object
+ *   are read too (their getters run once) and ride along on the copy, where
+ *   structured clone skips them as it skips them on the original.
  * - A `Proxy` whose target is a plain object or array is copied through its
  *   traps as the plain data it shows. The platform refuses to clone a
  *   `Proxy` (`DataCloneError`); baton sends what the proxy shows instead.
