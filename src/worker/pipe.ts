@@ -9,11 +9,44 @@
 import { Deque } from "../_deque.ts";
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "../_waiters.ts";
 import { PipeClosed } from "../errors.ts";
+import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
 
 export { PipeClosed } from "../errors.ts";
 
+/**
+ * The key that marks the pipe's own messages (distinct from the `"@baton"`
+ * envelope of serve/connect). A message holds one of: `b` (a batch of values,
+ * in order), `v` (one value the platform cloned at `send`), `close`.
+ */
 const PIPE_TAG = "@baton-pipe";
 const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
+
+/**
+ * Values a batch holds before it is posted at once rather than at the end
+ * of the turn, so the receiver starts on one batch while the sender fills
+ * the next.
+ */
+const MAX_BATCH = 256;
+
+/**
+ * Runs `task` after the current turn's microtasks: `setImmediate` where the
+ * runtime has it (a few µs), else `setTimeout(0)`.
+ */
+const afterTurn: (task: () => void) => void = (() => {
+  const immediate = (globalThis as { setImmediate?: (task: () => void) => unknown }).setImmediate;
+  if (typeof immediate === "function") return (task: () => void) => void immediate(task);
+  return (task: () => void) => void setTimeout(task, 0);
+})();
+
+/** A message of the pipe on the wire. */
+interface PipeMessage {
+  /** A batch of values sent in one turn, in order. */
+  b?: unknown;
+  /** One value, posted alone because only the platform could judge it. */
+  v?: unknown;
+  /** The sending end closed. */
+  close?: boolean;
+}
 
 /**
  * Options of {@linkcode Pipe}.
@@ -60,6 +93,19 @@ export interface ConnectionOptions {
  * first come, first served. After the other end closes, `recv` returns what
  * is left and then rejects {@linkcode PipeClosed} (Python's `EOFError`).
  *
+ * The values sent in one turn travel in one message, posted when the turn
+ * ends (or at once every 256 values); `close()` and `transfer()` post what
+ * is pending first. A value `send` cannot vouch for by itself (anything but
+ * plain objects, arrays and primitives) is posted alone, at once, after
+ * what was pending, so `send` throws the platform's own `DataCloneError`.
+ *
+ * Where the runtime fires a `close` event on a `MessagePort` whose other
+ * side is gone (its worker was terminated), this end treats it as the other
+ * end closing: `recv` returns what arrived, then rejects `PipeClosed`. Deno
+ * does so only for ports made while `node:worker_threads` is loaded; with
+ * web ports nothing tells this end, so bound `recv` with a timeout or
+ * signal, or `close()` the end when you terminate the worker.
+ *
  * @typeParam S What this end sends.
  * @typeParam R What this end receives.
  *
@@ -90,7 +136,15 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   #pollers = new WaitList<boolean>({ onTimeout: () => false });
   #closed = false;
   #peerClosed = false;
+  /** Copies of the values sent this turn, not posted yet. */
+  #batch: unknown[] = [];
+  #flushScheduled = false;
   #onMessage = (event: MessageEvent) => this.#receive(event.data);
+  #onPortClose = () => this.#peerGone();
+  #flushTask = () => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   /**
    * Wraps a `MessagePort` whose other end is wrapped the same way; prefer
@@ -154,12 +208,18 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   }
 
   /**
-   * Sends a value to the other end (structured clone).
+   * Sends a value to the other end (structured clone). Plain data (objects,
+   * arrays, primitives) is copied now, each property read once, and the
+   * copy travels with the other values of this turn; any other value is
+   * posted at once, after the values sent before it. (So a `Proxy` of plain
+   * data is sent as the plain data it shows, where `postMessage` alone
+   * would refuse it, and a getter runs once, in `send`.)
    *
    * @param value The value.
    * @throws {PipeClosed} when either end is closed.
-   * @throws {DOMException} `DataCloneError` when the value cannot be cloned;
-   *   nothing is sent.
+   * @throws {DOMException} `DataCloneError` when the value cannot be cloned
+   *   (or the error a getter threw while it was read); nothing of it is
+   *   sent, and the values sent before still arrive, in order.
    * @throws {TypeError} on a receive-only end.
    *
    * @example
@@ -179,7 +239,21 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       throw new PipeClosed("send() on a closed connection");
     }
     if (this.#peerClosed) throw new PipeClosed("send() after the other end closed");
-    this.#port.postMessage({ [PIPE_TAG]: 1, v: value });
+    const copy = snapshot(value); // throws for what cannot be cloned: nothing is sent
+    if (copy === NEEDS_PLATFORM) {
+      // Only postMessage can judge this value: post what is pending, then the
+      // value alone, so its throw is send's throw and the others still go.
+      this.#flush();
+      this.#port.postMessage({ [PIPE_TAG]: 1, v: value });
+      return;
+    }
+    this.#batch.push(copy);
+    if (this.#batch.length >= MAX_BATCH) {
+      this.#flush();
+    } else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      afterTurn(this.#flushTask);
+    }
   }
 
   /**
@@ -251,9 +325,9 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   }
 
   /**
-   * Closes this end: the other end's `recv` rejects {@linkcode PipeClosed}
-   * once it has read what was sent before; pending `recv` calls here reject
-   * `PipeClosed`. Later calls do nothing.
+   * Closes this end: what was sent is posted first, then the other end's
+   * `recv` rejects {@linkcode PipeClosed} once it has read it; pending `recv`
+   * calls here reject `PipeClosed`. Later calls do nothing.
    *
    * @example
    * ```ts
@@ -271,6 +345,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
     this.#port = undefined;
     if (port !== undefined) {
       if (!this.#peerClosed) {
+        this.#post(port);
         try {
           port.postMessage({ [PIPE_TAG]: 1, close: true });
         } catch {
@@ -280,6 +355,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       this.#stopListening(port);
       port.close();
     }
+    this.#batch = [];
     this.#buffer.clear();
     this.#receivers.rejectAll(new PipeClosed("the connection was closed"));
     this.#pollers.resolveAll(false);
@@ -330,15 +406,30 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       );
     }
     const port = this.#port;
+    this.#post(port); // what was sent leaves before the port moves
     this.#port = undefined;
     this.#closed = true;
     return port;
+  }
+
+  /** Posts the values sent this turn, if any. */
+  #flush(): void {
+    if (this.#port !== undefined) this.#post(this.#port);
+  }
+
+  #post(port: MessagePort): void {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    // Plain copies only: structured clone cannot refuse them.
+    port.postMessage({ [PIPE_TAG]: 1, b: batch });
   }
 
   #listen(): void {
     if (this.#listening || this.#port === undefined) return;
     this.#listening = true;
     this.#port.addEventListener("message", this.#onMessage);
+    this.#port.addEventListener("close", this.#onPortClose);
     this.#port.start();
   }
 
@@ -346,26 +437,44 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
     if (!this.#listening) return;
     this.#listening = false;
     port.removeEventListener("message", this.#onMessage);
+    port.removeEventListener("close", this.#onPortClose);
   }
 
   #receive(data: unknown): void {
     if (typeof data !== "object" || data === null || !(PIPE_TAG in data)) return; // not ours
-    const message = data as { close?: boolean; v?: R };
+    const message = data as PipeMessage;
     if (message.close === true) {
-      this.#peerClosed = true;
-      // Nothing more will come: free the port now; what was received stays readable.
-      const port = this.#port;
-      if (port !== undefined) {
-        this.#stopListening(port);
-        port.close();
-      }
-      if (this.#buffer.length === 0) {
-        this.#receivers.rejectAll(new PipeClosed("the other end closed and nothing is left"));
-      }
-      this.#pollers.resolveAll(true);
+      this.#peerGone();
       return;
     }
-    if (!this.#receivers.resolveNext(message.v as R)) this.#buffer.push(message.v as R);
+    if (Array.isArray(message.b)) {
+      const batch = message.b as R[];
+      for (let i = 0; i < batch.length; i++) this.#deliver(batch[i] as R);
+    } else if ("v" in message) {
+      this.#deliver(message.v as R);
+    } else {
+      return; // not a message this end knows
+    }
+    this.#pollers.resolveAll(true);
+  }
+
+  #deliver(value: R): void {
+    if (!this.#receivers.resolveNext(value)) this.#buffer.push(value);
+  }
+
+  /** The other end closed, or its side of the channel is gone. */
+  #peerGone(): void {
+    if (this.#peerClosed) return;
+    this.#peerClosed = true;
+    // Nothing more will come: free the port now; what was received stays readable.
+    const port = this.#port;
+    if (port !== undefined) {
+      this.#stopListening(port);
+      port.close();
+    }
+    if (this.#buffer.length === 0) {
+      this.#receivers.rejectAll(new PipeClosed("the other end closed and nothing is left"));
+    }
     this.#pollers.resolveAll(true);
   }
 
@@ -388,6 +497,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   ): string {
     const state = {
       buffered: this.#buffer.length,
+      unsent: this.#batch.length,
       receivers: this.#receivers.size,
       readable: this.readable,
       writable: this.writable,

@@ -22,7 +22,7 @@ import {
 import type { WaitOptions } from "../../_waiters.ts";
 import { QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { Queue } from "../../queue.ts";
-import { PLATFORM, snapshot } from "../clone.ts";
+import { NEEDS_PLATFORM as PLATFORM, snapshot } from "../clone.ts";
 import { CREDIT_WINDOW, type Outbox, type OwnerFrame, serializeError } from "../wire.ts";
 
 /** What a stream needs of the link it belongs to. */

@@ -10,7 +10,7 @@
 import { Deque } from "../../_deque.ts";
 import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../../errors.ts";
-import { PLATFORM, snapshot } from "../clone.ts";
+import { NEEDS_PLATFORM as PLATFORM, snapshot } from "../clone.ts";
 import type { RemoteQueue } from "../remote.ts";
 import { afterTurn, CREDIT_WINDOW, type Entry, type Outbox } from "../wire.ts";
 
