@@ -77,9 +77,10 @@ export interface Produced {
 export interface Timings {
   raw: number[];
   baton: number[];
-  /** Latency only: clock skew consumer − producer (ms) and the handshake's round trip. */
-  skew?: number;
-  skewRoundTrip?: number;
+  /** Idle one hop only: from the put to the arrival of the message that carried it. */
+  arrival?: number[];
+  /** Idle one hop only: from that message's arrival to the waiting get's return. */
+  delivery?: number[];
 }
 
 const post = (message: Control) => self.postMessage(message);
@@ -392,7 +393,9 @@ async function latencyConsume(
 ): Promise<Timings> {
   const { port, samples } = command;
   const queue = new Queue<number>(1000);
-  serve(port, { q: queue });
+  // Listening before `serve`, this sees the producer's messages before baton
+  // does: the last one before a get resolves is the one that carried its item.
+  let lastArrival = NaN;
   const raw: number[] = [];
   let rawDone!: () => void;
   const rawFinished = new Promise<void>((resolve) => rawDone = resolve);
@@ -401,19 +404,27 @@ async function latencyConsume(
     if (typeof data === "object" && data !== null && typeof data.sent === "number") {
       raw.push(now() - data.sent);
       if (raw.length === samples) rawDone();
+    } else {
+      lastArrival = now();
     }
   });
+  serve(port, { q: queue });
   port.start();
   ready();
   await go;
   clockResponder(command.clock, now);
   const baton: number[] = [];
+  const arrival: number[] = [];
+  const delivery: number[] = [];
   for (let i = 0; i < samples; i++) {
     const sent = await queue.get(); // waiting: the queue is idle between samples
-    baton.push(now() - sent);
+    const received = now();
+    baton.push(received - sent);
+    arrival.push(lastArrival - sent);
+    delivery.push(received - lastArrival);
   }
   await rawFinished;
-  return { raw, baton };
+  return { raw, baton, arrival, delivery };
 }
 
 async function roundTrip(

@@ -37,9 +37,11 @@
  *   answers at once, on the same `Worker` endpoint, alternating with the gets.
  *
  * Settings, by argument (`--items=100000`) or environment (`ITEMS=100000`):
- * `items` per throughput run (500,000), `rounds` (5: one warm-up round,
- * then the median of `rounds`; every round runs each case once, back to
- * back, and the ratio is the median of the per-round ratios), `samples` per
+ * `items` per throughput run (500,000; one message per item moves a fifth
+ * of them, to keep the run short), `rounds` (5: a warm-up round with a
+ * tenth of the items, then the median of `rounds`; every round runs each
+ * case once, back to back, and the ratio is the median of the per-round
+ * ratios), `samples` per
  * side for the idle latency (2,000), `gap` between them in ms (1), `pings`
  * per side for the round trip (5,000). Exits 1 when a target is missed.
  *
@@ -58,7 +60,9 @@ function setting(name: string, fallback: number): number {
   const text = arg ?? Deno.env.get(name.toUpperCase());
   if (text === undefined) return fallback;
   const value = Number(text.replaceAll("_", ""));
-  if (!(value > 0)) throw new RangeError(`${name} must be a positive number, received ${text}`);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive integer, received ${text}`);
+  }
   return value;
 }
 
@@ -73,7 +77,6 @@ const DEADLINE_MS = 120_000;
 const WARM_UP_FRACTION = 0.1;
 
 const AGENT = new URL("./_worker_agent.ts", import.meta.url);
-const CHECKSUM = expectedChecksum(ITEMS);
 
 /** A worker running bench/_worker_agent.ts: one command, then `ready`, `go`, `result`. */
 class Agent {
@@ -140,7 +143,7 @@ async function withAgents<T>(names: string[], body: (agents: Agent[]) => Promise
 }
 
 /** Items per second from the first producer's start to the last consumer's end. */
-async function throughput(producers: Agent[], consumers: Agent[]): Promise<number> {
+async function throughput(producers: Agent[], consumers: Agent[], items: number): Promise<number> {
   // Both at once, so a failing consumer surfaces while a producer still waits.
   const [starts, ends] = await Promise.all([
     Promise.all(producers.map((agent) => agent.result<Produced>())),
@@ -148,13 +151,14 @@ async function throughput(producers: Agent[], consumers: Agent[]): Promise<numbe
   ]);
   const count = ends.reduce((total, end) => total + end.count, 0);
   const sum = ends.reduce((total, end) => (total + end.sum) & 0x3fffffff, 0);
-  if (count !== ITEMS || sum !== CHECKSUM) {
-    throw new Error(`lost or duplicated items: ${count} of ${ITEMS}, checksum ${sum}/${CHECKSUM}`);
+  const checksum = expectedChecksum(items);
+  if (count !== items || sum !== checksum) {
+    throw new Error(`lost or duplicated items: ${count} of ${items}, checksum ${sum}/${checksum}`);
   }
   const t0 = Math.min(...starts.map((start) => start.t0));
   const t1 = Math.max(...ends.map((end) => end.t1));
   if (!(t1 > t0)) throw new Error(`the last item arrived (${t1}) before the first left (${t0})`);
-  return ITEMS / ((t1 - t0) / 1000);
+  return items / ((t1 - t0) / 1000);
 }
 
 function go(agents: Agent[]): void {
@@ -162,47 +166,47 @@ function go(agents: Agent[]): void {
 }
 
 /** One hop, raw: producer worker → consumer worker on a MessagePort. */
-function rawOneHop(kind: Kind, batch: number): Promise<number> {
+function rawOneHop(kind: Kind, batch: number, items: number): Promise<number> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
-    await consumer!.start({ cmd: "raw-consume", port: port2, n: ITEMS }, [port2]);
+    await consumer!.start({ cmd: "raw-consume", port: port2, n: items }, [port2]);
     await producer!.start(
-      { cmd: "raw-produce", port: port1, n: ITEMS, first: 0, batch, kind },
+      { cmd: "raw-produce", port: port1, n: items, first: 0, batch, kind },
       [port1],
     );
     go([producer!]);
-    return await throughput([producer!], [consumer!]);
+    return await throughput([producer!], [consumer!], items);
   });
 }
 
 /** One hop, raw, under the bound of a Queue(1000): the ceiling of any bounded queue. */
-function rawOneHopBounded(kind: Kind): Promise<number> {
+function rawOneHopBounded(kind: Kind, items: number): Promise<number> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
-    await consumer!.start({ cmd: "raw-consume", port: port2, n: ITEMS, credit: true }, [port2]);
+    await consumer!.start({ cmd: "raw-consume", port: port2, n: items, credit: true }, [port2]);
     await producer!.start(
-      { cmd: "raw-bounded-produce", port: port1, n: ITEMS, window: 1000, kind },
+      { cmd: "raw-bounded-produce", port: port1, n: items, window: 1000, kind },
       [port1],
     );
     go([producer!]);
-    return await throughput([producer!], [consumer!]);
+    return await throughput([producer!], [consumer!], items);
   });
 }
 
 /** One hop, baton: the Queue(1000) lives in the consumer worker, served to the producer. */
-function batonOneHop(kind: Kind, loop: Loop): Promise<number> {
+function batonOneHop(kind: Kind, loop: Loop, items: number): Promise<number> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
     await consumer!.start(
-      { cmd: "own-consume", port: port1, n: ITEMS, maxsize: 1000, loop },
+      { cmd: "own-consume", port: port1, n: items, maxsize: 1000, loop },
       [port1],
     );
     await producer!.start(
-      { cmd: "remote-produce", port: port2, n: ITEMS, first: 0, kind, shutdown: true },
+      { cmd: "remote-produce", port: port2, n: items, first: 0, kind, shutdown: true },
       [port2],
     );
     go([producer!]);
-    return await throughput([producer!], [consumer!]);
+    return await throughput([producer!], [consumer!], items);
   });
 }
 
@@ -211,7 +215,12 @@ function batonOneHop(kind: Kind, loop: Loop): Promise<number> {
  * the main thread, which forwards each message to the next consumer in turn
  * and, once every producer is done, tells the consumers to end.
  */
-function rawForwarded(kind: Kind, producers: number, consumers: number): Promise<number> {
+function rawForwarded(
+  kind: Kind,
+  producers: number,
+  consumers: number,
+  items: number,
+): Promise<number> {
   const names = [...label("producer", producers), ...label("consumer", consumers)];
   return withAgents(names, async (agents) => {
     const sources = agents.slice(0, producers);
@@ -226,13 +235,12 @@ function rawForwarded(kind: Kind, producers: number, consumers: number): Promise
     }
     // One consumer knows its count; several end when told.
     const command: Command = consumers === 1
-      ? { cmd: "raw-consume", n: ITEMS }
+      ? { cmd: "raw-consume", n: items }
       : { cmd: "raw-consume" };
     await Promise.all(sinks.map((sink) => sink.start(command)));
-    const share = ITEMS / producers;
     await Promise.all(
       sources.map((source, i) =>
-        source.start({ cmd: "raw-produce", n: share, first: i * share, batch: 100, kind })
+        source.start({ cmd: "raw-produce", ...share(items, producers, i), batch: 100, kind })
       ),
     );
     go(sources);
@@ -241,7 +249,7 @@ function rawForwarded(kind: Kind, producers: number, consumers: number): Promise
       await Promise.all(sources.map((source) => source.result<Produced>()));
       for (const sink of sinks) sink.send({ bench: "end" });
     }
-    return await throughput(sources, sinks);
+    return await throughput(sources, sinks, items);
   });
 }
 
@@ -251,6 +259,7 @@ function batonInMain(
   producers: number,
   consumers: number,
   loop: Loop,
+  items: number,
 ): Promise<number> {
   const names = [...label("producer", producers), ...label("consumer", consumers)];
   return withAgents(names, async (agents) => {
@@ -261,15 +270,14 @@ function batonInMain(
       const sinks = agents.slice(producers);
       // One consumer knows its count; several end at the shutdown.
       const command: Command = consumers === 1
-        ? { cmd: "remote-consume", loop, n: ITEMS }
+        ? { cmd: "remote-consume", loop, n: items }
         : { cmd: "remote-consume", loop };
       await Promise.all(sinks.map((sink) => sink.start(command)));
-      const share = ITEMS / producers;
       // One producer shuts the queue down itself, as a user's would; several leave it to main.
       const shutdown = producers === 1;
       await Promise.all(
         sources.map((source, i) =>
-          source.start({ cmd: "remote-produce", n: share, first: i * share, kind, shutdown })
+          source.start({ cmd: "remote-produce", ...share(items, producers, i), kind, shutdown })
         ),
       );
       go(sources);
@@ -277,11 +285,17 @@ function batonInMain(
         await Promise.all(sources.map((source) => source.result<Produced>()));
         queue.shutdown();
       }
-      return await throughput(sources, sinks);
+      return await throughput(sources, sinks, items);
     } finally {
       for (const link of links) link.close();
     }
   });
+}
+
+/** Producer `i`'s share of the ids `0 .. items - 1`. */
+function share(items: number, producers: number, i: number): { first: number; n: number } {
+  const first = Math.floor(i * items / producers);
+  return { first, n: Math.floor((i + 1) * items / producers) - first };
 }
 
 function label(role: string, count: number): string[] {
@@ -358,29 +372,37 @@ interface Row {
 
 interface ThroughputCase {
   id: string;
-  run: () => Promise<number>;
+  /** A share of `ITEMS` (1: all of them): one message per item takes a fifth, to keep the run short. */
+  scale: number;
+  run: (items: number) => Promise<number>;
 }
 
+const ONE_PER_MESSAGE_SCALE = 0.2;
+/** The warm-up round moves a tenth of the items: every run starts fresh workers anyway. */
+const WARM_UP_SCALE = 0.1;
+
 const cases: ThroughputCase[] = [];
-const add = (id: string, run: () => Promise<number>) => cases.push({ id, run });
+const add = (id: string, run: (items: number) => Promise<number>, scale = 1) =>
+  cases.push({ id, run, scale });
 for (const kind of ["numbers", "objects"] as const) {
-  add(`${kind} raw 1`, () => rawOneHop(kind, 1));
-  add(`${kind} raw 100`, () => rawOneHop(kind, 100));
-  add(`${kind} raw bounded`, () => rawOneHopBounded(kind));
-  add(`${kind} one hop for-await`, () => batonOneHop(kind, "for-await"));
-  add(`${kind} one hop get`, () => batonOneHop(kind, "get"));
-  add(`${kind} raw forwarded`, () => rawForwarded(kind, 1, 1));
-  add(`${kind} two hops for-await`, () => batonInMain(kind, 1, 1, "for-await"));
-  add(`${kind} two hops get`, () => batonInMain(kind, 1, 1, "get"));
+  add(`${kind} raw 1`, (items) => rawOneHop(kind, 1, items), ONE_PER_MESSAGE_SCALE);
+  add(`${kind} raw 100`, (items) => rawOneHop(kind, 100, items));
+  add(`${kind} raw bounded`, (items) => rawOneHopBounded(kind, items));
+  add(`${kind} one hop for-await`, (items) => batonOneHop(kind, "for-await", items));
+  add(`${kind} one hop get`, (items) => batonOneHop(kind, "get", items));
+  add(`${kind} raw forwarded`, (items) => rawForwarded(kind, 1, 1, items));
+  add(`${kind} two hops for-await`, (items) => batonInMain(kind, 1, 1, "for-await", items));
+  add(`${kind} two hops get`, (items) => batonInMain(kind, 1, 1, "get", items));
 }
-add("4x4 raw forwarded", () => rawForwarded("numbers", 4, 4));
-add("4x4 baton", () => batonInMain("numbers", 4, 4, "for-await"));
+add("4x4 raw forwarded", (items) => rawForwarded("numbers", 4, 4, items));
+add("4x4 baton", (items) => batonInMain("numbers", 4, 4, "for-await", items));
 
 const started = performance.now();
 const results = new Map<string, number[]>(cases.map((c) => [c.id, []]));
 for (let round = 0; round <= ROUNDS; round++) {
-  for (const { id, run } of cases) {
-    const value = await run();
+  for (const { id, run, scale } of cases) {
+    const items = Math.max(1000, Math.round(ITEMS * scale * (round === 0 ? WARM_UP_SCALE : 1)));
+    const value = await run(items);
     if (round > 0) results.get(id)!.push(value); // round 0 warms up
   }
 }
@@ -388,6 +410,7 @@ const oneWay = await idleOneHop();
 const trips = await roundTrips();
 const elapsed = (performance.now() - started) / 1000;
 
+const fmt = (value: number) => value.toLocaleString("en-US");
 const rows: Row[] = [];
 const MS_TO_US = 1000;
 function throughputRow(
@@ -423,7 +446,14 @@ for (const kind of ["numbers", "objects"] as const) {
     `${kind} raw 100`,
     0.7,
   );
-  throughputRow(`${kind}, one hop: raw, 1 per message`, `${kind} raw 1`, direct, `${kind} raw 100`);
+  throughputRow(
+    `${kind}, one hop: raw, 1 per message (${
+      fmt(Math.round(ITEMS * ONE_PER_MESSAGE_SCALE))
+    } items)`,
+    `${kind} raw 1`,
+    direct,
+    `${kind} raw 100`,
+  );
   throughputRow(
     `${kind}, one hop: raw, at most 1000 unconfirmed (250 per message)`,
     `${kind} raw bounded`,
@@ -513,14 +543,13 @@ for (const row of rows) {
   );
 }
 
-const fmt = (value: number) => value.toLocaleString("en-US");
 console.log(
   `baton bench:worker, ${
     new Date().toISOString()
   }; deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs`,
 );
 console.log(
-  `throughput: ${fmt(ITEMS)} items per run, median of ${ROUNDS} rounds after one warm-up round ` +
+  `throughput: ${fmt(ITEMS)} items per run, median of ${ROUNDS} rounds after a warm-up round ` +
     `(range in brackets); ratio: median of the per-round ratios`,
 );
 console.log(
@@ -534,5 +563,13 @@ console.log(
 );
 console.log("");
 for (const line of lines) console.log(line);
+const { arrival, delivery } = oneWay.timings;
+if (arrival && delivery) {
+  console.log(
+    `\nidle one hop, where the time goes (p50): put → the message carrying the item arrives ${
+      (quantile(arrival, 0.5) * MS_TO_US).toFixed(1)
+    } µs, arrival → the waiting get returns ${(quantile(delivery, 0.5) * MS_TO_US).toFixed(1)} µs`,
+  );
+}
 console.log(`\n${met} of ${met + missed} targets met`);
 if (missed > 0) Deno.exitCode = 1;
