@@ -51,7 +51,13 @@ import { Queue } from "../mod.ts";
 import { serve } from "../src/worker/mod.ts";
 import type { Link } from "../src/worker/mod.ts";
 import type { Command, Consumed, Loop, Produced, Timings } from "./_worker_agent.ts";
-import { type Control, expectedChecksum, isControl, type Kind } from "./_worker_common.ts";
+import {
+  CHECKSUM_MASK,
+  type Control,
+  expectedChecksum,
+  isControl,
+  type Kind,
+} from "./_worker_common.ts";
 import { median } from "./_workloads.ts";
 
 function setting(name: string, fallback: number): number {
@@ -150,7 +156,7 @@ async function throughput(producers: Agent[], consumers: Agent[], items: number)
     Promise.all(consumers.map((agent) => agent.result<Consumed>())),
   ]);
   const count = ends.reduce((total, end) => total + end.count, 0);
-  const sum = ends.reduce((total, end) => (total + end.sum) & 0x3fffffff, 0);
+  const sum = ends.reduce((total, end) => (total + end.sum) & CHECKSUM_MASK, 0);
   const checksum = expectedChecksum(items);
   if (count !== items || sum !== checksum) {
     throw new Error(`lost or duplicated items: ${count} of ${items}, checksum ${sum}/${checksum}`);
@@ -508,11 +514,10 @@ function figure(value: number, unit: Row["unit"]): string {
   return `${(value / 1e6).toFixed(2)}M/s`;
 }
 
+/** The range over the rounds, for throughput (latency rows are one series each). */
 function spread(values: number[], unit: Row["unit"]): string {
-  if (values.length < 2) return "";
-  const low = Math.min(...values);
-  const high = Math.max(...values);
-  return unit === "µs" ? "" : ` (${(low / 1e6).toFixed(2)}–${(high / 1e6).toFixed(2)})`;
+  if (unit === "µs" || values.length < 2) return "";
+  return ` (${(Math.min(...values) / 1e6).toFixed(2)}–${(Math.max(...values) / 1e6).toFixed(2)})`;
 }
 
 let missed = 0;
