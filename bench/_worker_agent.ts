@@ -66,11 +66,15 @@ export interface Consumed {
   count: number;
   sum: number;
   t1: number;
+  /** baton cases: messages this worker received on its endpoint (not the bench's own). */
+  received?: number;
 }
 
 /** A producer's result: when it started producing. */
 export interface Produced {
   t0: number;
+  /** baton cases: messages this worker received on its endpoint while it produced. */
+  received?: number;
 }
 
 /** Round-trip or one-way times in ms, raw and baton, sample by sample. */
@@ -130,6 +134,18 @@ function run(
     case "round-trip":
       return roundTrip(command, ready, go);
   }
+}
+
+/**
+ * Counts the messages an endpoint delivers, other than the bench's own: how
+ * many envelopes baton needed, to set beside raw's one per 100 items.
+ */
+function countMessages(endpoint: MessagePort | typeof self): () => number {
+  let count = 0;
+  endpoint.addEventListener("message", (message: Event) => {
+    if (!isControl((message as MessageEvent).data)) count++;
+  });
+  return () => count;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -240,16 +256,20 @@ async function remoteProduce(
   go: Promise<void>,
 ): Promise<Produced> {
   const { n, first, kind } = command;
-  const remote = await connect<{ q: Queue<unknown> }>(command.port ?? self);
+  const endpoint = command.port ?? self;
+  const received = countMessages(endpoint);
+  const remote = await connect<{ q: Queue<unknown> }>(endpoint);
   const queue = remote.q;
   ready();
   await go;
+  const before = received();
   const t0 = now();
   const end = first + n;
   for (let i = first; i < end; i++) await queue.put(item(kind, i));
+  const after = received();
   if (command.shutdown) await queue.shutdown();
   await remote.close();
-  return { t0 };
+  return { t0, received: after - before };
 }
 
 /** What users write to take items, in the two forms the bench compares. */
@@ -282,11 +302,13 @@ async function remoteConsume(
   now: () => number,
   ready: () => void,
 ): Promise<Consumed> {
+  const received = countMessages(self);
   const remote = await connect<{ q: Queue<unknown> }>(self); // default prefetch
+  const before = received();
   ready();
   const result = await consume(remote.q, command.loop, command.n, now);
   await remote.close();
-  return result;
+  return { ...result, received: received() - before };
 }
 
 async function ownConsume(
@@ -298,9 +320,11 @@ async function ownConsume(
   // The link stays open: the producer may still be closing its side, and the
   // main thread terminates both workers once the results are in.
   const queue = new Queue<unknown>(command.maxsize);
+  const received = countMessages(command.port); // includes the producer's connect handshake
   serve(command.port, { q: queue });
   ready();
-  return await consume(queue, command.loop, command.n, now);
+  const result = await consume(queue, command.loop, command.n, now);
+  return { ...result, received: received() };
 }
 
 /**

@@ -148,8 +148,21 @@ async function withAgents<T>(names: string[], body: (agents: Agent[]) => Promise
   }
 }
 
+/** One throughput run: items/s, and for baton the messages each side received per item. */
+interface Measured {
+  rate: number;
+  /** Messages into the producers per item (baton cases only). */
+  intoProducers?: number;
+  /** Messages into the consumers per item (baton cases only). */
+  intoConsumers?: number;
+}
+
 /** Items per second from the first producer's start to the last consumer's end. */
-async function throughput(producers: Agent[], consumers: Agent[], items: number): Promise<number> {
+async function throughput(
+  producers: Agent[],
+  consumers: Agent[],
+  items: number,
+): Promise<Measured> {
   // Both at once, so a failing consumer surfaces while a producer still waits.
   const [starts, ends] = await Promise.all([
     Promise.all(producers.map((agent) => agent.result<Produced>())),
@@ -164,7 +177,17 @@ async function throughput(producers: Agent[], consumers: Agent[], items: number)
   const t0 = Math.min(...starts.map((start) => start.t0));
   const t1 = Math.max(...ends.map((end) => end.t1));
   if (!(t1 > t0)) throw new Error(`the last item arrived (${t1}) before the first left (${t0})`);
-  return items / ((t1 - t0) / 1000);
+  const perItem = (counts: (number | undefined)[]) =>
+    counts.every((value) => value !== undefined)
+      ? counts.reduce((total: number, value) => total + value!, 0) / items
+      : undefined;
+  const intoProducers = perItem(starts.map((start) => start.received));
+  const intoConsumers = perItem(ends.map((end) => end.received));
+  return {
+    rate: items / ((t1 - t0) / 1000),
+    ...(intoProducers !== undefined && { intoProducers }),
+    ...(intoConsumers !== undefined && { intoConsumers }),
+  };
 }
 
 function go(agents: Agent[]): void {
@@ -172,7 +195,7 @@ function go(agents: Agent[]): void {
 }
 
 /** One hop, raw: producer worker → consumer worker on a MessagePort. */
-function rawOneHop(kind: Kind, batch: number, items: number): Promise<number> {
+function rawOneHop(kind: Kind, batch: number, items: number): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
     await consumer!.start({ cmd: "raw-consume", port: port2, n: items }, [port2]);
@@ -186,7 +209,7 @@ function rawOneHop(kind: Kind, batch: number, items: number): Promise<number> {
 }
 
 /** One hop, raw, under the bound of a Queue(1000): the ceiling of any bounded queue. */
-function rawOneHopBounded(kind: Kind, items: number): Promise<number> {
+function rawOneHopBounded(kind: Kind, items: number): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
     await consumer!.start({ cmd: "raw-consume", port: port2, n: items, credit: true }, [port2]);
@@ -200,7 +223,7 @@ function rawOneHopBounded(kind: Kind, items: number): Promise<number> {
 }
 
 /** One hop, baton: the Queue(1000) lives in the consumer worker, served to the producer. */
-function batonOneHop(kind: Kind, loop: Loop, items: number): Promise<number> {
+function batonOneHop(kind: Kind, loop: Loop, items: number): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
     await consumer!.start(
@@ -226,7 +249,7 @@ function rawForwarded(
   producers: number,
   consumers: number,
   items: number,
-): Promise<number> {
+): Promise<Measured> {
   const names = [...label("producer", producers), ...label("consumer", consumers)];
   return withAgents(names, async (agents) => {
     const sources = agents.slice(0, producers);
@@ -266,7 +289,7 @@ function batonInMain(
   consumers: number,
   loop: Loop,
   items: number,
-): Promise<number> {
+): Promise<Measured> {
   const names = [...label("producer", producers), ...label("consumer", consumers)];
   return withAgents(names, async (agents) => {
     const queue = new Queue<unknown>(1000);
@@ -380,7 +403,7 @@ interface ThroughputCase {
   id: string;
   /** A share of `ITEMS` (1: all of them): one message per item takes a fifth, to keep the run short. */
   scale: number;
-  run: (items: number) => Promise<number>;
+  run: (items: number) => Promise<Measured>;
 }
 
 const ONE_PER_MESSAGE_SCALE = 0.2;
@@ -388,7 +411,7 @@ const ONE_PER_MESSAGE_SCALE = 0.2;
 const WARM_UP_SCALE = 0.1;
 
 const cases: ThroughputCase[] = [];
-const add = (id: string, run: (items: number) => Promise<number>, scale = 1) =>
+const add = (id: string, run: (items: number) => Promise<Measured>, scale = 1) =>
   cases.push({ id, run, scale });
 for (const kind of ["numbers", "objects"] as const) {
   add(`${kind} raw 1`, (items) => rawOneHop(kind, 1, items), ONE_PER_MESSAGE_SCALE);
@@ -404,7 +427,7 @@ add("4x4 raw forwarded", (items) => rawForwarded("numbers", 4, 4, items));
 add("4x4 baton", (items) => batonInMain("numbers", 4, 4, "for-await", items));
 
 const started = performance.now();
-const results = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+const results = new Map<string, Measured[]>(cases.map((c) => [c.id, []]));
 for (let round = 0; round <= ROUNDS; round++) {
   for (const { id, run, scale } of cases) {
     const items = Math.max(1000, Math.round(ITEMS * scale * (round === 0 ? WARM_UP_SCALE : 1)));
@@ -429,8 +452,8 @@ function throughputRow(
   rows.push({
     name,
     baseline,
-    values: results.get(id)!,
-    baselines: results.get(baselineId)!,
+    values: results.get(id)!.map((measured) => measured.rate),
+    baselines: results.get(baselineId)!.map((measured) => measured.rate),
     unit: "items/s",
     ...(target !== undefined && { target: { direction: "at least" as const, ratio: target } }),
   });
@@ -573,6 +596,32 @@ console.log(
 );
 console.log("");
 for (const line of lines) console.log(line);
+console.log(
+  "\nbaton's messages per 1,000 items, median of the rounds (raw 100 per message: 10 into the consumer)",
+);
+console.log("| case | into the producer(s) | into the consumer(s) |\n|---|---:|---:|");
+const batonCases: [string, string][] = [];
+for (const kind of ["numbers", "objects"] as const) {
+  batonCases.push(
+    [`${kind}, one hop, \`for await\``, `${kind} one hop for-await`],
+    [`${kind}, one hop, \`while (n--) await q.get()\``, `${kind} one hop get`],
+    [`${kind}, two hops, \`for await\``, `${kind} two hops for-await`],
+    [`${kind}, two hops, \`while (n--) await q.get()\``, `${kind} two hops get`],
+  );
+}
+batonCases.push(["numbers, 4 × 4 through main, `for await`", "4x4 baton"]);
+const perThousand = (values: (number | undefined)[]) => {
+  const known = values.filter((value) => value !== undefined);
+  return known.length === 0 ? "" : (median(known) * 1000).toFixed(1);
+};
+for (const [name, id] of batonCases) {
+  const measured = results.get(id)!;
+  console.log(
+    `| ${name} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
+      perThousand(measured.map((m) => m.intoConsumers))
+    } |`,
+  );
+}
 const { arrival, delivery } = oneWay.timings;
 if (arrival && delivery) {
   console.log(
