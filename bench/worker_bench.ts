@@ -45,6 +45,11 @@
  * side for the idle latency (2,000), `gap` between them in ms (1), `pings`
  * per side for the round trip (5,000). Exits 1 when a target is missed.
  *
+ * Below the table, for every throughput case: how many messages baton's
+ * two sides received per 1,000 items (a listener beside baton's counts
+ * them), and, on Linux when run with `-A` (Deno reads /proc only with every
+ * permission), the share of the run each thread spent on a CPU.
+ *
  * @module
  */
 import { Queue } from "../mod.ts";
@@ -59,6 +64,7 @@ import {
   type Kind,
 } from "./_worker_common.ts";
 import { median } from "./_workloads.ts";
+import { busy, type CpuSnapshot, cpuSnapshot, MAIN_THREAD } from "./_thread_cpu.ts";
 
 function setting(name: string, fallback: number): number {
   const prefix = `--${name}=`;
@@ -86,7 +92,10 @@ const AGENT = new URL("./_worker_agent.ts", import.meta.url);
 
 /** A worker running bench/_worker_agent.ts: one command, then `ready`, `go`, `result`. */
 class Agent {
+  static #created = 0;
   readonly worker = new Worker(AGENT, { type: "module" });
+  /** The worker's thread name, for CPU figures: Deno numbers workers from 1, in creation order. */
+  readonly thread = `worker-${++Agent.#created}`;
   readonly #ready: Promise<void>;
   readonly #result: Promise<unknown>;
 
@@ -155,6 +164,8 @@ interface Measured {
   intoProducers?: number;
   /** Messages into the consumers per item (baton cases only). */
   intoConsumers?: number;
+  /** Share of the run each side's threads spent on a CPU (average per thread), where known. */
+  cpu: { producers: number | undefined; consumers: number | undefined; main: number | undefined };
 }
 
 /** Items per second from the first producer's start to the last consumer's end. */
@@ -162,12 +173,14 @@ async function throughput(
   producers: Agent[],
   consumers: Agent[],
   items: number,
+  started: CpuSnapshot | undefined,
 ): Promise<Measured> {
   // Both at once, so a failing consumer surfaces while a producer still waits.
   const [starts, ends] = await Promise.all([
     Promise.all(producers.map((agent) => agent.result<Produced>())),
     Promise.all(consumers.map((agent) => agent.result<Consumed>())),
   ]);
+  const finished = cpuSnapshot();
   const count = ends.reduce((total, end) => total + end.count, 0);
   const sum = ends.reduce((total, end) => (total + end.sum) & CHECKSUM_MASK, 0);
   const checksum = expectedChecksum(items);
@@ -183,15 +196,24 @@ async function throughput(
       : undefined;
   const intoProducers = perItem(starts.map((start) => start.received));
   const intoConsumers = perItem(ends.map((end) => end.received));
+  const cpu = {
+    producers: busy(started, finished, producers.map((agent) => agent.thread)),
+    consumers: busy(started, finished, consumers.map((agent) => agent.thread)),
+    main: busy(started, finished, [MAIN_THREAD]),
+  };
   return {
     rate: items / ((t1 - t0) / 1000),
+    cpu,
     ...(intoProducers !== undefined && { intoProducers }),
     ...(intoConsumers !== undefined && { intoConsumers }),
   };
 }
 
-function go(agents: Agent[]): void {
+/** Starts the agents; returns the threads' CPU times at that moment. */
+function go(agents: Agent[]): CpuSnapshot | undefined {
+  const snapshot = cpuSnapshot();
   for (const agent of agents) agent.send({ bench: "go" });
+  return snapshot;
 }
 
 /** One hop, raw: producer worker → consumer worker on a MessagePort. */
@@ -203,8 +225,8 @@ function rawOneHop(kind: Kind, batch: number, items: number): Promise<Measured> 
       { cmd: "raw-produce", port: port1, n: items, first: 0, batch, kind },
       [port1],
     );
-    go([producer!]);
-    return await throughput([producer!], [consumer!], items);
+    const started = go([producer!]);
+    return await throughput([producer!], [consumer!], items, started);
   });
 }
 
@@ -217,8 +239,8 @@ function rawOneHopBounded(kind: Kind, items: number): Promise<Measured> {
       { cmd: "raw-bounded-produce", port: port1, n: items, window: 1000, kind },
       [port1],
     );
-    go([producer!]);
-    return await throughput([producer!], [consumer!], items);
+    const started = go([producer!]);
+    return await throughput([producer!], [consumer!], items, started);
   });
 }
 
@@ -234,8 +256,8 @@ function batonOneHop(kind: Kind, loop: Loop, items: number): Promise<Measured> {
       { cmd: "remote-produce", port: port2, n: items, first: 0, kind, shutdown: true },
       [port2],
     );
-    go([producer!]);
-    return await throughput([producer!], [consumer!], items);
+    const started = go([producer!]);
+    return await throughput([producer!], [consumer!], items, started);
   });
 }
 
@@ -272,13 +294,13 @@ function rawForwarded(
         source.start({ cmd: "raw-produce", ...share(items, producers, i), batch: 100, kind })
       ),
     );
-    go(sources);
+    const started = go(sources);
     if (consumers > 1) {
       // A producer's result leaves after its last item: every item is forwarded by now.
       await Promise.all(sources.map((source) => source.result<Produced>()));
       for (const sink of sinks) sink.send({ bench: "end" });
     }
-    return await throughput(sources, sinks, items);
+    return await throughput(sources, sinks, items, started);
   });
 }
 
@@ -309,12 +331,12 @@ function batonInMain(
           source.start({ cmd: "remote-produce", ...share(items, producers, i), kind, shutdown })
         ),
       );
-      go(sources);
+      const started = go(sources);
       if (!shutdown) {
         await Promise.all(sources.map((source) => source.result<Produced>()));
         queue.shutdown();
       }
-      return await throughput(sources, sinks, items);
+      return await throughput(sources, sinks, items, started);
     } finally {
       for (const link of links) link.close();
     }
@@ -597,29 +619,36 @@ console.log(
 console.log("");
 for (const line of lines) console.log(line);
 console.log(
-  "\nbaton's messages per 1,000 items, median of the rounds (raw 100 per message: 10 into the consumer)",
+  "\nWhere the time goes, median of the rounds: baton's messages per 1,000 items into each side " +
+    "(raw 100 per message: 10 into the consumer), and the share of the run each side's threads " +
+    "spent on a CPU (per thread; 2 CPUs in all, shared with the rest of the machine)",
 );
-console.log("| case | into the producer(s) | into the consumer(s) |\n|---|---:|---:|");
-const batonCases: [string, string][] = [];
-for (const kind of ["numbers", "objects"] as const) {
-  batonCases.push(
-    [`${kind}, one hop, \`for await\``, `${kind} one hop for-await`],
-    [`${kind}, one hop, \`while (n--) await q.get()\``, `${kind} one hop get`],
-    [`${kind}, two hops, \`for await\``, `${kind} two hops for-await`],
-    [`${kind}, two hops, \`while (n--) await q.get()\``, `${kind} two hops get`],
+console.log(
+  "| case | messages into producer | into consumer | CPU producer | consumer | main |\n" +
+    "|---|---:|---:|---:|---:|---:|",
+);
+if (cpuSnapshot() === undefined) {
+  console.log(
+    "(no CPU figures: Deno reads /proc only with every permission; " +
+      "`deno run -A bench/worker_bench.ts` adds them)",
   );
 }
-batonCases.push(["numbers, 4 × 4 through main, `for await`", "4x4 baton"]);
 const perThousand = (values: (number | undefined)[]) => {
   const known = values.filter((value) => value !== undefined);
   return known.length === 0 ? "" : (median(known) * 1000).toFixed(1);
 };
-for (const [name, id] of batonCases) {
+const percent = (values: (number | undefined)[]) => {
+  const known = values.filter((value) => value !== undefined);
+  return known.length === 0 ? "" : `${(median(known) * 100).toFixed(0)}%`;
+};
+for (const { id } of cases) {
   const measured = results.get(id)!;
   console.log(
-    `| ${name} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
+    `| ${id} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
       perThousand(measured.map((m) => m.intoConsumers))
-    } |`,
+    } | ${percent(measured.map((m) => m.cpu.producers))} | ${
+      percent(measured.map((m) => m.cpu.consumers))
+    } | ${percent(measured.map((m) => m.cpu.main))} |`,
   );
 }
 const { arrival, delivery } = oneWay.timings;
