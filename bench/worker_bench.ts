@@ -41,9 +41,9 @@
  * of them, to keep the run short), `rounds` (5: a warm-up round with a
  * tenth of the items, then the median of `rounds`; every round runs each
  * case once, back to back, and the ratio is the median of the per-round
- * ratios), `samples` per
- * side for the idle latency (2,000), `gap` between them in ms (1), `pings`
- * per side for the round trip (5,000). Exits 1 when a target is missed.
+ * ratios), `samples` per side for the idle latency (2,000), `gap` between
+ * them in ms (1), `pings` per side for the round trip (5,000). Exits 1 when
+ * a target is missed.
  *
  * Below the table, for every throughput case: how many messages baton's
  * two sides received per 1,000 items (a listener beside baton's counts
@@ -372,10 +372,11 @@ function idleOneHop(): Promise<OneWay> {
       [port2],
     );
     go([producer!, consumer!]);
-    const { skew, skewRoundTrip } = await producer!.result<
-      { skew: number; skewRoundTrip: number }
-    >();
-    return { timings: await consumer!.result<Timings>(), skew, skewRoundTrip };
+    const [{ skew, skewRoundTrip }, timings] = await Promise.all([
+      producer!.result<{ skew: number; skewRoundTrip: number }>(),
+      consumer!.result<Timings>(),
+    ]);
+    return { timings, skew, skewRoundTrip };
   });
 }
 
