@@ -454,7 +454,9 @@ const results = new Map<string, Measured[]>(cases.map((c) => [c.id, []]));
 for (let round = 0; round <= ROUNDS; round++) {
   for (const { id, run, scale } of cases) {
     const items = Math.max(1000, Math.round(ITEMS * scale * (round === 0 ? WARM_UP_SCALE : 1)));
-    const value = await run(items);
+    const value = await run(items).catch((error: Error) => {
+      throw new Error(`${id}, ${items} items: ${error.message}`, { cause: error });
+    });
     if (round > 0) results.get(id)!.push(value); // round 0 warms up
   }
 }
