@@ -617,25 +617,13 @@ console.log(
 );
 console.log(
   `shared clock, consumer − producer worker: ${(oneWay.skew * MS_TO_US).toFixed(1)} µs ` +
-    `(± ${(oneWay.skewRoundTrip * MS_TO_US / 2).toFixed(1)} µs); whole run ${elapsed.toFixed(0)} s`,
+    `(± ${(oneWay.skewRoundTrip * MS_TO_US / 2).toFixed(1)} µs: half the fastest exchange ` +
+    `over a SharedArrayBuffer; a busy machine widens it); whole run ${elapsed.toFixed(0)} s`,
 );
 console.log("");
 for (const line of lines) console.log(line);
-console.log(
-  "\nWhere the time goes, median of the rounds: baton's messages per 1,000 items into each side " +
-    "(raw 100 per message: 10 into the consumer), and the share of the run each side's threads " +
-    "spent on a CPU (per thread; 2 CPUs in all, shared with the rest of the machine)",
-);
-console.log(
-  "| case | messages into producer | into consumer | CPU producer | consumer | main |\n" +
-    "|---|---:|---:|---:|---:|---:|",
-);
-if (cpuSnapshot() === undefined) {
-  console.log(
-    "(no CPU figures: Deno reads /proc only with every permission; " +
-      "`deno run -A bench/worker_bench.ts` adds them)",
-  );
-}
+// Where the time goes: messages per item for baton's rows, and CPU per thread when /proc is readable.
+const withCpu = cpuSnapshot() !== undefined;
 const perThousand = (values: (number | undefined)[]) => {
   const known = values.filter((value) => value !== undefined);
   return known.length === 0 ? "" : (median(known) * 1000).toFixed(1);
@@ -644,12 +632,32 @@ const percent = (values: (number | undefined)[]) => {
   const known = values.filter((value) => value !== undefined);
   return known.length === 0 ? "" : `${(median(known) * 100).toFixed(0)}%`;
 };
+console.log(
+  "\nWhere the time goes, median of the rounds: baton's messages per 1,000 items into each side " +
+    "(raw 100 per message: 10 into the consumer)" +
+    (withCpu
+      ? ", and the share of the run each side's threads spent on a CPU (per thread; " +
+        `${navigator.hardwareConcurrency} CPUs in all, shared with the rest of the machine)`
+      : "; for CPU per thread, run `deno run -A bench/worker_bench.ts` " +
+        "(Deno reads /proc only with every permission)"),
+);
+console.log(
+  withCpu
+    ? "| case | messages into producer | into consumer | CPU producer | consumer | main |\n" +
+      "|---|---:|---:|---:|---:|---:|"
+    : "| case | messages into producer | into consumer |\n|---|---:|---:|",
+);
 for (const { id } of cases) {
   const measured = results.get(id)!;
+  const messages = `| ${id} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
+    perThousand(measured.map((m) => m.intoConsumers))
+  } |`;
+  if (!withCpu) {
+    if (measured.some((m) => m.intoConsumers !== undefined)) console.log(messages);
+    continue;
+  }
   console.log(
-    `| ${id} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
-      perThousand(measured.map((m) => m.intoConsumers))
-    } | ${percent(measured.map((m) => m.cpu.producers))} | ${
+    `${messages} ${percent(measured.map((m) => m.cpu.producers))} | ${
       percent(measured.map((m) => m.cpu.consumers))
     } | ${percent(measured.map((m) => m.cpu.main))} |`,
   );
