@@ -35,7 +35,7 @@ export type Command =
   | { cmd: "raw-bounded-produce"; port: MessagePort; n: number; window: number; kind: Kind }
   /** Counts raw items until `n` arrived, or until `end` (no `n`); `credit` confirms each message. */
   | { cmd: "raw-consume"; port?: MessagePort; n?: number; credit?: boolean }
-  /** `await q.put(x)` through `connect` (on `port`, else `self`); then shuts the queue down. */
+  /** `await q.put(x)` through `connect` (on `port`, else `self`); with `shutdown`, then `shutdown()`. */
   | {
     cmd: "remote-produce";
     port?: MessagePort;
