@@ -1,153 +1,505 @@
 /// <reference lib="deno.worker" />
 /**
- * The worker side of bench/worker_bench.ts: one command per worker, sent as
- * a plain (non-baton) message; the result goes back the same way.
+ * The worker side of bench/worker_bench.ts. A worker runs one command in
+ * its life, in two steps: it sets itself up (connects, serves, listens) and
+ * answers `ready`; the main thread then sends `go` to every agent of the
+ * case, so start-up and handshakes stay outside the measured time. Each
+ * agent answers with its `result`, times taken on the shared clock.
+ *
+ * Baton rows use only the public API: `Queue` from mod.ts, `serve` and
+ * `connect` from src/worker/mod.ts.
+ *
+ * @module
  */
 import { Queue } from "../mod.ts";
 import { connect, serve } from "../src/worker/mod.ts";
+import type { QueueLike } from "../src/worker/mod.ts";
+import {
+  CHECKSUM_MASK,
+  type Control,
+  idOf,
+  isControl,
+  item,
+  type Kind,
+  sharedClock,
+} from "./_worker_common.ts";
 
-type Command =
-  | { cmd: "raw-produce"; port?: MessagePort; n: number; batch: number; kind: Kind }
-  | { cmd: "raw-consume"; port: MessagePort; n: number; credit?: boolean }
+/** How a consumer takes its items. */
+export type Loop = "for-await" | "get";
+
+/** What the main thread asks an agent to do. */
+export type Command =
+  /** Raw postMessage: `batch` items per message (1: the bare item), ids from `first`. */
+  | { cmd: "raw-produce"; port?: MessagePort; n: number; first: number; batch: number; kind: Kind }
+  /** Raw postMessage, at most `window` items the consumer has not confirmed. */
   | { cmd: "raw-bounded-produce"; port: MessagePort; n: number; window: number; kind: Kind }
-  | { cmd: "baton-produce"; n: number; kind: Kind }
-  | { cmd: "baton-consume" }
-  | { cmd: "port-produce"; port: MessagePort; n: number; kind: Kind }
-  | { cmd: "own-consume"; port: MessagePort }
-  | { cmd: "raw-ping"; n: number }
-  | { cmd: "remote-get"; n: number };
-type Kind = "numbers" | "objects";
+  /** Counts raw items until `n` arrived, or until `end` (no `n`); `credit` confirms each message. */
+  | { cmd: "raw-consume"; port?: MessagePort; n?: number; credit?: boolean }
+  /** `await q.put(x)` through `connect` (on `port`, else `self`); with `shutdown`, then `shutdown()`. */
+  | {
+    cmd: "remote-produce";
+    port?: MessagePort;
+    n: number;
+    first: number;
+    kind: Kind;
+    shutdown: boolean;
+  }
+  /** Takes from a served queue through `connect(self)`. */
+  | { cmd: "remote-consume"; n?: number; loop: Loop }
+  /** Owns a `Queue(maxsize)`, serves it on `port` and takes from it itself. */
+  | { cmd: "own-consume"; port: MessagePort; n: number; maxsize: number; loop: Loop }
+  /** Idle one-way latency, producer side: raw messages and remote puts, spaced. */
+  | {
+    cmd: "latency-produce";
+    port: MessagePort;
+    samples: number;
+    gapMs: number;
+    clock: SharedArrayBuffer;
+  }
+  /** Idle one-way latency, consumer side: owns and serves the queue, waits in `get`. */
+  | { cmd: "latency-consume"; port: MessagePort; samples: number; clock: SharedArrayBuffer }
+  /** Round trips to the main thread: raw ping/pong and remote `get()` with prefetch 0. */
+  | { cmd: "round-trip"; samples: number };
 
-const item = (kind: Kind, i: number): unknown => kind === "numbers" ? i : { id: i, name: "item" };
+/** A consumer's result: what it took and when its loop ended. */
+export interface Consumed {
+  count: number;
+  sum: number;
+  t1: number;
+  /** baton cases: messages this worker received on its endpoint (not the bench's own). */
+  received?: number;
+}
 
-self.addEventListener("message", async (event: MessageEvent) => {
-  const command = event.data as Command;
+/** A producer's result: when it started producing. */
+export interface Produced {
+  t0: number;
+  /** baton cases: messages this worker received on its endpoint while it produced. */
+  received?: number;
+}
+
+/** Round-trip or one-way times in ms, raw and baton, sample by sample. */
+export interface Timings {
+  raw: number[];
+  baton: number[];
+  /** Idle one hop only: from the put to the arrival of the message that carried it. */
+  arrival?: number[];
+  /** Idle one hop only: from that message's arrival to the waiting get's return. */
+  delivery?: number[];
+}
+
+const post = (message: Control) => self.postMessage(message);
+
+self.addEventListener("message", (event: MessageEvent) => {
+  const data = event.data;
+  if (!isControl(data) || data.bench !== "command") return;
+  let started!: () => void;
+  const go = new Promise<void>((resolve) => started = resolve);
+  const listener = (message: MessageEvent) => {
+    if (isControl(message.data) && message.data.bench === "go") {
+      self.removeEventListener("message", listener);
+      started();
+    }
+  };
+  self.addEventListener("message", listener);
+  const ready = () => post({ bench: "ready" });
+  run(data.command as Command, sharedClock(data.origin), ready, go).then(
+    (value) => post({ bench: "result", value }),
+    (error: unknown) => post({ bench: "error", message: String((error as Error)?.stack ?? error) }),
+  );
+});
+
+function run(
+  command: Command,
+  now: () => number,
+  ready: () => void,
+  go: Promise<void>,
+): Promise<unknown> {
   switch (command.cmd) {
-    case "raw-produce": {
-      const { n, batch, kind } = command;
-      // Without a port, the items go to the main thread, which forwards them.
-      const port = command.port ?? self;
-      // Post in slices so the receiving side keeps up, as a real producer would.
-      for (let i = 0; i < n;) {
-        const end = Math.min(n, i + 50_000);
-        while (i < end) {
-          if (batch === 1) {
-            port.postMessage(item(kind, i++));
-          } else {
-            const chunk = new Array(Math.min(batch, n - i));
-            for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
-            port.postMessage(chunk);
-          }
-        }
-        await new Promise((resolve) => setTimeout(resolve, 0));
+    case "raw-produce":
+      return rawProduce(command, now, ready, go);
+    case "raw-bounded-produce":
+      return rawBoundedProduce(command, now, ready, go);
+    case "raw-consume":
+      return rawConsume(command, now, ready);
+    case "remote-produce":
+      return remoteProduce(command, now, ready, go);
+    case "remote-consume":
+      return remoteConsume(command, now, ready);
+    case "own-consume":
+      return ownConsume(command, now, ready);
+    case "latency-produce":
+      return latencyProduce(command, now, ready, go);
+    case "latency-consume":
+      return latencyConsume(command, now, ready, go);
+    case "round-trip":
+      return roundTrip(command, ready, go);
+  }
+}
+
+/**
+ * Counts the messages an endpoint delivers, other than the bench's own: how
+ * many envelopes baton needed, to set beside raw's one per 100 items.
+ */
+function countMessages(endpoint: MessagePort | typeof self): () => number {
+  let count = 0;
+  endpoint.addEventListener("message", (message: Event) => {
+    if (!isControl((message as MessageEvent).data)) count++;
+  });
+  return () => count;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function rawProduce(
+  command: Extract<Command, { cmd: "raw-produce" }>,
+  now: () => number,
+  ready: () => void,
+  go: Promise<void>,
+): Promise<Produced> {
+  const { n, first, batch, kind } = command;
+  // Without a port, the items go to the main thread, which forwards them.
+  const port = command.port ?? self;
+  ready();
+  await go;
+  const t0 = now();
+  const end = first + n;
+  for (let i = first; i < end;) {
+    // Post in slices, yielding between them, as a real producer's loop would.
+    const sliceEnd = Math.min(end, i + 50_000);
+    while (i < sliceEnd) {
+      if (batch === 1) {
+        port.postMessage(item(kind, i++));
+      } else {
+        const chunk = new Array(Math.min(batch, end - i));
+        for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
+        port.postMessage(chunk);
       }
-      command.port?.close();
-      self.postMessage({ done: true });
-      return;
     }
-    case "raw-bounded-produce": {
-      // The bound of a queue without the queue: at most `window` items unconsumed;
-      // a quarter of the window per message, room given back per message received.
-      const { port, n, window, kind } = command;
-      let credits = window;
-      let i = 0;
-      const produce = () => {
-        while (credits > 0 && i < n) {
-          const chunk = new Array(Math.min(window / 4, credits, n - i));
-          for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
-          credits -= chunk.length;
-          port.postMessage(chunk);
-        }
-        if (i === n) {
-          port.close();
-          self.postMessage({ done: true });
-        }
-      };
-      port.onmessage = (message) => {
-        credits += message.data as number;
-        produce();
-      };
+    await sleep(0);
+  }
+  return { t0 };
+}
+
+async function rawBoundedProduce(
+  command: Extract<Command, { cmd: "raw-bounded-produce" }>,
+  now: () => number,
+  ready: () => void,
+  go: Promise<void>,
+): Promise<Produced> {
+  // The bound of a queue without the queue: at most `window` items unconfirmed,
+  // a quarter of the window per message, room given back per message received.
+  const { port, n, window, kind } = command;
+  ready();
+  await go;
+  const t0 = now();
+  let credits = window;
+  let i = 0;
+  await new Promise<void>((resolve) => {
+    const produce = () => {
+      while (credits > 0 && i < n) {
+        const chunk = new Array(Math.min(window / 4, credits, n - i));
+        for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
+        credits -= chunk.length;
+        port.postMessage(chunk);
+      }
+      if (i === n) resolve();
+    };
+    port.onmessage = (message) => {
+      credits += message.data as number;
       produce();
-      return;
-    }
-    case "raw-consume": {
-      const { port, n } = command;
-      let count = 0;
-      port.onmessage = (message) => {
-        const received = Array.isArray(message.data) ? message.data.length : 1;
-        count += received;
-        if (command.credit && count < n) port.postMessage(received);
-        if (count >= n) {
-          port.close();
-          self.postMessage({ count });
-        }
-      };
-      return;
-    }
-    case "baton-produce": {
-      const remote = await connect<{ q: Queue<unknown> }>(self);
-      for (let i = 0; i < command.n; i++) await remote.q.put(item(command.kind, i));
-      await remote.close();
-      self.postMessage({ done: true });
-      return;
-    }
-    case "baton-consume": {
-      const remote = await connect<{ q: Queue<unknown> }>(self); // default prefetch
-      let count = 0;
-      for await (const _ of remote.q) count++;
-      await remote.close();
-      self.postMessage({ count });
-      return;
-    }
-    case "port-produce": {
-      // The queue lives in the consumer worker; this worker reaches it over a port.
-      const remote = await connect<{ q: Queue<unknown> }>(command.port);
-      for (let i = 0; i < command.n; i++) await remote.q.put(item(command.kind, i));
-      await remote.q.shutdown();
-      await remote.close();
-      command.port.close();
-      self.postMessage({ done: true });
-      return;
-    }
-    case "own-consume": {
-      // This worker owns the Queue(1000), serves it on the port and drains it itself.
-      const queue = new Queue<unknown>(1000);
-      const link = serve(command.port, { q: queue });
-      let count = 0;
-      for await (const _ of queue) count++;
-      link.close();
-      command.port.close();
-      self.postMessage({ count });
-      return;
-    }
-    case "raw-ping": {
-      const times: number[] = [];
-      let pending: ((value: unknown) => void) | undefined;
-      self.addEventListener("message", (message: MessageEvent) => {
-        if ((message.data as { pong?: number }).pong !== undefined) pending?.(undefined);
-      });
-      for (let i = 0; i < command.n; i++) {
-        const start = performance.now();
-        const answered = new Promise((resolve) => pending = resolve);
-        self.postMessage({ ping: i });
-        await answered;
-        times.push(performance.now() - start);
+    };
+    produce();
+  });
+  return { t0 };
+}
+
+function rawConsume(
+  command: Extract<Command, { cmd: "raw-consume" }>,
+  now: () => number,
+  ready: () => void,
+): Promise<Consumed> {
+  const { port, n, credit } = command;
+  const source = port ?? self;
+  let count = 0;
+  let sum = 0;
+  return new Promise((resolve) => {
+    const finish = () => {
+      source.removeEventListener("message", listener as EventListener);
+      resolve({ count, sum, t1: now() });
+    };
+    const listener = (message: MessageEvent) => {
+      const data = message.data;
+      if (isControl(data)) {
+        if (data.bench === "end") finish();
+        return;
       }
-      self.postMessage({ times });
-      return;
-    }
-    case "remote-get": {
-      // prefetch 0: every get is a round trip served in the owner's thread.
-      const remote = await connect<{ q: Queue<number> }>(self, { prefetch: 0 });
-      const times: number[] = [];
-      for (let i = 0; i < command.n; i++) {
-        const start = performance.now();
-        await remote.q.get();
-        times.push(performance.now() - start);
+      if (Array.isArray(data)) {
+        for (const value of data) sum = (sum + idOf(value)) & CHECKSUM_MASK;
+        count += data.length;
+        if (credit) port?.postMessage(data.length);
+      } else {
+        sum = (sum + idOf(data)) & CHECKSUM_MASK;
+        count++;
       }
-      await remote.close();
-      self.postMessage({ times });
-      return;
+      if (count === n) finish();
+    };
+    source.addEventListener("message", listener as EventListener);
+    port?.start();
+    ready();
+  });
+}
+
+async function remoteProduce(
+  command: Extract<Command, { cmd: "remote-produce" }>,
+  now: () => number,
+  ready: () => void,
+  go: Promise<void>,
+): Promise<Produced> {
+  const { n, first, kind } = command;
+  const endpoint = command.port ?? self;
+  const received = countMessages(endpoint);
+  const remote = await connect<{ q: Queue<unknown> }>(endpoint);
+  const queue = remote.q;
+  ready();
+  await go;
+  const before = received();
+  const t0 = now();
+  const end = first + n;
+  for (let i = first; i < end; i++) await queue.put(item(kind, i));
+  const after = received();
+  if (command.shutdown) await queue.shutdown();
+  await remote.close();
+  return { t0, received: after - before };
+}
+
+/** What users write to take items, in the two forms the bench compares. */
+async function consume(
+  queue: QueueLike<unknown>,
+  loop: Loop,
+  n: number | undefined,
+  now: () => number,
+): Promise<Consumed> {
+  let count = 0;
+  let sum = 0;
+  if (loop === "for-await") {
+    for await (const value of queue) {
+      sum = (sum + idOf(value)) & CHECKSUM_MASK;
+      count++;
+    }
+  } else {
+    if (n === undefined) throw new Error("a get loop needs its item count");
+    let left = n;
+    while (left--) {
+      sum = (sum + idOf(await queue.get())) & CHECKSUM_MASK;
+      count++;
     }
   }
-});
+  return { count, sum, t1: now() };
+}
+
+async function remoteConsume(
+  command: Extract<Command, { cmd: "remote-consume" }>,
+  now: () => number,
+  ready: () => void,
+): Promise<Consumed> {
+  const received = countMessages(self);
+  const remote = await connect<{ q: Queue<unknown> }>(self); // default prefetch
+  const before = received();
+  ready();
+  const result = await consume(remote.q, command.loop, command.n, now);
+  await remote.close();
+  return { ...result, received: received() - before };
+}
+
+async function ownConsume(
+  command: Extract<Command, { cmd: "own-consume" }>,
+  now: () => number,
+  ready: () => void,
+): Promise<Consumed> {
+  // This worker owns the queue, serves it to the producer and drains it itself.
+  // The link stays open: the producer may still be closing its side, and the
+  // main thread terminates both workers once the results are in.
+  const queue = new Queue<unknown>(command.maxsize);
+  const received = countMessages(command.port); // includes the producer's connect handshake
+  serve(command.port, { q: queue });
+  ready();
+  const result = await consume(queue, command.loop, command.n, now);
+  return { ...result, received: received() };
+}
+
+/**
+ * Checks the shared clock between two workers over a SharedArrayBuffer:
+ * the initiator stores its step, the responder answers with its time, and
+ * the initiator takes the skew from the exchange with the shortest round
+ * trip. Each side spins briefly, then sleeps in `Atomics.wait`, so a busy
+ * machine widens the bound (printed) instead of burning the cores. The
+ * check runs before and after the samples (`pass` 0 and 1), and the
+ * tighter one counts.
+ */
+const CLOCK_EXCHANGES = 500;
+const SPINS = 5_000;
+const WAIT_LIMIT_MS = 5_000;
+
+function store(flag: Int32Array, value: number): void {
+  Atomics.store(flag, 0, value);
+  Atomics.notify(flag, 0);
+}
+
+function awaitValue(flag: Int32Array, value: number, now: () => number): void {
+  const start = now();
+  for (let spins = 0;; spins++) {
+    const seen = Atomics.load(flag, 0);
+    if (seen === value) return;
+    if (spins > SPINS) Atomics.wait(flag, 0, seen, 1);
+    if (now() - start > WAIT_LIMIT_MS) throw new Error("clock check: no answer from the peer");
+  }
+}
+
+function clockInitiator(
+  buffer: SharedArrayBuffer,
+  now: () => number,
+  pass: number,
+): [number, number] {
+  const flag = new Int32Array(buffer, 0, 1);
+  const time = new Float64Array(buffer, 8, 1);
+  let best: [number, number] = [NaN, Infinity];
+  for (let k = pass * CLOCK_EXCHANGES; k < (pass + 1) * CLOCK_EXCHANGES; k++) {
+    const t1 = now();
+    store(flag, 2 * k + 1);
+    awaitValue(flag, 2 * k + 2, now);
+    const t3 = now();
+    const remote = time[0] as number;
+    if (t3 - t1 < best[1]) best = [remote - (t1 + t3) / 2, t3 - t1];
+  }
+  return best;
+}
+
+function clockResponder(buffer: SharedArrayBuffer, now: () => number, pass: number): void {
+  const flag = new Int32Array(buffer, 0, 1);
+  const time = new Float64Array(buffer, 8, 1);
+  for (let k = pass * CLOCK_EXCHANGES; k < (pass + 1) * CLOCK_EXCHANGES; k++) {
+    awaitValue(flag, 2 * k + 1, now);
+    time[0] = now();
+    store(flag, 2 * k + 2);
+  }
+}
+
+async function latencyProduce(
+  command: Extract<Command, { cmd: "latency-produce" }>,
+  now: () => number,
+  ready: () => void,
+  go: Promise<void>,
+): Promise<{ skew: number; skewRoundTrip: number }> {
+  const { port, samples, gapMs } = command;
+  const remote = await connect<{ q: Queue<number> }>(port);
+  const queue = remote.q;
+  ready();
+  await go;
+  const before = clockInitiator(command.clock, now, 0);
+  const rawSample = () => port.postMessage({ sent: now() });
+  const batonSample = () => queue.put(now());
+  for (let i = 0; i < samples; i++) {
+    // Alternate which goes first, so neither always follows the other's traffic.
+    if (i % 2 === 0) {
+      rawSample();
+      await sleep(gapMs);
+      await batonSample();
+    } else {
+      await batonSample();
+      await sleep(gapMs);
+      rawSample();
+    }
+    await sleep(gapMs);
+  }
+  const after = clockInitiator(command.clock, now, 1);
+  // The consumer answered the check with its thread; only now can it answer the close.
+  await remote.close();
+  const [skew, skewRoundTrip] = before[1] <= after[1] ? before : after;
+  return { skew, skewRoundTrip };
+}
+
+async function latencyConsume(
+  command: Extract<Command, { cmd: "latency-consume" }>,
+  now: () => number,
+  ready: () => void,
+  go: Promise<void>,
+): Promise<Timings> {
+  const { port, samples } = command;
+  const queue = new Queue<number>(1000);
+  // Listening before `serve`, this sees the producer's messages before baton
+  // does: the last one before a get resolves is the one that carried its item.
+  let lastArrival = NaN;
+  const raw: number[] = [];
+  let rawDone!: () => void;
+  const rawFinished = new Promise<void>((resolve) => rawDone = resolve);
+  port.addEventListener("message", (message: MessageEvent) => {
+    const data = message.data as { sent?: number };
+    if (typeof data === "object" && data !== null && typeof data.sent === "number") {
+      raw.push(now() - data.sent);
+      if (raw.length === samples) rawDone();
+    } else {
+      lastArrival = now();
+    }
+  });
+  serve(port, { q: queue });
+  port.start();
+  ready();
+  await go;
+  clockResponder(command.clock, now, 0);
+  const baton: number[] = [];
+  const arrival: number[] = [];
+  const delivery: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const sent = await queue.get(); // waiting: the queue is idle between samples
+    const received = now();
+    baton.push(received - sent);
+    arrival.push(lastArrival - sent);
+    delivery.push(received - lastArrival);
+  }
+  await rawFinished;
+  clockResponder(command.clock, now, 1);
+  return { raw, baton, arrival, delivery };
+}
+
+async function roundTrip(
+  command: Extract<Command, { cmd: "round-trip" }>,
+  ready: () => void,
+  go: Promise<void>,
+): Promise<Timings> {
+  // prefetch 0: every get is one round trip, served in the owner's thread.
+  const remote = await connect<{ q: Queue<number> }>(self, { prefetch: 0 });
+  const queue = remote.q;
+  let answered: (() => void) | undefined;
+  self.addEventListener("message", (message: MessageEvent) => {
+    const data = message.data as { pong?: number };
+    if (typeof data === "object" && data !== null && data.pong !== undefined) answered?.();
+  });
+  ready();
+  await go;
+  const raw: number[] = [];
+  const baton: number[] = [];
+  const ping = async (i: number) => {
+    const start = performance.now();
+    const pong = new Promise<void>((resolve) => answered = resolve);
+    self.postMessage({ ping: i });
+    await pong;
+    raw.push(performance.now() - start);
+  };
+  const get = async () => {
+    const start = performance.now();
+    await queue.get();
+    baton.push(performance.now() - start);
+  };
+  for (let i = 0; i < command.samples; i++) {
+    // Alternate which goes first, as in the one-way case.
+    if (i % 2 === 0) {
+      await ping(i);
+      await get();
+    } else {
+      await get();
+      await ping(i);
+    }
+  }
+  await remote.close();
+  return { raw, baton };
+}

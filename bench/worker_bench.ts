@@ -1,220 +1,674 @@
 /**
- * Cross-worker throughput and latency, measured in one run, printed as a
- * table: `deno task bench:worker` (`deno run --allow-read --allow-env bench/worker_bench.ts`).
+ * Across workers, in one run and one table: `deno task bench:worker`
+ * (`deno run --allow-read --allow-env bench/worker_bench.ts`). Every baton
+ * figure stands beside raw `postMessage` on the same route, with the ratio
+ * and the target it is held to.
  *
- * - baton, one hop: the consumer worker owns a `Queue(1000)`, serves it on a
- *   `MessagePort` and drains it with `for await`; the producer worker puts
- *   into it through `connect` and shuts it down at the end. Every item is
- *   counted against `maxsize`: at most 1000 are put and not yet taken.
- * - baton, two hops: the `Queue(1000)` lives in the main thread, served to
- *   both workers; the consumer worker iterates its proxy with `for await`.
- * - raw: the same two workers joined directly by a `MessageChannel`, one
- *   item per message and 100 per message (no bookkeeping, no bound); 100 per
- *   message forwarded by the main thread (two hops, like the second baton
- *   case); and under the bound of a `Queue(1000)` with no queue: 250 per
- *   message, at most 1000 items the consumer has not confirmed, which is the
- *   ceiling for any queue that keeps `maxsize` exact across threads.
- * - latency: a remote `get()` (prefetch 0: one round trip served by the
- *   owner) beside a raw `postMessage` ping/pong round trip.
+ * Throughput (items/s; numbers `i` and small objects `{ id: i, v: "x" }`):
+ * - one hop: the consumer worker owns a `Queue(1000)`, serves it on a
+ *   `MessagePort` and takes with `for await`, or with
+ *   `while (n--) await q.get()`; the producer worker `await q.put(x)`s
+ *   through `connect(port)` and then shuts the queue down. Raw, on the same
+ *   kind of port between the same two workers: 100 items per message (the
+ *   baseline), 1 per message, and at most 1000 items unconfirmed (250 per
+ *   message: the bound of a `Queue(1000)` without a queue).
+ * - two hops: the `Queue(1000)` lives in the main thread, served to both
+ *   workers over their `Worker` endpoints; raw: 100 per message, the
+ *   producer posting to the main thread, which forwards to the consumer.
+ * - 4 × 4: four producer and four consumer workers on one `Queue(1000)` in
+ *   the main thread (`for await`, numbers); raw: 100 per message, forwarded
+ *   by the main thread to the consumers in turn.
  *
- * Each case runs `ROUNDS` times; the table shows the median.
+ * Times come from the workers, on a clock all threads share: from the
+ * first producer's start (after every worker is set up and connected) to
+ * the last consumer's end. Every consumer checks its count and checksum, so
+ * a lost or duplicated item fails the run instead of looking fast.
+ *
+ * Latency:
+ * - idle one hop: the producer worker puts one item (a timestamp) into the
+ *   consumer worker's queue, whose `await q.get()` is waiting; raw: the
+ *   producer posts one timestamp on the same port. Raw and baton samples
+ *   alternate, each after a pause of `GAP_MS` so every sample starts idle.
+ *   One-way times on the shared clock; its skew between the two workers is
+ *   measured over a SharedArrayBuffer and printed.
+ * - remote `get()` round trip: the queue lives in the main thread with
+ *   every item already there, the worker connects with `prefetch: 0`, so a
+ *   `get()` is one request and one answer; raw: a ping the main thread
+ *   answers at once, on the same `Worker` endpoint, alternating with the gets.
+ *
+ * Settings, by argument (`--items=100000`) or environment (`ITEMS=100000`):
+ * `items` per throughput run (500,000; one message per item moves a fifth
+ * of them, to keep the run short), `rounds` (5: a warm-up round with a
+ * tenth of the items, then the median of `rounds`; every round runs each
+ * case once, back to back, and the ratio is the median of the per-round
+ * ratios), `samples` per side for the idle latency (2,000), `gap` between
+ * them in ms (1), `pings` per side for the round trip (5,000). Exits 1 when
+ * a target is missed.
+ *
+ * Below the table, for every throughput case: how many messages baton's
+ * two sides received per 1,000 items (a listener beside baton's counts
+ * them), and, on Linux when run with `-A` (Deno reads /proc only with every
+ * permission), the share of the run each thread spent on a CPU.
+ *
+ * @module
  */
 import { Queue } from "../mod.ts";
 import { serve } from "../src/worker/mod.ts";
+import type { Link } from "../src/worker/mod.ts";
+import type { Command, Consumed, Loop, Produced, Timings } from "./_worker_agent.ts";
+import {
+  CHECKSUM_MASK,
+  type Control,
+  expectedChecksum,
+  isControl,
+  type Kind,
+} from "./_worker_common.ts";
 import { median } from "./_workloads.ts";
+import { busy, type CpuSnapshot, cpuSnapshot, MAIN_THREAD } from "./_thread_cpu.ts";
 
-const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
-const ITEMS = Number(Deno.env.get("ITEMS") ?? 500_000);
-const PINGS = 2_000;
+function setting(name: string, fallback: number): number {
+  const prefix = `--${name}=`;
+  const arg = Deno.args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+  const text = arg ?? Deno.env.get(name.toUpperCase());
+  if (text === undefined) return fallback;
+  const value = Number(text.replaceAll("_", ""));
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive integer, received ${text}`);
+  }
+  return value;
+}
+
+const ITEMS = setting("items", 500_000);
+const ROUNDS = setting("rounds", 5);
+const SAMPLES = setting("samples", 2_000);
+const GAP_MS = setting("gap", 1);
+const PINGS = setting("pings", 5_000);
+/** No single run may take longer: a hang fails the bench instead of stalling it. */
+const DEADLINE_MS = 120_000;
+/** Latency samples dropped from the start of each series (start-up and JIT). */
+const WARM_UP_FRACTION = 0.1;
+
 const AGENT = new URL("./_worker_agent.ts", import.meta.url);
 
-type Kind = "numbers" | "objects";
+/** A worker running bench/_worker_agent.ts: one command, then `ready`, `go`, `result`. */
+class Agent {
+  static #created = 0;
+  readonly worker = new Worker(AGENT, { type: "module" });
+  /** The worker's thread name, for CPU figures: Deno numbers workers from 1, in creation order. */
+  readonly thread = `worker-${++Agent.#created}`;
+  readonly #ready: Promise<void>;
+  readonly #result: Promise<unknown>;
 
-function spawn(): Worker {
-  return new Worker(AGENT, { type: "module" });
-}
-
-/** The next plain (non-baton) message from `worker` that has `key`. */
-function reply<T>(worker: Worker, key: string): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (event: MessageEvent) => {
-      if (typeof event.data === "object" && event.data !== null && key in event.data) {
-        worker.removeEventListener("message", listener);
-        resolve(event.data as T);
-      }
+  constructor(readonly name: string) {
+    const ready = Promise.withResolvers<void>();
+    const result = Promise.withResolvers<unknown>();
+    this.#ready = ready.promise;
+    this.#result = result.promise;
+    // Awaited later (or not at all, when another agent fails first).
+    this.#ready.catch(() => {});
+    this.#result.catch(() => {});
+    const fail = (error: Error) => {
+      ready.reject(error);
+      result.reject(error);
     };
-    worker.addEventListener("message", listener);
-  });
-}
+    this.worker.addEventListener("message", (event: MessageEvent) => {
+      const data = event.data;
+      if (!isControl(data)) return;
+      if (data.bench === "ready") ready.resolve();
+      else if (data.bench === "result") result.resolve(data.value);
+      else if (data.bench === "error") fail(new Error(`${name}: ${data.message}`));
+    });
+    this.worker.addEventListener("error", (event: ErrorEvent) => {
+      event.preventDefault();
+      fail(new Error(`${name}: ${event.message}`));
+    });
+  }
 
-/** Starts a producer and a consumer worker, measures with them, and terminates both. */
-async function withPair(
-  measure: (producer: Worker, consumer: Worker) => Promise<number>,
-): Promise<number> {
-  const producer = spawn();
-  const consumer = spawn();
-  try {
-    return await measure(producer, consumer);
-  } finally {
-    producer.terminate();
-    consumer.terminate();
+  /** Sends the command; resolves once the agent is set up. */
+  start(command: Command, transfer: Transferable[] = []): Promise<void> {
+    this.send({ bench: "command", command, origin: performance.timeOrigin }, transfer);
+    return this.#ready;
+  }
+
+  send(message: Control, transfer: Transferable[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  result<T>(): Promise<T> {
+    return this.#result as Promise<T>;
   }
 }
 
-/** Items per second since `start`, once every item is known to have arrived. */
-function rate(count: number, start: number): number {
-  if (count !== ITEMS) throw new Error(`consumed ${count} of ${ITEMS}`);
-  return count / ((performance.now() - start) / 1000);
-}
-
-function raw(kind: Kind, batch: number, viaMain = false): Promise<number> {
-  return withPair(async (producer, consumer) => {
-    const { port1, port2 } = new MessageChannel();
-    try {
-      const done = reply<{ count: number }>(consumer, "count");
-      consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS }, [port2]);
-      const start = performance.now();
-      if (viaMain) {
-        // Two hops, like baton's queue in the main thread: forward what the producer posts.
-        producer.addEventListener("message", (event) => {
-          if (typeof event.data === "object" && event.data !== null && "done" in event.data) return;
-          port1.postMessage(event.data);
-        });
-        producer.postMessage({ cmd: "raw-produce", n: ITEMS, batch, kind });
-      } else {
-        producer.postMessage({ cmd: "raw-produce", port: port1, n: ITEMS, batch, kind }, [port1]);
-      }
-      return rate((await done).count, start);
-    } finally {
-      if (viaMain) port1.close();
-    }
+/** Starts one agent per name, runs `body` with them under the deadline, then terminates them all. */
+async function withAgents<T>(names: string[], body: (agents: Agent[]) => Promise<T>): Promise<T> {
+  const agents = names.map((name) => new Agent(name));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no result within ${DEADLINE_MS} ms (${names.join(", ")})`)),
+      DEADLINE_MS,
+    );
   });
+  try {
+    return await Promise.race([body(agents), deadline]);
+  } finally {
+    clearTimeout(timer);
+    for (const agent of agents) agent.worker.terminate();
+  }
 }
 
-/** Raw postMessage under the same bound as a Queue(1000): the ceiling for any bounded queue. */
-function rawBounded(kind: Kind): Promise<number> {
-  return withPair(async (producer, consumer) => {
+/** One throughput run: items/s, and for baton the messages each side received per item. */
+interface Measured {
+  rate: number;
+  /** Messages into the producers per item (baton cases only). */
+  intoProducers?: number;
+  /** Messages into the consumers per item (baton cases only). */
+  intoConsumers?: number;
+  /** Share of the run each side's threads spent on a CPU (average per thread), where known. */
+  cpu: { producers: number | undefined; consumers: number | undefined; main: number | undefined };
+}
+
+/** Items per second from the first producer's start to the last consumer's end. */
+async function throughput(
+  producers: Agent[],
+  consumers: Agent[],
+  items: number,
+  started: CpuSnapshot | undefined,
+): Promise<Measured> {
+  // Both at once, so a failing consumer surfaces while a producer still waits.
+  const [starts, ends] = await Promise.all([
+    Promise.all(producers.map((agent) => agent.result<Produced>())),
+    Promise.all(consumers.map((agent) => agent.result<Consumed>())),
+  ]);
+  const finished = cpuSnapshot();
+  const count = ends.reduce((total, end) => total + end.count, 0);
+  const sum = ends.reduce((total, end) => (total + end.sum) & CHECKSUM_MASK, 0);
+  const checksum = expectedChecksum(items);
+  if (count !== items || sum !== checksum) {
+    throw new Error(`lost or duplicated items: ${count} of ${items}, checksum ${sum}/${checksum}`);
+  }
+  const t0 = Math.min(...starts.map((start) => start.t0));
+  const t1 = Math.max(...ends.map((end) => end.t1));
+  if (!(t1 > t0)) throw new Error(`the last item arrived (${t1}) before the first left (${t0})`);
+  const perItem = (counts: (number | undefined)[]) =>
+    counts.every((value) => value !== undefined)
+      ? counts.reduce((total: number, value) => total + value!, 0) / items
+      : undefined;
+  const intoProducers = perItem(starts.map((start) => start.received));
+  const intoConsumers = perItem(ends.map((end) => end.received));
+  const cpu = {
+    producers: busy(started, finished, producers.map((agent) => agent.thread)),
+    consumers: busy(started, finished, consumers.map((agent) => agent.thread)),
+    main: busy(started, finished, [MAIN_THREAD]),
+  };
+  return {
+    rate: items / ((t1 - t0) / 1000),
+    cpu,
+    ...(intoProducers !== undefined && { intoProducers }),
+    ...(intoConsumers !== undefined && { intoConsumers }),
+  };
+}
+
+/** Starts the agents; returns the threads' CPU times at that moment. */
+function go(agents: Agent[]): CpuSnapshot | undefined {
+  const snapshot = cpuSnapshot();
+  for (const agent of agents) agent.send({ bench: "go" });
+  return snapshot;
+}
+
+/** One hop, raw: producer worker → consumer worker on a MessagePort. */
+function rawOneHop(kind: Kind, batch: number, items: number): Promise<Measured> {
+  return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
-    const done = reply<{ count: number }>(consumer, "count");
-    consumer.postMessage({ cmd: "raw-consume", port: port2, n: ITEMS, credit: true }, [port2]);
-    const start = performance.now();
-    producer.postMessage(
-      { cmd: "raw-bounded-produce", port: port1, n: ITEMS, window: 1000, kind },
+    await consumer!.start({ cmd: "raw-consume", port: port2, n: items }, [port2]);
+    await producer!.start(
+      { cmd: "raw-produce", port: port1, n: items, first: 0, batch, kind },
       [port1],
     );
-    return rate((await done).count, start);
+    const started = go([producer!]);
+    return await throughput([producer!], [consumer!], items, started);
   });
 }
 
-/** The queue lives in the main thread, served to both workers: two hops. */
-function baton(kind: Kind): Promise<number> {
-  return withPair(async (producer, consumer) => {
+/** One hop, raw, under the bound of a Queue(1000): the ceiling of any bounded queue. */
+function rawOneHopBounded(kind: Kind, items: number): Promise<Measured> {
+  return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
+    const { port1, port2 } = new MessageChannel();
+    await consumer!.start({ cmd: "raw-consume", port: port2, n: items, credit: true }, [port2]);
+    await producer!.start(
+      { cmd: "raw-bounded-produce", port: port1, n: items, window: 1000, kind },
+      [port1],
+    );
+    const started = go([producer!]);
+    return await throughput([producer!], [consumer!], items, started);
+  });
+}
+
+/** One hop, baton: the Queue(1000) lives in the consumer worker, served to the producer. */
+function batonOneHop(kind: Kind, loop: Loop, items: number): Promise<Measured> {
+  return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
+    const { port1, port2 } = new MessageChannel();
+    await consumer!.start(
+      { cmd: "own-consume", port: port1, n: items, maxsize: 1000, loop },
+      [port1],
+    );
+    await producer!.start(
+      { cmd: "remote-produce", port: port2, n: items, first: 0, kind, shutdown: true },
+      [port2],
+    );
+    const started = go([producer!]);
+    return await throughput([producer!], [consumer!], items, started);
+  });
+}
+
+/**
+ * Raw, through the main thread: `producers` post 100 items per message to
+ * the main thread, which forwards each message to the next consumer in turn
+ * and, once every producer is done, tells the consumers to end.
+ */
+function rawForwarded(
+  kind: Kind,
+  producers: number,
+  consumers: number,
+  items: number,
+): Promise<Measured> {
+  const names = [...label("producer", producers), ...label("consumer", consumers)];
+  return withAgents(names, async (agents) => {
+    const sources = agents.slice(0, producers);
+    const sinks = agents.slice(producers);
+    let next = 0;
+    for (const source of sources) {
+      source.worker.addEventListener("message", (event: MessageEvent) => {
+        if (!Array.isArray(event.data)) return;
+        sinks[next]!.worker.postMessage(event.data);
+        next = (next + 1) % sinks.length;
+      });
+    }
+    // One consumer knows its count; several end when told.
+    const command: Command = consumers === 1
+      ? { cmd: "raw-consume", n: items }
+      : { cmd: "raw-consume" };
+    await Promise.all(sinks.map((sink) => sink.start(command)));
+    await Promise.all(
+      sources.map((source, i) =>
+        source.start({ cmd: "raw-produce", ...share(items, producers, i), batch: 100, kind })
+      ),
+    );
+    const started = go(sources);
+    if (consumers > 1) {
+      // A producer's result leaves after its last item: every item is forwarded by now.
+      await Promise.all(sources.map((source) => source.result<Produced>()));
+      for (const sink of sinks) sink.send({ bench: "end" });
+    }
+    return await throughput(sources, sinks, items, started);
+  });
+}
+
+/** baton through the main thread: one Queue(1000) there, served to every worker. */
+function batonInMain(
+  kind: Kind,
+  producers: number,
+  consumers: number,
+  loop: Loop,
+  items: number,
+): Promise<Measured> {
+  const names = [...label("producer", producers), ...label("consumer", consumers)];
+  return withAgents(names, async (agents) => {
     const queue = new Queue<unknown>(1000);
-    const links = [serve(producer, { q: queue }), serve(consumer, { q: queue })];
+    const links: Link[] = agents.map((agent) => serve(agent.worker, { q: queue }));
     try {
-      const produced = reply<{ done: boolean }>(producer, "done");
-      const consumed = reply<{ count: number }>(consumer, "count");
-      const start = performance.now();
-      consumer.postMessage({ cmd: "baton-consume" });
-      producer.postMessage({ cmd: "baton-produce", n: ITEMS, kind });
-      await produced;
-      queue.shutdown();
-      return rate((await consumed).count, start);
+      const sources = agents.slice(0, producers);
+      const sinks = agents.slice(producers);
+      // One consumer knows its count; several end at the shutdown.
+      const command: Command = consumers === 1
+        ? { cmd: "remote-consume", loop, n: items }
+        : { cmd: "remote-consume", loop };
+      await Promise.all(sinks.map((sink) => sink.start(command)));
+      // One producer shuts the queue down itself, as a user's would; several leave it to main.
+      const shutdown = producers === 1;
+      await Promise.all(
+        sources.map((source, i) =>
+          source.start({ cmd: "remote-produce", ...share(items, producers, i), kind, shutdown })
+        ),
+      );
+      const started = go(sources);
+      if (!shutdown) {
+        await Promise.all(sources.map((source) => source.result<Produced>()));
+        queue.shutdown();
+      }
+      return await throughput(sources, sinks, items, started);
     } finally {
       for (const link of links) link.close();
     }
   });
 }
 
-/** The queue lives in the consumer worker and is served to the producer over a port: one hop. */
-function batonInConsumer(kind: Kind): Promise<number> {
-  return withPair(async (producer, consumer) => {
+/** Producer `i`'s share of the ids `0 .. items - 1`. */
+function share(items: number, producers: number, i: number): { first: number; n: number } {
+  const first = Math.floor(i * items / producers);
+  return { first, n: Math.floor((i + 1) * items / producers) - first };
+}
+
+function label(role: string, count: number): string[] {
+  return count === 1 ? [role] : Array.from({ length: count }, (_, i) => `${role} ${i + 1}`);
+}
+
+interface OneWay {
+  timings: Timings;
+  skew: number;
+  skewRoundTrip: number;
+}
+
+/** Idle one-hop latency: raw one-way messages and baton put → waiting get, alternating. */
+function idleOneHop(): Promise<OneWay> {
+  return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
-    const produced = reply<{ done: boolean }>(producer, "done");
-    const consumed = reply<{ count: number }>(consumer, "count");
-    const start = performance.now();
-    consumer.postMessage({ cmd: "own-consume", port: port1 }, [port1]);
-    producer.postMessage({ cmd: "port-produce", port: port2, n: ITEMS, kind }, [port2]);
-    const { count } = await consumed;
-    await produced;
-    return rate(count, start);
+    const clock = new SharedArrayBuffer(16);
+    await consumer!.start({ cmd: "latency-consume", port: port1, samples: SAMPLES, clock }, [
+      port1,
+    ]);
+    await producer!.start(
+      { cmd: "latency-produce", port: port2, samples: SAMPLES, gapMs: GAP_MS, clock },
+      [port2],
+    );
+    go([producer!, consumer!]);
+    const [{ skew, skewRoundTrip }, timings] = await Promise.all([
+      producer!.result<{ skew: number; skewRoundTrip: number }>(),
+      consumer!.result<Timings>(),
+    ]);
+    return { timings, skew, skewRoundTrip };
   });
 }
 
-async function rawRoundTrip(): Promise<number> {
-  const worker = spawn();
-  try {
-    worker.addEventListener("message", (event) => {
-      const ping = (event.data as { ping?: number }).ping;
-      if (ping !== undefined) worker.postMessage({ pong: ping });
-    });
-    const result = reply<{ times: number[] }>(worker, "times");
-    worker.postMessage({ cmd: "raw-ping", n: PINGS });
-    return median((await result).times.slice(PINGS / 10)) * 1000;
-  } finally {
-    worker.terminate();
-  }
+/** Round trips between a worker and the main thread: raw ping/pong and remote get(). */
+function roundTrips(): Promise<Timings> {
+  return withAgents(["worker"], async ([agent]) => {
+    const queue = new Queue<number>();
+    for (let i = 0; i < PINGS; i++) queue.putNowait(i);
+    const link = serve(agent!.worker, { q: queue });
+    try {
+      agent!.worker.addEventListener("message", (event: MessageEvent) => {
+        const data = event.data as { ping?: number };
+        if (typeof data === "object" && data !== null && data.ping !== undefined) {
+          agent!.worker.postMessage({ pong: data.ping });
+        }
+      });
+      await agent!.start({ cmd: "round-trip", samples: PINGS });
+      go([agent!]);
+      return await agent!.result<Timings>();
+    } finally {
+      link.close();
+    }
+  });
 }
 
-async function remoteGet(): Promise<number> {
-  const queue = new Queue<number>();
-  for (let i = 0; i < PINGS; i++) queue.putNowait(i);
-  const worker = spawn();
-  const link = serve(worker, { q: queue });
-  try {
-    const result = reply<{ times: number[] }>(worker, "times");
-    worker.postMessage({ cmd: "remote-get", n: PINGS });
-    return median((await result).times.slice(PINGS / 10)) * 1000;
-  } finally {
-    link.close();
-    worker.terminate();
-  }
+/** The `q`-quantile of `values` (nearest rank), after dropping the warm-up samples. */
+function quantile(values: number[], q: number): number {
+  const kept = values.slice(Math.floor(values.length * WARM_UP_FRACTION)).sort((a, b) => a - b);
+  return kept[Math.min(kept.length - 1, Math.floor(q * kept.length))] as number;
 }
 
-async function rounds(run: () => Promise<number>): Promise<number> {
-  await run(); // warm-up: worker start-up and type checking
-  const results: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) results.push(await run());
-  return median(results);
+// ---- the run -------------------------------------------------------------------------------
+
+type Direction = "at least" | "at most";
+
+interface Row {
+  name: string;
+  baseline: string;
+  /** One figure per round; the row shows their median and range. */
+  values: number[];
+  baselines: number[];
+  unit: "items/s" | "µs";
+  target?: { direction: Direction; ratio: number };
 }
 
-const fmt = (value: number) => Math.round(value).toLocaleString("en-US");
-const pct = (value: number, of: number) => `${(value / of * 100).toFixed(0)}%`;
-const rows: string[][] = [];
+interface ThroughputCase {
+  id: string;
+  /** A share of `ITEMS` (1: all of them): one message per item takes a fifth, to keep the run short. */
+  scale: number;
+  run: (items: number) => Promise<Measured>;
+}
+
+const ONE_PER_MESSAGE_SCALE = 0.2;
+/** The warm-up round moves a tenth of the items: every run starts fresh workers anyway. */
+const WARM_UP_SCALE = 0.1;
+
+const cases: ThroughputCase[] = [];
+const add = (id: string, run: (items: number) => Promise<Measured>, scale = 1) =>
+  cases.push({ id, run, scale });
 for (const kind of ["numbers", "objects"] as const) {
-  const one = await rounds(() => raw(kind, 1));
-  const hundred = await rounds(() => raw(kind, 100));
-  const forwarded = await rounds(() => raw(kind, 100, true));
-  const bounded = await rounds(() => rawBounded(kind));
-  const owned = await rounds(() => batonInConsumer(kind));
-  const queued = await rounds(() => baton(kind));
-  rows.push(
-    [`${kind}: raw postMessage worker -> worker, 1 per message`, fmt(one), ""],
-    [`${kind}: raw postMessage worker -> worker, 100 per message`, fmt(hundred), ""],
-    [`${kind}: raw postMessage worker -> main -> worker, 100 per message`, fmt(forwarded), ""],
-    [
-      `${kind}: raw postMessage worker -> worker, at most 1000 unconsumed (250 per message)`,
-      fmt(bounded),
-      `${pct(bounded, hundred)} of direct batched`,
-    ],
-    [
-      `${kind}: baton Queue(1000) in the consumer worker, producer worker -> it over a port`,
-      fmt(owned),
-      `${pct(owned, hundred)} of direct batched, ${pct(owned, bounded)} of bounded raw`,
-    ],
-    [
-      `${kind}: baton Queue(1000) in main, producer worker -> consumer worker`,
-      fmt(queued),
-      `${pct(queued, hundred)} of direct batched, ${pct(queued, forwarded)} of forwarded batched`,
-    ],
+  add(`${kind} raw 1`, (items) => rawOneHop(kind, 1, items), ONE_PER_MESSAGE_SCALE);
+  add(`${kind} raw 100`, (items) => rawOneHop(kind, 100, items));
+  add(`${kind} raw bounded`, (items) => rawOneHopBounded(kind, items));
+  add(`${kind} one hop for-await`, (items) => batonOneHop(kind, "for-await", items));
+  add(`${kind} one hop get`, (items) => batonOneHop(kind, "get", items));
+  add(`${kind} raw forwarded`, (items) => rawForwarded(kind, 1, 1, items));
+  add(`${kind} two hops for-await`, (items) => batonInMain(kind, 1, 1, "for-await", items));
+  add(`${kind} two hops get`, (items) => batonInMain(kind, 1, 1, "get", items));
+}
+add("4x4 raw forwarded", (items) => rawForwarded("numbers", 4, 4, items));
+add("4x4 baton", (items) => batonInMain("numbers", 4, 4, "for-await", items));
+
+const started = performance.now();
+const results = new Map<string, Measured[]>(cases.map((c) => [c.id, []]));
+for (let round = 0; round <= ROUNDS; round++) {
+  for (const { id, run, scale } of cases) {
+    const items = Math.max(1000, Math.round(ITEMS * scale * (round === 0 ? WARM_UP_SCALE : 1)));
+    const value = await run(items).catch((error: Error) => {
+      throw new Error(`${id}, ${items} items: ${error.message}`, { cause: error });
+    });
+    if (round > 0) results.get(id)!.push(value); // round 0 warms up
+  }
+}
+const oneWay = await idleOneHop();
+const trips = await roundTrips();
+const elapsed = (performance.now() - started) / 1000;
+
+const fmt = (value: number) => value.toLocaleString("en-US");
+const rows: Row[] = [];
+const MS_TO_US = 1000;
+function throughputRow(
+  name: string,
+  id: string,
+  baseline: string,
+  baselineId: string,
+  target?: number,
+): void {
+  rows.push({
+    name,
+    baseline,
+    values: results.get(id)!.map((measured) => measured.rate),
+    baselines: results.get(baselineId)!.map((measured) => measured.rate),
+    unit: "items/s",
+    ...(target !== undefined && { target: { direction: "at least" as const, ratio: target } }),
+  });
+}
+for (const kind of ["numbers", "objects"] as const) {
+  const direct = `raw worker → worker, 100 per message`;
+  const forwarded = `raw worker → main → worker, 100 per message`;
+  throughputRow(
+    `${kind}, one hop: baton \`for await\`, Queue(1000) in the consumer worker`,
+    `${kind} one hop for-await`,
+    direct,
+    `${kind} raw 100`,
+    0.7,
+  );
+  throughputRow(
+    `${kind}, one hop: baton \`while (n--) await q.get()\`, Queue(1000) in the consumer worker`,
+    `${kind} one hop get`,
+    direct,
+    `${kind} raw 100`,
+    0.7,
+  );
+  throughputRow(
+    `${kind}, one hop: raw, 1 per message (${
+      fmt(Math.round(ITEMS * ONE_PER_MESSAGE_SCALE))
+    } items)`,
+    `${kind} raw 1`,
+    direct,
+    `${kind} raw 100`,
+  );
+  throughputRow(
+    `${kind}, one hop: raw, at most 1000 unconfirmed (250 per message)`,
+    `${kind} raw bounded`,
+    direct,
+    `${kind} raw 100`,
+  );
+  throughputRow(
+    `${kind}, two hops: baton \`for await\`, Queue(1000) in main`,
+    `${kind} two hops for-await`,
+    forwarded,
+    `${kind} raw forwarded`,
+    0.6,
+  );
+  throughputRow(
+    `${kind}, two hops: baton \`while (n--) await q.get()\`, Queue(1000) in main`,
+    `${kind} two hops get`,
+    forwarded,
+    `${kind} raw forwarded`,
+    0.6,
   );
 }
-const rtt = await rounds(rawRoundTrip);
-const get = await rounds(remoteGet);
+throughputRow(
+  "numbers, 4 producers × 4 consumers: baton `for await`, Queue(1000) in main",
+  "4x4 baton",
+  "raw 4 × 4 through main, 100 per message",
+  "4x4 raw forwarded",
+);
+const latencyRow = (
+  name: string,
+  baseline: string,
+  timings: Timings,
+  q: number,
+  target?: number,
+) =>
+  rows.push({
+    name,
+    baseline,
+    values: [quantile(timings.baton, q) * MS_TO_US],
+    baselines: [quantile(timings.raw, q) * MS_TO_US],
+    unit: "µs",
+    ...(target !== undefined && { target: { direction: "at most" as const, ratio: target } }),
+  });
+const oneWayBaseline = "raw one-way postMessage, same port";
+latencyRow("idle one hop, put → waiting get, p50", oneWayBaseline, oneWay.timings, 0.5, 1.5);
+latencyRow("idle one hop, put → waiting get, p90", oneWayBaseline, oneWay.timings, 0.9);
+const tripBaseline = "raw postMessage round trip, same endpoint";
+latencyRow("remote `get()` round trip (prefetch 0), p50", tripBaseline, trips, 0.5, 1.3);
+latencyRow("remote `get()` round trip (prefetch 0), p90", tripBaseline, trips, 0.9);
 
-console.log(`items per run: ${fmt(ITEMS)}, rounds: ${ROUNDS} (median), deno ${Deno.version.deno}`);
-console.log("| case | items/s | |\n|---|---:|---|");
-for (const row of rows) console.log(`| ${row.join(" | ")} |`);
-console.log("\n| latency (median) | µs | |\n|---|---:|---|");
-console.log(`| raw postMessage round trip | ${rtt.toFixed(1)} | |`);
-console.log(`| remote get() round trip | ${get.toFixed(1)} | ${(get / rtt).toFixed(2)}x raw |`);
+function figure(value: number, unit: Row["unit"]): string {
+  if (unit === "µs") return `${value.toFixed(1)} µs`;
+  return `${(value / 1e6).toFixed(2)}M/s`;
+}
+
+/** The range over the rounds, for throughput (latency rows are one series each). */
+function spread(values: number[], unit: Row["unit"]): string {
+  if (unit === "µs" || values.length < 2) return "";
+  return ` (${(Math.min(...values) / 1e6).toFixed(2)}–${(Math.max(...values) / 1e6).toFixed(2)})`;
+}
+
+let missed = 0;
+let met = 0;
+const lines = [
+  "| case | value | baseline (same route) | baseline | ratio | target | result |",
+  "|---|---:|---|---:|---:|---:|---|",
+];
+for (const row of rows) {
+  // Per-round ratios: each round runs both cases back to back, under the same load.
+  const ratios = row.values.map((value, i) => value / row.baselines[i]!);
+  const ratio = median(ratios);
+  const ratioRange = ratios.length < 2
+    ? ""
+    : ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+  let target = "";
+  let result = "";
+  if (row.target) {
+    const { direction, ratio: bound } = row.target;
+    const pass = direction === "at least" ? ratio >= bound : ratio <= bound;
+    target = `${direction === "at least" ? "≥" : "≤"} ${bound.toFixed(2)}×`;
+    result = pass ? "PASS" : "**FAIL**";
+    if (pass) met++;
+    else missed++;
+  }
+  lines.push(
+    `| ${row.name} | ${figure(median(row.values), row.unit)}${
+      spread(row.values, row.unit)
+    } | ${row.baseline} | ${figure(median(row.baselines), row.unit)}${
+      spread(row.baselines, row.unit)
+    } | ${ratio.toFixed(2)}×${ratioRange} | ${target} | ${result} |`,
+  );
+}
+
+console.log(
+  `baton bench:worker, ${
+    new Date().toISOString()
+  }; deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs`,
+);
+console.log(
+  `throughput: ${fmt(ITEMS)} items per run, median of ${ROUNDS} rounds after a warm-up round ` +
+    `(range in brackets); ratio: median of the per-round ratios (range in brackets), so it ` +
+    `need not equal the quotient of the two medians`,
+);
+console.log(
+  `idle one hop: ${fmt(SAMPLES)} samples per side, ${GAP_MS} ms apart; round trip: ${
+    fmt(PINGS)
+  } per side; the first ${WARM_UP_FRACTION * 100}% of each series dropped`,
+);
+console.log(
+  `shared clock, consumer − producer worker: ${(oneWay.skew * MS_TO_US).toFixed(1)} µs ` +
+    `(± ${(oneWay.skewRoundTrip * MS_TO_US / 2).toFixed(1)} µs: half the fastest exchange ` +
+    `over a SharedArrayBuffer; a busy machine widens it); whole run ${elapsed.toFixed(0)} s`,
+);
+console.log("");
+for (const line of lines) console.log(line);
+// Where the time goes: messages per item for baton's rows, and CPU per thread when /proc is readable.
+const withCpu = cpuSnapshot() !== undefined;
+const perThousand = (values: (number | undefined)[]) => {
+  const known = values.filter((value) => value !== undefined);
+  return known.length === 0 ? "" : (median(known) * 1000).toFixed(1);
+};
+const percent = (values: (number | undefined)[]) => {
+  const known = values.filter((value) => value !== undefined);
+  return known.length === 0 ? "" : `${(median(known) * 100).toFixed(0)}%`;
+};
+console.log(
+  "\nWhere the time goes, median of the rounds: baton's messages per 1,000 items into each side " +
+    "(raw 100 per message: 10 into the consumer)" +
+    (withCpu
+      ? ", and the share of the run each side's threads spent on a CPU (per thread; " +
+        `${navigator.hardwareConcurrency} CPUs in all, shared with the rest of the machine)`
+      : "; for CPU per thread, run `deno run -A bench/worker_bench.ts` " +
+        "(Deno reads /proc only with every permission)"),
+);
+console.log(
+  withCpu
+    ? "| case | messages into producer | into consumer | CPU producer | consumer | main |\n" +
+      "|---|---:|---:|---:|---:|---:|"
+    : "| case | messages into producer | into consumer |\n|---|---:|---:|",
+);
+for (const { id } of cases) {
+  const measured = results.get(id)!;
+  const messages = `| ${id} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
+    perThousand(measured.map((m) => m.intoConsumers))
+  } |`;
+  if (!withCpu) {
+    if (measured.some((m) => m.intoConsumers !== undefined)) console.log(messages);
+    continue;
+  }
+  console.log(
+    `${messages} ${percent(measured.map((m) => m.cpu.producers))} | ${
+      percent(measured.map((m) => m.cpu.consumers))
+    } | ${percent(measured.map((m) => m.cpu.main))} |`,
+  );
+}
+const { arrival, delivery } = oneWay.timings;
+if (arrival && delivery) {
+  console.log(
+    `\nidle one hop, where the time goes (p50): put → the message carrying the item arrives ${
+      (quantile(arrival, 0.5) * MS_TO_US).toFixed(1)
+    } µs, arrival → the waiting get returns ${(quantile(delivery, 0.5) * MS_TO_US).toFixed(1)} µs`,
+  );
+}
+console.log(`\n${met} of ${met + missed} targets met`);
+if (missed > 0) Deno.exitCode = 1;
