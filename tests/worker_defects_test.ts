@@ -23,7 +23,7 @@ import {
   Semaphore,
 } from "../mod.ts";
 import { connect, serve } from "../src/worker/mod.ts";
-import { COMMAND_DEADLINE, errorOf, pause, until, valueOf } from "./fixtures/agent.ts";
+import { COMMAND_DEADLINE, errorOf, inspected, pause, until, valueOf } from "./fixtures/agent.ts";
 import {
   assertError,
   assertExactlyOnce,
@@ -113,4 +113,216 @@ Deno.test("W-2: a single remote consumer using getNowait() with a get() fallback
     const result = await pipeline(jobs, { nowaitRate: 1 });
     assertPipeline(jobs, result, PIPELINE_ITEMS, `Queue(${maxsize}), getNowait + get`);
   }
+});
+
+// ---- defect 3: items returned in the wrong order ----
+
+/**
+ * A worker that took `0..2` of `0..9` through its code and holds some of the
+ * rest prefetched (at least two, its prefetch window having doubled).
+ */
+async function prefetchingConsumer(
+  scope: Parameters<Parameters<typeof withScope>[0]>[0],
+  jobs: Queue<number>,
+) {
+  for (let i = 0; i < 10; i++) jobs.putNowait(i);
+  const { agent, link } = await scope.connected({ jobs }, { prefetch: 16 });
+  await agent.run("freezeClock"); // the prefetch window doubles at each wait
+  assertEquals(await agent.run("consume", { name: "jobs", max: 3 }), [0, 1, 2]);
+  // A round trip: the acknowledgements are in, so what the owner lacks was prefetched.
+  const left = await agent.op<number>("jobs", "qsize");
+  assert(left <= 5, `at least two items are prefetched (${7 - left})`);
+  return { agent, link };
+}
+
+Deno.test("W-8: putNowait then link.close() in one turn: the prefetched items go back ahead of the new item", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>(20);
+    const { agent, link } = await prefetchingConsumer(scope, jobs);
+    agent.terminate();
+    jobs.putNowait(100);
+    link.close();
+    await turns(3);
+    const all: number[] = [];
+    while (jobs.qsize() > 0) all.push(jobs.getNowait());
+    assertEquals(all, [3, 4, 5, 6, 7, 8, 9, 100]);
+    assertEquals(jobs.unfinishedTasks, 8, "0..2 were marked done");
+  });
+});
+
+Deno.test("W-8: link.close() with local getters waiting hands the prefetched items out in their order", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>(20);
+    const { agent, link } = await prefetchingConsumer(scope, jobs);
+    const rest: number[] = [];
+    while (jobs.qsize() > 0) rest.push(jobs.getNowait());
+    const prefetched = rest.length === 0 ? 7 : rest[0]! - 3;
+    assert(prefetched >= 2, `at least two items are prefetched (${prefetched})`);
+    const getters = Array.from(
+      { length: prefetched },
+      () => jobs.get({ timeout: COMMAND_DEADLINE }),
+    );
+    agent.terminate();
+    link.close();
+    assertEquals(await Promise.all(getters), Array.from({ length: prefetched }, (_, n) => 3 + n));
+    assertEquals(jobs.qsize(), 0);
+  });
+});
+
+Deno.test("W-8: queue [L0, L1] handed to two pending remote gets (prefetch 0), then remote.close() in one turn: order kept", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<string>();
+    const { remote, link } = await scope.channel<{ jobs: Queue<string> }>({ jobs }, {
+      connect: { prefetch: 0 },
+    });
+    const gets = [remote.jobs.get(), remote.jobs.get()];
+    for (const get of gets) get.catch(() => {});
+    await turns(10); // both gets wait in the owner's queue
+    jobs.putNowait("L0");
+    jobs.putNowait("L1");
+    const closing = remote.close();
+    const settled = await Promise.allSettled(gets);
+    await closing;
+    await until(() => link.closed, "the owner to hear of the close");
+    await turns(3);
+    const delivered = settled.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
+    const left: string[] = [];
+    while (jobs.qsize() > 0) left.push(jobs.getNowait());
+    assertEquals([...delivered, ...left], ["L0", "L1"], "each item once, in the order put");
+  });
+});
+
+Deno.test("W-8: an item handed to a terminated worker's pending get, then putNowait and link.close() in one turn: [c, d]", async () => {
+  await withScope(async (scope) => {
+    for (const prefetch of [0, 16]) {
+      const jobs = new Queue<string>();
+      const { agent, link } = await scope.connected({ jobs }, { prefetch, name: `p${prefetch}` });
+      agent.send("op", { name: "jobs", method: "get" });
+      await until(() => inspected(jobs, "waitingGetters") === 1, "the remote get");
+      agent.terminate();
+      jobs.putNowait("c"); // handed to the dead worker's get
+      jobs.putNowait("d");
+      link.close();
+      await turns(3);
+      const left: string[] = [];
+      while (jobs.qsize() > 0) left.push(jobs.getNowait());
+      assertEquals(left, ["c", "d"], `prefetch ${prefetch}: c never reached the worker's code`);
+      assertEquals(jobs.unfinishedTasks, 2);
+    }
+  });
+});
+
+Deno.test("W-2/W-6: an item handed to a live worker's pending get, then putNowait and link.close() in one turn: once, in order", async () => {
+  await withScope(async (scope) => {
+    for (const prefetch of [0, 16]) {
+      const jobs = new Queue<string>();
+      const { agent, link } = await scope.connected({ jobs }, { prefetch, name: `p${prefetch}` });
+      const getting = agent.send("op", { name: "jobs", method: "get" });
+      await until(() => inspected(jobs, "waitingGetters") === 1, "the remote get");
+      jobs.putNowait("c");
+      jobs.putNowait("d");
+      link.close();
+      const reply = await getting.reply;
+      await turns(3);
+      const delivered = reply.error === undefined ? [reply.value as string] : [];
+      const left: string[] = [];
+      while (jobs.qsize() > 0) left.push(jobs.getNowait());
+      assertEquals([...delivered, ...left], ["c", "d"], `prefetch ${prefetch}`);
+    }
+  });
+});
+
+Deno.test("W-8: queue [L0, L1], two remote gets (prefetch 0) and remote.close() in one turn: whatever is not delivered stays in order", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<string>();
+    const { remote, link } = await scope.channel<{ jobs: Queue<string> }>({ jobs }, {
+      connect: { prefetch: 0 },
+    });
+    jobs.putNowait("L0");
+    jobs.putNowait("L1");
+    const gets = [remote.jobs.get(), remote.jobs.get()];
+    const closing = remote.close();
+    const settled = await Promise.allSettled(gets);
+    await closing;
+    await until(() => link.closed, "the owner to hear of the close");
+    await turns(5);
+    const delivered = settled.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
+    const left: string[] = [];
+    while (jobs.qsize() > 0) left.push(jobs.getNowait());
+    assertEquals([...delivered, ...left], ["L0", "L1"], "each item once, in the order put");
+  });
+});
+
+Deno.test("W-8: items handed to three pending remote gets, then a close with local getters g1..g3 waiting: g1..g3 get a, b, c", async () => {
+  for (const closer of ["link.close()", "remote.close()"] as const) {
+    await withScope(async (scope) => {
+      const jobs = new Queue<string>();
+      const { remote, link } = await scope.channel<{ jobs: Queue<string> }>({ jobs }, {
+        connect: { prefetch: 0 },
+      });
+      const remoteGets = [remote.jobs.get(), remote.jobs.get(), remote.jobs.get()];
+      for (const get of remoteGets) get.catch(() => {});
+      await turns(10); // the three remote gets wait in the owner's queue, first in line
+      const localGets = [0, 1, 2].map(() => jobs.get({ timeout: COMMAND_DEADLINE }));
+      for (const get of localGets) get.catch(() => {});
+      for (const item of ["a", "b", "c"]) jobs.putNowait(item); // to the remote gets
+      if (closer === "link.close()") link.close();
+      else await remote.close();
+      const remoteSettled = await Promise.allSettled(remoteGets);
+      const delivered = remoteSettled.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
+      const rest = ["a", "b", "c"].slice(delivered.length);
+      assertEquals(delivered, ["a", "b", "c"].slice(0, delivered.length), closer);
+      for (let n = rest.length; n < 3; n++) jobs.putNowait(`late${n}`);
+      const local = await Promise.all(localGets);
+      assertEquals(local.slice(0, rest.length), rest, `${closer}: the local getters in order`);
+      assertEquals(jobs.qsize(), 0, `${closer}: nothing left twice`);
+    });
+  }
+});
+
+Deno.test("W-8: an item handed to a pending remote get, then putNowait(d) and a close in one turn: [c, d] in order", async () => {
+  for (const closer of ["link.close()", "remote.close()"] as const) {
+    for (const prefetch of [0, 16]) {
+      await withScope(async (scope) => {
+        const jobs = new Queue<string>();
+        const { remote, link } = await scope.channel<{ jobs: Queue<string> }>({ jobs }, {
+          connect: { prefetch },
+        });
+        const getting = remote.jobs.get();
+        getting.catch(() => {});
+        await turns(10); // the remote get waits in the owner's queue
+        jobs.putNowait("c"); // to the remote get
+        jobs.putNowait("d");
+        if (closer === "link.close()") link.close();
+        else await remote.close();
+        const [settled] = await Promise.allSettled([getting]);
+        await until(() => link.closed, "the owner to hear of the close");
+        await turns(5);
+        const delivered = settled!.status === "fulfilled" ? [settled!.value] : [];
+        const left: string[] = [];
+        while (jobs.qsize() > 0) left.push(jobs.getNowait());
+        assertEquals([...delivered, ...left], ["c", "d"], `${closer}, prefetch ${prefetch}`);
+      });
+    }
+  }
+});
+
+Deno.test("W-8: putNowait then link.close() in one turn with a live, idle worker holding prefetched items: [prefetched..., d]", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>(20);
+    const { agent, link } = await prefetchingConsumer(scope, jobs);
+    jobs.putNowait(100);
+    link.close();
+    // The worker is idle: its code takes nothing more; a later get rejects LinkClosed.
+    assertError(
+      await agent.fail("op", { name: "jobs", method: "get", timeout: 1_000 }),
+      "LinkClosed",
+      "LinkClosed",
+    );
+    await turns(5);
+    const all: number[] = [];
+    while (jobs.qsize() > 0) all.push(jobs.getNowait());
+    assertEquals(all, [3, 4, 5, 6, 7, 8, 9, 100]);
+    assertEquals(jobs.unfinishedTasks, 8, "0..2 were marked done");
+  });
 });
