@@ -22,15 +22,21 @@ import {
   QueueShutDown,
   Semaphore,
 } from "../mod.ts";
-import { connect, serve } from "../src/worker/mod.ts";
-import { COMMAND_DEADLINE, errorOf, inspected, pause, until, valueOf } from "./fixtures/agent.ts";
+import { connect, type Link, serve } from "../src/worker/mod.ts";
+import {
+  type Agent,
+  COMMAND_DEADLINE,
+  errorOf,
+  inspected,
+  pause,
+  until,
+} from "./fixtures/agent.ts";
 import {
   assertError,
   assertExactlyOnce,
   deep,
   type Item,
   shared,
-  tally,
   turns,
   withScope,
 } from "./fixtures/scope.ts";
@@ -483,5 +489,418 @@ Deno.test("W-3: a remote put/putNowait of an item with a throwing getter rejects
     await until(() => jobs.qsize() === 3, "the good items", 10_000);
     assertEquals([jobs.getNowait(), jobs.getNowait(), jobs.getNowait()], ["a", "b", "c"]);
     assertEquals(jobs.unfinishedTasks, 3);
+  });
+});
+
+// ---- defect 5: an awaited put is delivered (W-11) ----
+
+function drainItems(jobs: Queue<Item>): Item[] {
+  const items: Item[] = [];
+  while (jobs.qsize() > 0) items.push(jobs.getNowait());
+  return items;
+}
+
+Deno.test("W-11: a worker that awaits its puts and then calls self.close() delivers every item", async () => {
+  for (const [maxsize, count] of [[0, 1], [0, 50], [100, 50], [0, 2000]] as const) {
+    await withScope(async (scope) => {
+      const jobs = new Queue<Item>(maxsize);
+      const { agent } = await scope.connected({ jobs }, { name: `exit-${maxsize}` });
+      agent.send("putThenExit", { name: "jobs", tag: "x", count });
+      await until(() => jobs.qsize() >= count, `Queue(${maxsize}): ${count} items`, 10_000)
+        .catch(() => {});
+      await turns(3);
+      assertExactlyOnce([drainItems(jobs)], { x: count }, [], `Queue(${maxsize}): `);
+    });
+  }
+});
+
+Deno.test("W-11: the worker's own later postMessage does not overtake an item whose put resolved; terminate at once loses nothing", async () => {
+  for (const maxsize of [0, 100]) {
+    await withScope(async (scope) => {
+      const count = 50;
+      const jobs = new Queue<Item>(maxsize);
+      const { agent, link } = await scope.connected({ jobs }, { name: `done-${maxsize}` });
+      // The reply to `produce` is the worker's own postMessage, sent after its last put resolved.
+      assertEquals(await agent.run("produce", { name: "jobs", tag: "x", count }), count);
+      agent.terminate();
+      link.close();
+      assertExactlyOnce([drainItems(jobs)], { x: count }, [], `Queue(${maxsize}): `);
+    });
+  }
+});
+
+Deno.test("W-11: after await remote.close() (the README's call), terminate and link.close() lose nothing", async () => {
+  await withScope(async (scope) => {
+    const count = 50;
+    const jobs = new Queue<Item>(100);
+    const { agent, link } = await scope.connected({ jobs });
+    assertEquals(await agent.run("produce", { name: "jobs", tag: "x", count }), count);
+    assertEquals(await agent.run("closeRemote"), true);
+    agent.terminate();
+    link.close();
+    assertExactlyOnce([drainItems(jobs)], { x: count });
+  });
+});
+
+// ---- defect 7: holds die with their link (W-9) ----
+
+type Ending = "terminate + link.close()" | "uncaught error" | "remote.close()";
+const ENDINGS: Ending[] = ["terminate + link.close()", "uncaught error", "remote.close()"];
+
+/** Ends the worker's link the way `ending` says; resolves once the owner knows. */
+async function end(
+  agent: Agent,
+  link: Link,
+  ending: Ending,
+): Promise<void> {
+  if (ending === "terminate + link.close()") {
+    agent.terminate();
+    link.close();
+  } else if (ending === "uncaught error") {
+    agent.expectErrors = true;
+    await agent.run("crash");
+  } else {
+    await agent.run("closeRemote");
+  }
+  await until(() => link.closed, `the owner to see the link end (${ending})`, 10_000);
+}
+
+function assertReported(reported: unknown[], name: string, ending: Ending): void {
+  assert(
+    reported.some((error) => String((error as Error)?.message ?? error).includes(name)),
+    `${ending}: onError names "${name}": ${reported.map(String).join(" | ")}`,
+  );
+}
+
+Deno.test("W-9: a Lock held by a worker is released when its link ends, to the next waiter, and reported", async () => {
+  for (const ending of ENDINGS) {
+    await withScope(async (scope) => {
+      const guard = new Lock();
+      const reported: unknown[] = [];
+      const { agent, link } = await scope.connected({ guard }, {
+        onError: (error) => reported.push(error),
+      });
+      assertEquals(await agent.op("guard", "acquire"), true);
+      const waiting = guard.acquire({ timeout: 10_000 });
+      await end(agent, link, ending);
+      assertEquals(await waiting, true, `${ending}: the next waiter has the lock`);
+      assertReported(reported, "guard", ending);
+      guard.release();
+      assertEquals(guard.locked(), false);
+    });
+  }
+});
+
+Deno.test("W-9: Semaphore and BoundedSemaphore permits held by a worker go back when its link ends, and are reported", async () => {
+  for (const ending of ENDINGS) {
+    await withScope(async (scope) => {
+      const permits = new Semaphore(3);
+      const bounded = new BoundedSemaphore(2);
+      const reported: unknown[] = [];
+      const { agent, link } = await scope.connected({ permits, bounded }, {
+        onError: (error) => reported.push(error),
+      });
+      assertEquals(await agent.op("permits", "acquire"), true);
+      assertEquals(await agent.op("permits", "acquire"), true);
+      assertEquals(await agent.op("bounded", "acquire"), true);
+      assertEquals(await agent.op("bounded", "acquire"), true);
+      assertEquals(permits.value, 1);
+      assertEquals(await permits.acquire({ timeout: 0 }), true);
+      const waiting = permits.acquire({ timeout: 10_000 });
+      const waitingBounded = bounded.acquire({ timeout: 10_000 });
+      await end(agent, link, ending);
+      assertEquals(await waiting, true, `${ending}: the waiter has a permit`);
+      assertEquals(await waitingBounded, true, `${ending}: the bounded waiter has a permit`);
+      assertEquals(permits.value, 1, `${ending}: both permits came back`);
+      assertEquals(bounded.value, 1, `${ending}: both bounded permits came back`);
+      assertReported(reported, "permits", ending);
+      assertReported(reported, "bounded", ending);
+      permits.release(2);
+      bounded.release();
+      assertEquals(permits.value, 3);
+      assertEquals(bounded.value, 2);
+    });
+  }
+});
+
+Deno.test("W-9: a Condition's lock held by a worker is released when its link ends, and reported", async () => {
+  for (const ending of ENDINGS) {
+    await withScope(async (scope) => {
+      const ready = new Condition();
+      const reported: unknown[] = [];
+      const { agent, link } = await scope.connected({ ready }, {
+        onError: (error) => reported.push(error),
+      });
+      assertEquals(await agent.op("ready", "acquire"), true);
+      const waiting = ready.acquire({ timeout: 10_000 });
+      await end(agent, link, ending);
+      assertEquals(await waiting, true, `${ending}: the next waiter has the lock`);
+      assertReported(reported, "ready", ending);
+      ready.release();
+      assertEquals(ready.locked(), false);
+    });
+  }
+});
+
+Deno.test("W-9/C-1: a worker's cond.wait()/notify() without holding the lock rejects Error and leaves the owner's lock held", async () => {
+  await withScope(async (scope) => {
+    const ready = new Condition();
+    const { agent } = await scope.connected({ ready });
+    const { agent: third } = await scope.connected({ ready }, { name: "third" });
+    assertEquals(await ready.acquire({ timeout: 0 }), true); // the owner's task holds the lock
+    for (const method of ["wait", "notify", "notifyAll"]) {
+      const info = await agent.fail("op", { name: "ready", method, args: [] });
+      assertError(info, "Error", "Error");
+      assert(!info.classes.includes("LinkClosed"), `${method}: ${info.message}`);
+      assertEquals(ready.locked(), true, `${method}: the owner's lock stays held`);
+    }
+    const timed = await agent.fail("op", { name: "ready", method: "wait", timeout: 50 });
+    assertError(timed, "Error", "Error");
+    // No third task enters the critical section.
+    assertEquals(await third.op("ready", "acquire", [], { timeout: 50 }), false);
+    assertEquals(await ready.acquire({ timeout: 0 }), false);
+    assertEquals(ready.locked(), true);
+    ready.release();
+    assertEquals(await third.op("ready", "acquire", [], { timeout: 10_000 }), true);
+    await third.op("ready", "release");
+  });
+});
+
+// ---- defect 8: shutdown(true) reaches prefetched items (W-12) ----
+
+Deno.test("W-12: after shutdown(true), a worker's get and getNowait return no prefetched item; the discarded are counted", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<number>(40);
+    for (let i = 0; i < 20; i++) jobs.putNowait(i);
+    const { agent } = await scope.connected({ jobs }, { prefetch: 16 });
+    await agent.run("freezeClock"); // the prefetch window doubles at each wait
+    assertEquals(await agent.run("consume", { name: "jobs", max: 3, taskDone: false }), [0, 1, 2]);
+    const left = await agent.op<number>("jobs", "qsize");
+    assert(left <= 15, `something is prefetched (${17 - left})`);
+    jobs.shutdown(true);
+    // Posted after the shutdown, in the same turn: the worker reads the notice first.
+    const get = agent.send("op", { name: "jobs", method: "get" });
+    const getNowait = agent.send("op", { name: "jobs", method: "getNowait" });
+    assertError(errorOf(await get.reply), "QueueShutDown", "QueueShutDown");
+    assertError(errorOf(await getNowait.reply), "QueueShutDown", "QueueShutDown");
+    // 0..2 reached the worker's code and are not done; every other item was discarded.
+    await until(
+      () => jobs.unfinishedTasks === 3,
+      `unfinishedTasks 3 (${jobs.unfinishedTasks})`,
+      10_000,
+    )
+      .catch(() => {});
+    assertEquals(jobs.unfinishedTasks, 3);
+    assertEquals(jobs.qsize(), 0);
+    for (let n = 0; n < 3; n++) await agent.op("jobs", "taskDone");
+    assertEquals(await jobs.join({ timeout: 10_000 }), true);
+  });
+});
+
+Deno.test("W-12: a consumer worker mid-stream takes no item after it read the shutdown(true) notice; join resolves", async () => {
+  await withScope(async (scope) => {
+    const total = 400;
+    const jobs = new Queue<Item>(100);
+    const record = shared(total + 3); // [count, mark, unused, items...]
+    const { agent } = await scope.connected({ jobs }, { prefetch: 64 });
+    await agent.run("share", { sab: record.buffer });
+    const producing = (async () => {
+      for (let i = 0; i < total; i++) await jobs.put({ p: "o", i }).catch(() => {});
+    })();
+    const consuming = agent.run<Item[]>("consume", { name: "jobs", record: 2, pause: 1 });
+    await until(() => Atomics.load(record, 2) >= 20, "the worker to be mid-stream");
+    jobs.shutdown(true);
+    const marked = agent.run<number>("mark", { from: 2, to: 1 }); // read right after the notice
+    const taken = await consuming;
+    await producing;
+    const atNotice = await marked;
+    assertEquals(
+      taken.length,
+      atNotice,
+      `items taken after the shutdown notice: ${taken.length - atNotice}`,
+    );
+    assertEquals(
+      await jobs.join({ timeout: 10_000 }),
+      true,
+      "join resolves: discarded are counted",
+    );
+    assertEquals(jobs.unfinishedTasks, 0);
+  });
+});
+
+// ---- defect 9 (the part through the public API): NaN timeouts ----
+
+Deno.test("W-2: a NaN or negative timeout on a remote wait rejects RangeError and changes nothing", async () => {
+  for (const prefetch of [0, 16]) {
+    await withScope(async (scope) => {
+      const jobs = new Queue<string>(1);
+      const empty = new Queue<string>();
+      const guard = new Lock();
+      const done = new Event();
+      const permits = new Semaphore(1);
+      const { remote } = await scope.channel({ jobs, empty, guard, done, permits }, {
+        connect: { prefetch },
+      });
+      jobs.putNowait("kept");
+      for (const timeout of [NaN, -1]) {
+        const label = `prefetch ${prefetch}, timeout ${timeout}`;
+        await assertRejects(() => remote.jobs.get({ timeout }), RangeError, undefined, label);
+        await assertRejects(() => remote.empty.get({ timeout }), RangeError, undefined, label);
+        await assertRejects(() => remote.jobs.put("x", { timeout }), RangeError, undefined, label);
+        await assertRejects(() => remote.empty.put("x", { timeout }), RangeError, undefined, label);
+        await assertRejects(() => remote.jobs.join({ timeout }), RangeError, undefined, label);
+        await assertRejects(() => remote.guard.acquire({ timeout }), RangeError, undefined, label);
+        await assertRejects(() => remote.done.wait({ timeout }), RangeError, undefined, label);
+        await assertRejects(
+          () => remote.permits.acquire({ timeout }),
+          RangeError,
+          undefined,
+          label,
+        );
+      }
+      await turns(5);
+      assertEquals(jobs.qsize(), 1);
+      assertEquals(jobs.getNowait(), "kept");
+      assertEquals(empty.qsize(), 0);
+      assertEquals(empty.unfinishedTasks, 0);
+      assertEquals(guard.locked(), false);
+      assertEquals(permits.value, 1);
+    });
+  }
+});
+
+// ---- defect 10: one endpoint, one set of options (W-13) ----
+
+Deno.test("W-13: a second serve() on one endpoint with a different onError throws", () => {
+  const { port1, port2 } = new MessageChannel();
+  const links: Link[] = [];
+  try {
+    links.push(serve(port1, { a: new Queue<number>() }, { onError: () => {} }));
+    assertThrows(() => links.push(serve(port1, { b: new Queue<number>() }, { onError: () => {} })));
+  } finally {
+    for (const link of links) link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-13: a second connect() on one endpoint with a different prefetch or onError rejects", async () => {
+  await withScope(async (scope) => {
+    const { port2 } = await scope.channel({ jobs: new Queue<number>() }, {
+      connect: { prefetch: 4, onError: () => {} },
+    });
+    for (const options of [{ prefetch: 0 }, { prefetch: 4, onError: () => {} }]) {
+      let second: Awaited<ReturnType<typeof connect>> | undefined;
+      try {
+        second = await connect(port2, { timeout: 5_000, ...options });
+      } catch {
+        continue; // rejected: as the rule says
+      } finally {
+        await second?.close();
+      }
+      throw new Error(`a second connect with ${JSON.stringify(options)} resolved`);
+    }
+  });
+});
+
+Deno.test("W-13: two overlapping connect() calls, the shorter timing out: both resolve with working proxies or both reject", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const links: Link[] = [];
+  const remotes: { close(): Promise<void> }[] = [];
+  try {
+    const short = connect<{ jobs: Queue<number> }>(port2, { timeout: 30 });
+    const long = connect<{ jobs: Queue<number> }>(port2, { timeout: 10_000 });
+    await pause(100); // the short one has timed out
+    const jobs = new Queue<number>();
+    links.push(serve(port1, { jobs }));
+    const settled = await Promise.allSettled([short, long]);
+    for (const s of settled) if (s.status === "fulfilled") remotes.push(s.value);
+    const statuses = settled.map((s) => s.status);
+    assert(
+      statuses[0] === statuses[1],
+      `one resolved and one rejected: ${statuses}`,
+    );
+    if (statuses[0] === "fulfilled") {
+      jobs.putNowait(1);
+      for (const s of settled) {
+        const remote = (s as PromiseFulfilledResult<{ jobs: { qsize(): Promise<number> } }>).value;
+        assert("jobs" in remote, `an empty remote: ${Object.keys(remote)}`);
+        assertEquals(await remote.jobs.qsize(), 1);
+      }
+    }
+  } finally {
+    for (const remote of remotes) await remote.close().catch(() => {});
+    for (const link of links) link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+// ---- defect 11: full() exact; one meaning of drained ----
+
+Deno.test("Q-7/W-2: full() is true exactly when putNowait would throw QueueFull, with remote credits outstanding", async () => {
+  for (const maxsize of [1, 3, 4]) {
+    await withScope(async (scope) => {
+      const jobs = new Queue<Item>(maxsize);
+      const { remote } = await scope.channel<{ jobs: Queue<Item> }>({ jobs });
+      const count = 60;
+      let producing = true;
+      const producer = (async () => {
+        for (let i = 0; i < count; i++) await remote.jobs.put({ p: "r", i });
+        producing = false;
+      })();
+      const taken: Item[] = [];
+      let local = 0;
+      let mismatches = 0;
+      const seen: string[] = [];
+      for (let step = 0; producing || jobs.qsize() > 0; step++) {
+        if (step > 100_000) throw new Error("no progress");
+        const full = jobs.full();
+        const size = jobs.qsize();
+        let threw = false;
+        try {
+          jobs.putNowait({ p: "l", i: local });
+          local++;
+        } catch (error) {
+          assertInstanceOf(error, QueueFull);
+          threw = true;
+        }
+        if (full !== threw) {
+          mismatches++;
+          if (seen.length < 5) seen.push(`full() ${full}, qsize ${size}, putNowait threw ${threw}`);
+        }
+        while (jobs.qsize() > 0) taken.push(jobs.getNowait());
+        await turns(1);
+      }
+      await producer;
+      assertEquals(mismatches, 0, `Queue(${maxsize}): ${seen.join("; ")}`);
+      assertExactlyOnce([taken], { r: count, l: local });
+    });
+  }
+});
+
+Deno.test("Q-9/W-3: after shutdown() with a resolved remote put in flight, getNowait() and get() agree: the item is delivered", async () => {
+  await withScope(async (scope) => {
+    const jobs = new Queue<string>(10);
+    const { remote } = await scope.channel<{ jobs: Queue<string> }>({ jobs });
+    await remote.jobs.put("a"); // takes credits: the next put resolves at once
+    await remote.jobs.put("b"); // resolved; its item is still on its way
+    jobs.shutdown();
+    const first = jobs.getNowait();
+    assertEquals(first, "a");
+    let second: string | undefined;
+    try {
+      second = jobs.getNowait();
+    } catch (error) {
+      assert(
+        !(error instanceof QueueShutDown),
+        "getNowait() says drained (QueueShutDown) while a resolved put's item is still to come",
+      );
+      assertInstanceOf(error, QueueEmpty);
+    }
+    second ??= await jobs.get({ timeout: 10_000 });
+    assertEquals(second, "b", "the resolved put's item is delivered");
+    assertThrows(() => jobs.getNowait(), QueueShutDown);
+    await assertRejects(() => jobs.get({ timeout: 1_000 }), QueueShutDown);
   });
 });
