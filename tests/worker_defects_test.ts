@@ -36,6 +36,7 @@ import {
   assertExactlyOnce,
   deep,
   type Item,
+  seeded,
   shared,
   turns,
   withScope,
@@ -572,8 +573,8 @@ function assertReported(reported: unknown[], name: string, ending: Ending): void
   );
 }
 
-Deno.test("W-9: a Lock held by a worker is released when its link ends, to the next waiter, and reported", async () => {
-  for (const ending of ENDINGS) {
+for (const ending of ENDINGS) {
+  Deno.test(`W-9: a Lock held by a worker is released when its link ends, to the next waiter, and reported (${ending})`, async () => {
     await withScope(async (scope) => {
       const guard = new Lock();
       const reported: unknown[] = [];
@@ -588,11 +589,11 @@ Deno.test("W-9: a Lock held by a worker is released when its link ends, to the n
       guard.release();
       assertEquals(guard.locked(), false);
     });
-  }
-});
+  });
+}
 
-Deno.test("W-9: Semaphore and BoundedSemaphore permits held by a worker go back when its link ends, and are reported", async () => {
-  for (const ending of ENDINGS) {
+for (const ending of ENDINGS) {
+  Deno.test(`W-9: Semaphore and BoundedSemaphore permits held by a worker go back when its link ends, and are reported (${ending})`, async () => {
     await withScope(async (scope) => {
       const permits = new Semaphore(3);
       const bounded = new BoundedSemaphore(2);
@@ -620,11 +621,11 @@ Deno.test("W-9: Semaphore and BoundedSemaphore permits held by a worker go back 
       assertEquals(permits.value, 3);
       assertEquals(bounded.value, 2);
     });
-  }
-});
+  });
+}
 
-Deno.test("W-9: a Condition's lock held by a worker is released when its link ends, and reported", async () => {
-  for (const ending of ENDINGS) {
+for (const ending of ENDINGS) {
+  Deno.test(`W-9: a Condition's lock held by a worker is released when its link ends, and reported (${ending})`, async () => {
     await withScope(async (scope) => {
       const ready = new Condition();
       const reported: unknown[] = [];
@@ -639,8 +640,8 @@ Deno.test("W-9: a Condition's lock held by a worker is released when its link en
       ready.release();
       assertEquals(ready.locked(), false);
     });
-  }
-});
+  });
+}
 
 Deno.test("W-9/C-1: a worker's cond.wait()/notify() without holding the lock rejects Error and leaves the owner's lock held", async () => {
   await withScope(async (scope) => {
@@ -649,7 +650,13 @@ Deno.test("W-9/C-1: a worker's cond.wait()/notify() without holding the lock rej
     const { agent: third } = await scope.connected({ ready }, { name: "third" });
     assertEquals(await ready.acquire({ timeout: 0 }), true); // the owner's task holds the lock
     for (const method of ["wait", "notify", "notifyAll"]) {
-      const info = await agent.fail("op", { name: "ready", method, args: [] });
+      // A wait accepted by mistake would resolve false after its timeout instead of rejecting.
+      const info = await agent.fail("op", {
+        name: "ready",
+        method,
+        args: [],
+        ...(method === "wait" ? { timeout: 2_000 } : {}),
+      });
       assertError(info, "Error", "Error");
       assert(!info.classes.includes("LinkClosed"), `${method}: ${info.message}`);
       assertEquals(ready.locked(), true, `${method}: the owner's lock stays held`);
@@ -810,10 +817,11 @@ Deno.test("W-13: two overlapping connect() calls, the shorter timing out: both r
   try {
     const short = connect<{ jobs: Queue<number> }>(port2, { timeout: 30 });
     const long = connect<{ jobs: Queue<number> }>(port2, { timeout: 10_000 });
+    const settling = Promise.allSettled([short, long]); // observed at once: no unhandled rejection
     await pause(100); // the short one has timed out
     const jobs = new Queue<number>();
     links.push(serve(port1, { jobs }));
-    const settled = await Promise.allSettled([short, long]);
+    const settled = await settling;
     for (const s of settled) if (s.status === "fulfilled") remotes.push(s.value);
     const statuses = settled.map((s) => s.status);
     assert(
@@ -850,10 +858,11 @@ Deno.test("Q-7/W-2: full() is true exactly when putNowait would throw QueueFull,
         producing = false;
       })();
       const taken: Item[] = [];
+      const next = seeded(maxsize);
       let local = 0;
       let mismatches = 0;
       const seen: string[] = [];
-      for (let step = 0; producing || jobs.qsize() > 0; step++) {
+      for (let step = 0; producing; step++) {
         if (step > 100_000) throw new Error("no progress");
         const full = jobs.full();
         const size = jobs.qsize();
@@ -869,10 +878,14 @@ Deno.test("Q-7/W-2: full() is true exactly when putNowait would throw QueueFull,
           mismatches++;
           if (seen.length < 5) seen.push(`full() ${full}, qsize ${size}, putNowait threw ${threw}`);
         }
-        while (jobs.qsize() > 0) taken.push(jobs.getNowait());
-        await turns(1);
+        // Take at times, so the queue is seen at every size with the producer's credits out.
+        if (next() < 0.4) { while (jobs.qsize() > 0) taken.push(jobs.getNowait()); }
+        else if (next() < 0.5 && jobs.qsize() > 0) taken.push(jobs.getNowait());
+        if (next() < 0.5) await turns(1);
+        else await Promise.resolve();
       }
       await producer;
+      while (jobs.qsize() > 0) taken.push(jobs.getNowait());
       assertEquals(mismatches, 0, `Queue(${maxsize}): ${seen.join("; ")}`);
       assertExactlyOnce([taken], { r: count, l: local });
     });
