@@ -768,6 +768,16 @@ Deno.test("W-2: a NaN or negative timeout on a remote wait rejects RangeError an
       await turns(5);
       assertEquals(jobs.qsize(), 1);
       assertEquals(jobs.getNowait(), "kept");
+      // With items already fetched ahead into the proxy, a bad timeout still rejects first.
+      const many = new Queue<number>();
+      for (let i = 0; i < 8; i++) many.putNowait(i);
+      const { remote: other } = await scope.channel({ many }, { connect: { prefetch } });
+      assertEquals(await other.many.get(), 0);
+      assertEquals(await other.many.get(), 1);
+      for (const timeout of [NaN, -1]) {
+        await assertRejects(() => other.many.get({ timeout }), RangeError, undefined, `${timeout}`);
+      }
+      assertEquals(await other.many.get(), 2, "the bad gets took nothing");
       assertEquals(empty.qsize(), 0);
       assertEquals(empty.unfinishedTasks, 0);
       assertEquals(guard.locked(), false);
