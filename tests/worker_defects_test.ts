@@ -711,6 +711,7 @@ Deno.test("W-12: a consumer worker mid-stream takes no item after it read the sh
     const record = shared(total + 3); // [count, mark, unused, items...]
     const { agent } = await scope.connected({ jobs }, { prefetch: 64 });
     await agent.run("share", { sab: record.buffer });
+    await agent.run("freezeClock"); // the prefetch window doubles at each wait
     const producing = (async () => {
       for (let i = 0; i < total; i++) await jobs.put({ p: "o", i }).catch(() => {});
     })();
