@@ -928,3 +928,28 @@ Deno.test("Q-9/W-3: after shutdown() with a resolved remote put in flight, getNo
     await assertRejects(() => jobs.get({ timeout: 1_000 }), QueueShutDown);
   });
 });
+
+Deno.test("W-11: a worker whose last puts waited for room and then calls self.close() delivers every item", async () => {
+  for (const maxsize of [1, 4]) {
+    await withScope(async (scope) => {
+      const count = 40;
+      const jobs = new Queue<Item>(maxsize);
+      const { agent } = await scope.connected({ jobs }, { name: `exit-${maxsize}` });
+      agent.send("putThenExit", { name: "jobs", tag: "x", count });
+      // The owner takes items one at a time, so each put waits for a freed slot.
+      const taken: Item[] = [];
+      let idle = 0;
+      while (taken.length < count && idle < 5_000) {
+        if (jobs.qsize() > 0) {
+          taken.push(jobs.getNowait());
+          idle = 0;
+        } else {
+          idle++;
+        }
+        await pause(1);
+      }
+      await turns(3);
+      assertExactlyOnce([[...taken, ...drainItems(jobs)]], { x: count }, [], `Queue(${maxsize}): `);
+    });
+  }
+});
