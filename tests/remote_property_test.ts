@@ -136,7 +136,7 @@ function inspectState(q: Queue<string>): { reserved: number; getters: number; pu
     return Number(match[1]);
   };
   return {
-    reserved: read("reserved"),
+    reserved: read("held"),
     getters: read("waitingGetters"),
     putters: read("waitingPutters"),
   };

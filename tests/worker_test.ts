@@ -749,7 +749,7 @@ Deno.test("W-4: messages that are not baton's, either way on the worker endpoint
     jobs.putNowait(2);
     assertEquals(await agent.op("jobs", "get"), 2);
     // Malformed baton messages are reported, never fatal; foreign ones are silent.
-    assertEquals(reported.length, 4, String(reported));
+    assertEquals(reported.length, 5, String(reported));
     for (const error of reported) assert(error instanceof TypeError);
     // The worker's side reports the malformed one the owner sent, and goes on.
     const workerReported = await agent.run<string[]>("reported");
@@ -873,7 +873,10 @@ Deno.test("W-6: answers sent before link.close() arrive before it", async () => 
     for (let i = 0; i < 10; i++) await Promise.resolve(); // the answer is queued, not yet posted
     link.close();
     const frames = recorded.envelopes.slice(since).flat();
-    assert(frames.includes("ok") && frames.indexOf("ok") < frames.indexOf("closed"), `${frames}`);
+    assert(
+      frames.includes("result") && frames.indexOf("result") < frames.indexOf("closed"),
+      `${frames}`,
+    );
     assertEquals(valueOf(await getting.reply), 9);
     // The owner cannot know whether the answer reached the worker's code, so
     // it may keep the item too (at least once): it is never lost.

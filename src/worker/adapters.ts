@@ -127,7 +127,9 @@ export const ADAPTERS: readonly Adapter[] = [
       ...lockOps(),
       wait: (c: Condition, _a, options, state) => {
         if (state.holds === 0) throw withoutLock("wait");
-        return c.wait(options);
+        // The wait lets go of the lock and holds it again before it settles, whatever the outcome (C-2).
+        state.holds--;
+        return c.wait(options).finally(() => state.holds++);
       },
       notify: (c: Condition, [count], _o, state) => {
         if (state.holds === 0) throw withoutLock("notify");

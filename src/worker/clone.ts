@@ -277,3 +277,22 @@ function uncloneable(value: unknown): DOMException {
   const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
   return new DOMException(`${shown} could not be cloned.`, "DataCloneError");
 }
+
+/**
+ * A value certain to cross `postMessage` as `value` would: the copy of
+ * plain data from {@linkcode snapshot}, else the platform's own
+ * `structuredClone` of `value` (slower, and the platform's verdict on the
+ * value itself). Throws what cloning `value` throws: `DataCloneError`, or the
+ * error a getter threw.
+ *
+ * @example
+ * ```ts ignore
+ * postable({ id: 1 }); // a plain copy
+ * postable(new Map()); // structuredClone's copy
+ * postable(() => 1); // throws DataCloneError
+ * ```
+ */
+export function postable<T>(value: T): T {
+  const copy = snapshot(value);
+  return copy === NEEDS_PLATFORM ? structuredClone(value) : copy;
+}

@@ -127,7 +127,9 @@ class CallerSide implements Role {
       case "items":
         return proxy.items(f.seq, f.items);
       case "itemError":
-        return proxy.itemError(f.seq, deserializeError(f.error));
+        return proxy.itemError(f.seq, deserializeError(f.error), f.cancelled);
+      case "unpulled":
+        return proxy.unpulled(f.cancelled);
       case "returned":
         return proxy.returned();
       case "end":
@@ -174,7 +176,7 @@ class CallerSide implements Role {
     }
     const caller: Caller = {
       call: (op, args = [], options) => this.call(name, op, args, options),
-      fire: (op, args = []) => void this.call(name, op, args, undefined, false, true),
+      fire: (op, args = []) => void this.call(name, op, args, undefined, true),
     };
     return { face: adapter.face(caller, entry), closed() {}, leave() {} };
   }
@@ -188,8 +190,7 @@ class CallerSide implements Role {
       },
       prefetch: this.prefetch,
       report: (error) => this.report(error),
-      call: (name, op, args, options, platformItem, onItem) =>
-        this.call(name, op, args, options, platformItem, false, onItem),
+      call: (name, op, args, options, onItem) => this.call(name, op, args, options, false, onItem),
     };
   }
 
@@ -226,7 +227,6 @@ class CallerSide implements Role {
     op: string,
     args: unknown[],
     options?: WaitOptions,
-    platformItem = false,
     quiet = false,
     onItem?: (seq: number, value: unknown) => unknown,
   ): Promise<unknown> {
@@ -240,14 +240,7 @@ class CallerSide implements Role {
     }
     const signal = options?.signal;
     if (signal !== undefined) frame.cancellable = true;
-    if (platformItem) {
-      // Only the platform can tell whether this item crosses: post it now, its verdict is the call's.
-      try {
-        this.peer.outbox.postNow(frame);
-      } catch (failure) {
-        return Promise.reject(failure);
-      }
-    } else this.peer.send(frame);
+    this.peer.send(frame);
     return new Promise((resolve, reject) => {
       const call: PendingCall = {
         resolve,

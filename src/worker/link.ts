@@ -185,8 +185,9 @@ export class Peer {
   /** This side goes away (its endpoint closes): say so, post everything, end both roles. */
   leave(): void {
     (this.caller as { close?: () => unknown } | undefined)?.close?.();
-    (this.owner as { closeAll?: () => void } | undefined)?.closeAll?.();
     this.outbox.flush();
+    // Nothing can arrive on a closed endpoint: the owner role settles as if the other side were gone.
+    this.owner?.ended();
     this.release();
   }
 

@@ -202,9 +202,8 @@ interface PendingCall {
 
 /** A name closed here whose late frames may still arrive from a side that has not heard yet. */
 interface Late {
-  queue: Queue<unknown>;
+  tap: QueueTap;
   credits: number;
-  dones: number;
 }
 
 /** The reason a pending call is aborted with when the caller cancels it. */
@@ -315,7 +314,8 @@ class OwnerSide implements Role {
         return;
       case "bye":
         this.closeAll();
-        this.late.clear(); // the other side flushed everything before its bye
+        // The other side flushed everything before its bye: nothing more will come.
+        for (const name of [...this.late.keys()]) this.#finish(name);
         this.peer.release();
         return;
       case "call":
@@ -325,7 +325,7 @@ class OwnerSide implements Role {
         this.calls.get(f.id)?.controller.abort(CANCELLED);
         return;
       case "gone":
-        for (const name of f.names) this.late.delete(name);
+        for (const name of f.names) this.#finish(name);
         this.peer.release();
         return;
     }
@@ -339,6 +339,8 @@ class OwnerSide implements Role {
         return tap.uncredit(f.count);
       case "pull":
         return tap.pull(f.count);
+      case "unpull":
+        return tap.unpull();
       case "ack":
         return tap.ack(f.seq);
       case "return":
@@ -361,24 +363,34 @@ class OwnerSide implements Role {
   #late(frame: Extract<CallerFrame, { name: string }>): boolean {
     const late = this.late.get(frame.name);
     if (late === undefined || this.served.has(frame.name)) return false;
-    if (frame.type === "put") {
-      // Put on credit before the other side heard of the close: items whose
-      // put resolved, never dropped, and never more than the credits it held.
-      if (frame.items.length > late.credits) {
-        throw new ProtocolError(`${frame.items.length} late items on ${late.credits} credits`);
-      }
-      late.credits -= frame.items.length;
-      for (const item of frame.items) late.queue.put(item).catch((error) => this.report(error));
-    } else if (frame.type === "done") {
-      // Tasks done before it heard of the close still count (Q-6).
-      if (frame.count > late.dones) {
-        throw new ProtocolError(`${frame.count} late done on ${late.dones} taken`);
-      }
-      late.dones -= frame.count;
-      for (let i = 0; i < frame.count; i++) late.queue.taskDone();
+    const { tap } = late;
+    switch (frame.type) {
+      case "put":
+        // Put on credit before the other side heard of the close: items whose
+        // put resolved, never dropped, and never more than the credits it held.
+        if (frame.items.length > late.credits) {
+          throw new ProtocolError(`${frame.items.length} late items on ${late.credits} credits`);
+        }
+        late.credits -= frame.items.length;
+        for (const item of frame.items) tap.queue.put(item).catch((error) => this.report(error));
+        break;
+      case "ack": // items its code took before it heard: they stay taken
+        tap.ack(frame.seq);
+        break;
+      case "done": // tasks done before it heard still count (Q-6)
+        tap.done(frame.count);
+        break;
+        // want, uncredit, pull, unpull, return: the close ended what they are about.
     }
-    // want, uncredit, pull, ack, return: the close gave back what they are about.
     return true;
+  }
+
+  /** The other side heard of the close of `name` (or is gone): what it did not take goes back. */
+  #finish(name: string): void {
+    const late = this.late.get(name);
+    if (late === undefined) return;
+    this.late.delete(name);
+    late.tap.finish();
   }
 
   #call(frame: Extract<CallerFrame, { type: "call" }>): void {
@@ -510,7 +522,7 @@ class OwnerSide implements Role {
       if (tap !== undefined) {
         // Until the other side says it heard of the close, items it put on
         // credit may still be on their way: they go into the queue as puts.
-        this.late.set(name, { queue: tap.queue, credits: tap.lateCredits, dones: tap.undone });
+        this.late.set(name, { tap, credits: tap.lateCredits });
         tap.close();
       }
       // Holds die with their link (W-9): the next waiter gets them, and the owner hears of it.
@@ -532,7 +544,8 @@ class OwnerSide implements Role {
 
   ended(): void {
     this.closeAll();
-    this.late.clear(); // the other side is gone: nothing more will come
+    // The other side is gone: nothing more will come; what it was sent goes back (W-8).
+    for (const name of [...this.late.keys()]) this.#finish(name);
   }
 }
 

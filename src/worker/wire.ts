@@ -105,6 +105,8 @@ export type CallerFrame =
   | { type: "want"; name: string; blocked: boolean }
   | { type: "uncredit"; name: string; count: number }
   | { type: "pull"; name: string; count: number }
+  /** Cancels what is left of the pulls; items already sent stay with the caller. */
+  | { type: "unpull"; name: string }
   /** Every item before `seq` was taken by the caller's code. */
   | { type: "ack"; name: string; seq: number }
   /** Same, and every later item sent goes back. */
@@ -120,8 +122,11 @@ export type OwnerFrame =
   | { type: "credit"; name: string; count: number }
   | { type: "reclaim"; name: string }
   | { type: "items"; name: string; seq: number; items: unknown[] }
-  | { type: "itemError"; name: string; seq: number; error: WireError }
+  /** The item `seq` could not be sent; `cancelled` units of pull demand were dropped with it. */
+  | { type: "itemError"; name: string; seq: number; error: WireError; cancelled: number }
   | { type: "returned"; name: string }
+  /** Answers an unpull: `cancelled` units of pull demand were dropped. */
+  | { type: "unpulled"; name: string; cancelled: number }
   | { type: "end"; name: string }
   | { type: "shutdown"; name: string; immediate: boolean }
   | { type: "closed"; names: string[] };
@@ -139,6 +144,7 @@ export const CALLER_TYPES: ReadonlySet<string> = new Set([
   "want",
   "uncredit",
   "pull",
+  "unpull",
   "ack",
   "return",
   "done",
@@ -178,6 +184,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   want: { name, blocked: bool },
   uncredit: { name, count },
   pull: { name, count },
+  unpull: { name },
   ack: { name, seq: count },
   return: { name, seq: count },
   done: { name, count },
@@ -188,8 +195,9 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   credit: { name, count },
   reclaim: { name },
   items: { name, seq: count, items },
-  itemError: { name, seq: count, error: wireError },
+  itemError: { name, seq: count, error: wireError, cancelled: count },
   returned: { name },
+  unpulled: { name, cancelled: count },
   end: { name },
   shutdown: { name, immediate: bool },
   closed: { names },
@@ -429,24 +437,6 @@ export class Outbox {
     }
     this.#seq++;
     return true;
-  }
-
-  /**
-   * Posts what is queued, then `frame` alone, now: the platform's clone of
-   * `frame` is the verdict. Throws what posting it threw (nothing of it was
-   * sent; what was queued before it was).
-   */
-  postNow(frame: Frame): void {
-    this.flush();
-    if (this.#closed) return;
-    const envelope: Envelope = {
-      [TAG]: VERSION,
-      peer: this.#peer,
-      seq: this.#seq,
-      frames: [frame],
-    };
-    this.#post.call(this.#endpoint, envelope, []);
-    this.#seq++;
   }
 
   /** Stops posting; what is queued is dropped. */

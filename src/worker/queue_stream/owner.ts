@@ -22,7 +22,7 @@ import {
 import type { WaitOptions } from "../../_waiters.ts";
 import { QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { Queue } from "../../queue.ts";
-import { NEEDS_PLATFORM as PLATFORM, snapshot } from "../clone.ts";
+import { postable } from "../clone.ts";
 import { CREDIT_WINDOW, type Outbox, type OwnerFrame, serializeError } from "../wire.ts";
 
 /** What a stream needs of the link it belongs to. */
@@ -34,6 +34,8 @@ export interface StreamHost {
 
 interface Sent<T> extends Taken<T> {
   readonly seq: number;
+  /** The answer of a remote get call: its caller waits for it, a return does not take it back. */
+  readonly direct: boolean;
 }
 
 /** A W-10 refusal: the frame changes nothing and is reported. */
@@ -228,13 +230,7 @@ export class QueueTap<T = unknown> {
       try {
         taken = this.#access.takeHeld(this.#out);
       } catch (error) {
-        this.#stopPulling();
-        this.#push({
-          type: "itemError",
-          name: this.name,
-          seq: this.#nextSeq++,
-          error: serializeError(error),
-        });
+        this.#itemError(error);
         return;
       }
       if (taken === undefined) {
@@ -247,9 +243,10 @@ export class QueueTap<T = unknown> {
           settled = true;
           this.#standing = undefined;
           if (this.#host.closed) return;
-          this.#demand = 0;
-          if (error instanceof QueueShutDown) this.#push({ type: "end", name: this.name });
-          else this.#itemError(error);
+          if (error instanceof QueueShutDown) {
+            this.#demand = 0;
+            this.#push({ type: "end", name: this.name });
+          } else this.#itemError(error);
         });
         if (!settled) this.#standing = wait;
         return;
@@ -265,15 +262,9 @@ export class QueueTap<T = unknown> {
    */
   #send(taken: Taken<T>, answers?: number): boolean {
     const seq = this.#nextSeq++;
-    let copy: unknown;
     try {
-      copy = snapshot(taken.item);
-      if (copy === PLATFORM) {
-        const frame: OwnerFrame = answers === undefined
-          ? { type: "items", name: this.name, seq, items: [taken.item] }
-          : { type: "result", id: answers, value: taken.item, seq };
-        this.#outbox.postNow(frame); // the platform's clone is the verdict
-      } else if (answers !== undefined) {
+      const copy = postable(taken.item); // the verdict before the item joins a frame (W-3)
+      if (answers !== undefined) {
         this.#push({ type: "result", id: answers, value: copy, seq });
       } else {
         const last = this.#outbox.last();
@@ -287,30 +278,42 @@ export class QueueTap<T = unknown> {
       }
     } catch (error) {
       this.#access.requeue(this.#out, [taken]);
-      if (answers === undefined) {
-        this.#stopPulling();
-        this.#push({ type: "itemError", name: this.name, seq, error: serializeError(error) });
-      } else this.#push({ type: "error", id: answers, error: serializeError(error) });
+      if (answers === undefined) this.#itemError(error, seq);
+      else this.#push({ type: "error", id: answers, error: serializeError(error) });
       return false;
     }
-    this.#sent.push({ item: taken.item, stamp: taken.stamp, seq });
+    this.#sent.push({ item: taken.item, stamp: taken.stamp, seq, direct: answers !== undefined });
     if (answers === undefined) this.#demand--;
     return true;
   }
 
-  #itemError(error: unknown): void {
+  /**
+   * The next item cannot be sent: the get meant for it fails, and serving
+   * stops until the remote side pulls again (else the same item would fail
+   * again and again).
+   */
+  #itemError(error: unknown, seq = this.#nextSeq++): void {
     this.#push({
       type: "itemError",
       name: this.name,
-      seq: this.#nextSeq++,
+      seq,
       error: serializeError(error),
+      cancelled: this.#stopPulling(),
     });
   }
 
-  #stopPulling(): void {
+  /** Drops the pull demand; returns how much there was. */
+  #stopPulling(): number {
+    const cancelled = this.#demand;
     this.#demand = 0;
     this.#standing?.cancel();
     this.#standing = undefined;
+    return cancelled;
+  }
+
+  /** The remote side needs no more items for now: items already sent stay with it. */
+  unpull(): void {
+    this.#push({ type: "unpulled", name: this.name, cancelled: this.#stopPulling() });
   }
 
   /**
@@ -356,36 +359,44 @@ export class QueueTap<T = unknown> {
   }
 
   #settle(seq: number, what: string): void {
-    if (seq < this.#settled || seq > this.#nextSeq) {
+    if (seq > this.#nextSeq) {
       throw new ProtocolError(
-        `${what} of "${this.name}" before #${seq}: sent up to #${this.#nextSeq}, settled before #${this.#settled}`,
+        `${what} of "${this.name}" before #${seq}: sent up to #${this.#nextSeq}`,
       );
     }
+    // Seqs before `settled` were settled already (taken, or given back): nothing to do for them.
     let taken = 0;
     while (this.#sent.length > 0 && this.#sent.peekFront()!.seq < seq) {
       this.#sent.shift();
       taken++;
     }
-    this.#settled = seq;
+    if (seq > this.#settled) this.#settled = seq;
     this.#undone += taken;
     if (taken > 0) this.#access.release(this.#out, taken);
   }
 
-  /** The remote side took the items before `seq` and gives back every later one. */
+  /**
+   * The remote side took the items before `seq` and gives back every later
+   * one it was sent ahead. Answers of its get calls stay: their callers take
+   * them (unless the queue was discarded, when nobody will).
+   */
   giveBack(seq: number): void {
     this.#settle(seq, "return");
     this.#stopPulling();
-    this.#returnSent();
+    this.#returnSent(!this.#access.discarding);
     // Items sent before this point are back in the queue: the remote side drops them until it reads this.
     this.#push({ type: "returned", name: this.name });
   }
 
-  #returnSent(): void {
-    this.#settled = this.#nextSeq;
+  /** Every item sent and not taken goes back to the queue (but direct answers, if `keepDirect`). */
+  #returnSent(keepDirect = false): void {
     if (this.#sent.length === 0) return;
-    const items = [...this.#sent];
+    const back: Sent<T>[] = [];
+    const kept: Sent<T>[] = [];
+    for (const sent of this.#sent) (keepDirect && sent.direct ? kept : back).push(sent);
     this.#sent.clear();
-    this.#access.requeue(this.#out, items);
+    for (const sent of kept) this.#sent.push(sent);
+    this.#access.requeue(this.#out, back);
   }
 
   /** The remote code marked `count` items it took as done. */
@@ -419,7 +430,12 @@ export class QueueTap<T = unknown> {
     this.#unwatchSpace = undefined;
   }
 
-  /** The link closed: give back everything held for the other side (W-8). */
+  /**
+   * The link closed. Credits and pulls end now. Items sent and not yet
+   * taken stay held until `finish()`: the remote side's acks for items its
+   * code took before it heard of the close may still come, and those must
+   * not come back as well (exactly once).
+   */
   close(): void {
     for (const unwatch of this.#unwatch) unwatch();
     this.#stopPulling();
@@ -429,6 +445,13 @@ export class QueueTap<T = unknown> {
     this.#unwatchSpace = undefined;
     this.#owed = 0;
     if (this.#credit.count > 0) this.#access.release(this.#credit, this.#credit.count);
+  }
+
+  /**
+   * The remote side has heard of the close (or is gone): what it was sent
+   * and did not take goes back to the head of the queue, in order (W-8).
+   */
+  finish(): void {
     this.#returnSent();
     this.#access.dropHold(this.#credit);
     this.#access.dropHold(this.#out);

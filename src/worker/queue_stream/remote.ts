@@ -10,7 +10,7 @@
 import { Deque } from "../../_deque.ts";
 import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../../errors.ts";
-import { NEEDS_PLATFORM as PLATFORM, snapshot } from "../clone.ts";
+import { postable } from "../clone.ts";
 import type { RemoteQueue } from "../remote.ts";
 import { afterTurn, CREDIT_WINDOW, type Entry, type Outbox } from "../wire.ts";
 
@@ -33,14 +33,12 @@ export interface ProxyHost {
     op: string,
     args: unknown[],
     options?: WaitOptions,
-    platformItem?: boolean,
     onItem?: (seq: number, value: unknown) => unknown,
   ): Promise<unknown>;
 }
 
-/** A put waiting for credit: the item, already checked (its copy, or the item for the platform). */
+/** A put waiting for credit: the copy of its item that is certain to cross. */
 interface WaitingPut {
-  item: unknown;
   copy: unknown;
 }
 
@@ -138,7 +136,7 @@ export class QueueProxy {
   /** Checks an item before anything else happens to it; a rejection when it cannot cross (W-3). */
   #check(item: unknown): WaitingPut | Promise<never> {
     try {
-      return { item, copy: snapshot(item) };
+      return { copy: postable(item) };
     } catch (error) {
       return Promise.reject(error);
     }
@@ -180,33 +178,23 @@ export class QueueProxy {
   }
 
   #putCall(op: string, checked: WaitingPut, options?: WaitOptions): Promise<void> {
-    const platform = checked.copy === PLATFORM;
-    const item = platform ? checked.item : checked.copy;
-    return this.#host.call(this.#name, op, [item], options, platform) as Promise<void>;
+    return this.#host.call(this.#name, op, [checked.copy], options) as Promise<void>;
   }
 
-  /** Sends a checked item on one credit; a rejection when the platform refuses it. */
+  /** Sends a checked item on one credit. */
   #sendChecked(checked: WaitingPut): Promise<void> {
-    try {
-      this.#send(checked);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    this.#send(checked);
     return Promise.resolve();
   }
 
-  /** Uses one credit; throws (and keeps the credit) when the platform refuses the item. */
+  /** Uses one credit for an item already checked: it joins this turn's put frame. */
   #send(checked: WaitingPut): void {
     const outbox = this.#host.outbox;
-    if (checked.copy === PLATFORM) {
-      outbox.postNow({ type: "put", name: this.#name, items: [checked.item] });
-    } else {
-      const last = outbox.last();
-      if (last?.type === "put" && last.name === this.#name) {
-        last.items.push(checked.copy);
-        outbox.added(1);
-      } else outbox.push({ type: "put", name: this.#name, items: [checked.copy] });
-    }
+    const last = outbox.last();
+    if (last?.type === "put" && last.name === this.#name) {
+      last.items.push(checked.copy);
+      outbox.added(1);
+    } else outbox.push({ type: "put", name: this.#name, items: [checked.copy] });
     this.#credits--;
     if (this.#credits < CREDIT_WINDOW / 2) this.#want();
     this.#putSinceCheck = true;
@@ -254,12 +242,7 @@ export class QueueProxy {
     this.#credits += count;
     while (this.#credits > 0 && this.#putters.size > 0) {
       const putter = this.#putters.shift()!;
-      try {
-        this.#send(putter.data);
-      } catch (error) {
-        putter.reject(error); // that put fails alone (W-3); its credit stays for the next
-        continue;
-      }
+      this.#send(putter.data);
       putter.resolve();
     }
     if (this.#putters.size > 0) this.#want(true);
@@ -315,6 +298,11 @@ export class QueueProxy {
     this.#directPending++;
     const answered = (seq: number, value: unknown): unknown => {
       this.#directPending--;
+      if (this.#discarding) {
+        // Sent before the owner read the shutdown(true) return: it discards this one too (W-12).
+        this.#giveBack();
+        throw new QueueShutDown();
+      }
       this.#arrive({ seq, value });
       // Items that arrived first go out first: seq order.
       const received = this.#received.shift()!;
@@ -323,7 +311,7 @@ export class QueueProxy {
       if (received.error !== undefined) throw received.error;
       return received.value;
     };
-    return this.#host.call(this.#name, op, [], options, false, answered).catch((error) => {
+    return this.#host.call(this.#name, op, [], options, answered).catch((error) => {
       this.#directPending--;
       throw error;
     });
@@ -385,15 +373,30 @@ export class QueueProxy {
   }
 
   /**
-   * The last waiting get timed out or was aborted: take back what was asked
-   * for, so it is not kept here while the owner's getters wait (Q-5).
+   * The last waiting get timed out or was aborted: cancel what is left of
+   * the pulls, so the owner takes no later item for a getter that is gone
+   * while its own getters wait (Q-5). Items already sent stay here for the
+   * next get: giving them back could hand them to a consumer that already
+   * took a later item of the same producer (W-2).
    */
   #withdraw(): void {
-    if (
-      this.#getters.size > 0 || this.#outstanding === 0 || this.#directPending > 0 ||
-      this.#closed || this.#ended
-    ) return;
-    this.#giveBack();
+    if (this.#getters.size > 0 || this.#outstanding === 0 || this.#closed || this.#ended) return;
+    this.#host.outbox.push({ type: "unpull", name: this.#name });
+  }
+
+  /** The owner dropped `cancelled` units of this side's pull demand. */
+  unpulled(cancelled: number): void {
+    this.#dropDemand(cancelled);
+  }
+
+  #dropDemand(cancelled: number): void {
+    this.#outstanding -= cancelled;
+    if (this.#outstanding < 0) {
+      this.#host.report(
+        new TypeError(`baton: "${this.#name}" had ${-this.#outstanding} too few pulls`),
+      );
+      this.#outstanding = 0;
+    }
   }
 
   /** Gives back every item received and not taken, and every item on its way. */
@@ -429,9 +432,9 @@ export class QueueProxy {
   }
 
   /** The item `seq` could not be sent: it is back at the owner's head; the get meant for it fails. */
-  itemError(seq: number, error: Error): void {
+  itemError(seq: number, error: Error, cancelled: number): void {
     if (this.#closed || this.#discarding || this.#returning > 0) return;
-    this.#outstanding = 0; // the owner stopped serving this side's pull
+    this.#dropDemand(cancelled); // the owner stopped serving this side's pulls
     this.#arrive({ seq, error });
     this.items(seq + 1, []);
   }
