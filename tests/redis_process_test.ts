@@ -1,0 +1,250 @@
+/**
+ * Redis clients in separate `deno run` processes (R-2, R-3, R-4, R-8, R-9):
+ * FIFO across processes, join and shutdown across three, and clients killed
+ * with SIGKILL or stopped with SIGSTOP.
+ */
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { Redis } from "ioredis";
+import { QueueEmpty, QueueFull } from "@baton/baton";
+import { connectRedis, type RedisClient } from "@baton/baton/redis";
+import { until, withRedisServer } from "./fixtures/redis_server.ts";
+
+const CLIENT = new URL("./fixtures/redis_client.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+/** A client process started from tests/fixtures/redis_client.ts. */
+class ClientProcess {
+  readonly lines: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #reading: Promise<void>;
+  #status: Promise<Deno.CommandStatus> | undefined;
+
+  constructor(args: (string | number)[]) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--config",
+        CONFIG,
+        "--allow-read",
+        "--allow-write",
+        "--allow-net",
+        "--allow-env",
+        CLIENT,
+        ...args.map(String),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#reading = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of this.#child.stdout) {
+      rest += decoder.decode(chunk, { stream: true });
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) this.lines.push(line);
+    }
+  }
+
+  /** The lines starting with `word`, as numbers after it. */
+  numbers(word: string): number[] {
+    return this.lines.filter((line) => line.startsWith(`${word} `)).map((line) =>
+      Number(line.slice(word.length + 1))
+    );
+  }
+
+  get id(): string | undefined {
+    return this.lines.find((line) => line.startsWith("id "))?.slice(3);
+  }
+
+  waitFor(check: () => boolean, what: string): Promise<void> {
+    return until(check, what, 60_000);
+  }
+
+  signal(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
+  /** Waits for the process to end and its output to be read. */
+  async status(): Promise<Deno.CommandStatus> {
+    this.#status ??= this.#child.status;
+    const status = await this.#status;
+    await this.#reading;
+    return status;
+  }
+
+  /** Kills the process if it still runs, and waits for it. */
+  async stop(): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already ended
+    }
+    await this.status();
+  }
+}
+
+/** Runs `fn` with a server, a client of this process and a raw connection. */
+function scenario(
+  leaseMs: number,
+  fn: (main: RedisClient, raw: Redis, path: string, started: ClientProcess[]) => Promise<void>,
+): () => Promise<void> {
+  return () =>
+    withRedisServer(async (path) => {
+      const main = await connectRedis({ path }, { leaseMs });
+      const raw = new Redis({ path });
+      const started: ClientProcess[] = [];
+      try {
+        await fn(main, raw, path, started);
+      } finally {
+        await Promise.all(started.map((child) => child.stop()));
+        await main.close();
+        await raw.quit();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    });
+}
+
+function spawn(started: ClientProcess[], ...args: (string | number)[]): ClientProcess {
+  const child = new ClientProcess(args);
+  started.push(child);
+  return child;
+}
+
+Deno.test(
+  "R-2: FIFO from a producer process to a consumer process",
+  scenario(10_000, async (_main, _raw, path, started) => {
+    const consumer = spawn(started, "fifo", path, "fifo", 10, 2_000);
+    const producer = spawn(started, "produce", path, "fifo", 10, 10_000, 2_000, 0, 0);
+    assertEquals((await producer.status()).code, 0);
+    assertEquals((await consumer.status()).code, 0);
+    assertEquals(consumer.lines.at(-1), "ok");
+  }),
+);
+
+Deno.test(
+  "R-4: join and shutdown across three processes",
+  scenario(10_000, async (main, _raw, path, started) => {
+    const consumers = [0, 1].map(() => spawn(started, "consume", path, "three", 20, 10_000, 0));
+    const producer = spawn(started, "produce", path, "three", 20, 10_000, 500, 0, 0);
+    const queue = main.queue<number>("three", { maxsize: 20 });
+    assertEquals((await producer.status()).code, 0);
+    assert(await queue.join({ timeout: 60_000 }), "join resolved");
+    assertEquals(await queue.unfinishedTasks, 0);
+    await queue.shutdown();
+    const ended: number[] = [];
+    for (const consumer of consumers) {
+      assertEquals((await consumer.status()).code, 0);
+      ended.push(...consumer.numbers("end"));
+    }
+    assertEquals(ended.reduce((a, b) => a + b, 0), 500);
+    const got = consumers.flatMap((consumer) => consumer.numbers("got")).sort((a, b) => a - b);
+    assertEquals(got, Array.from({ length: 500 }, (_, i) => i));
+  }),
+);
+
+Deno.test(
+  "R-3: a consumer killed with SIGKILL mid-stream loses nothing, duplicates only what it held",
+  scenario(300, async (main, raw, path, started) => {
+    const count = 300;
+    const queue = main.queue<number>("killed", { maxsize: 50 });
+    const filling = (async () => {
+      for (let i = 0; i < count; i++) await queue.put(i);
+      await main.flush();
+    })();
+    const consumer = spawn(started, "consume", path, "killed", 50, 600, 2);
+    await consumer.waitFor(() => consumer.numbers("done").length >= 40, "40 items done");
+    consumer.signal("SIGKILL");
+    await consumer.status();
+    const held = new Set(consumer.numbers("got"));
+    // its lease runs out and this process's reaper returns what it held
+    const leases = "baton:{q:killed}:leases";
+    await until(async () => (await raw.zscore(leases, consumer.id!)) === null, "the reaper");
+    const mine: number[] = [];
+    const seen = new Set(held);
+    while (seen.size < count || (await queue.qsize()) > 0) {
+      const item = await queue.get({ timeout: 30_000 });
+      mine.push(item);
+      seen.add(item);
+      await queue.taskDone();
+    }
+    await filling;
+    const all = new Set([...held, ...mine]);
+    assertEquals(all.size, count, "every item was delivered");
+    // an item is delivered twice only when the killed consumer held it
+    assertEquals(new Set(mine).size, mine.length, "no duplicate among the survivor's items");
+    // what it held went back to the head, in order: the survivor saw one ascending run
+    for (let i = 1; i < mine.length; i++) assert(mine[i - 1]! < mine[i]!, `order at ${i}`);
+    assert(await queue.join({ timeout: 10_000 }), "taskDone counts stayed exact");
+    assertEquals(await queue.unfinishedTasks, 0);
+  }),
+);
+
+Deno.test(
+  "R-3: a producer killed while holding reserved slots gives its capacity back",
+  scenario(300, async (main, raw, path, started) => {
+    const maxsize = 8;
+    const queue = main.queue<number>("slots", { maxsize });
+    const producer = spawn(started, "produce", path, "slots", maxsize, 600, 100_000, 3, 0);
+    const got: number[] = [];
+    let draining = true;
+    const drainer = (async () => {
+      while (draining) {
+        try {
+          got.push(await queue.get({ timeout: 50 }));
+          await queue.taskDone();
+        } catch (error) {
+          if (!(error instanceof QueueEmpty)) throw error;
+        }
+      }
+    })();
+    await producer.waitFor(() => producer.numbers("put").length >= 20, "20 puts");
+    await until(
+      async () => (await raw.llen(`baton:{q:slots}:resv:${producer.id}`)) > 0,
+      "the producer holds reserved slots",
+    );
+    producer.signal("SIGKILL");
+    await producer.status();
+    await until(
+      async () => (await raw.zscore("baton:{q:slots}:leases", producer.id!)) === null,
+      "the reaper",
+    );
+    await until(async () => (await queue.qsize()) === 0, "the queue drains");
+    draining = false;
+    await drainer;
+    // what reached the server is a prefix of its puts, in order (R-9)
+    assertEquals(got, Array.from({ length: got.length }, (_, i) => i));
+    assert(got.length >= producer.numbers("put").length - 2 * maxsize);
+    // every slot is back
+    for (let i = 0; i < maxsize; i++) await queue.putNowait(1_000 + i);
+    await assertRejects(() => queue.putNowait(2_000), QueueFull);
+    assertEquals(await queue.qsize(), maxsize);
+  }),
+);
+
+Deno.test(
+  "R-8: a client stopped for less than its lease keeps its items; longer, it loses them",
+  scenario(200, async (main, _raw, path, started) => {
+    const queue = main.queue<number>("lease");
+    await queue.put(7);
+    await main.flush();
+    const holder = spawn(started, "consume", path, "lease", 0, 1_500, 600_000);
+    await holder.waitFor(() => holder.numbers("got").length === 1, "the holder took the item");
+    holder.signal("SIGSTOP");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    holder.signal("SIGCONT");
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await assertRejects(() => queue.get({ timeout: 0 }), QueueEmpty);
+    assertEquals(await queue.unfinishedTasks, 1);
+    holder.signal("SIGSTOP");
+    assertEquals(await queue.get({ timeout: 30_000 }), 7);
+    holder.signal("SIGCONT");
+    await queue.taskDone();
+    assertEquals(await queue.unfinishedTasks, 0);
+  }),
+);
