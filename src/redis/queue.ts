@@ -15,8 +15,8 @@ import { type Core, TIMED_OUT } from "./client.ts";
 const MARK = "s";
 /** Items and slots fetched or reserved at once, at most. */
 const MAX_WINDOW = 512;
-/** Ops sent in one script call, at most (each put is two). */
-const MAX_BATCH = 2048;
+/** Ops sent in one script call, at most: a full batch is sent at once. */
+const MAX_BATCH = 128;
 /** Unused reserved slots go back after the producer was idle this long. */
 const IDLE_MS = 50;
 
@@ -77,8 +77,13 @@ export class RedisQueue<T> implements QueueLike<T> {
   #initialized = false;
   #shut = 0;
   #failure: unknown = undefined;
-  // batched ops (R-9) and the calls in flight
-  #ops: string[] = [];
+  // batched work (R-9), sent in this order: see #send; and the calls in flight
+  #moved = 0;
+  #markItems = false;
+  #markSlots = false;
+  #puts: string[] = [];
+  #returned = 0;
+  #done = 0;
   readonly #sending = new Set<Promise<void>>();
   // producer side
   #reserved = 0;
@@ -256,7 +261,7 @@ export class RedisQueue<T> implements QueueLike<T> {
       this.#add("d");
       return;
     }
-    const reply = await this.#call("batch", "d") as [number, number];
+    const reply = await this.#call("batch", "D", 1) as [number, number];
     this.#onBatch(reply);
     if (reply[1] > 0) {
       throw new RangeError("taskDone() called more times than items were put");
@@ -485,16 +490,55 @@ export class RedisQueue<T> implements QueueLike<T> {
     return this.#core.call(this.#meta, this.#base, op, ...args);
   }
 
-  #add(...ops: string[]): void {
-    for (const op of ops) this.#ops.push(op);
-    if (this.#ops.length >= MAX_BATCH) this.#send();
+  /**
+   * Batches one op: `p` a put (its encoded item), `r` an item handed to the
+   * caller (its slot goes back), `d` a taskDone, `w` an item a blocked get
+   * moved, `m`/`M` a shutdown marker to give back (items/slots).
+   */
+  #add(op: "p" | "r" | "d" | "w" | "m" | "M", text?: string): void {
+    switch (op) {
+      case "p":
+        this.#puts.push(text!);
+        break;
+      case "r":
+        this.#returned++;
+        break;
+      case "d":
+        this.#done++;
+        break;
+      case "w":
+        this.#moved++;
+        break;
+      case "m":
+        this.#markItems = true;
+        break;
+      case "M":
+        this.#markSlots = true;
+        break;
+    }
+    // a full batch goes at once; the rest on the client's flush timer
+    if (this.#puts.length + this.#returned + this.#done >= MAX_BATCH) this.#send();
     else this.#core.schedule(this);
   }
 
+  /**
+   * Sends the batch as one script call. Within a batch, moved items come
+   * first (they become prefetched before they are handed out), then puts,
+   * then hand-outs, then taskDones: a taskDone never runs ahead of a put made
+   * before it, so `join` never wakes early.
+   */
   #send(): void {
-    if (this.#ops.length === 0) return;
-    const ops = this.#ops;
-    this.#ops = [];
+    const ops: (string | number)[] = [];
+    if (this.#moved > 0) ops.push("W", this.#moved);
+    if (this.#markItems) ops.push("m");
+    if (this.#markSlots) ops.push("M");
+    if (this.#puts.length > 0) ops.push("P", this.#puts.length, ...this.#puts);
+    if (this.#returned > 0) ops.push("R", this.#returned);
+    if (this.#done > 0) ops.push("D", this.#done);
+    if (ops.length === 0) return;
+    this.#moved = this.#returned = this.#done = 0;
+    this.#markItems = this.#markSlots = false;
+    this.#puts = [];
     const sending: Promise<void> = this.#core.call(this.#meta, this.#base, "batch", ...ops).then(
       (reply) => this.#onBatch(reply as [number, number]),
       (error) => {
@@ -627,7 +671,6 @@ export class RedisQueue<T> implements QueueLike<T> {
         settle(this.#putters.shift()!, new QueueFull());
       }
       if (this.#putters.length === 0) return;
-      this.#putWindow = 1;
       const control = new AbortController();
       this.#putBlock = control;
       const slots = `${this.#base}:slots`;
@@ -742,7 +785,6 @@ export class RedisQueue<T> implements QueueLike<T> {
         settle(this.#getters.shift()!, new QueueEmpty());
       }
       if (this.#getters.length === 0) return;
-      this.#getWindow = 1;
       const control = new AbortController();
       this.#getBlock = control;
       const items = `${this.#base}:items`;

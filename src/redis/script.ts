@@ -101,15 +101,6 @@ local function marked_items()
   return 0
 end
 
-local function push_item(v)
-  if not lifo() and shut() > 0 and redis.call('LINDEX', ITEMS, -1) == MARK then
-    redis.call('RPOP', ITEMS)
-    redis.call('RPUSH', ITEMS, v, MARK)
-  else
-    redis.call('RPUSH', ITEMS, v)
-  end
-end
-
 -- Puts items back where the next get takes from, first taken first out again.
 local function requeue(values)
   if #values == 0 then return end
@@ -250,63 +241,84 @@ elseif op == 'unreserve' then
   ensure_marks()
   return real
 elseif op == 'batch' then
+  -- ARGV from 4: 'W' n | 'm' | 'M' | 'P' n v1..vn | 'R' n | 'D' n, in that order (see queue.ts)
   local PROC, WAIT, RESV = K('proc:' .. cid), K('wait:' .. cid), K('resv:' .. cid)
   local PF = 'p:' .. cid
   local failed = 0
   local i = 4
   while i <= #ARGV do
     local o = ARGV[i]
-    if o == 'p' then
-      local v = ARGV[i + 1]
-      i = i + 1
-      local s = shut()
-      if bounded() then
-        local t = redis.call('LPOP', RESV)
-        if not t then redis.call('HINCRBY', META, 'debt', 1) end
-        if s == 2 then release_slots(1) end
-      end
-      if s ~= 2 then
-        push_item(v)
-        add_unfinished(1)
-      end
-    elseif o == 'r' then
-      if num(redis.call('HGET', META, PF)) > 0 then
-        redis.call('HINCRBY', META, PF, -1)
-        redis.call('HINCRBY', META, 'prefetched', -1)
-        release_slots(1)
-      else
-        -- handed out before this client saw shutdown(true) discard it: taken after all
-        add_unfinished(1)
-      end
-    elseif o == 'd' then
-      if num(redis.call('HGET', META, 'unfinished')) <= 0 then
-        failed = failed + 1
-      else
-        add_unfinished(-1)
-        if redis.call('LLEN', PROC) > num(redis.call('HGET', META, PF)) then
-          redis.call('LPOP', PROC)
-        end
-      end
-    elseif o == 'w' then
-      local v = redis.call('LPOP', WAIT)
-      if v then
-        if shut() == 2 then
-          add_unfinished(-1)
-          release_slots(1)
-        else
-          redis.call('RPUSH', PROC, v)
-          redis.call('HINCRBY', META, PF, 1)
-          redis.call('HINCRBY', META, 'prefetched', 1)
+    if o == 'W' then
+      -- items a blocked get moved into WAIT become prefetched items of this client
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      for _ = 1, n do
+        local v = redis.call('LPOP', WAIT)
+        if v then
+          if shut() == 2 then
+            add_unfinished(-1)
+            release_slots(1)
+          else
+            redis.call('RPUSH', PROC, v)
+            redis.call('HINCRBY', META, PF, 1)
+            redis.call('HINCRBY', META, 'prefetched', 1)
+          end
         end
       end
     elseif o == 'm' then
+      i = i + 1
       redis.call('LREM', WAIT, 0, MARK)
       ensure_marks()
     elseif o == 'M' then
+      i = i + 1
       redis.call('LREM', RESV, 0, MARK)
       ensure_marks()
+    elseif o == 'P' then
+      local n = tonumber(ARGV[i + 1])
+      local values = {}
+      for j = 1, n do values[j] = ARGV[i + 1 + j] end
+      i = i + 2 + n
+      local s = shut()
+      if bounded() then
+        local got = redis.call('LPOP', RESV, n)
+        local t = 0
+        if got then t = #got end
+        -- a put whose reserved slot a reaper took back (this client looked dead) still counts
+        if t < n then redis.call('HINCRBY', META, 'debt', n - t) end
+        if s == 2 then release_slots(n) end
+      end
+      if s ~= 2 then
+        local mark = not lifo() and s > 0 and redis.call('LINDEX', ITEMS, -1) == MARK
+        if mark then redis.call('RPOP', ITEMS) end
+        push_many(ITEMS, values, false)
+        if mark then redis.call('RPUSH', ITEMS, MARK) end
+        add_unfinished(n)
+      end
+    elseif o == 'R' then
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      local k = math.min(n, num(redis.call('HGET', META, PF)))
+      if k > 0 then
+        redis.call('HINCRBY', META, PF, -k)
+        redis.call('HINCRBY', META, 'prefetched', -k)
+        release_slots(k)
+      end
+      -- handed out before this client saw shutdown(true) discard them: taken after all
+      if n > k then add_unfinished(n - k) end
+    elseif o == 'D' then
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      local ok = math.min(n, num(redis.call('HGET', META, 'unfinished')))
+      failed = failed + n - ok
+      if ok > 0 then
+        add_unfinished(-ok)
+        local returned = redis.call('LLEN', PROC) - num(redis.call('HGET', META, PF))
+        local pops = math.min(ok, returned)
+        if pops > 0 then redis.call('LPOP', PROC, pops) end
+      end
+    else
+      return redis.error_reply('baton: unknown batch op ' .. tostring(o))
     end
-    i = i + 1
   end
   return {shut(), failed}
 elseif op == 'shutdown' then
