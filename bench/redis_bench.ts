@@ -36,7 +36,7 @@ class Agent {
   readonly #reading: Promise<void>;
 
   constructor(role: string, path: string, count: number, name: string) {
-    this.#child = new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--quiet",
@@ -56,9 +56,10 @@ class Agent {
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
+    this.#child = child;
     this.#reading = (async () => {
       let rest = "";
-      for await (const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
         rest += chunk;
         const parts = rest.split("\n");
         rest = parts.pop()!;
