@@ -400,3 +400,52 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "R-1: priorityQueue gives the smallest priority first, equal ones in insertion order",
+  withClients(2, async ([a, b], path) => {
+    const qa = a!.priorityQueue<[number, string]>("urgent", { maxsize: 10 });
+    const qb = b!.priorityQueue<[number, string]>("urgent", { maxsize: 10 });
+    assertEquals(qa.kind, "PriorityQueue");
+    for (const item of [[3, "c"], [1, "a1"], [2, "b"], [1, "a2"], [-0.5, "first"]] as const) {
+      await qa.put([...item]);
+    }
+    await a!.flush();
+    const order: string[] = [];
+    for (let i = 0; i < 5; i++) order.push((await qb.get())[1]);
+    assertEquals(order, ["first", "a1", "a2", "b", "c"]);
+    // a blocked getter wakes for a put, and for a shutdown
+    const waiting = qb.get();
+    await until(async () => await infoField(path, "blocked_clients") === 1, "the getter blocks");
+    await qa.put([5, "late"]);
+    assertEquals(await waiting, [5, "late"]);
+    await assertRejects(() => qa.put([NaN, "x"]), TypeError);
+    const jobs = a!.priorityQueue<{ due: number }>("due", { priority: (job) => job.due });
+    await assertRejects(() => a!.priorityQueue<string>("strings").put("x"), TypeError);
+    await jobs.put({ due: 9 });
+    await jobs.put({ due: 4 });
+    assertEquals(await jobs.get(), { due: 4 });
+    const blocked = qb.get();
+    await until(async () => await infoField(path, "blocked_clients") === 1, "the getter blocks");
+    await qa.shutdown();
+    await assertRejects(() => blocked, QueueShutDown);
+  }),
+);
+
+Deno.test(
+  "R-4: shutdown(true) empties a priority queue and keeps counts exact",
+  withClients(2, async ([a, b]) => {
+    const qa = a!.priorityQueue<number>("pq-now", { maxsize: 5 });
+    const qb = b!.priorityQueue<number>("pq-now", { maxsize: 5 });
+    for (const item of [5, 4, 3]) await qa.put(item);
+    await a!.flush();
+    assertEquals(await qb.get(), 3);
+    await qb.shutdown(true);
+    assertEquals(await qa.qsize(), 0);
+    assertEquals(await qa.unfinishedTasks, 1);
+    await qb.taskDone();
+    await b!.flush();
+    assertEquals(await qa.join({ timeout: 0 }), true);
+    await assertRejects(() => qa.get(), QueueShutDown);
+  }),
+);

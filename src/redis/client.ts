@@ -106,6 +106,28 @@ export interface RedisQueueOptions<T> {
   codec?: Codec<T>;
 }
 
+/**
+ * Options of {@linkcode RedisClient.priorityQueue}.
+ *
+ * @typeParam T The type of the items.
+ *
+ * @example
+ * ```ts
+ * import type { RedisPriorityQueueOptions } from "@baton/baton/redis";
+ *
+ * const options: RedisPriorityQueueOptions<{ due: number }> = { priority: (job) => job.due };
+ * console.log(options.priority!({ due: 3 })); // 3
+ * ```
+ */
+export interface RedisPriorityQueueOptions<T> extends RedisQueueOptions<T> {
+  /**
+   * An item's priority, a finite number; smaller comes first, equal
+   * priorities in insertion order. Default: a number is its own priority,
+   * an array's first element is (`[priority, item]`).
+   */
+  priority?: (item: T) => number;
+}
+
 /** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
 interface Blocker {
   readonly redis: Redis;
@@ -312,6 +334,33 @@ export class RedisClient implements AsyncDisposable {
   }
 
   /**
+   * A priority queue kept in Redis (a sorted set): the item with the smallest
+   * priority first, equal priorities in insertion order. A consumer takes
+   * one item at a time (no prefetch), so a more urgent item put later is
+   * never stuck behind one a consumer holds.
+   *
+   * @typeParam T The type of the items.
+   * @param name The queue's name.
+   * @param options `maxsize`, `codec` and `priority`.
+   * @returns The queue.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const urgent = redis.priorityQueue<[number, string]>("urgent");
+   * await urgent.put([2, "later"]);
+   * await urgent.put([1, "first"]);
+   * console.log(await urgent.get()); // [1, "first"]
+   * await redis.close();
+   * ```
+   */
+  priorityQueue<T>(name: string, options: RedisPriorityQueueOptions<T> = {}): RedisQueue<T> {
+    return this.#queue("pq", name, options);
+  }
+
+  /**
    * An event kept in Redis: `set` wakes every waiter on every client.
    *
    * @param name The event's name.
@@ -498,15 +547,27 @@ export class RedisClient implements AsyncDisposable {
     return `${this.#core.prefix}:{${tag}:${name}}`;
   }
 
-  #queue<T>(kind: "fifo" | "lifo", name: string, options: RedisQueueOptions<T>): RedisQueue<T> {
+  #queue<T>(
+    kind: "fifo" | "lifo" | "pq",
+    name: string,
+    options: RedisPriorityQueueOptions<T>,
+  ): RedisQueue<T> {
     const maxsize = options.maxsize ?? 0;
     checkCount("maxsize", maxsize);
     const codec = (options.codec ?? this.#codec) as Codec<T>;
-    const tag = kind === "fifo" ? "q" : "lq";
+    const tag = kind === "fifo" ? "q" : kind === "lifo" ? "lq" : "pq";
     const queue = this.#part(
       kind,
       name,
-      () => new RedisQueue<T>(this.#core, this.#base(tag, name), kind, maxsize, codec),
+      () =>
+        new RedisQueue<T>(
+          this.#core,
+          this.#base(tag, name),
+          kind,
+          maxsize,
+          codec,
+          options.priority,
+        ),
     );
     if (queue.maxsize !== maxsize) {
       throw new Error(`queue ${name} is open on this client with maxsize ${queue.maxsize}`);

@@ -31,6 +31,7 @@ export { connectRedis, DEFAULT_LEASE_MS, RedisClient } from "./client.ts";
 export type {
   RedisClientOptions,
   RedisConnectionOptions,
+  RedisPriorityQueueOptions,
   RedisQueueOptions,
   RedisTarget,
 } from "./client.ts";

@@ -63,15 +63,19 @@ interface Putter extends Waiter<void> {
  * ```
  */
 export class RedisQueue<T> implements QueueLike<T> {
-  /** `"Queue"` (FIFO) or `"LifoQueue"`. */
-  readonly kind: "Queue" | "LifoQueue";
+  /** `"Queue"` (FIFO), `"LifoQueue"` or `"PriorityQueue"`. */
+  readonly kind: "Queue" | "LifoQueue" | "PriorityQueue";
   /** Most items held at once; `0`: unbounded. */
   readonly maxsize: number;
   readonly #core: Core;
   readonly #base: string;
   readonly #meta: string;
   readonly #codec: Codec<T>;
+  readonly #kind: "fifo" | "lifo" | "pq";
   readonly #lifo: boolean;
+  readonly #priority: ((item: T) => number) | undefined;
+  /** The list a blocked get waits on. */
+  readonly #blockKey: string;
   readonly #maxWindow: number;
   #init: Promise<void> | undefined;
   #initialized = false;
@@ -103,16 +107,27 @@ export class RedisQueue<T> implements QueueLike<T> {
   #putBlock: AbortController | undefined;
   readonly #closeSignal = new AbortController();
 
-  /** Internal: use `RedisClient.queue` or `RedisClient.lifoQueue`. */
-  constructor(core: Core, base: string, kind: "fifo" | "lifo", maxsize: number, codec: Codec<T>) {
+  /** Internal: use `RedisClient.queue`, `lifoQueue` or `priorityQueue`. */
+  constructor(
+    core: Core,
+    base: string,
+    kind: "fifo" | "lifo" | "pq",
+    maxsize: number,
+    codec: Codec<T>,
+    priority?: (item: T) => number,
+  ) {
     this.#core = core;
     this.#base = base;
     this.#meta = `${base}:meta`;
     this.#codec = codec;
+    this.#kind = kind;
     this.#lifo = kind === "lifo";
-    this.kind = kind === "fifo" ? "Queue" : "LifoQueue";
+    this.#priority = kind === "pq" ? (priority ?? defaultPriority) : undefined;
+    this.#blockKey = kind === "pq" ? `${base}:bell` : `${base}:items`;
+    this.kind = kind === "fifo" ? "Queue" : kind === "lifo" ? "LifoQueue" : "PriorityQueue";
     this.maxsize = maxsize;
-    this.#maxWindow = this.#lifo
+    // a LIFO or priority consumer must not sit on items a newer or more urgent one should overtake
+    this.#maxWindow = kind !== "fifo"
       ? 1
       : maxsize > 0
       ? Math.max(1, Math.min(MAX_WINDOW, Math.floor(maxsize / 4)))
@@ -142,7 +157,14 @@ export class RedisQueue<T> implements QueueLike<T> {
     if (typeof encoded !== "string") {
       throw new TypeError(`the codec returned ${typeof encoded}, not a string`);
     }
-    const text = `v${encoded}`;
+    let text = `v${encoded}`;
+    if (this.#priority !== undefined) {
+      const score: unknown = this.#priority(item);
+      if (typeof score !== "number" || !Number.isFinite(score)) {
+        throw new TypeError(`an item's priority must be a finite number, received ${score}`);
+      }
+      text = `${score}|${text}`;
+    }
     this.#putActivity++;
     if (this.maxsize === 0) {
       this.#add("p", text);
@@ -440,7 +462,7 @@ export class RedisQueue<T> implements QueueLike<T> {
       this.#meta,
       this.#base,
       "init",
-      this.#lifo ? "lifo" : "fifo",
+      this.#kind,
       this.maxsize,
       this.#core.leaseMs,
     ).then(
@@ -567,8 +589,9 @@ export class RedisQueue<T> implements QueueLike<T> {
     const text = this.#buffer.shift()!;
     this.#takenNotDone++;
     this.#add("r");
-    if (!this.#lifo && this.#buffer.length * 2 < this.#getWindow) this.#prefetch();
-    return this.#codec.decode(text.slice(1));
+    if (this.#maxWindow > 1 && this.#buffer.length * 2 < this.#getWindow) this.#prefetch();
+    // fifo and lifo keep 'v...', a priority queue 'score|seq v...'
+    return this.#codec.decode(text.slice(text.indexOf("v") + 1));
   }
 
   #waiter<V>(
@@ -787,7 +810,7 @@ export class RedisQueue<T> implements QueueLike<T> {
       if (this.#getters.length === 0) return;
       const control = new AbortController();
       this.#getBlock = control;
-      const items = `${this.#base}:items`;
+      const items = this.#blockKey;
       const wait = `${this.#base}:wait:${this.#core.id}`;
       const lifo = this.#lifo;
       const { value } = await this.#core.block(
@@ -801,6 +824,12 @@ export class RedisQueue<T> implements QueueLike<T> {
       if (value === MARK) {
         this.#add("m");
         this.#onShut(1);
+      } else if (value !== null && this.#kind === "pq") {
+        // the value is a token: the item is still in the sorted set; claim the smallest
+        const reply = await this.#call("batch", "W", 1) as (number | string)[];
+        this.#onBatch(reply as [number, number]);
+        for (let i = 2; i < reply.length; i++) this.#buffer.push(reply[i] as string);
+        this.#serve();
       } else if (value !== null) {
         // now a prefetched item of this client, served in order below
         this.#add("w");
@@ -822,4 +851,16 @@ function resolveWaiter<V>(waiter: Waiter<V>, value: V): void {
   waiter.settled = true;
   waiter.cleanup();
   waiter.resolve(value);
+}
+
+/**
+ * The default priority of a priority queue's item: a number is its own
+ * priority, an array's first element is (`[priority, item]`, as in Python).
+ */
+function defaultPriority(item: unknown): number {
+  if (typeof item === "number") return item;
+  if (Array.isArray(item) && typeof item[0] === "number") return item[0];
+  throw new TypeError(
+    "a priority queue needs numbers or [priority, item] arrays, or a priority function",
+  );
 }

@@ -45,6 +45,10 @@ end
 local function kind() return redis.call('HGET', META, 'kind') end
 local function shut() return num(redis.call('HGET', META, 'shutdown')) end
 local function lifo() return kind() == 'lifo' end
+local function pq() return kind() == 'pq' end
+-- the list blocked getters wait on and the shutdown marker lives in: the items
+-- themselves, or for a priority queue one token per item in its sorted set
+local function bell() if pq() then return K('bell') end return ITEMS end
 local function bounded() return num(redis.call('HGET', META, 'maxsize')) > 0 end
 
 local function push_many(key, values, left)
@@ -89,7 +93,7 @@ local function ensure_marks()
   if lifo() then
     if redis.call('LINDEX', ITEMS, 0) ~= MARK then redis.call('LPUSH', ITEMS, MARK) end
   else
-    if redis.call('LINDEX', ITEMS, -1) ~= MARK then redis.call('RPUSH', ITEMS, MARK) end
+    if redis.call('LINDEX', bell(), -1) ~= MARK then redis.call('RPUSH', bell(), MARK) end
   end
   if bounded() and redis.call('LINDEX', SLOTS, 0) ~= MARK then redis.call('LPUSH', SLOTS, MARK) end
 end
@@ -97,13 +101,48 @@ end
 local function marked_items()
   if shut() == 0 then return 0 end
   local far = lifo() and 0 or -1
-  if redis.call('LINDEX', ITEMS, far) == MARK then return 1 end
+  if redis.call('LINDEX', bell(), far) == MARK then return 1 end
   return 0
 end
 
 -- Puts items back where the next get takes from, first taken first out again.
+-- Appends to a FIFO list, keeping a shutdown marker at its end.
+local function append(key, values)
+  local mark = shut() > 0 and redis.call('LINDEX', key, -1) == MARK
+  if mark then redis.call('RPOP', key) end
+  push_many(key, values, false)
+  if mark then redis.call('RPUSH', key, MARK) end
+end
+
+local function seq16(n) return string.format('%016d', n) end
+
+-- Priority queue entries: put as 'score|v...', kept in the sorted set as
+-- member 'seq v...' (equal scores: insertion order), taken as 'score|seq v...'.
+local function pq_add(entries, fresh)
+  local first = 0
+  if fresh then first = redis.call('HINCRBY', META, 'seq', #entries) - #entries end
+  local ones = {}
+  for j, e in ipairs(entries) do
+    local bar = string.find(e, '|', 1, true)
+    local score, rest = string.sub(e, 1, bar - 1), string.sub(e, bar + 1)
+    if fresh then rest = seq16(first + j) .. rest end
+    redis.call('ZADD', ITEMS, score, rest)
+    ones[j] = '1'
+  end
+  append(K('bell'), ones)
+end
+
+local function pq_pop(n)
+  local out = {}
+  if n <= 0 then return out end
+  local got = redis.call('ZPOPMIN', ITEMS, n)
+  for j = 1, #got, 2 do out[#out + 1] = got[j + 1] .. '|' .. got[j] end
+  return out
+end
+
 local function requeue(values)
   if #values == 0 then return end
+  if pq() then return pq_add(values, false) end
   local reversed = {}
   for i = #values, 1, -1 do reversed[#reversed + 1] = values[i] end
   if lifo() then push_many(ITEMS, reversed, false) else push_many(ITEMS, reversed, true) end
@@ -120,7 +159,10 @@ local function reap_queue(c, clean)
   if clean then first = returned + 1 end
   for i = first, #taken do back[#back + 1] = taken[i] end
   for _, v in ipairs(redis.call('LRANGE', WAIT, 0, -1)) do
-    if v ~= MARK then back[#back + 1] = v end
+    if v ~= MARK then
+      -- a priority queue's token goes back to the bell; its item never left the set
+      if pq() then append(K('bell'), {v}) else back[#back + 1] = v end
+    end
   end
   local owed = 0
   if not clean then owed = returned end
@@ -155,7 +197,7 @@ end
 
 local function reap(c, clean)
   local k = kind()
-  if k == 'fifo' or k == 'lifo' then return reap_queue(c, clean) end
+  if k == 'fifo' or k == 'lifo' or k == 'pq' then return reap_queue(c, clean) end
   return reap_permits(c)
 end
 
@@ -179,7 +221,7 @@ if op == 'init' then
   if not have then
     redis.call('HSET', META, 'kind', k, 'maxsize', size, 'unfinished', 0, 'shutdown', 0,
       'debt', 0, 'prefetched', 0)
-    if k == 'fifo' or k == 'lifo' then
+    if k == 'fifo' or k == 'lifo' or k == 'pq' then
       redis.call('RPUSH', ZERO, '1')
       if size > 0 then tokens(SLOTS, size) end
     else
@@ -201,17 +243,18 @@ elseif op == 'fetch' then
   local out = {s}
   if s == 2 then return out end
   local vs
-  if lifo() then vs = redis.call('RPOP', ITEMS, n) else vs = redis.call('LPOP', ITEMS, n) end
+  if lifo() then vs = redis.call('RPOP', ITEMS, n) else vs = redis.call('LPOP', bell(), n) end
   if not vs then return out end
   local got = {}
   for _, v in ipairs(vs) do
     if v == MARK then
-      if lifo() then redis.call('LPUSH', ITEMS, MARK) else redis.call('RPUSH', ITEMS, MARK) end
+      if lifo() then redis.call('LPUSH', ITEMS, MARK) else redis.call('RPUSH', bell(), MARK) end
       break
     end
     got[#got + 1] = v
-    out[#out + 1] = v
   end
+  if pq() then got = pq_pop(#got) end
+  for _, v in ipairs(got) do out[#out + 1] = v end
   if #got > 0 then
     push_many(K('proc:' .. cid), got, false)
     redis.call('HINCRBY', META, 'p:' .. cid, #got)
@@ -245,6 +288,7 @@ elseif op == 'batch' then
   local PROC, WAIT, RESV = K('proc:' .. cid), K('wait:' .. cid), K('resv:' .. cid)
   local PF = 'p:' .. cid
   local failed = 0
+  local moved = {}
   local i = 4
   while i <= #ARGV do
     local o = ARGV[i]
@@ -254,6 +298,7 @@ elseif op == 'batch' then
       i = i + 2
       for _ = 1, n do
         local v = redis.call('LPOP', WAIT)
+        if v and pq() then v = pq_pop(1)[1] end
         if v then
           if shut() == 2 then
             add_unfinished(-1)
@@ -262,6 +307,8 @@ elseif op == 'batch' then
             redis.call('RPUSH', PROC, v)
             redis.call('HINCRBY', META, PF, 1)
             redis.call('HINCRBY', META, 'prefetched', 1)
+            -- a priority queue's blocked get moved a token; the client learns its item here
+            if pq() then moved[#moved + 1] = v end
           end
         end
       end
@@ -288,10 +335,13 @@ elseif op == 'batch' then
         if s == 2 then release_slots(n) end
       end
       if s ~= 2 then
-        local mark = not lifo() and s > 0 and redis.call('LINDEX', ITEMS, -1) == MARK
-        if mark then redis.call('RPOP', ITEMS) end
-        push_many(ITEMS, values, false)
-        if mark then redis.call('RPUSH', ITEMS, MARK) end
+        if pq() then
+          pq_add(values, true)
+        elseif lifo() then
+          push_many(ITEMS, values, false)
+        else
+          append(ITEMS, values)
+        end
         add_unfinished(n)
       end
     elseif o == 'R' then
@@ -320,16 +370,19 @@ elseif op == 'batch' then
       return redis.error_reply('baton: unknown batch op ' .. tostring(o))
     end
   end
-  return {shut(), failed}
+  local reply = {shut(), failed}
+  for _, v in ipairs(moved) do reply[#reply + 1] = v end
+  return reply
 elseif op == 'shutdown' then
   local want = 1
   if ARGV[4] == '1' then want = 2 end
   if want > shut() then redis.call('HSET', META, 'shutdown', want) end
   ensure_marks()
   if want == 2 then
-    local n = redis.call('LLEN', ITEMS) - 1
+    local n = redis.call('LLEN', bell()) - 1
     if n > 0 then
-      if lifo() then redis.call('LTRIM', ITEMS, 0, 0) else redis.call('LTRIM', ITEMS, -1, -1) end
+      if lifo() then redis.call('LTRIM', ITEMS, 0, 0) else redis.call('LTRIM', bell(), -1, -1) end
+      if pq() then redis.call('DEL', ITEMS) end
       add_unfinished(-n)
       release_slots(n)
     end
@@ -352,7 +405,7 @@ elseif op == 'info' then
     if redis.call('LINDEX', SLOTS, 0) == MARK then free = free - 1 end
   end
   return {
-    redis.call('LLEN', ITEMS) - marked_items(),
+    redis.call('LLEN', bell()) - marked_items(),
     num(redis.call('HGET', META, 'prefetched')),
     num(redis.call('HGET', META, 'unfinished')),
     shut(),
