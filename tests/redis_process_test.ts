@@ -141,3 +141,39 @@ Deno.test(
     assertEquals(await queue.unfinishedTasks, 0);
   }),
 );
+
+Deno.test(
+  "R-8: a client reaped while frozen drops its stale acknowledgements when it wakes; counts stay exact",
+  scenario(200, async (main, raw, path, started) => {
+    const queue = main.queue<number>("frozen", { maxsize: 10 });
+    await queue.put(7);
+    await queue.put(8);
+    await main.flush();
+    const holder = spawn(started, "consume", path, "frozen", 10, 600, 1_000);
+    await holder.waitFor(() => holder.numbers("got").includes(7), "the holder took 7");
+    holder.signal("SIGSTOP");
+    await until(
+      async () => (await raw.zscore("baton:{q:frozen}:leases", holder.id!)) === null,
+      "the reaper",
+    );
+    // what the frozen holder took is back at the head, in order
+    assertEquals([await queue.get({ timeout: 0 }), await queue.get({ timeout: 0 })], [7, 8]);
+    await queue.taskDone();
+    await queue.taskDone();
+    await main.flush();
+    assertEquals(await queue.unfinishedTasks, 0);
+    await queue.put(10); // one unfinished task that the holder's stale taskDone must not count
+    await main.flush();
+    holder.signal("SIGCONT");
+    await holder.waitFor(() => holder.numbers("done").includes(7), "the holder finishes 7");
+    // its late taskDone for 7 is about an item already requeued and done: it changes nothing
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assertEquals(await queue.unfinishedTasks, 1);
+    // it takes part again: 10 is done once, by whoever got it
+    await holder.waitFor(() => holder.numbers("done").includes(10), "the holder finishes 10");
+    assert(await queue.join({ timeout: 10_000 }));
+    assertEquals(await queue.unfinishedTasks, 0);
+    await queue.shutdown();
+    assertEquals((await holder.status()).code, 0);
+  }),
+);

@@ -102,6 +102,8 @@ export class RedisQueue<T> implements QueueLike<T> {
   #fetching: Promise<void> | undefined;
   #getWindow = 1;
   #takenNotDone = 0;
+  /** taskDone calls still owed for items handed out before this client was reaped. */
+  #staleDone = 0;
   // blocked server calls, cancelled when nobody waits any more or on close
   #getBlock: AbortController | undefined;
   #putBlock: AbortController | undefined;
@@ -278,6 +280,10 @@ export class RedisQueue<T> implements QueueLike<T> {
    */
   async taskDone(): Promise<void> {
     await this.#ready();
+    if (this.#staleDone > 0) {
+      this.#staleDone--;
+      return;
+    }
     if (this.#takenNotDone > 0) {
       this.#takenNotDone--;
       this.#add("d");
@@ -435,7 +441,31 @@ export class RedisQueue<T> implements QueueLike<T> {
   /** Internal: refreshes the lease and reaps dead clients (R-8). */
   async touch(): Promise<void> {
     if (!this.#initialized || this.#core.closed) return;
-    await this.#core.call(this.#meta, this.#base, "touch", this.#core.leaseMs);
+    const [reaped] = await this.#core.call(
+      this.#meta,
+      this.#base,
+      "touch",
+      this.#core.leaseMs,
+    ) as number[];
+    if (reaped === 1) await this.#revive();
+  }
+
+  /**
+   * This client's lease ran out while it was alive (frozen, cut off): others
+   * have requeued what it held (R-3). Drop the local copies and the batched
+   * acknowledgements about them, then take part again.
+   */
+  async #revive(): Promise<void> {
+    this.#buffer.clear();
+    // the next taskDone calls are for items handed out before: those were requeued
+    this.#staleDone += this.#takenNotDone;
+    this.#takenNotDone = 0;
+    this.#returned = 0;
+    this.#done = 0;
+    this.#reserved = 0;
+    this.#putWindow = 1;
+    this.#getWindow = 1;
+    await this.#call("revive", this.#core.leaseMs);
   }
 
   /** Internal: part of `RedisClient.close()`. */
@@ -571,8 +601,10 @@ export class RedisQueue<T> implements QueueLike<T> {
     if (this.#reserved > 0 && this.#putters.length === 0) this.#armIdle();
   }
 
-  #onBatch(reply: [number, number]): void {
+  #onBatch(reply: [number, number, number?]): void {
     this.#onShut(reply[0]);
+    // the batch came from before this client learnt it was reaped; touch() revives it
+    if (reply[2] === 1 && !this.#core.closed) this.touch().catch(() => {});
   }
 
   #onShut(shut: number): void {
@@ -672,7 +704,11 @@ export class RedisQueue<T> implements QueueLike<T> {
 
   async #reserveOnce(): Promise<number> {
     const want = this.#putWindow;
-    const got = Number(await this.#call("reserve", want));
+    let got = Number(await this.#call("reserve", want));
+    if (got === -2) {
+      await this.#revive();
+      got = Number(await this.#call("reserve", want));
+    }
     if (got < 0) {
       this.#onShut(1);
       return 0;
@@ -787,9 +823,14 @@ export class RedisQueue<T> implements QueueLike<T> {
 
   async #fetchOnce(): Promise<number> {
     const want = this.#getWindow;
-    const reply = await this.#call("fetch", want) as (number | string)[];
-    const got = reply.length - 1;
-    for (let i = 1; i < reply.length; i++) this.#buffer.push(reply[i] as string);
+    let reply = await this.#call("fetch", want) as (number | string)[];
+    if (reply[1] === 1) {
+      await this.#revive();
+      reply = await this.#call("fetch", want) as (number | string)[];
+    }
+    // [shutdown, reaped, ...items]
+    const got = reply.length - 2;
+    for (let i = 2; i < reply.length; i++) this.#buffer.push(reply[i] as string);
     if (got === want) this.#getWindow = Math.min(this.#maxWindow, want * 2);
     this.#onShut(Number(reply[0]));
     this.#serve();
@@ -828,7 +869,8 @@ export class RedisQueue<T> implements QueueLike<T> {
         // the value is a token: the item is still in the sorted set; claim the smallest
         const reply = await this.#call("batch", "W", 1) as (number | string)[];
         this.#onBatch(reply as [number, number]);
-        for (let i = 2; i < reply.length; i++) this.#buffer.push(reply[i] as string);
+        // [shutdown, failed, reaped, ...moved]
+        for (let i = 3; i < reply.length; i++) this.#buffer.push(reply[i] as string);
         this.#serve();
       } else if (value !== null) {
         // now a prefetched item of this client, served in order below

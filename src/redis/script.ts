@@ -179,31 +179,41 @@ local function reap_queue(c, clean)
   end
   release_slots(real)
   redis.call('DEL', PROC, WAIT, RESV)
-  redis.call('HDEL', META, 'p:' .. c)
+  redis.call('HDEL', META, 'p:' .. c, 'x:' .. c)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
+  if not clean then redis.call('HSET', META, 'z:' .. c, 1) end
   return #back
 end
 
-local function reap_permits(c)
+local function reap_permits(c, clean)
   local HELD = K('held:' .. c)
   local n = redis.call('LLEN', HELD)
   if n > 0 then tokens(K('permits'), n) end
   redis.call('DEL', HELD)
   redis.call('ZREM', LEASES, c)
+  if not clean then redis.call('HSET', META, 'z:' .. c, 1) else redis.call('HDEL', META, 'z:' .. c) end
   return n
 end
 
 local function reap(c, clean)
   local k = kind()
   if k == 'fifo' or k == 'lifo' or k == 'pq' then return reap_queue(c, clean) end
-  return reap_permits(c)
+  return reap_permits(c, clean)
+end
+
+-- A client whose lease ran out was reaped (flag z:<client>): what it held is back, so
+-- its later hand-outs and taskDones are about requeued items, until it revives.
+local function alive()
+  return redis.call('ZSCORE', LEASES, cid) ~= false and
+    redis.call('HEXISTS', META, 'z:' .. cid) == 0
 end
 
 local function touch(lease)
   local now = now_ms()
   local added = redis.call('ZADD', LEASES, now + lease, cid)
+  local flagged = redis.call('HEXISTS', META, 'z:' .. cid)
   local dead = redis.call('ZRANGEBYSCORE', LEASES, '-inf', '(' .. now)
   local reaped = 0
   for _, c in ipairs(dead) do
@@ -212,7 +222,7 @@ local function touch(lease)
       reaped = reaped + 1
     end
   end
-  return {added, reaped}
+  return {flagged, reaped}
 end
 
 if op == 'init' then
@@ -236,11 +246,17 @@ if op == 'init' then
 elseif op == 'touch' then
   return touch(tonumber(ARGV[4]))
 elseif op == 'close' then
+  redis.call('HDEL', META, 'z:' .. cid)
   return reap(cid, true)
+elseif op == 'revive' then
+  -- the client has dropped what it held before it was reaped
+  redis.call('HDEL', META, 'z:' .. cid)
+  return touch(tonumber(ARGV[4]))
 elseif op == 'fetch' then
   local n = tonumber(ARGV[4])
   local s = shut()
-  local out = {s}
+  if not alive() then return {s, 1} end
+  local out = {s, 0}
   if s == 2 then return out end
   local vs
   if lifo() then vs = redis.call('RPOP', ITEMS, n) else vs = redis.call('LPOP', bell(), n) end
@@ -264,6 +280,7 @@ elseif op == 'fetch' then
 elseif op == 'reserve' then
   local n = tonumber(ARGV[4])
   if shut() > 0 then return -1 end
+  if not alive() then return -2 end
   if not bounded() then return n end
   local free = redis.call('LLEN', SLOTS)
   local k = math.min(n, free)
@@ -289,10 +306,24 @@ elseif op == 'batch' then
   local PF = 'p:' .. cid
   local failed = 0
   local moved = {}
+  -- a reaped client's hand-outs and taskDones are about items already requeued: drop them
+  local live = alive()
   local i = 4
   while i <= #ARGV do
     local o = ARGV[i]
-    if o == 'W' then
+    if o == 'W' and not live then
+      i = i + 2
+      local back = {}
+      for _, v in ipairs(redis.call('LRANGE', WAIT, 0, -1)) do
+        if v == MARK then ensure_marks()
+        elseif pq() then append(K('bell'), {v})
+        else back[#back + 1] = v end
+      end
+      requeue(back)
+      redis.call('DEL', WAIT)
+    elseif (o == 'R' or o == 'D') and not live then
+      i = i + 2
+    elseif o == 'W' then
       -- items a blocked get moved into WAIT become prefetched items of this client
       local n = tonumber(ARGV[i + 1])
       i = i + 2
@@ -354,7 +385,11 @@ elseif op == 'batch' then
         release_slots(k)
       end
       -- handed out before this client saw shutdown(true) discard them: taken after all
-      if n > k then add_unfinished(n - k) end
+      local late = math.min(n - k, num(redis.call('HGET', META, 'x:' .. cid)))
+      if late > 0 then
+        redis.call('HINCRBY', META, 'x:' .. cid, -late)
+        add_unfinished(late)
+      end
     elseif o == 'D' then
       local n = tonumber(ARGV[i + 1])
       i = i + 2
@@ -370,7 +405,9 @@ elseif op == 'batch' then
       return redis.error_reply('baton: unknown batch op ' .. tostring(o))
     end
   end
-  local reply = {shut(), failed}
+  local reaped = 0
+  if not live then reaped = 1 end
+  local reply = {shut(), failed, reaped}
   for _, v in ipairs(moved) do reply[#reply + 1] = v end
   return reply
 elseif op == 'shutdown' then
@@ -391,6 +428,7 @@ elseif op == 'shutdown' then
       if pf > 0 then
         redis.call('LTRIM', K('proc:' .. c), 0, -(pf + 1))
         redis.call('HSET', META, 'p:' .. c, 0)
+        redis.call('HINCRBY', META, 'x:' .. c, pf)
         redis.call('HINCRBY', META, 'prefetched', -pf)
         add_unfinished(-pf)
         release_slots(pf)
@@ -414,6 +452,11 @@ elseif op == 'info' then
 elseif op == 'release' then
   local n, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
   local PERMITS, HELD = K('permits'), K('held:' .. cid)
+  if redis.call('HEXISTS', META, 'z:' .. cid) == 1 then
+    -- the reaper already gave back what this client held
+    redis.call('HDEL', META, 'z:' .. cid)
+    return 0
+  end
   if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
     return redis.error_reply('LOCK release of a lock this client does not hold')
   end

@@ -255,7 +255,14 @@ export class RedisSemaphore {
   /** Internal: refreshes this client's lease and reaps dead clients. */
   async touch(): Promise<void> {
     if (!this.#initialized || this.#raw.closed) return;
-    await this.#raw.call(this.#meta, this.#base, "touch", this.#raw.leaseMs);
+    const [reaped] = await this.#raw.call(
+      this.#meta,
+      this.#base,
+      "touch",
+      this.#raw.leaseMs,
+    ) as number[];
+    // reaped while alive: what it held went back; take part again
+    if (reaped === 1) await this.#raw.call(this.#meta, this.#base, "revive", this.#raw.leaseMs);
   }
 
   /** Internal: cancels this client's waits and gives back what it holds. */
