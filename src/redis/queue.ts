@@ -670,6 +670,11 @@ export class RedisQueue<T> implements QueueLike<T> {
     return merged;
   }
 
+  /** A server call failed (connection lost, server error): the waiters it served learn why. */
+  #fail(queue: Deque<Waiter<never>> | Deque<Waiter<T>> | Deque<Putter>, error: unknown): void {
+    while (queue.length > 0) settle(queue.shift()!, error);
+  }
+
   // ---- producer ----
 
   #pumpPuts(): void {
@@ -685,10 +690,11 @@ export class RedisQueue<T> implements QueueLike<T> {
       return;
     }
     if (this.#putters.length > 0 && this.#reserving === undefined) {
-      this.#reserving = this.#reserveLoop().finally(() => {
-        this.#reserving = undefined;
-        this.#pumpPuts();
-      });
+      this.#reserving = this.#reserveLoop().catch((error) => this.#fail(this.#putters, error))
+        .finally(() => {
+          this.#reserving = undefined;
+          this.#pumpPuts();
+        });
     }
   }
 
@@ -696,7 +702,9 @@ export class RedisQueue<T> implements QueueLike<T> {
   #reserveAhead(): void {
     if (this.#reserving !== undefined || this.#shut > 0) return;
     if (this.#reserved * 2 >= this.#putWindow) return;
-    this.#reserving = this.#reserveOnce().then(() => {}).finally(() => {
+    this.#reserving = this.#reserveOnce().then(() => {}, (error) => {
+      this.#failure ??= error;
+    }).finally(() => {
       this.#reserving = undefined;
       this.#pumpPuts();
     });
@@ -793,10 +801,11 @@ export class RedisQueue<T> implements QueueLike<T> {
   #pumpGets(): void {
     this.#serve();
     if (this.#getters.length === 0 || this.#fetching !== undefined) return;
-    this.#fetching = this.#fetchLoop().finally(() => {
-      this.#fetching = undefined;
-      if (this.#getters.length > 0 && !this.#core.closed) this.#pumpGets();
-    });
+    this.#fetching = this.#fetchLoop().catch((error) => this.#fail(this.#getters, error))
+      .finally(() => {
+        this.#fetching = undefined;
+        if (this.#getters.length > 0 && !this.#core.closed) this.#pumpGets();
+      });
   }
 
   #serve(): void {
@@ -815,7 +824,9 @@ export class RedisQueue<T> implements QueueLike<T> {
 
   #prefetch(): void {
     if (this.#fetching !== undefined || this.#shut > 0 || this.#core.closed) return;
-    this.#fetching = this.#fetchOnce().then(() => {}).finally(() => {
+    this.#fetching = this.#fetchOnce().then(() => {}, (error) => {
+      this.#failure ??= error;
+    }).finally(() => {
       this.#fetching = undefined;
       if (this.#getters.length > 0 && !this.#core.closed) this.#pumpGets();
     });
