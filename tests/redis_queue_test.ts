@@ -4,7 +4,7 @@
  * uses separate `deno run` processes.
  */
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Queue, QueueEmpty, QueueFull, QueueShutDown } from "@baton/baton";
 import type { QueueLike } from "@baton/baton/worker";
 import { type Codec, connectRedis, type RedisClient } from "@baton/baton/redis";
@@ -452,5 +452,36 @@ Deno.test(
     await b!.flush();
     assertEquals(await qa.join({ timeout: 0 }), true);
     await assertRejects(() => qa.get(), QueueShutDown);
+  }),
+);
+
+Deno.test(
+  "R-9: what a client put reaches other clients without a flush once it goes idle",
+  withClients(2, async ([a, b]) => {
+    const qa = a!.queue<number>("idle", { maxsize: 10 });
+    const qb = b!.queue<number>("idle", { maxsize: 10 });
+    await qa.put(1);
+    await qa.put(2);
+    // no flush: the client's own timer sends the batch
+    assertEquals(await qb.get({ timeout: 10_000 }), 1);
+    assertEquals(await qb.get({ timeout: 10_000 }), 2);
+    await qb.taskDone();
+    await qb.taskDone();
+    assert(await qa.join({ timeout: 10_000 }));
+  }),
+);
+
+Deno.test(
+  "R-9: with prefetch 0 a consumer holds no item beyond the one its get returns",
+  withClients(2, async ([a, b]) => {
+    const qa = a!.queue<number>("no-ahead", { maxsize: 10 });
+    const slow = b!.queue<number>("no-ahead", { maxsize: 10, prefetch: 0 });
+    for (let i = 0; i < 6; i++) await qa.put(i);
+    await a!.flush();
+    for (let i = 0; i < 3; i++) assertEquals(await slow.get(), i);
+    await b!.flush();
+    assertEquals(await qa.qsize(), 3);
+    assertEquals(await qa.get(), 3);
+    assertThrows(() => b!.queue("bad", { prefetch: -1 }), RangeError);
   }),
 );

@@ -3,8 +3,9 @@
  * through Redis. The main process puts URLs on a Redis queue; four fetcher
  * processes (`deno run fetcher.ts`) take them, "fetch" them (simulated, so
  * the example works offline) and put their lines on a Redis print queue,
- * which only the main process prints. `join()` waits until every URL is
- * done; `shutdown()` ends the fetchers' loops.
+ * which only the main process prints. A Redis semaphore tells the main
+ * process when every fetcher is up; `join()` waits until every URL is done;
+ * `shutdown()` ends the fetchers' loops.
  *
  * Uses the server in `REDIS_URL` when set; otherwise starts a throwaway
  * `redis-server` on a unix socket in a temp dir (and stops it at the end).
@@ -102,6 +103,9 @@ const fetchers = Array.from({ length: FETCHERS }, (_, i) =>
     stderr: "inherit",
   }).spawn());
 
+// every fetcher releases one permit once it is connected: start when all are
+const ready = redis.semaphore(`urls-${run}:ready`, 0);
+for (let i = 0; i < FETCHERS; i++) await ready.acquire();
 for (const page of URLS) await urls.put(page);
 await urls.join(); // every URL fetched and marked done, by whichever process
 await urls.shutdown(); // the fetchers' loops end

@@ -104,6 +104,13 @@ export interface RedisQueueOptions<T> {
   maxsize?: number;
   /** How items become strings (default: the client's codec). */
   codec?: Codec<T>;
+  /**
+   * Most items this client's consumers fetch ahead of their gets (R-9); the
+   * window starts at one and grows while they keep up. Default: a quarter of
+   * `maxsize`, at most 512. `0` (or `1`): no fetching ahead, each get takes
+   * one item when it needs it, so slow consumers share the work evenly.
+   */
+  prefetch?: number;
 }
 
 /**
@@ -554,6 +561,7 @@ export class RedisClient implements AsyncDisposable {
   ): RedisQueue<T> {
     const maxsize = options.maxsize ?? 0;
     checkCount("maxsize", maxsize);
+    if (options.prefetch !== undefined) checkCount("prefetch", options.prefetch);
     const codec = (options.codec ?? this.#codec) as Codec<T>;
     const tag = kind === "fifo" ? "q" : kind === "lifo" ? "lq" : "pq";
     const queue = this.#part(
@@ -566,7 +574,7 @@ export class RedisClient implements AsyncDisposable {
           kind,
           maxsize,
           codec,
-          options.priority,
+          options,
         ),
     );
     if (queue.maxsize !== maxsize) {

@@ -116,7 +116,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     kind: "fifo" | "lifo" | "pq",
     maxsize: number,
     codec: Codec<T>,
-    priority?: (item: T) => number,
+    options: { priority?: (item: T) => number; prefetch?: number } = {},
   ) {
     this.#core = core;
     this.#base = base;
@@ -124,13 +124,15 @@ export class RedisQueue<T> implements QueueLike<T> {
     this.#codec = codec;
     this.#kind = kind;
     this.#lifo = kind === "lifo";
-    this.#priority = kind === "pq" ? (priority ?? defaultPriority) : undefined;
+    this.#priority = kind === "pq" ? (options.priority ?? defaultPriority) : undefined;
     this.#blockKey = kind === "pq" ? `${base}:bell` : `${base}:items`;
     this.kind = kind === "fifo" ? "Queue" : kind === "lifo" ? "LifoQueue" : "PriorityQueue";
     this.maxsize = maxsize;
     // a LIFO or priority consumer must not sit on items a newer or more urgent one should overtake
     this.#maxWindow = kind !== "fifo"
       ? 1
+      : options.prefetch !== undefined
+      ? Math.max(1, options.prefetch)
       : maxsize > 0
       ? Math.max(1, Math.min(MAX_WINDOW, Math.floor(maxsize / 4)))
       : MAX_WINDOW;
