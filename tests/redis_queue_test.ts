@@ -485,3 +485,37 @@ Deno.test(
     assertThrows(() => b!.queue("bad", { prefetch: -1 }), RangeError);
   }),
 );
+
+Deno.test(
+  "R-1: close() settles this client's pending waits with LinkClosed and gives back its holds",
+  () =>
+    withRedisServer(async (path) => {
+      const other = await connectRedis({ path });
+      const closing = await connectRedis({ path });
+      try {
+        const queue = closing.queue<number>("closing", { maxsize: 1 });
+        await queue.put(1);
+        const putting = queue.put(2).then(() => "put", (error) => error);
+        const joining = queue.join().then(() => "joined", (error) => error);
+        const empty = closing.queue<number>("empty");
+        const getting = empty.get().then(() => "got", (error) => error);
+        const waiting = closing.event("never").wait().then(() => "set", (error) => error);
+        const lock = closing.lock("held");
+        await lock.acquire();
+        await until(async () => await infoField(path, "blocked_clients") === 4, "four block");
+        await closing.close();
+        for (const outcome of [putting, joining, getting, waiting]) {
+          const error = await outcome;
+          assert(error instanceof Error && error.name === "LinkClosed", String(error));
+        }
+        await assertRejects(() => queue.get(), Error, "closed");
+        // the lock it held is free for the others, and its item stayed queued
+        const theirs = other.lock("held");
+        assertEquals(await theirs.acquire({ timeout: 5_000 }), true);
+        assertEquals(await other.queue<number>("closing", { maxsize: 1 }).get(), 1);
+      } finally {
+        await closing.close();
+        await other.close();
+      }
+    }),
+);

@@ -250,6 +250,8 @@ export class RedisClient implements AsyncDisposable {
   readonly #idle: Blocker[] = [];
   readonly #busy = new Set<Blocker>();
   readonly #dirty = new Set<Part>();
+  /** Blocked calls in flight: close() waits for them before it quits their connections. */
+  readonly #blocking = new Set<Promise<unknown>>();
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
@@ -521,6 +523,8 @@ export class RedisClient implements AsyncDisposable {
         errors.push(error);
       }
     }
+    // the parts' close signals cancelled their blocked calls; wait until each has landed
+    while (this.#blocking.size > 0) await Promise.allSettled([...this.#blocking]);
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#closed = true;
@@ -615,6 +619,8 @@ export class RedisClient implements AsyncDisposable {
       return idle;
     }
     const redis = new Redis({ ...this.#options, lazyConnect: false });
+    // errors reach the calls that fail; a listener keeps ioredis from printing them
+    redis.on("error", () => {});
     const blocker = { redis, id: 0 };
     this.#busy.add(blocker);
     try {
@@ -637,7 +643,16 @@ export class RedisClient implements AsyncDisposable {
     }
   }
 
-  async #block<R>(
+  #block<R>(
+    run: (redis: Redis) => Promise<R | null>,
+    options: WaitOptions | undefined,
+  ): Promise<{ value: R | null; cancelled: unknown }> {
+    const call = this.#blockOnce(run, options);
+    this.#blocking.add(call);
+    return call.finally(() => this.#blocking.delete(call));
+  }
+
+  async #blockOnce<R>(
     run: (redis: Redis) => Promise<R | null>,
     options: WaitOptions | undefined,
   ): Promise<{ value: R | null; cancelled: unknown }> {
@@ -720,6 +735,8 @@ export async function connectRedis(
   }
   const redisOptions = optionsOf(target);
   const main = new Redis({ ...redisOptions, lazyConnect: false });
+  // errors reach the calls that fail; a listener keeps ioredis from printing them
+  main.on("error", () => {});
   try {
     await ready(main);
     const sha = String(await main.script("LOAD", SCRIPT));
