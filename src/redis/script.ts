@@ -22,7 +22,9 @@
  * - `P:wait:<client>` the item a blocked get just moved, until the client
  *   turns it into a prefetched one;
  * - `P:resv:<client>` slot tokens the client reserved for its next puts;
- * - `P:leases` sorted set: client id → lease end, in server milliseconds.
+ * - `P:leases` sorted set: client id → lease end, in server milliseconds;
+ * - `P:reaped` sorted set: clients reaped while maybe alive → when; until such a
+ *   client revives, its acknowledgements about requeued items are dropped.
  *
  * Semaphores and locks use `P:permits` (free permit tokens), `P:held:<client>`
  * (permits the client holds) and, for a lock, `P:fence` (the last token).
@@ -35,6 +37,9 @@ local META = KEYS[1]
 local base, cid, op = ARGV[1], ARGV[2], ARGV[3]
 local function K(s) return base .. ':' .. s end
 local ITEMS, SLOTS, ZERO, LEASES = K('items'), K('slots'), K('zero'), K('leases')
+-- clients reaped while they may still be alive, by when; forgotten after a day
+local REAPED = K('reaped')
+local FORGET_MS = 86400000
 local MARK = 's'
 
 local function num(v) return tonumber(v or '0') or 0 end
@@ -183,7 +188,7 @@ local function reap_queue(c, clean)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
-  if not clean then redis.call('HSET', META, 'z:' .. c, 1) end
+  if not clean then redis.call('ZADD', REAPED, now_ms(), c) end
   return #back
 end
 
@@ -193,7 +198,7 @@ local function reap_permits(c, clean)
   if n > 0 then tokens(K('permits'), n) end
   redis.call('DEL', HELD)
   redis.call('ZREM', LEASES, c)
-  if not clean then redis.call('HSET', META, 'z:' .. c, 1) else redis.call('HDEL', META, 'z:' .. c) end
+  if not clean then redis.call('ZADD', REAPED, now_ms(), c) else redis.call('ZREM', REAPED, c) end
   return n
 end
 
@@ -203,17 +208,19 @@ local function reap(c, clean)
   return reap_permits(c, clean)
 end
 
--- A client whose lease ran out was reaped (flag z:<client>): what it held is back, so
+-- A client whose lease ran out was reaped (it is in REAPED): what it held is back, so
 -- its later hand-outs and taskDones are about requeued items, until it revives.
 local function alive()
   return redis.call('ZSCORE', LEASES, cid) ~= false and
-    redis.call('HEXISTS', META, 'z:' .. cid) == 0
+    redis.call('ZSCORE', REAPED, cid) == false
 end
 
 local function touch(lease)
   local now = now_ms()
   local added = redis.call('ZADD', LEASES, now + lease, cid)
-  local flagged = redis.call('HEXISTS', META, 'z:' .. cid)
+  local flagged = 0
+  if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
+  redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))
   local dead = redis.call('ZRANGEBYSCORE', LEASES, '-inf', '(' .. now)
   local reaped = 0
   for _, c in ipairs(dead) do
@@ -246,11 +253,11 @@ if op == 'init' then
 elseif op == 'touch' then
   return touch(tonumber(ARGV[4]))
 elseif op == 'close' then
-  redis.call('HDEL', META, 'z:' .. cid)
+  redis.call('ZREM', REAPED, cid)
   return reap(cid, true)
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
-  redis.call('HDEL', META, 'z:' .. cid)
+  redis.call('ZREM', REAPED, cid)
   return touch(tonumber(ARGV[4]))
 elseif op == 'fetch' then
   local n = tonumber(ARGV[4])
@@ -452,9 +459,9 @@ elseif op == 'info' then
 elseif op == 'release' then
   local n, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
   local PERMITS, HELD = K('permits'), K('held:' .. cid)
-  if redis.call('HEXISTS', META, 'z:' .. cid) == 1 then
+  if redis.call('ZSCORE', REAPED, cid) ~= false then
     -- the reaper already gave back what this client held
-    redis.call('HDEL', META, 'z:' .. cid)
+    redis.call('ZREM', REAPED, cid)
     return 0
   end
   if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
