@@ -177,3 +177,35 @@ Deno.test(
     assertEquals((await holder.status()).code, 0);
   }),
 );
+
+Deno.test(
+  "R-3: a killed consumer's item goes back where LIFO and priority queues take next",
+  scenario(200, async (main, raw, path, started) => {
+    for (const kind of ["lifo", "pq"] as const) {
+      const name = `back-${kind}`;
+      const queue = kind === "lifo"
+        ? main.lifoQueue<number>(name, { maxsize: 5 })
+        : main.priorityQueue<number>(name, { maxsize: 5 });
+      for (const item of [5, 1, 3]) await queue.put(item);
+      await main.flush();
+      const holder = spawn(started, "consume", path, name, 5, 600, 600_000, kind);
+      const first = kind === "lifo" ? 3 : 1; // the newest, or the smallest
+      await holder.waitFor(() => holder.numbers("got").includes(first), `${kind}: taken`);
+      holder.signal("SIGKILL");
+      await holder.status();
+      const tag = kind === "lifo" ? "lq" : "pq";
+      await until(
+        async () => (await raw.zscore(`baton:{${tag}:${name}}:leases`, holder.id!)) === null,
+        `${kind}: the reaper`,
+      );
+      const order = [];
+      for (let i = 0; i < 3; i++) order.push(await queue.get({ timeout: 0 }));
+      assertEquals(order, kind === "lifo" ? [3, 1, 5] : [1, 3, 5]);
+      for (let i = 0; i < 3; i++) await queue.taskDone();
+      assert(await queue.join({ timeout: 5_000 }));
+      // the slot the dead consumer's item had given back is owed, not lost
+      for (let i = 0; i < 5; i++) await queue.putNowait(10 + i);
+      await assertRejects(() => queue.putNowait(99), QueueFull);
+    }
+  }),
+);
