@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Queue, QueueEmpty, QueueFull, QueueShutDown } from "@baton/baton";
-import type { QueueLike } from "@baton/baton/worker";
+import type { QueueLike, RemoteEvent, RemoteLock, RemoteQueue } from "@baton/baton/worker";
 import { type Codec, connectRedis, type RedisClient } from "@baton/baton/redis";
 import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
 
@@ -53,6 +53,22 @@ Deno.test(
     assertEquals(await drain(remote), [1, 2]);
     assertEquals(remote.kind, "Queue");
     assertEquals(remote.maxsize, 10);
+  }),
+);
+
+Deno.test(
+  "R-1: a Redis queue, event and lock fit the worker proxies' types",
+  withClients(1, async ([redis]) => {
+    // compile-time: each assignment fails `deno check` if a method or its shape is missing
+    const queue: RemoteQueue<number> = redis!.queue<number>("typed");
+    const event: RemoteEvent = redis!.event("typed");
+    const lock: RemoteLock = redis!.lock("typed");
+    await queue.put(1);
+    assertEquals(await queue.getNowait(), 1);
+    await event.set();
+    assertEquals(await event.isSet(), true);
+    using _held = await lock.hold();
+    assertEquals(await lock.locked(), true);
   }),
 );
 
