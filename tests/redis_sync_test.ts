@@ -4,6 +4,7 @@
  */
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
+import type { RemoteSemaphore } from "@baton/baton/worker";
 import { connectRedis, type RedisClient } from "@baton/baton/redis";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
 import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
@@ -53,7 +54,8 @@ Deno.test(
 Deno.test(
   "R-1: semaphore permits across clients, waiters served in the order they blocked (S-2)",
   withClients(3, async ([a, b, c], path) => {
-    const sa = a!.semaphore("permits", 1);
+    // compile-time: a Redis semaphore has the shape of a worker proxy's
+    const sa: RemoteSemaphore = a!.semaphore("permits", 1);
     const sb = b!.semaphore("permits", 1);
     const sc = c!.semaphore("permits", 1);
     assertEquals(await sa.acquire(), true);
@@ -65,11 +67,13 @@ Deno.test(
     await until(async () => await infoField(path, "blocked_clients") === 1, "b blocks");
     const second = sc.acquire().then(() => void order.push("c"));
     await until(async () => await infoField(path, "blocked_clients") === 2, "c blocks");
+    assertEquals(await sa.waiting, 2);
     await sa.release();
     await first;
     await sa.release();
     await second;
     assertEquals(order, ["b", "c"]);
+    await until(async () => (await sa.waiting) === 0, "no acquire waits");
     await sb.release(2);
     assertEquals(await sa.value, 2);
     await assertRejects(() => sa.release(0), RangeError);

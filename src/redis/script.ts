@@ -27,7 +27,8 @@
  *   client revives, its acknowledgements about requeued items are dropped.
  *
  * Semaphores and locks use `P:permits` (free permit tokens), `P:held:<client>`
- * (permits the client holds) and, for a lock, `P:fence` (the last token).
+ * (permits the client holds), `w:<client>` in `P:meta` (its blocked acquire
+ * calls) and, for a lock, `P:fence` (the last token).
  *
  * @module
  */
@@ -197,6 +198,7 @@ local function reap_permits(c, clean)
   local n = redis.call('LLEN', HELD)
   if n > 0 then tokens(K('permits'), n) end
   redis.call('DEL', HELD)
+  redis.call('HDEL', META, 'w:' .. c)
   redis.call('ZREM', LEASES, c)
   if not clean then redis.call('ZADD', REAPED, now_ms(), c) else redis.call('ZREM', REAPED, c) end
   return n
@@ -482,6 +484,20 @@ elseif op == 'set' then
   local FLAG = K('flag')
   if redis.call('LLEN', FLAG) == 0 then redis.call('RPUSH', FLAG, '1') end
   return 1
+elseif op == 'waiting' then
+  -- ARGV[4]: +1 / -1 for this client's blocked acquire calls; 0 reads the sum over clients
+  local d = tonumber(ARGV[4])
+  if d ~= 0 then
+    local n = redis.call('HINCRBY', META, 'w:' .. cid, d)
+    if n <= 0 then redis.call('HDEL', META, 'w:' .. cid) end
+    return n
+  end
+  local total = 0
+  local all = redis.call('HGETALL', META)
+  for j = 1, #all, 2 do
+    if string.sub(all[j], 1, 2) == 'w:' then total = total + tonumber(all[j + 1]) end
+  end
+  return total
 elseif op == 'tryacquire' then
   local v = redis.call('LMOVE', K('permits'), K('held:' .. cid), 'LEFT', 'RIGHT')
   if not v then return 0 end

@@ -197,15 +197,30 @@ export class RedisSemaphore {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
     await this.ready();
-    if (options?.timeout === 0) {
-      return (await this.#core.call(this.#meta, this.#base, "tryacquire")) === 1;
+    // a free permit means nobody waits: take it without blocking
+    if ((await this.#core.call(this.#meta, this.#base, "tryacquire")) === 1) return true;
+    if (options?.timeout === 0) return false;
+    const core = this.#core;
+    const count = (delta: number) =>
+      core.call(this.#meta, this.#base, "waiting", delta).catch(() => {});
+    count(1);
+    try {
+      return await blockMove(
+        this.#raw,
+        this.#closing.signal,
+        `${this.#base}:permits`,
+        `${this.#base}:held:${core.id}`,
+        options,
+      );
+    } finally {
+      if (!this.#raw.closed) count(-1);
     }
-    return await blockMove(
-      this.#raw,
-      this.#closing.signal,
-      `${this.#base}:permits`,
-      `${this.#base}:held:${this.#core.id}`,
-      options,
+  }
+
+  /** How many `acquire` calls wait now, over all clients. */
+  get waiting(): Promise<number> {
+    return this.ready().then(async () =>
+      Number(await this.#core.call(this.#meta, this.#base, "waiting", 0))
     );
   }
 
