@@ -14,7 +14,17 @@ import { SCRIPT } from "./script.ts";
 import { RedisQueue } from "./queue.ts";
 import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
 
-/** Default lease of a client, in milliseconds (R-8). */
+/**
+ * Default lease of a client, in milliseconds (R-8): a client that has not
+ * refreshed its lease for this long is dead for the others.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LEASE_MS } from "@baton/baton/redis";
+ *
+ * console.log(DEFAULT_LEASE_MS); // 10000
+ * ```
+ */
 export const DEFAULT_LEASE_MS = 10_000;
 
 /**
