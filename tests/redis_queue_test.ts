@@ -8,7 +8,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Queue, QueueEmpty, QueueFull, QueueShutDown } from "@baton/baton";
 import type { QueueLike, RemoteEvent, RemoteLock, RemoteQueue } from "@baton/baton/worker";
 import { type Codec, connectRedis, type RedisClient } from "@baton/baton/redis";
-import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
+import { infoField, startRedisServer, until, withRedisServer } from "./fixtures/redis_server.ts";
 
 /** Runs `fn` with `count` clients of one fresh server; closes them all. */
 function withClients(
@@ -535,3 +535,27 @@ Deno.test(
       }
     }),
 );
+
+Deno.test("R-8: a client whose server went away closes at once; its pending get settles", async () => {
+  const server = await startRedisServer();
+  let stopped = false;
+  const redis = await connectRedis({ path: server.path });
+  try {
+    const queue = redis.queue<number>("gone");
+    await queue.put(1);
+    assertEquals(await queue.get(), 1);
+    const pending = queue.get().then(() => "got", (error) => error);
+    await until(
+      async () => await infoField(server.path, "blocked_clients") === 1,
+      "the get blocks",
+    );
+    await server.stop();
+    stopped = true;
+    await redis.close();
+    const outcome = await pending;
+    assert(outcome instanceof Error && outcome.name === "LinkClosed", String(outcome));
+  } finally {
+    await redis.close();
+    if (!stopped) await server.stop();
+  }
+});

@@ -222,16 +222,26 @@ function ready(redis: Redis): Promise<void> {
   });
 }
 
-/** Quits a connection and waits until its socket is closed. */
+/**
+ * Quits a connection and waits until it has ended. A connection that is
+ * reconnecting ends at its next attempt, which the closing client's retry
+ * strategy refuses (see {@linkcode connectRedis}).
+ */
 async function quit(redis: Redis): Promise<void> {
-  if (redis.status === "end") return;
-  const ended = new Promise<void>((resolve) => redis.once("end", () => resolve()));
-  try {
-    await redis.quit();
-  } catch {
-    redis.disconnect();
+  while (redis.status !== "end") {
+    const changed = new Promise<void>((resolve) => {
+      const done = () => {
+        redis.off("end", done);
+        redis.off("ready", done);
+        resolve();
+      };
+      redis.once("end", done);
+      redis.once("ready", done);
+    });
+    if (redis.status === "ready") redis.quit().catch(() => redis.disconnect());
+    else if (redis.status !== "reconnecting") redis.disconnect();
+    await changed;
   }
-  await ended;
 }
 
 /**
@@ -252,6 +262,7 @@ async function quit(redis: Redis): Promise<void> {
  */
 export class RedisClient implements AsyncDisposable {
   readonly #options: RedisOptions;
+  readonly #lifecycle: { closing: boolean };
   readonly #main: Redis;
   readonly #sha: string;
   readonly #codec: Codec<unknown>;
@@ -273,8 +284,10 @@ export class RedisClient implements AsyncDisposable {
     main: Redis,
     sha: string,
     clientOptions: RedisClientOptions,
+    lifecycle: { closing: boolean } = { closing: false },
   ) {
     this.#options = options;
+    this.#lifecycle = lifecycle;
     this.#main = main;
     this.#sha = sha;
     this.#codec = clientOptions.codec ?? jsonCodec;
@@ -523,6 +536,8 @@ export class RedisClient implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    // from now on a lost connection ends instead of reconnecting, failing what it had pending
+    this.#lifecycle.closing = true;
     clearInterval(this.#leaseTimer);
     this.#leaseTimer = undefined;
     const errors: unknown[] = [];
@@ -541,8 +556,12 @@ export class RedisClient implements AsyncDisposable {
     await Promise.all([...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis)));
     this.#idle.length = 0;
     this.#busy.clear();
+    // with the connection lost, what it could not give back comes back when its lease runs out
+    const lostConnection = this.#main.status !== "ready";
     await quit(this.#main);
-    if (errors.length > 0) throw new AggregateError(errors, "closing the Redis client failed");
+    if (errors.length > 0 && !lostConnection) {
+      throw new AggregateError(errors, "closing the Redis client failed");
+    }
   }
 
   async #eval(
@@ -744,14 +763,24 @@ export async function connectRedis(
     throw new RangeError(`leaseMs must be a positive number of milliseconds, received ${leaseMs}`);
   }
   const redisOptions = optionsOf(target);
+  // once the client closes, a lost connection ends instead of reconnecting
+  const lifecycle = { closing: false };
+  const retry = redisOptions.retryStrategy;
+  redisOptions.retryStrategy = (times) =>
+    lifecycle.closing
+      ? null
+      : typeof retry === "function"
+      ? retry(times)
+      : Math.min(times * 50, 2_000);
   const main = new Redis({ ...redisOptions, lazyConnect: false });
   // errors reach the calls that fail; a listener keeps ioredis from printing them
   main.on("error", () => {});
   try {
     await ready(main);
     const sha = String(await main.script("LOAD", SCRIPT));
-    return new RedisClient(redisOptions, main, sha, options);
+    return new RedisClient(redisOptions, main, sha, options, lifecycle);
   } catch (error) {
+    lifecycle.closing = true;
     await quit(main).catch(() => {});
     throw error;
   }
