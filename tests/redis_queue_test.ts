@@ -5,6 +5,7 @@
  */
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { Redis } from "ioredis";
 import { Queue, QueueEmpty, QueueFull, QueueShutDown } from "@baton/baton";
 import type { QueueLike, RemoteEvent, RemoteLock, RemoteQueue } from "@baton/baton/worker";
 import { type Codec, connectRedis, type RedisClient } from "@baton/baton/redis";
@@ -559,3 +560,47 @@ Deno.test("R-8: a client whose server went away closes at once; its pending get 
     if (!stopped) await server.stop();
   }
 });
+
+Deno.test(
+  "R-2: puts and gets with and without options, called in one turn, keep their order",
+  withClients(2, async ([a, b], path) => {
+    const qa = a!.queue<number>("turn", { maxsize: 200 });
+    const qb = b!.queue<number>("turn", { maxsize: 200 });
+    const raw = new Redis({ path });
+    try {
+      const signal = new AbortController().signal;
+      // the producer holds reserved slots (and has read the reply): later puts take the fast path
+      for (let i = 0; i < 20; i++) await qa.put(i);
+      await until(async () => (await raw.llen(`baton:{q:turn}:resv:${a!.id}`)) >= 6, "slots");
+      await qa.qsize();
+      await Promise.all([
+        qa.put(20, { timeout: 5_000 }),
+        qa.put(21),
+        qa.put(22, { signal }),
+        qa.put(23),
+        qa.put(24, {}),
+        qa.put(25),
+      ]);
+      for (let i = 26; i < 80; i++) await qa.put(i);
+      await a!.flush();
+      for (let i = 0; i < 20; i++) assertEquals(await qb.get(), i);
+      // the consumer holds a prefetched window: later gets take the fast path
+      await until(
+        async () => Number(await raw.hget("baton:{q:turn}:meta", `p:${b!.id}`)) >= 6,
+        "a prefetched window",
+      );
+      await qb.qsize();
+      const got = await Promise.all([
+        qb.get({ timeout: 5_000 }),
+        qb.get(),
+        qb.get({ signal }),
+        qb.get(),
+        qb.get({}),
+        qb.get(),
+      ]);
+      assertEquals(got, [20, 21, 22, 23, 24, 25]);
+    } finally {
+      await raw.quit();
+    }
+  }),
+);

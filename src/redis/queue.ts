@@ -95,6 +95,9 @@ export class RedisQueue<T> implements QueueLike<T> {
   #reserving: Promise<void> | undefined;
   #putWindow = 1;
   #putActivity = 0;
+  /** Puts and gets between their call and their place in line (see put and get). */
+  #putsEntering = 0;
+  #getsEntering = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   // consumer side
   readonly #buffer = new Deque<string>();
@@ -154,30 +157,62 @@ export class RedisQueue<T> implements QueueLike<T> {
    * await jobs.put({ url: "https://example.com" }, { timeout: 1000 });
    * ```
    */
-  async put(item: T, options?: WaitOptions): Promise<void> {
-    await this.#ready();
-    await this.#check(options, true);
+  put(item: T, options?: WaitOptions): Promise<void> {
+    // the common case without a wait: encode, take a reserved slot, batch it
+    if (
+      options === undefined && this.#initialized && this.#shut === 0 && !this.#core.closed &&
+      this.#putsEntering === 0 && this.#putters.length === 0 &&
+      (this.maxsize === 0 || this.#reserved > 0)
+    ) {
+      try {
+        this.#putNow(this.#encode(item));
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#put(item, options);
+  }
+
+  /** Encodes an item as stored: `v...`, or `score|v...` for a priority queue (R-6). */
+  #encode(item: T): string {
     const encoded: unknown = this.#codec.encode(item);
     if (typeof encoded !== "string") {
       throw new TypeError(`the codec returned ${typeof encoded}, not a string`);
     }
-    let text = `v${encoded}`;
-    if (this.#priority !== undefined) {
-      const score: unknown = this.#priority(item);
-      if (typeof score !== "number" || !Number.isFinite(score)) {
-        throw new TypeError(`an item's priority must be a finite number, received ${score}`);
-      }
-      text = `${score}|${text}`;
+    const text = `v${encoded}`;
+    if (this.#priority === undefined) return text;
+    const score: unknown = this.#priority(item);
+    if (typeof score !== "number" || !Number.isFinite(score)) {
+      throw new TypeError(`an item's priority must be a finite number, received ${score}`);
     }
+    return `${score}|${text}`;
+  }
+
+  /** Batches an encoded item on a reserved slot (or on an unbounded queue). */
+  #putNow(text: string): void {
     this.#putActivity++;
     if (this.maxsize === 0) {
       this.#add("p", text);
       return;
     }
-    if (this.#putters.length === 0 && this.#reserved > 0) {
-      this.#reserved--;
-      this.#add("p", text);
-      this.#reserveAhead();
+    this.#reserved--;
+    this.#add("p", text);
+    this.#reserveAhead();
+  }
+
+  async #put(item: T, options?: WaitOptions): Promise<void> {
+    // while a put is on its way here, later puts take this path too: they keep their order
+    this.#putsEntering++;
+    try {
+      await this.#ready();
+      await this.#check(options, true);
+    } finally {
+      this.#putsEntering--;
+    }
+    const text = this.#encode(item);
+    if (this.maxsize === 0 || (this.#putters.length === 0 && this.#reserved > 0)) {
+      this.#putNow(text);
       return;
     }
     const nowait = options?.timeout === 0;
@@ -230,9 +265,29 @@ export class RedisQueue<T> implements QueueLike<T> {
    * const job = await jobs.get({ timeout: 1000 });
    * ```
    */
-  async get(options?: WaitOptions): Promise<T> {
-    await this.#ready();
-    await this.#check(options, false);
+  get(options?: WaitOptions): Promise<T> {
+    // the common case without a wait: the next prefetched item
+    if (
+      options === undefined && this.#getsEntering === 0 && this.#getters.length === 0 &&
+      this.#buffer.length > 0 && !this.#core.closed
+    ) {
+      try {
+        return Promise.resolve(this.#take());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#get(options);
+  }
+
+  async #get(options?: WaitOptions): Promise<T> {
+    this.#getsEntering++;
+    try {
+      await this.#ready();
+      await this.#check(options, false);
+    } finally {
+      this.#getsEntering--;
+    }
     if (this.#getters.length === 0 && this.#buffer.length > 0) return this.#take();
     const nowait = options?.timeout === 0;
     if (nowait && this.#getters.length > 0) throw new QueueEmpty();
@@ -280,7 +335,16 @@ export class RedisQueue<T> implements QueueLike<T> {
    * await jobs.taskDone();
    * ```
    */
-  async taskDone(): Promise<void> {
+  taskDone(): Promise<void> {
+    if (this.#staleDone === 0 && this.#takenNotDone > 0 && !this.#core.closed) {
+      this.#takenNotDone--;
+      this.#add("d");
+      return Promise.resolve();
+    }
+    return this.#taskDone();
+  }
+
+  async #taskDone(): Promise<void> {
     await this.#ready();
     if (this.#staleDone > 0) {
       this.#staleDone--;
