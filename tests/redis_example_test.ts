@@ -33,3 +33,28 @@ Deno.test("example distributed: every URL is fetched and printed once, by four p
   );
   assert(lines.filter((line) => /: fetched=\d+$/.test(line)).length === 4);
 });
+
+Deno.test("example distributed: without REDIS_URL or redis-server it says what to install", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-run",
+      "examples/distributed/main.ts",
+    ],
+    cwd: new URL("../", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+    // no PATH: redis-server cannot be found
+    env: { NO_COLOR: "1", PATH: "" },
+    clearEnv: true,
+  }).output();
+  const err = new TextDecoder().decode(stderr);
+  assertEquals(code, 1);
+  assertEquals(new TextDecoder().decode(stdout), "");
+  assert(err.includes("REDIS_URL") && err.includes("apt-get install redis-server"), err);
+});
