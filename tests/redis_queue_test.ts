@@ -604,3 +604,28 @@ Deno.test(
     }
   }),
 );
+
+Deno.test(
+  "R-5: a get keeps its timeout and its place when the server cuts its blocked connection",
+  withClients(2, async ([a, b], path) => {
+    const raw = new Redis({ path });
+    try {
+      const qa = a!.queue<number>("cut");
+      const pending = qa.get({ timeout: 1_500 }).then(() => "got", (error) => error);
+      await until(async () => await infoField(path, "blocked_clients") === 1, "the get blocks");
+      const list = String(await raw.client("LIST"));
+      for (const line of list.split("\n").filter((l) => l.includes("cmd=blmove"))) {
+        await raw.client("KILL", "ID", line.match(/id=(\d+)/)![1]!);
+      }
+      // ioredis reconnects and blocks again; the timeout still fires, and nothing is lost
+      assert((await pending) instanceof QueueEmpty);
+      // the cancelled wait reached the new connection too: nothing stays blocked
+      await until(async () => await infoField(path, "blocked_clients") === 0, "no block", 5_000);
+      await b!.queue<number>("cut").put(5);
+      await b!.flush();
+      assertEquals(await qa.get({ timeout: 10_000 }), 5);
+    } finally {
+      await raw.quit();
+    }
+  }),
+);

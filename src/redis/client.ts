@@ -148,7 +148,10 @@ export interface RedisPriorityQueueOptions<T> extends RedisQueueOptions<T> {
 /** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
 interface Blocker {
   readonly redis: Redis;
-  readonly id: number;
+  /** The connection's `CLIENT ID`; a reconnect changes it. */
+  id: number;
+  /** The connection's `CLIENT SETNAME`, kept across reconnects. */
+  readonly name: string;
 }
 
 /** What a primitive needs from its client. Internal. */
@@ -184,6 +187,9 @@ export interface Part {
   /** Settles every local waiter and gives back what this client holds. */
   close(): Promise<void>;
 }
+
+/** How long `close()` waits for a cancelled blocked call before it cuts its connection. */
+const CLOSE_GRACE_MS = 2_000;
 
 /** The `reason` a timeout gives to {@linkcode Core.block}. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
@@ -273,6 +279,7 @@ export class RedisClient implements AsyncDisposable {
   readonly #dirty = new Set<Part>();
   /** Blocked calls in flight: close() waits for them before it quits their connections. */
   readonly #blocking = new Set<Promise<unknown>>();
+  #connections = 0;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
@@ -541,15 +548,26 @@ export class RedisClient implements AsyncDisposable {
     clearInterval(this.#leaseTimer);
     this.#leaseTimer = undefined;
     const errors: unknown[] = [];
-    for (const part of this.#parts.values()) {
-      try {
-        await part.close();
-      } catch (error) {
-        errors.push(error);
+    // each part cancels its blocked calls, then gives back what it holds; wait until the
+    // cancels have landed, and cut the connections of any still blocked after a grace period
+    const closing = (async () => {
+      for (const part of this.#parts.values()) {
+        try {
+          await part.close();
+        } catch (error) {
+          errors.push(error);
+        }
       }
-    }
-    // the parts' close signals cancelled their blocked calls; wait until each has landed
-    while (this.#blocking.size > 0) await Promise.allSettled([...this.#blocking]);
+      while (this.#blocking.size > 0) await Promise.allSettled([...this.#blocking]);
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+    });
+    const inTime = await Promise.race([closing.then(() => true), grace]);
+    clearTimeout(timer);
+    if (!inTime) { for (const blocker of this.#busy) blocker.redis.disconnect(); }
+    await closing;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#closed = true;
@@ -647,10 +665,12 @@ export class RedisClient implements AsyncDisposable {
       this.#busy.add(idle);
       return idle;
     }
-    const redis = new Redis({ ...this.#options, lazyConnect: false });
+    // named, so a cancel can find it again after a reconnect gave it a new id
+    const name = `baton:${this.id}:${++this.#connections}`;
+    const redis = new Redis({ ...this.#options, connectionName: name, lazyConnect: false });
     // errors reach the calls that fail; a listener keeps ioredis from printing them
     redis.on("error", () => {});
-    const blocker = { redis, id: 0 };
+    const blocker = { redis, id: 0, name };
     this.#busy.add(blocker);
     try {
       await ready(redis);
@@ -661,6 +681,20 @@ export class RedisClient implements AsyncDisposable {
       throw error;
     }
     return blocker;
+  }
+
+  /** Finds a pooled connection's id again by its name (a reconnect changed it). */
+  async #refreshId(blocker: Blocker): Promise<void> {
+    try {
+      const list = String(await this.#main.client("LIST"));
+      for (const line of list.split("\n")) {
+        if (!line.includes(` name=${blocker.name} `)) continue;
+        const id = line.match(/^id=(\d+)/);
+        if (id !== null) blocker.id = Number(id[1]);
+      }
+    } catch {
+      // the next round tries again
+    }
   }
 
   #giveBack(blocker: Blocker): void {
@@ -691,11 +725,15 @@ export class RedisClient implements AsyncDisposable {
     let settled = false;
     let unblocking: Promise<void> | undefined;
     const unblock = async (target: Blocker) => {
-      // CLIENT UNBLOCK can reach the server before the blocking command does; retry until it lands.
+      // CLIENT UNBLOCK can reach the server before the blocking command does (or while
+      // the connection is being re-established): retry, backing off, until it lands
+      let pause = 1;
       while (!settled) {
         const n = await this.#main.client("UNBLOCK", target.id).catch(() => 0);
         if (settled || n === 1) return;
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        pause = Math.min(pause * 2, 100);
+        if (pause >= 8 && !settled) await this.#refreshId(target);
       }
     };
     const cancel = (reason: unknown) => {
