@@ -126,7 +126,7 @@ Deno.test(
     const queue = main.queue<number>("lease");
     await queue.put(7);
     await main.flush();
-    const holder = spawn(started, "consume", path, "lease", 0, 1_500, 600_000);
+    const holder = spawn(started, "consume", path, "lease", 0, 3_000, 600_000);
     await holder.waitFor(() => holder.numbers("got").length === 1, "the holder took the item");
     holder.signal("SIGSTOP");
     await new Promise((resolve) => setTimeout(resolve, 500));
