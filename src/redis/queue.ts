@@ -158,9 +158,13 @@ export class RedisQueue<T> implements QueueLike<T> {
    * ```
    */
   put(item: T, options?: WaitOptions): Promise<void> {
-    // the common case without a wait: encode, take a reserved slot, batch it
+    return this.#fastPut(item, options === undefined) ?? this.#put(item, options);
+  }
+
+  /** The common case without a wait: encode, take a reserved slot, batch it. */
+  #fastPut(item: T, plain: boolean): Promise<void> | undefined {
     if (
-      options === undefined && this.#initialized && this.#shut === 0 && !this.#core.closed &&
+      plain && this.#initialized && this.#shut === 0 && !this.#core.closed &&
       this.#putsEntering === 0 && this.#putters.length === 0 &&
       (this.maxsize === 0 || this.#reserved > 0)
     ) {
@@ -171,7 +175,7 @@ export class RedisQueue<T> implements QueueLike<T> {
         return Promise.reject(error);
       }
     }
-    return this.#put(item, options);
+    return undefined;
   }
 
   /** Encodes an item as stored: `v...`, or `score|v...` for a priority queue (R-6). */
@@ -246,7 +250,7 @@ export class RedisQueue<T> implements QueueLike<T> {
    * ```
    */
   putNowait(item: T): Promise<void> {
-    return this.put(item, { timeout: 0 });
+    return this.#fastPut(item, true) ?? this.#put(item, { timeout: 0 });
   }
 
   /**
@@ -266,9 +270,13 @@ export class RedisQueue<T> implements QueueLike<T> {
    * ```
    */
   get(options?: WaitOptions): Promise<T> {
-    // the common case without a wait: the next prefetched item
+    return this.#fastGet(options === undefined) ?? this.#get(options);
+  }
+
+  /** The common case without a wait: the next prefetched item. */
+  #fastGet(plain: boolean): Promise<T> | undefined {
     if (
-      options === undefined && this.#getsEntering === 0 && this.#getters.length === 0 &&
+      plain && this.#getsEntering === 0 && this.#getters.length === 0 &&
       this.#buffer.length > 0 && !this.#core.closed
     ) {
       try {
@@ -277,7 +285,7 @@ export class RedisQueue<T> implements QueueLike<T> {
         return Promise.reject(error);
       }
     }
-    return this.#get(options);
+    return undefined;
   }
 
   async #get(options?: WaitOptions): Promise<T> {
@@ -319,7 +327,7 @@ export class RedisQueue<T> implements QueueLike<T> {
    * ```
    */
   getNowait(): Promise<T> {
-    return this.get({ timeout: 0 });
+    return this.#fastGet(true) ?? this.#get({ timeout: 0 });
   }
 
   /**
