@@ -629,3 +629,14 @@ Deno.test(
     }
   }),
 );
+
+Deno.test(
+  "R-1: Deno.inspect shows what this client holds of a Redis queue",
+  withClients(1, async ([redis]) => {
+    const queue = redis!.queue<number>("seen", { maxsize: 8 });
+    await queue.put(1);
+    const text = Deno.inspect(queue);
+    assert(text.startsWith("RedisQueue {"), text);
+    assert(text.includes("maxsize: 8") && text.includes("baton:{q:seen}"), text);
+  }),
+);

@@ -512,6 +512,32 @@ export class RedisQueue<T> implements QueueLike<T> {
     }
   }
 
+  /**
+   * What this client holds of the queue, for `console.log` and the debugger:
+   * the server's figures need an `await` (`qsize()`, `unfinishedTasks`).
+   *
+   * @param inspect Deno's inspect function.
+   * @param options Its options.
+   * @returns A one-line description.
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    const state = {
+      name: this.#base,
+      maxsize: this.maxsize,
+      prefetched: this.#buffer.length,
+      reservedSlots: this.#reserved,
+      waitingGetters: this.#getters.length,
+      waitingPutters: this.#putters.length,
+      takenNotDone: this.#takenNotDone,
+      batched: this.#puts.length + this.#returned + this.#done,
+      isShutdown: this.#shut > 0,
+    };
+    return `RedisQueue ${inspect(state, options)}`;
+  }
+
   /** Internal: refreshes the lease and reaps dead clients (R-8). */
   async touch(): Promise<void> {
     if (!this.#initialized || this.#core.closed) return;
