@@ -1,0 +1,825 @@
+/**
+ * `connectRedis` and the client it returns: one connection for ordered,
+ * pipelined calls, a pool of connections for blocked waits, and the lease
+ * that tells other clients this one is alive.
+ *
+ * @module
+ */
+
+import { Redis, type RedisOptions } from "ioredis";
+import type { WaitOptions } from "../_waiters.ts";
+import { LinkClosed } from "../errors.ts";
+import { type Codec, jsonCodec } from "./codec.ts";
+import { SCRIPT } from "./script.ts";
+import { RedisQueue } from "./queue.ts";
+import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
+
+/**
+ * Default lease of a client, in milliseconds (R-8): a client that has not
+ * refreshed its lease for this long is dead for the others.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LEASE_MS } from "@baton/baton/redis";
+ *
+ * console.log(DEFAULT_LEASE_MS); // 10000
+ * ```
+ */
+export const DEFAULT_LEASE_MS = 10_000;
+
+/**
+ * Where the Redis server is: a `redis://` or `rediss://` URL, a unix socket
+ * `{ path }`, or any ioredis options.
+ *
+ * @example
+ * ```ts
+ * import type { RedisTarget } from "@baton/baton/redis";
+ *
+ * const targets: RedisTarget[] = ["redis://127.0.0.1:6379", { path: "/tmp/redis.sock" }];
+ * console.log(targets.length); // 2
+ * ```
+ */
+export type RedisTarget = string | RedisConnectionOptions;
+
+/**
+ * Where and how to connect, passed on to ioredis (which takes more options
+ * than these: they are passed on as given).
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnectionOptions } from "@baton/baton/redis";
+ *
+ * const options: RedisConnectionOptions = { host: "127.0.0.1", port: 6379, db: 2 };
+ * console.log(options.port); // 6379
+ * ```
+ */
+export interface RedisConnectionOptions {
+  /** A unix socket to connect to, instead of host and port. */
+  path?: string;
+  /** The host (default `"localhost"`). */
+  host?: string;
+  /** The port (default 6379). */
+  port?: number;
+  /** The ACL user name. */
+  username?: string;
+  /** The password. */
+  password?: string;
+  /** The database number (default 0). */
+  db?: number;
+  /** TLS options; `{}` for TLS with the defaults. */
+  tls?: Record<string, unknown>;
+  /** Any other ioredis option. */
+  [option: string]: unknown;
+}
+
+/**
+ * Options of {@linkcode connectRedis}.
+ *
+ * @example
+ * ```ts
+ * import type { RedisClientOptions } from "@baton/baton/redis";
+ *
+ * const options: RedisClientOptions = { leaseMs: 5_000 };
+ * console.log(options.leaseMs); // 5000
+ * ```
+ */
+export interface RedisClientOptions {
+  /**
+   * How long this client counts as alive without refreshing its lease, in
+   * milliseconds (default 10,000). It refreshes every third of it; once it
+   * runs out, any other client returns what this one held (R-3, R-8).
+   */
+  leaseMs?: number;
+  /** How items become strings, unless a queue names its own (default JSON). */
+  codec?: Codec<unknown>;
+  /** Prefix of every key this client uses (default `"baton"`). */
+  prefix?: string;
+}
+
+/**
+ * Options of {@linkcode RedisClient.queue} and its LIFO variant.
+ *
+ * @typeParam T The type of the items.
+ *
+ * @example
+ * ```ts
+ * import type { RedisQueueOptions } from "@baton/baton/redis";
+ *
+ * const options: RedisQueueOptions<number> = { maxsize: 100 };
+ * console.log(options.maxsize); // 100
+ * ```
+ */
+export interface RedisQueueOptions<T> {
+  /** Most items held at once; `0` or omitted: unbounded. Every client must agree. */
+  maxsize?: number;
+  /** How items become strings (default: the client's codec). */
+  codec?: Codec<T>;
+  /**
+   * Most items this client's consumers fetch ahead of their gets (R-9); the
+   * window starts at one and grows while they keep up. Default: a quarter of
+   * `maxsize`, at most 512. `0` (or `1`): no fetching ahead, each get takes
+   * one item when it needs it, so slow consumers share the work evenly.
+   */
+  prefetch?: number;
+}
+
+/**
+ * Options of {@linkcode RedisClient.priorityQueue}.
+ *
+ * @typeParam T The type of the items.
+ *
+ * @example
+ * ```ts
+ * import type { RedisPriorityQueueOptions } from "@baton/baton/redis";
+ *
+ * const options: RedisPriorityQueueOptions<{ due: number }> = { priority: (job) => job.due };
+ * console.log(options.priority!({ due: 3 })); // 3
+ * ```
+ */
+export interface RedisPriorityQueueOptions<T> extends RedisQueueOptions<T> {
+  /**
+   * An item's priority, a finite number; smaller comes first, equal
+   * priorities in insertion order. Default: a number is its own priority,
+   * an array's first element is (`[priority, item]`).
+   */
+  priority?: (item: T) => number;
+}
+
+/** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
+interface Blocker {
+  readonly redis: Redis;
+  /** The connection's `CLIENT ID`; a reconnect changes it. */
+  id: number;
+  /** The connection's `CLIENT SETNAME`, kept across reconnects. */
+  readonly name: string;
+}
+
+/** What a primitive needs from its client. Internal. */
+export interface Core {
+  /** This client's id: names its lists and its lease. */
+  readonly id: string;
+  readonly leaseMs: number;
+  readonly prefix: string;
+  readonly closed: boolean;
+  /** The ordered connection, for plain commands. */
+  readonly main: Redis;
+  /** Runs one operation of the script on the ordered connection. */
+  call(meta: string, base: string, op: string, ...args: (string | number)[]): Promise<unknown>;
+  /**
+   * Runs a blocking command on a pooled connection. A timeout or abort sends
+   * `CLIENT UNBLOCK`; whatever the command returned (an item that arrived in
+   * the same instant included) is returned with the reason it was cancelled.
+   */
+  block<R>(
+    run: (redis: Redis) => Promise<R | null>,
+    options: WaitOptions | undefined,
+  ): Promise<{ value: R | null; cancelled: unknown }>;
+  /** Marks a primitive as having work to flush soon (R-9). */
+  schedule(part: Part): void;
+}
+
+/** A primitive as its client sees it. Internal. */
+export interface Part {
+  /** Sends what was batched; resolves once the server has it. */
+  flush(): Promise<void>;
+  /** Refreshes this client's lease on the primitive and reaps dead clients. */
+  touch(): Promise<void>;
+  /** Settles every local waiter and gives back what this client holds. */
+  close(): Promise<void>;
+}
+
+/** How long `close()` waits for a cancelled blocked call before it cuts its connection. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** The `reason` a timeout gives to {@linkcode Core.block}. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+function optionsOf(target: RedisTarget): RedisOptions {
+  if (typeof target === "string") {
+    const url = new URL(target);
+    const options: RedisOptions = {
+      host: url.hostname,
+      port: url.port === "" ? 6379 : Number(url.port),
+    };
+    if (url.username !== "") options.username = decodeURIComponent(url.username);
+    if (url.password !== "") options.password = decodeURIComponent(url.password);
+    const db = url.pathname.slice(1);
+    if (db !== "") options.db = Number(db);
+    if (url.protocol === "rediss:") options.tls = {};
+    return options;
+  }
+  return { ...target } as RedisOptions;
+}
+
+/** Waits until a connection is ready, or rejects with its error. */
+function ready(redis: Redis): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      redis.off("error", onError);
+      resolve();
+    };
+    const onError = (error: Error) => {
+      redis.off("ready", onReady);
+      reject(error);
+    };
+    redis.once("ready", onReady);
+    redis.once("error", onError);
+  });
+}
+
+/**
+ * Quits a connection and waits until it has ended. A connection that is
+ * reconnecting ends at its next attempt, which the closing client's retry
+ * strategy refuses (see {@linkcode connectRedis}).
+ */
+async function quit(redis: Redis): Promise<void> {
+  while (redis.status !== "end") {
+    const changed = new Promise<void>((resolve) => {
+      const done = () => {
+        redis.off("end", done);
+        redis.off("ready", done);
+        resolve();
+      };
+      redis.once("end", done);
+      redis.once("ready", done);
+    });
+    if (redis.status === "ready") redis.quit().catch(() => redis.disconnect());
+    else if (redis.status !== "reconnecting") redis.disconnect();
+    await changed;
+  }
+}
+
+/**
+ * A connection to a Redis server that hands out baton primitives kept in
+ * it. Get one with {@linkcode connectRedis}; `close()` it when done.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectRedis } from "@baton/baton/redis";
+ *
+ * const redis = await connectRedis("redis://127.0.0.1:6379");
+ * const jobs = redis.queue<string>("jobs", { maxsize: 100 });
+ * await jobs.put("hello");
+ * console.log(await jobs.get()); // "hello"
+ * await jobs.taskDone();
+ * await redis.close();
+ * ```
+ */
+export class RedisClient implements AsyncDisposable {
+  readonly #options: RedisOptions;
+  readonly #lifecycle: { closing: boolean };
+  readonly #main: Redis;
+  readonly #sha: string;
+  readonly #codec: Codec<unknown>;
+  readonly #core: Core;
+  readonly #parts = new Map<string, Part>();
+  readonly #idle: Blocker[] = [];
+  readonly #busy = new Set<Blocker>();
+  readonly #dirty = new Set<Part>();
+  /** Blocked calls in flight: close() waits for them before it quits their connections. */
+  readonly #blocking = new Set<Promise<unknown>>();
+  #connections = 0;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #leaseTimer: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+  #closed = false;
+
+  /** Internal: use {@linkcode connectRedis}. */
+  constructor(
+    options: RedisOptions,
+    main: Redis,
+    sha: string,
+    clientOptions: RedisClientOptions,
+    lifecycle: { closing: boolean } = { closing: false },
+  ) {
+    this.#options = options;
+    this.#lifecycle = lifecycle;
+    this.#main = main;
+    this.#sha = sha;
+    this.#codec = clientOptions.codec ?? jsonCodec;
+    this.leaseMs = clientOptions.leaseMs ?? DEFAULT_LEASE_MS;
+    this.id = crypto.randomUUID();
+    const prefix = clientOptions.prefix ?? "baton";
+    // deno-lint-ignore no-this-alias
+    const client = this;
+    this.#core = {
+      id: this.id,
+      leaseMs: this.leaseMs,
+      prefix,
+      get closed() {
+        return client.#closed || client.#closing !== undefined;
+      },
+      main,
+      call: (meta, base, op, ...args) => this.#eval(meta, base, op, args),
+      block: (run, options) => this.#block(run, options),
+      schedule: (part) => this.#schedule(part),
+    };
+    this.#leaseTimer = setInterval(() => this.#touchAll(), Math.max(1, this.leaseMs / 3));
+  }
+
+  /** This client's id, under which its lease and holds are kept. */
+  readonly id: string;
+  /** This client's lease in milliseconds (R-8). */
+  readonly leaseMs: number;
+
+  /**
+   * A FIFO queue kept in Redis, shared by every client that names it.
+   *
+   * @typeParam T The type of the items.
+   * @param name The queue's name.
+   * @param options `maxsize` (every client must give the same) and `codec`.
+   * @returns The queue; the same object for the same name on this client.
+   * @throws {RangeError} When `maxsize` is not a non-negative integer.
+   * @throws {Error} When the client is closed, or the name is in use by another kind.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const jobs = redis.queue<number>("jobs", { maxsize: 10 });
+   * await jobs.put(1);
+   * console.log(await jobs.qsize()); // 1
+   * await redis.close();
+   * ```
+   */
+  queue<T>(name: string, options: RedisQueueOptions<T> = {}): RedisQueue<T> {
+    return this.#queue("fifo", name, options);
+  }
+
+  /**
+   * A LIFO queue kept in Redis: the last item put is the first one got.
+   *
+   * @typeParam T The type of the items.
+   * @param name The queue's name.
+   * @param options `maxsize` (every client must give the same) and `codec`.
+   * @returns The queue.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const stack = redis.lifoQueue<number>("stack");
+   * await stack.put(1);
+   * await stack.put(2);
+   * console.log(await stack.get()); // 2
+   * await redis.close();
+   * ```
+   */
+  lifoQueue<T>(name: string, options: RedisQueueOptions<T> = {}): RedisQueue<T> {
+    return this.#queue("lifo", name, options);
+  }
+
+  /**
+   * A priority queue kept in Redis (a sorted set): the item with the smallest
+   * priority first, equal priorities in insertion order. A consumer takes
+   * one item at a time (no prefetch), so a more urgent item put later is
+   * never stuck behind one a consumer holds.
+   *
+   * @typeParam T The type of the items.
+   * @param name The queue's name.
+   * @param options `maxsize`, `codec` and `priority`.
+   * @returns The queue.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const urgent = redis.priorityQueue<[number, string]>("urgent");
+   * await urgent.put([2, "later"]);
+   * await urgent.put([1, "first"]);
+   * console.log(await urgent.get()); // [1, "first"]
+   * await redis.close();
+   * ```
+   */
+  priorityQueue<T>(name: string, options: RedisPriorityQueueOptions<T> = {}): RedisQueue<T> {
+    return this.#queue("pq", name, options);
+  }
+
+  /**
+   * An event kept in Redis: `set` wakes every waiter on every client.
+   *
+   * @param name The event's name.
+   * @returns The event.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const go = redis.event("go");
+   * await go.set();
+   * console.log(await go.wait()); // true
+   * await redis.close();
+   * ```
+   */
+  event(name: string): RedisEvent {
+    return this.#part("event", name, () => new RedisEvent(this.#core, this.#base("e", name)));
+  }
+
+  /**
+   * A semaphore kept in Redis. Permits a client holds when its lease runs out
+   * go back (R-3).
+   *
+   * @param name The semaphore's name.
+   * @param value The initial number of permits (every client must agree).
+   * @returns The semaphore.
+   * @throws {RangeError} When `value` is not a non-negative integer.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const slots = redis.semaphore("slots", 2);
+   * console.log(await slots.acquire()); // true
+   * await slots.release();
+   * await redis.close();
+   * ```
+   */
+  semaphore(name: string, value = 1): RedisSemaphore {
+    checkCount("value", value);
+    return this.#part(
+      "sem",
+      name,
+      () => new RedisSemaphore(this.#core, this.#base("s", name), value),
+    );
+  }
+
+  /**
+   * A bounded semaphore kept in Redis: releasing beyond the initial value
+   * rejects `RangeError`.
+   *
+   * @param name The semaphore's name.
+   * @param value The initial (and largest) number of permits.
+   * @returns The semaphore.
+   * @throws {RangeError} When `value` is not a non-negative integer.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const slots = redis.boundedSemaphore("slots", 1);
+   * await slots.release().catch((error) => console.log(error.name)); // RangeError
+   * await redis.close();
+   * ```
+   */
+  boundedSemaphore(name: string, value = 1): RedisBoundedSemaphore {
+    checkCount("value", value);
+    return this.#part(
+      "bsem",
+      name,
+      () => new RedisBoundedSemaphore(this.#core, this.#base("b", name), value),
+    );
+  }
+
+  /**
+   * A lock kept in Redis, with a fencing token (R-7): after each successful
+   * `acquire`, `lock.token` is greater than every token given out before.
+   *
+   * @param name The lock's name.
+   * @returns The lock.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * const lock = redis.lock("ledger");
+   * await lock.acquire();
+   * console.log(typeof lock.token); // number
+   * await lock.release();
+   * await redis.close();
+   * ```
+   */
+  lock(name: string): RedisLock {
+    return this.#part("lock", name, () => new RedisLock(this.#core, this.#base("l", name)));
+  }
+
+  /**
+   * Sends every batched put, `taskDone` and acknowledgement now and waits
+   * until the server has them (R-9).
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * await redis.queue<number>("jobs").put(1); // may still be on its way
+   * await redis.flush(); // now it is in Redis
+   * await redis.close();
+   * ```
+   */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#parts.values()].map((part) => part.flush()));
+  }
+
+  /**
+   * Flushes, settles every pending wait of this client (they reject
+   * `LinkClosed`), gives back what it holds (prefetched items go back to the
+   * head of their queue, reserved slots, permits and locks are released),
+   * ends its lease and closes its connections. Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * import { connectRedis } from "@baton/baton/redis";
+   *
+   * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+   * await redis.close();
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Same as {@linkcode RedisClient.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    // from now on a lost connection ends instead of reconnecting, failing what it had pending
+    this.#lifecycle.closing = true;
+    clearInterval(this.#leaseTimer);
+    this.#leaseTimer = undefined;
+    const errors: unknown[] = [];
+    // each part cancels its blocked calls, then gives back what it holds; wait until the
+    // cancels have landed, and cut the connections of any still blocked after a grace period
+    const closing = (async () => {
+      for (const part of this.#parts.values()) {
+        try {
+          await part.close();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      while (this.#blocking.size > 0) await Promise.allSettled([...this.#blocking]);
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+    });
+    const inTime = await Promise.race([closing.then(() => true), grace]);
+    clearTimeout(timer);
+    if (!inTime) { for (const blocker of this.#busy) blocker.redis.disconnect(); }
+    await closing;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#closed = true;
+    await Promise.all([...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis)));
+    this.#idle.length = 0;
+    this.#busy.clear();
+    // with the connection lost, what it could not give back comes back when its lease runs out
+    const lostConnection = this.#main.status !== "ready";
+    await quit(this.#main);
+    if (errors.length > 0 && !lostConnection) {
+      throw new AggregateError(errors, "closing the Redis client failed");
+    }
+  }
+
+  async #eval(
+    meta: string,
+    base: string,
+    op: string,
+    args: (string | number)[],
+  ): Promise<unknown> {
+    try {
+      return await this.#main.evalsha(this.#sha, 1, meta, base, this.id, op, ...args);
+    } catch (error) {
+      // A restarted server has forgotten the script: load it again, once.
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      await this.#main.script("LOAD", SCRIPT);
+      return await this.#main.evalsha(this.#sha, 1, meta, base, this.id, op, ...args);
+    }
+  }
+
+  #base(tag: string, name: string): string {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`a name must be a non-empty string, received ${String(name)}`);
+    }
+    return `${this.#core.prefix}:{${tag}:${name}}`;
+  }
+
+  #queue<T>(
+    kind: "fifo" | "lifo" | "pq",
+    name: string,
+    options: RedisPriorityQueueOptions<T>,
+  ): RedisQueue<T> {
+    const maxsize = options.maxsize ?? 0;
+    checkCount("maxsize", maxsize);
+    if (options.prefetch !== undefined) checkCount("prefetch", options.prefetch);
+    const codec = (options.codec ?? this.#codec) as Codec<T>;
+    const tag = kind === "fifo" ? "q" : kind === "lifo" ? "lq" : "pq";
+    const queue = this.#part(
+      kind,
+      name,
+      () =>
+        new RedisQueue<T>(
+          this.#core,
+          this.#base(tag, name),
+          kind,
+          maxsize,
+          codec,
+          options,
+        ),
+    );
+    if (queue.maxsize !== maxsize) {
+      throw new Error(`queue ${name} is open on this client with maxsize ${queue.maxsize}`);
+    }
+    return queue;
+  }
+
+  #part<P extends Part>(kind: string, name: string, make: () => P): P {
+    if (this.#core.closed) throw new LinkClosed("the Redis client is closed");
+    const key = `${kind}:${name}`;
+    const have = this.#parts.get(key);
+    if (have !== undefined) return have as unknown as P;
+    const part = make();
+    this.#parts.set(key, part);
+    return part;
+  }
+
+  #schedule(part: Part): void {
+    this.#dirty.add(part);
+    if (this.#flushTimer !== undefined || this.#closed) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      const dirty = [...this.#dirty];
+      this.#dirty.clear();
+      for (const each of dirty) each.flush().catch(() => {});
+    }, 0);
+  }
+
+  #touchAll(): void {
+    for (const part of this.#parts.values()) part.touch().catch(() => {});
+  }
+
+  async #borrow(): Promise<Blocker> {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      this.#busy.add(idle);
+      return idle;
+    }
+    // named, so a cancel can find it again after a reconnect gave it a new id
+    const name = `baton:${this.id}:${++this.#connections}`;
+    const redis = new Redis({ ...this.#options, connectionName: name, lazyConnect: false });
+    // errors reach the calls that fail; a listener keeps ioredis from printing them
+    redis.on("error", () => {});
+    const blocker = { redis, id: 0, name };
+    this.#busy.add(blocker);
+    try {
+      await ready(redis);
+      blocker.id = Number(await redis.client("ID"));
+    } catch (error) {
+      this.#busy.delete(blocker);
+      await quit(redis).catch(() => {});
+      throw error;
+    }
+    return blocker;
+  }
+
+  /** Finds a pooled connection's id again by its name (a reconnect changed it). */
+  async #refreshId(blocker: Blocker): Promise<void> {
+    try {
+      const list = String(await this.#main.client("LIST"));
+      for (const line of list.split("\n")) {
+        if (!line.includes(` name=${blocker.name} `)) continue;
+        const id = line.match(/^id=(\d+)/);
+        if (id !== null) blocker.id = Number(id[1]);
+      }
+    } catch {
+      // the next round tries again
+    }
+  }
+
+  #giveBack(blocker: Blocker): void {
+    this.#busy.delete(blocker);
+    if (this.#closed) {
+      quit(blocker.redis).catch(() => {});
+    } else {
+      this.#idle.push(blocker);
+    }
+  }
+
+  #block<R>(
+    run: (redis: Redis) => Promise<R | null>,
+    options: WaitOptions | undefined,
+  ): Promise<{ value: R | null; cancelled: unknown }> {
+    const call = this.#blockOnce(run, options);
+    this.#blocking.add(call);
+    return call.finally(() => this.#blocking.delete(call));
+  }
+
+  async #blockOnce<R>(
+    run: (redis: Redis) => Promise<R | null>,
+    options: WaitOptions | undefined,
+  ): Promise<{ value: R | null; cancelled: unknown }> {
+    let cancelled: unknown = undefined;
+    let isCancelled = false;
+    let blocker: Blocker | undefined;
+    let settled = false;
+    let unblocking: Promise<void> | undefined;
+    const unblock = async (target: Blocker) => {
+      // CLIENT UNBLOCK can reach the server before the blocking command does (or while
+      // the connection is being re-established): retry, backing off, until it lands
+      let pause = 1;
+      while (!settled) {
+        const n = await this.#main.client("UNBLOCK", target.id).catch(() => 0);
+        if (settled || n === 1) return;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        pause = Math.min(pause * 2, 100);
+        if (pause >= 8 && !settled) await this.#refreshId(target);
+      }
+    };
+    const cancel = (reason: unknown) => {
+      if (isCancelled) return;
+      isCancelled = true;
+      cancelled = reason;
+      if (blocker !== undefined) unblocking = unblock(blocker);
+    };
+    const timeout = options?.timeout;
+    const timer = timeout !== undefined && timeout !== Infinity
+      ? setTimeout(() => cancel(TIMED_OUT), timeout)
+      : undefined;
+    const signal = options?.signal;
+    const onAbort = () => cancel(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      blocker = await this.#borrow();
+      if (isCancelled) return { value: null, cancelled };
+      try {
+        const value = await run(blocker.redis);
+        return { value, cancelled };
+      } finally {
+        settled = true;
+        if (unblocking !== undefined) await unblocking;
+      }
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (blocker !== undefined) this.#giveBack(blocker);
+    }
+  }
+}
+
+function checkCount(what: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, received ${value}`);
+  }
+}
+
+/**
+ * Connects to a Redis server (7.0 or later, or Valkey) and returns a client
+ * that hands out baton primitives kept in it.
+ *
+ * @param target A `redis://` URL, a unix socket `{ path }`, or ioredis options.
+ * @param options The lease (`leaseMs`, default 10,000), the default codec and the key prefix.
+ * @returns The client, once it is connected and has loaded its script.
+ * @throws {RangeError} When `leaseMs` is not a positive finite number.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectRedis } from "@baton/baton/redis";
+ *
+ * const redis = await connectRedis("redis://127.0.0.1:6379", { leaseMs: 5_000 });
+ * const jobs = redis.queue<string>("jobs");
+ * await jobs.put("hello");
+ * await redis.close();
+ * ```
+ */
+export async function connectRedis(
+  target: RedisTarget,
+  options: RedisClientOptions = {},
+): Promise<RedisClient> {
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!(typeof leaseMs === "number" && leaseMs > 0 && Number.isFinite(leaseMs))) {
+    throw new RangeError(`leaseMs must be a positive number of milliseconds, received ${leaseMs}`);
+  }
+  const redisOptions = optionsOf(target);
+  // once the client closes, a lost connection ends instead of reconnecting
+  const lifecycle = { closing: false };
+  const retry = redisOptions.retryStrategy;
+  redisOptions.retryStrategy = (times) =>
+    lifecycle.closing
+      ? null
+      : typeof retry === "function"
+      ? retry(times)
+      : Math.min(times * 50, 2_000);
+  const main = new Redis({ ...redisOptions, lazyConnect: false });
+  // errors reach the calls that fail; a listener keeps ioredis from printing them
+  main.on("error", () => {});
+  try {
+    await ready(main);
+    const sha = String(await main.script("LOAD", SCRIPT));
+    return new RedisClient(redisOptions, main, sha, options, lifecycle);
+  } catch (error) {
+    lifecycle.closing = true;
+    await quit(main).catch(() => {});
+    throw error;
+  }
+}

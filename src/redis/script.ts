@@ -1,0 +1,507 @@
+/**
+ * The one Lua script that keeps every rule that needs atomicity on the
+ * server: the `maxsize` check, `taskDone`, `shutdown`, leases and the reaper.
+ * Loaded once per connection (`SCRIPT LOAD`) and called with `EVALSHA`.
+ *
+ * Call shape: `KEYS[1]` is the primitive's `meta` hash (it routes the call in
+ * a cluster: every key of a primitive shares one hash tag), `ARGV[1]` the
+ * key prefix, `ARGV[2]` the calling client's id, `ARGV[3]` the operation,
+ * the rest its arguments.
+ *
+ * Layout of a queue under prefix `P` (`baton:{q:name}`):
+ * - `P:items` list of encoded items (`v...`), plus one shutdown marker `s`
+ *   at the end taken last once the queue is shut down, so blocked getters wake;
+ * - `P:slots` list of free-slot tokens `1` (bounded only), plus the marker
+ *   `s` at its head once shut down, so blocked putters wake;
+ * - `P:meta` hash: kind, maxsize, unfinished, shutdown (0, 1, 2 = immediate),
+ *   debt (slots owed after a dead client's taken items were requeued),
+ *   prefetched (sum of `p:<client>`), `p:<client>` (the client's prefetched);
+ * - `P:zero` list holding one token while unfinished is 0 (joiners block on it);
+ * - `P:proc:<client>` items the client took and has not marked done, oldest
+ *   first; its last `p:<client>` items are prefetched and still hold slots;
+ * - `P:wait:<client>` the item a blocked get just moved, until the client
+ *   turns it into a prefetched one;
+ * - `P:resv:<client>` slot tokens the client reserved for its next puts;
+ * - `P:leases` sorted set: client id → lease end, in server milliseconds;
+ * - `P:reaped` sorted set: clients reaped while maybe alive → when; until such a
+ *   client revives, its acknowledgements about requeued items are dropped.
+ *
+ * Semaphores and locks use `P:permits` (free permit tokens), `P:held:<client>`
+ * (permits the client holds), `w:<client>` in `P:meta` (its blocked acquire
+ * calls) and, for a lock, `P:fence` (the last token).
+ *
+ * @module
+ */
+
+export const SCRIPT = `
+local META = KEYS[1]
+local base, cid, op = ARGV[1], ARGV[2], ARGV[3]
+local function K(s) return base .. ':' .. s end
+local ITEMS, SLOTS, ZERO, LEASES = K('items'), K('slots'), K('zero'), K('leases')
+-- clients reaped while they may still be alive, by when; forgotten after a day
+local REAPED = K('reaped')
+local FORGET_MS = 86400000
+local MARK = 's'
+
+local function num(v) return tonumber(v or '0') or 0 end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function kind() return redis.call('HGET', META, 'kind') end
+local function shut() return num(redis.call('HGET', META, 'shutdown')) end
+local function lifo() return kind() == 'lifo' end
+local function pq() return kind() == 'pq' end
+-- the list blocked getters wait on and the shutdown marker lives in: the items
+-- themselves, or for a priority queue one token per item in its sorted set
+local function bell() if pq() then return K('bell') end return ITEMS end
+local function bounded() return num(redis.call('HGET', META, 'maxsize')) > 0 end
+
+local function push_many(key, values, left)
+  local cmd = left and 'LPUSH' or 'RPUSH'
+  local chunk = {}
+  for i = 1, #values do
+    chunk[#chunk + 1] = values[i]
+    if #chunk == 1000 then redis.call(cmd, key, unpack(chunk)); chunk = {} end
+  end
+  if #chunk > 0 then redis.call(cmd, key, unpack(chunk)) end
+end
+
+local function tokens(key, n)
+  local t = {}
+  for i = 1, n do t[i] = '1' end
+  push_many(key, t, false)
+end
+
+-- Gives n slots back: first pays the debt, then wakes blocked putters.
+local function release_slots(n)
+  if n <= 0 or not bounded() then return end
+  local debt = num(redis.call('HGET', META, 'debt'))
+  local paid = math.min(debt, n)
+  if paid > 0 then redis.call('HINCRBY', META, 'debt', -paid) end
+  tokens(SLOTS, n - paid)
+end
+
+local function add_unfinished(n)
+  if n == 0 then return num(redis.call('HGET', META, 'unfinished')) end
+  local u = redis.call('HINCRBY', META, 'unfinished', n)
+  if u == 0 then
+    if redis.call('LLEN', ZERO) == 0 then redis.call('RPUSH', ZERO, '1') end
+  elseif u == n then
+    redis.call('DEL', ZERO)
+  end
+  return u
+end
+
+-- The marker sits at the end of items taken last, and at the head of slots.
+local function ensure_marks()
+  if shut() == 0 then return end
+  if lifo() then
+    if redis.call('LINDEX', ITEMS, 0) ~= MARK then redis.call('LPUSH', ITEMS, MARK) end
+  else
+    if redis.call('LINDEX', bell(), -1) ~= MARK then redis.call('RPUSH', bell(), MARK) end
+  end
+  if bounded() and redis.call('LINDEX', SLOTS, 0) ~= MARK then redis.call('LPUSH', SLOTS, MARK) end
+end
+
+local function marked_items()
+  if shut() == 0 then return 0 end
+  local far = lifo() and 0 or -1
+  if redis.call('LINDEX', bell(), far) == MARK then return 1 end
+  return 0
+end
+
+-- Puts items back where the next get takes from, first taken first out again.
+-- Appends to a FIFO list, keeping a shutdown marker at its end.
+local function append(key, values)
+  local mark = shut() > 0 and redis.call('LINDEX', key, -1) == MARK
+  if mark then redis.call('RPOP', key) end
+  push_many(key, values, false)
+  if mark then redis.call('RPUSH', key, MARK) end
+end
+
+local function seq16(n) return string.format('%016d', n) end
+
+-- Priority queue entries: put as 'score|v...', kept in the sorted set as
+-- member 'seq v...' (equal scores: insertion order), taken as 'score|seq v...'.
+local function pq_add(entries, fresh)
+  local first = 0
+  if fresh then first = redis.call('HINCRBY', META, 'seq', #entries) - #entries end
+  local ones = {}
+  for j, e in ipairs(entries) do
+    local bar = string.find(e, '|', 1, true)
+    local score, rest = string.sub(e, 1, bar - 1), string.sub(e, bar + 1)
+    if fresh then rest = seq16(first + j) .. rest end
+    redis.call('ZADD', ITEMS, score, rest)
+    ones[j] = '1'
+  end
+  append(K('bell'), ones)
+end
+
+local function pq_pop(n)
+  local out = {}
+  if n <= 0 then return out end
+  local got = redis.call('ZPOPMIN', ITEMS, n)
+  for j = 1, #got, 2 do out[#out + 1] = got[j + 1] .. '|' .. got[j] end
+  return out
+end
+
+local function requeue(values)
+  if #values == 0 then return end
+  if pq() then return pq_add(values, false) end
+  local reversed = {}
+  for i = #values, 1, -1 do reversed[#reversed + 1] = values[i] end
+  if lifo() then push_many(ITEMS, reversed, false) else push_many(ITEMS, reversed, true) end
+end
+
+-- A client is gone: dead (clean = false) or closed (clean = true).
+local function reap_queue(c, clean)
+  local PROC, WAIT, RESV = K('proc:' .. c), K('wait:' .. c), K('resv:' .. c)
+  local pf = num(redis.call('HGET', META, 'p:' .. c))
+  local taken = redis.call('LRANGE', PROC, 0, -1)
+  local returned = #taken - pf
+  local back = {}
+  local first = 1
+  if clean then first = returned + 1 end
+  for i = first, #taken do back[#back + 1] = taken[i] end
+  for _, v in ipairs(redis.call('LRANGE', WAIT, 0, -1)) do
+    if v ~= MARK then
+      -- a priority queue's token goes back to the bell; its item never left the set
+      if pq() then append(K('bell'), {v}) else back[#back + 1] = v end
+    end
+  end
+  local owed = 0
+  if not clean then owed = returned end
+  if shut() == 2 then
+    add_unfinished(-#back)
+    release_slots(#back - owed)
+  else
+    requeue(back)
+    if owed > 0 and bounded() then redis.call('HINCRBY', META, 'debt', owed) end
+  end
+  local real = 0
+  for _, t in ipairs(redis.call('LRANGE', RESV, 0, -1)) do
+    if t ~= MARK then real = real + 1 end
+  end
+  release_slots(real)
+  redis.call('DEL', PROC, WAIT, RESV)
+  redis.call('HDEL', META, 'p:' .. c, 'x:' .. c)
+  if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
+  ensure_marks()
+  redis.call('ZREM', LEASES, c)
+  if not clean then redis.call('ZADD', REAPED, now_ms(), c) end
+  return #back
+end
+
+local function reap_permits(c, clean)
+  local HELD = K('held:' .. c)
+  local n = redis.call('LLEN', HELD)
+  if n > 0 then tokens(K('permits'), n) end
+  redis.call('DEL', HELD)
+  redis.call('HDEL', META, 'w:' .. c)
+  redis.call('ZREM', LEASES, c)
+  if not clean then redis.call('ZADD', REAPED, now_ms(), c) else redis.call('ZREM', REAPED, c) end
+  return n
+end
+
+local function reap(c, clean)
+  local k = kind()
+  if k == 'fifo' or k == 'lifo' or k == 'pq' then return reap_queue(c, clean) end
+  return reap_permits(c, clean)
+end
+
+-- A client whose lease ran out was reaped (it is in REAPED): what it held is back, so
+-- its later hand-outs and taskDones are about requeued items, until it revives.
+local function alive()
+  return redis.call('ZSCORE', LEASES, cid) ~= false and
+    redis.call('ZSCORE', REAPED, cid) == false
+end
+
+local function touch(lease)
+  local now = now_ms()
+  local added = redis.call('ZADD', LEASES, now + lease, cid)
+  local flagged = 0
+  if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
+  redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))
+  local dead = redis.call('ZRANGEBYSCORE', LEASES, '-inf', '(' .. now)
+  local reaped = 0
+  for _, c in ipairs(dead) do
+    if c ~= cid then
+      reap(c, false)
+      reaped = reaped + 1
+    end
+  end
+  return {flagged, reaped}
+end
+
+if op == 'init' then
+  local k, size, lease = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+  local have = kind()
+  if not have then
+    redis.call('HSET', META, 'kind', k, 'maxsize', size, 'unfinished', 0, 'shutdown', 0,
+      'debt', 0, 'prefetched', 0)
+    if k == 'fifo' or k == 'lifo' or k == 'pq' then
+      redis.call('RPUSH', ZERO, '1')
+      if size > 0 then tokens(SLOTS, size) end
+    else
+      if size > 0 then tokens(K('permits'), size) end
+    end
+  elseif have ~= k or num(redis.call('HGET', META, 'maxsize')) ~= size then
+    return redis.error_reply('baton: ' .. base .. ' exists as ' .. have .. ' of size ' ..
+      redis.call('HGET', META, 'maxsize') .. ', not ' .. k .. ' of size ' .. size)
+  end
+  touch(lease)
+  return shut()
+elseif op == 'touch' then
+  return touch(tonumber(ARGV[4]))
+elseif op == 'close' then
+  redis.call('ZREM', REAPED, cid)
+  return reap(cid, true)
+elseif op == 'revive' then
+  -- the client has dropped what it held before it was reaped
+  redis.call('ZREM', REAPED, cid)
+  return touch(tonumber(ARGV[4]))
+elseif op == 'fetch' then
+  local n = tonumber(ARGV[4])
+  local s = shut()
+  if not alive() then return {s, 1} end
+  local out = {s, 0}
+  if s == 2 then return out end
+  local vs
+  if lifo() then vs = redis.call('RPOP', ITEMS, n) else vs = redis.call('LPOP', bell(), n) end
+  if not vs then return out end
+  local got = {}
+  for _, v in ipairs(vs) do
+    if v == MARK then
+      if lifo() then redis.call('LPUSH', ITEMS, MARK) else redis.call('RPUSH', bell(), MARK) end
+      break
+    end
+    got[#got + 1] = v
+  end
+  if pq() then got = pq_pop(#got) end
+  for _, v in ipairs(got) do out[#out + 1] = v end
+  if #got > 0 then
+    push_many(K('proc:' .. cid), got, false)
+    redis.call('HINCRBY', META, 'p:' .. cid, #got)
+    redis.call('HINCRBY', META, 'prefetched', #got)
+  end
+  return out
+elseif op == 'reserve' then
+  local n = tonumber(ARGV[4])
+  if shut() > 0 then return -1 end
+  if not alive() then return -2 end
+  if not bounded() then return n end
+  local free = redis.call('LLEN', SLOTS)
+  local k = math.min(n, free)
+  if k > 0 then
+    redis.call('LPOP', SLOTS, k)
+    tokens(K('resv:' .. cid), k)
+  end
+  return k
+elseif op == 'unreserve' then
+  local n = tonumber(ARGV[4])
+  local RESV = K('resv:' .. cid)
+  local real = 0
+  local vs = redis.call('LPOP', RESV, n)
+  if vs then
+    for _, t in ipairs(vs) do if t ~= MARK then real = real + 1 end end
+  end
+  release_slots(real)
+  ensure_marks()
+  return real
+elseif op == 'batch' then
+  -- ARGV from 4: 'W' n | 'm' | 'M' | 'P' n v1..vn | 'R' n | 'D' n, in that order (see queue.ts)
+  local PROC, WAIT, RESV = K('proc:' .. cid), K('wait:' .. cid), K('resv:' .. cid)
+  local PF = 'p:' .. cid
+  local failed = 0
+  local moved = {}
+  -- a reaped client's hand-outs and taskDones are about items already requeued: drop them
+  local live = alive()
+  local i = 4
+  while i <= #ARGV do
+    local o = ARGV[i]
+    if o == 'W' and not live then
+      i = i + 2
+      local back = {}
+      for _, v in ipairs(redis.call('LRANGE', WAIT, 0, -1)) do
+        if v == MARK then ensure_marks()
+        elseif pq() then append(K('bell'), {v})
+        else back[#back + 1] = v end
+      end
+      requeue(back)
+      redis.call('DEL', WAIT)
+    elseif (o == 'R' or o == 'D') and not live then
+      i = i + 2
+    elseif o == 'W' then
+      -- items a blocked get moved into WAIT become prefetched items of this client
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      for _ = 1, n do
+        local v = redis.call('LPOP', WAIT)
+        if v and pq() then v = pq_pop(1)[1] end
+        if v then
+          if shut() == 2 then
+            add_unfinished(-1)
+            release_slots(1)
+          else
+            redis.call('RPUSH', PROC, v)
+            redis.call('HINCRBY', META, PF, 1)
+            redis.call('HINCRBY', META, 'prefetched', 1)
+            -- a priority queue's blocked get moved a token; the client learns its item here
+            if pq() then moved[#moved + 1] = v end
+          end
+        end
+      end
+    elseif o == 'm' then
+      i = i + 1
+      redis.call('LREM', WAIT, 0, MARK)
+      ensure_marks()
+    elseif o == 'M' then
+      i = i + 1
+      redis.call('LREM', RESV, 0, MARK)
+      ensure_marks()
+    elseif o == 'P' then
+      local n = tonumber(ARGV[i + 1])
+      local values = {}
+      for j = 1, n do values[j] = ARGV[i + 1 + j] end
+      i = i + 2 + n
+      local s = shut()
+      if bounded() then
+        local got = redis.call('LPOP', RESV, n)
+        local t = 0
+        if got then t = #got end
+        -- a put whose reserved slot a reaper took back (this client looked dead) still counts
+        if t < n then redis.call('HINCRBY', META, 'debt', n - t) end
+        if s == 2 then release_slots(n) end
+      end
+      if s ~= 2 then
+        if pq() then
+          pq_add(values, true)
+        elseif lifo() then
+          push_many(ITEMS, values, false)
+        else
+          append(ITEMS, values)
+        end
+        add_unfinished(n)
+      end
+    elseif o == 'R' then
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      local k = math.min(n, num(redis.call('HGET', META, PF)))
+      if k > 0 then
+        redis.call('HINCRBY', META, PF, -k)
+        redis.call('HINCRBY', META, 'prefetched', -k)
+        release_slots(k)
+      end
+      -- handed out before this client saw shutdown(true) discard them: taken after all
+      local late = math.min(n - k, num(redis.call('HGET', META, 'x:' .. cid)))
+      if late > 0 then
+        redis.call('HINCRBY', META, 'x:' .. cid, -late)
+        add_unfinished(late)
+      end
+    elseif o == 'D' then
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      local ok = math.min(n, num(redis.call('HGET', META, 'unfinished')))
+      failed = failed + n - ok
+      if ok > 0 then
+        add_unfinished(-ok)
+        local returned = redis.call('LLEN', PROC) - num(redis.call('HGET', META, PF))
+        local pops = math.min(ok, returned)
+        if pops > 0 then redis.call('LPOP', PROC, pops) end
+      end
+    else
+      return redis.error_reply('baton: unknown batch op ' .. tostring(o))
+    end
+  end
+  local reaped = 0
+  if not live then reaped = 1 end
+  local reply = {shut(), failed, reaped}
+  for _, v in ipairs(moved) do reply[#reply + 1] = v end
+  return reply
+elseif op == 'shutdown' then
+  local want = 1
+  if ARGV[4] == '1' then want = 2 end
+  if want > shut() then redis.call('HSET', META, 'shutdown', want) end
+  ensure_marks()
+  if want == 2 then
+    local n = redis.call('LLEN', bell()) - 1
+    if n > 0 then
+      if lifo() then redis.call('LTRIM', ITEMS, 0, 0) else redis.call('LTRIM', bell(), -1, -1) end
+      if pq() then redis.call('DEL', ITEMS) end
+      add_unfinished(-n)
+      release_slots(n)
+    end
+    for _, c in ipairs(redis.call('ZRANGE', LEASES, 0, -1)) do
+      local pf = num(redis.call('HGET', META, 'p:' .. c))
+      if pf > 0 then
+        redis.call('LTRIM', K('proc:' .. c), 0, -(pf + 1))
+        redis.call('HSET', META, 'p:' .. c, 0)
+        redis.call('HINCRBY', META, 'x:' .. c, pf)
+        redis.call('HINCRBY', META, 'prefetched', -pf)
+        add_unfinished(-pf)
+        release_slots(pf)
+      end
+    end
+  end
+  return shut()
+elseif op == 'info' then
+  local free = 0
+  if bounded() then
+    free = redis.call('LLEN', SLOTS)
+    if redis.call('LINDEX', SLOTS, 0) == MARK then free = free - 1 end
+  end
+  return {
+    redis.call('LLEN', bell()) - marked_items(),
+    num(redis.call('HGET', META, 'prefetched')),
+    num(redis.call('HGET', META, 'unfinished')),
+    shut(),
+    free,
+  }
+elseif op == 'release' then
+  local n, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local PERMITS, HELD = K('permits'), K('held:' .. cid)
+  if redis.call('ZSCORE', REAPED, cid) ~= false then
+    -- the reaper already gave back what this client held
+    redis.call('ZREM', REAPED, cid)
+    return 0
+  end
+  if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
+    return redis.error_reply('LOCK release of a lock this client does not hold')
+  end
+  if limit > 0 and redis.call('LLEN', PERMITS) + n > limit then
+    return redis.error_reply('RANGE released too many times: ' .. redis.call('LLEN', PERMITS) ..
+      ' free of ' .. limit .. ', releasing ' .. n)
+  end
+  local own = math.min(n, redis.call('LLEN', HELD))
+  if own > 0 then redis.call('LPOP', HELD, own) end
+  tokens(PERMITS, n)
+  return n
+elseif op == 'fence' then
+  if redis.call('LLEN', K('held:' .. cid)) == 0 then return 0 end
+  return redis.call('INCR', K('fence'))
+elseif op == 'set' then
+  local FLAG = K('flag')
+  if redis.call('LLEN', FLAG) == 0 then redis.call('RPUSH', FLAG, '1') end
+  return 1
+elseif op == 'waiting' then
+  -- ARGV[4]: +1 / -1 for this client's blocked acquire calls; 0 reads the sum over clients
+  local d = tonumber(ARGV[4])
+  if d ~= 0 then
+    local n = redis.call('HINCRBY', META, 'w:' .. cid, d)
+    if n <= 0 then redis.call('HDEL', META, 'w:' .. cid) end
+    return n
+  end
+  local total = 0
+  local all = redis.call('HGETALL', META)
+  for j = 1, #all, 2 do
+    if string.sub(all[j], 1, 2) == 'w:' then total = total + tonumber(all[j + 1]) end
+  end
+  return total
+elseif op == 'tryacquire' then
+  local v = redis.call('LMOVE', K('permits'), K('held:' .. cid), 'LEFT', 'RIGHT')
+  if not v then return 0 end
+  return 1
+end
+return redis.error_reply('baton: unknown operation ' .. tostring(op))
+`;

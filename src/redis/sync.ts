@@ -1,0 +1,380 @@
+/**
+ * Event, Semaphore, BoundedSemaphore and Lock kept in Redis.
+ *
+ * @module
+ */
+
+import { type Held, held, holdTimeout } from "../_held.ts";
+import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
+import { LinkClosed } from "../errors.ts";
+import { type Core, TIMED_OUT } from "./client.ts";
+
+/** Turns the script's error replies into baton's errors. */
+function rethrow(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith("RANGE ")) throw new RangeError(message.slice(6));
+  if (message.startsWith("LOCK ")) throw new Error(message.slice(5));
+  throw error;
+}
+
+/** A blocking `BLMOVE from to` that a timeout, an abort or `close` cancels. */
+async function blockMove(
+  core: Core,
+  closing: AbortSignal,
+  from: string,
+  to: string,
+  options: WaitOptions | undefined,
+): Promise<boolean> {
+  if (core.closed) throw new LinkClosed("the Redis client is closed");
+  const signals = [closing];
+  if (options?.signal !== undefined) signals.push(options.signal);
+  const merged: WaitOptions = { signal: AbortSignal.any(signals) };
+  if (options?.timeout !== undefined) merged.timeout = options.timeout;
+  const { value, cancelled } = await core.block(
+    (redis) => redis.blmove(from, to, "LEFT", "RIGHT", 0),
+    merged,
+  );
+  if (value !== null) return true;
+  if (cancelled === TIMED_OUT) return false;
+  throw cancelled;
+}
+
+function open(core: Core): Core {
+  if (core.closed) throw new LinkClosed("the Redis client is closed");
+  return core;
+}
+
+/**
+ * An event kept in Redis (E-1): `set` wakes every waiter on every client.
+ * The flag is a list holding one token while set; waiters block on it with
+ * `BLMOVE flag flag`, which wakes all of them without pub/sub.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectRedis } from "@baton/baton/redis";
+ *
+ * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+ * const go = redis.event("go");
+ * setTimeout(() => go.set(), 10);
+ * console.log(await go.wait({ timeout: 5000 })); // true
+ * await redis.close();
+ * ```
+ */
+export class RedisEvent {
+  readonly #core: Core;
+  readonly #base: string;
+  readonly #closing = new AbortController();
+
+  /** Internal: use `RedisClient.event`. */
+  constructor(core: Core, base: string) {
+    this.#core = core;
+    this.#base = base;
+  }
+
+  /** Sets the flag, waking every waiter. */
+  async set(): Promise<void> {
+    await open(this.#core).call(`${this.#base}:meta`, this.#base, "set");
+  }
+
+  /** Clears the flag. */
+  async clear(): Promise<void> {
+    await open(this.#core).main.del(`${this.#base}:flag`);
+  }
+
+  /** Whether the flag is set. */
+  async isSet(): Promise<boolean> {
+    return (await open(this.#core).main.exists(`${this.#base}:flag`)) === 1;
+  }
+
+  /**
+   * Waits until the flag is set.
+   *
+   * @param options `timeout` in ms and `signal`.
+   * @returns `true` once set, `false` when the timeout ran out first.
+   * @throws {RangeError} For a negative or `NaN` timeout.
+   */
+  async wait(options?: WaitOptions): Promise<boolean> {
+    const error = checkWaitOptions(options);
+    if (error !== undefined) throw error;
+    const flag = `${this.#base}:flag`;
+    if (options?.timeout === 0) return await this.isSet();
+    return await blockMove(this.#core, this.#closing.signal, flag, flag, options);
+  }
+
+  /** Internal: nothing is batched for an event. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Internal: an event holds nothing, so it has no lease. */
+  touch(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Internal: cancels this client's waits. */
+  close(): Promise<void> {
+    this.#closing.abort(new LinkClosed("the Redis client is closed"));
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A semaphore kept in Redis (S-1, S-2): free permits are tokens in a list,
+ * waiters block on it and Redis serves them in arrival order. Permits a
+ * client holds go back when it closes or its lease runs out (R-3).
+ *
+ * @example
+ * ```ts ignore
+ * import { connectRedis } from "@baton/baton/redis";
+ *
+ * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+ * const slots = redis.semaphore("slots", 2);
+ * await slots.acquire();
+ * console.log(await slots.value); // 1
+ * await slots.release();
+ * await redis.close();
+ * ```
+ */
+export class RedisSemaphore {
+  /** The number of permits it started with. */
+  readonly initial: number;
+  readonly #kind: string;
+  readonly #raw: Core;
+  readonly #base: string;
+  readonly #closing = new AbortController();
+  #init: Promise<void> | undefined;
+  #initialized = false;
+
+  /** Internal: use `RedisClient.semaphore`. */
+  constructor(core: Core, base: string, value: number, kind = "sem") {
+    this.#raw = core;
+    this.#base = base;
+    this.initial = value;
+    this.#kind = kind;
+  }
+
+  get #core(): Core {
+    return open(this.#raw);
+  }
+
+  get #meta(): string {
+    return `${this.#base}:meta`;
+  }
+
+  /** Internal: a new fencing token, for a lock this client holds (R-7). */
+  protected async nextToken(): Promise<number> {
+    return Number(await this.#core.call(this.#meta, this.#base, "fence"));
+  }
+
+  /** Internal: creates the semaphore in Redis unless it exists, and starts the lease. */
+  protected ready(): Promise<void> {
+    this.#init ??= this.#core.call(
+      this.#meta,
+      this.#base,
+      "init",
+      this.#kind,
+      this.initial,
+      this.#core.leaseMs,
+    ).then(
+      () => {
+        this.#initialized = true;
+      },
+      (error: Error) => {
+        throw new Error(error.message);
+      },
+    );
+    return this.#init;
+  }
+
+  /**
+   * Takes a permit, waiting while there is none.
+   *
+   * @param options `timeout` in ms (`0`: just try) and `signal`.
+   * @returns `true` once acquired, `false` when the timeout ran out first.
+   * @throws {RangeError} For a negative or `NaN` timeout.
+   */
+  async acquire(options?: WaitOptions): Promise<boolean> {
+    const error = checkWaitOptions(options);
+    if (error !== undefined) throw error;
+    await this.ready();
+    // a free permit means nobody waits: take it without blocking
+    if ((await this.#core.call(this.#meta, this.#base, "tryacquire")) === 1) return true;
+    if (options?.timeout === 0) return false;
+    const core = this.#core;
+    const count = (delta: number) =>
+      core.call(this.#meta, this.#base, "waiting", delta).catch(() => {});
+    count(1);
+    try {
+      return await blockMove(
+        this.#raw,
+        this.#closing.signal,
+        `${this.#base}:permits`,
+        `${this.#base}:held:${core.id}`,
+        options,
+      );
+    } finally {
+      if (!this.#raw.closed) count(-1);
+    }
+  }
+
+  /** How many `acquire` calls wait now, over all clients. */
+  get waiting(): Promise<number> {
+    return this.ready().then(async () =>
+      Number(await this.#core.call(this.#meta, this.#base, "waiting", 0))
+    );
+  }
+
+  /**
+   * Takes a permit and returns a handle that gives it back when disposed.
+   *
+   * @param options `timeout` in ms and `signal`.
+   * @returns The handle.
+   * @throws {DOMException} Named `"TimeoutError"` when the timeout ran out.
+   */
+  async hold(options?: WaitOptions): Promise<Held> {
+    if (!(await this.acquire(options))) throw holdTimeout("permit", options?.timeout);
+    return held(() => {
+      this.release().catch(() => {});
+    });
+  }
+
+  /**
+   * Returns `n` permits, waking up to `n` waiters in order.
+   *
+   * @param n How many (a positive integer, default 1).
+   * @throws {RangeError} When `n < 1` or not an integer.
+   */
+  async release(n = 1): Promise<void> {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`n must be a positive integer, received ${n}`);
+    }
+    await this.ready();
+    await this.#core.call(this.#meta, this.#base, "release", n, this.limit).catch(rethrow);
+  }
+
+  /** Internal: the most free permits allowed, `0` for no bound. */
+  protected get limit(): number {
+    return 0;
+  }
+
+  /** The number of free permits. */
+  get value(): Promise<number> {
+    return this.ready().then(() => this.#core.main.llen(`${this.#base}:permits`));
+  }
+
+  /** Internal: nothing is batched for a semaphore. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Internal: refreshes this client's lease and reaps dead clients (R-8). */
+  async touch(): Promise<void> {
+    if (!this.#initialized || this.#raw.closed) return;
+    const [reaped] = await this.#raw.call(
+      this.#meta,
+      this.#base,
+      "touch",
+      this.#raw.leaseMs,
+    ) as number[];
+    // reaped while alive: what it held went back; take part again
+    if (reaped === 1) await this.#raw.call(this.#meta, this.#base, "revive", this.#raw.leaseMs);
+  }
+
+  /** Internal: cancels this client's waits and gives back what it holds. */
+  async close(): Promise<void> {
+    this.#closing.abort(new LinkClosed("the Redis client is closed"));
+    if (this.#initialized) await this.#raw.call(this.#meta, this.#base, "close");
+  }
+}
+
+/**
+ * A bounded semaphore kept in Redis (S-3): a `release` that would make more
+ * free permits than it started with rejects `RangeError` and changes nothing.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectRedis } from "@baton/baton/redis";
+ *
+ * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+ * const slots = redis.boundedSemaphore("slots", 1);
+ * await slots.release().catch((error) => console.log(error.name)); // RangeError
+ * await redis.close();
+ * ```
+ */
+export class RedisBoundedSemaphore extends RedisSemaphore {
+  /** Internal: use `RedisClient.boundedSemaphore`. */
+  constructor(core: Core, base: string, value: number) {
+    super(core, base, value, "bsem");
+  }
+
+  /** Internal: a release may not make more free permits than the initial value. */
+  protected override get limit(): number {
+    return this.initial;
+  }
+}
+
+/**
+ * A lock kept in Redis, with a fencing token (R-7). After each successful
+ * `acquire`, `token` is greater than every token this lock gave out before,
+ * also to holders whose lease ran out: pass it to the resource you protect,
+ * and let the resource refuse a token lower than one it has seen. A holder
+ * whose lease runs out loses the lock (R-3); only the holding client may
+ * release it.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectRedis } from "@baton/baton/redis";
+ *
+ * const redis = await connectRedis({ path: "/tmp/redis.sock" });
+ * const lock = redis.lock("ledger");
+ * if (await lock.acquire({ timeout: 1000 })) {
+ *   console.log(lock.token); // 1, then 2, ...
+ *   await lock.release();
+ * }
+ * await redis.close();
+ * ```
+ */
+export class RedisLock extends RedisSemaphore {
+  #token: number | undefined;
+
+  /** Internal: use `RedisClient.lock`. */
+  constructor(core: Core, base: string) {
+    super(core, base, 1, "lock");
+  }
+
+  /** The fencing token of this client's latest successful `acquire`. */
+  get token(): number | undefined {
+    return this.#token;
+  }
+
+  /**
+   * Acquires the lock and takes a new fencing token.
+   *
+   * @param options `timeout` in ms (`0`: just try) and `signal`.
+   * @returns `true` once acquired, `false` when the timeout ran out first.
+   */
+  override async acquire(options?: WaitOptions): Promise<boolean> {
+    if (!(await super.acquire(options))) return false;
+    this.#token = await this.nextToken();
+    return true;
+  }
+
+  /**
+   * Releases the lock this client holds.
+   *
+   * @throws {Error} When this client does not hold it.
+   */
+  override async release(): Promise<void> {
+    await super.release(1);
+  }
+
+  /** Whether any client holds the lock. */
+  async locked(): Promise<boolean> {
+    return (await this.value) === 0;
+  }
+
+  /** Internal: one permit at most. */
+  protected override get limit(): number {
+    return 1;
+  }
+}
