@@ -96,6 +96,8 @@ export interface QueueAccess<T> {
   watchSpace(least: number, watcher: () => void): () => void;
   /** Calls `watcher` whenever a putter starts to wait for room (a holder may give some back). */
   watchWaiting(watcher: () => void): () => void;
+  /** Calls `watcher` once, when the queue first becomes drained (final: nothing more can come). */
+  watchDrained(watcher: () => void): () => void;
   /** Calls `watcher` after every `shutdown` call. */
   watchShutdown(watcher: (immediate: boolean) => void): () => void;
   /** Shut down, nothing stored and no slot held: `get` rejects `QueueShutDown`. */

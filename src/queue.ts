@@ -169,6 +169,8 @@ export class Queue<T> implements AsyncIterable<T> {
   #spaceWatchers: Map<() => void, number> | undefined;
   /** The fewest free slots any space watcher waits for (`Infinity` when none does). */
   #spaceLeast = Infinity;
+  /** Told once when the queue is drained (the worker layer ends remote consumers). */
+  #drainWatchers: Set<() => void> | undefined;
   /** Told when a putter starts to wait (the worker layer reclaims idle credits). */
   #waitWatchers: Set<() => void> | undefined;
   #getters: WaitList<T, HeldGet | undefined>;
@@ -655,7 +657,13 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   #rejectIfDrained(): void {
-    if (this.#drained()) this.#getters.rejectAll(new QueueShutDown());
+    if (!this.#drained()) return;
+    this.#getters.rejectAll(new QueueShutDown());
+    const watchers = this.#drainWatchers;
+    if (watchers !== undefined) {
+      this.#drainWatchers = undefined;
+      for (const watcher of watchers) watcher();
+    }
   }
 
   // ---- the ledger of held slots ----
@@ -826,6 +834,15 @@ export class Queue<T> implements AsyncIterable<T> {
         const watchers = this.#waitWatchers ??= new Set();
         watchers.add(watcher);
         return () => void watchers.delete(watcher);
+      },
+      watchDrained: (watcher) => {
+        if (this.#drained()) {
+          watcher();
+          return () => {};
+        }
+        const watchers = this.#drainWatchers ??= new Set();
+        watchers.add(watcher);
+        return () => void this.#drainWatchers?.delete(watcher);
       },
       watchShutdown: (watcher) => {
         const watchers = this.#shutdownWatchers ??= new Set();

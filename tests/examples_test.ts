@@ -30,6 +30,7 @@ const EXAMPLES = [
   "crawler",
   "async-pipeline",
   "consumer-owned",
+  "distributed",
 ];
 
 interface Run {

@@ -131,7 +131,7 @@ class CallerSide implements Role {
       case "unpulled":
         return proxy.unpulled(f.cancelled);
       case "returned":
-        return proxy.returned();
+        return proxy.returned(f.cancelled);
       case "end":
         return proxy.end();
       case "shutdown":

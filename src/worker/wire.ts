@@ -124,7 +124,8 @@ export type OwnerFrame =
   | { type: "items"; name: string; seq: number; items: unknown[] }
   /** The item `seq` could not be sent; `cancelled` units of pull demand were dropped with it. */
   | { type: "itemError"; name: string; seq: number; error: WireError; cancelled: number }
-  | { type: "returned"; name: string }
+  /** Answers a return; `cancelled` units of pull demand were dropped. */
+  | { type: "returned"; name: string; cancelled: number }
   /** Answers an unpull: `cancelled` units of pull demand were dropped. */
   | { type: "unpulled"; name: string; cancelled: number }
   | { type: "end"; name: string }
@@ -196,7 +197,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   reclaim: { name },
   items: { name, seq: count, items },
   itemError: { name, seq: count, error: wireError, cancelled: count },
-  returned: { name },
+  returned: { name, cancelled: count },
   unpulled: { name, cancelled: count },
   end: { name },
   shutdown: { name, immediate: bool },

@@ -82,6 +82,8 @@ export class QueueTap<T = unknown> {
     this.#unwatch = [
       this.#access.watchShutdown((immediate) => this.#shutdown(immediate)),
       this.#access.watchWaiting(() => this.#reclaim()),
+      // Drained is final: every remote consumer ends, whether it has a pull standing or not.
+      this.#access.watchDrained(() => this.#end()),
     ];
   }
 
@@ -243,10 +245,8 @@ export class QueueTap<T = unknown> {
           settled = true;
           this.#standing = undefined;
           if (this.#host.closed) return;
-          if (error instanceof QueueShutDown) {
-            this.#demand = 0;
-            this.#push({ type: "end", name: this.name });
-          } else this.#itemError(error);
+          if (error instanceof QueueShutDown) this.#end();
+          else this.#itemError(error);
         });
         if (!settled) this.#standing = wait;
         return;
@@ -300,6 +300,15 @@ export class QueueTap<T = unknown> {
       error: serializeError(error),
       cancelled: this.#stopPulling(),
     });
+  }
+
+  #ended = false;
+
+  #end(): void {
+    if (this.#ended || this.#host.closed) return;
+    this.#ended = true;
+    this.#stopPulling();
+    this.#push({ type: "end", name: this.name });
   }
 
   /** Drops the pull demand; returns how much there was. */
@@ -382,10 +391,10 @@ export class QueueTap<T = unknown> {
    */
   giveBack(seq: number): void {
     this.#settle(seq, "return");
-    this.#stopPulling();
+    const cancelled = this.#stopPulling();
     this.#returnSent(!this.#access.discarding);
     // Items sent before this point are back in the queue: the remote side drops them until it reads this.
-    this.#push({ type: "returned", name: this.name });
+    this.#push({ type: "returned", name: this.name, cancelled });
   }
 
   /** Every item sent and not taken goes back to the queue (but direct answers, if `keepDirect`). */

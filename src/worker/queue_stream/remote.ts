@@ -402,7 +402,6 @@ export class QueueProxy {
   /** Gives back every item received and not taken, and every item on its way. */
   #giveBack(): void {
     this.#received.clear();
-    this.#outstanding = 0;
     this.#returning++;
     this.#host.outbox.push({ type: "return", name: this.#name, seq: this.#takenBefore });
   }
@@ -433,14 +432,15 @@ export class QueueProxy {
 
   /** The item `seq` could not be sent: it is back at the owner's head; the get meant for it fails. */
   itemError(seq: number, error: Error, cancelled: number): void {
-    if (this.#closed || this.#discarding || this.#returning > 0) return;
     this.#dropDemand(cancelled); // the owner stopped serving this side's pulls
+    if (this.#closed || this.#discarding || this.#returning > 0) return;
     this.#arrive({ seq, error });
     this.items(seq + 1, []);
   }
 
-  /** The owner confirmed a return. */
-  returned(): void {
+  /** The owner confirmed a return, and dropped `cancelled` units of pull demand. */
+  returned(cancelled: number): void {
+    this.#dropDemand(cancelled);
     if (this.#returning > 0) this.#returning--;
   }
 
