@@ -9,7 +9,7 @@
  */
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { Lock, Queue } from "../mod.ts";
+import { type Lock, Queue } from "../mod.ts";
 import { connect, type Remote, serve } from "../src/worker/mod.ts";
 
 type Frame = Record<string, unknown> & { type: string };

@@ -310,7 +310,10 @@ export function adapterOfKind(kind: unknown): Adapter | undefined {
   return ADAPTERS.find((adapter) => adapter.kind === kind);
 }
 
-/** `waitFor` on a remote Condition: the predicate runs here, waits happen there. */
+/**
+ * `waitFor` on a remote Condition: the predicate runs here (awaited when it
+ * returns a promise, as locally, C-3), waits happen there.
+ */
 async function remoteWaitFor(
   face: Record<string, unknown>,
   predicate: () => unknown,
@@ -325,14 +328,14 @@ async function remoteWaitFor(
   const wait = face.wait as (options?: WaitOptions) => Promise<boolean>;
   const timeout = options?.timeout ?? Infinity;
   const deadline = performance.now() + timeout;
-  let result = predicate();
+  let result = await predicate();
   while (!result) {
     const remaining = timeout === Infinity ? Infinity : deadline - performance.now();
     if (remaining <= 0) break; // out of time (at once for timeout 0): do not let go of the lock
     const waitOptions: WaitOptions = { timeout: remaining };
     if (options?.signal !== undefined) waitOptions.signal = options.signal;
     await wait(waitOptions);
-    result = predicate();
+    result = await predicate();
   }
   return result;
 }

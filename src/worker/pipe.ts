@@ -9,6 +9,7 @@
 import { Deque } from "../_deque.ts";
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "../_waiters.ts";
 import { PipeClosed } from "../errors.ts";
+import { afterTurn } from "./wire.ts";
 import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
 
 export { PipeClosed } from "../errors.ts";
@@ -27,16 +28,6 @@ const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
  * the next.
  */
 const MAX_BATCH = 256;
-
-/**
- * Runs `task` after the current turn's microtasks: `setImmediate` where the
- * runtime has it (a few µs), else `setTimeout(0)`.
- */
-const afterTurn: (task: () => void) => void = (() => {
-  const immediate = (globalThis as { setImmediate?: (task: () => void) => unknown }).setImmediate;
-  if (typeof immediate === "function") return (task: () => void) => void immediate(task);
-  return (task: () => void) => void setTimeout(task, 0);
-})();
 
 /** A message of the pipe on the wire. */
 interface PipeMessage {

@@ -178,7 +178,7 @@ export interface RemoteCondition extends RemoteLock {
   /** Releases the lock, waits for a notify, re-acquires the lock. */
   wait(options?: WaitOptions): Promise<boolean>;
   /** Waits until `predicate` returns a truthy value; returns its last value. */
-  waitFor<R>(predicate: () => R | Promise<R>, options?: WaitOptions): Promise<R>;
+  waitFor<R>(predicate: () => R | PromiseLike<R>, options?: WaitOptions): Promise<Awaited<R>>;
   /** Wakes the `n` oldest waiters. */
   notify(n?: number): Promise<void>;
   /** Wakes every waiter. */
