@@ -330,3 +330,24 @@ Deno.test("W-2: two remote producers blocked on one queue get a like share of th
     for (const port of [first.port1, first.port2, second.port1, second.port2]) port.close();
   }
 });
+
+Deno.test("Q-9/W-2: a side that connects after the queue was shut down and drained ends its loop, and its put rejects QueueShutDown", async () => {
+  const jobs = new Queue<number>(4);
+  jobs.shutdown(); // drained at once: nothing was put
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, { jobs });
+  // The owner's end and shutdown notices may leave before this side has its proxy.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const remote = await connect<{ jobs: Queue<number> }>(port2);
+  try {
+    const taken: number[] = [];
+    for await (const item of remote.jobs) taken.push(item);
+    assertEquals(taken, []);
+    await assertRejects(() => remote.jobs.put(1), QueueShutDown);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});

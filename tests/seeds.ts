@@ -102,6 +102,15 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: "a model bug: an aborted waiter takes the lock back in a promise job, so a " +
       "notify in the same turn finds the lock free (Error), as the code does",
   },
+  {
+    model: "served Queue",
+    seed: -366276132,
+    path: "42:0:2:2",
+    counterexample:
+      '{"maxsize":0,"prefetch":undefined,"consumers":"remote","steps":[{"cmd":{"t":"rget"},"wait":0}],"shutdownBy":"local","immediate":true}',
+    found: "a pull that reached the owner after it had ended the stream (drained) added " +
+      "demand the remote side no longer counted; fixed by ignoring pulls after end",
+  },
 ];
 
 /**

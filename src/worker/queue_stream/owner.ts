@@ -99,6 +99,11 @@ export class QueueTap<T = unknown> {
 
   /** The remote side wants credits: `blocked` when a put waits for them. */
   want(blocked: boolean): void {
+    if (this.queue.isShutdown) {
+      // It had no proxy yet when the notice went out: it hears it again.
+      this.#push({ type: "shutdown", name: this.name, immediate: this.#access.discarding });
+      return;
+    }
     if (blocked) this.#grantBlocked();
     else this.#grantAhead();
   }
@@ -222,6 +227,12 @@ export class QueueTap<T = unknown> {
   /** The remote side wants `count` more items ahead. */
   pull(count: number): void {
     if (count > CREDIT_WINDOW * 4) throw new ProtocolError(`a pull of ${count} items`);
+    // After `end` nothing more can come, and the remote side counts nothing on its way. A
+    // side that pulls anyway had no proxy yet when `end` went out: it hears it again.
+    if (this.#ended) {
+      this.#push({ type: "end", name: this.name });
+      return;
+    }
     this.#demand += count;
     this.#pump();
   }
