@@ -70,8 +70,12 @@ export interface QueueAccess<T> {
     failed: (error: unknown) => void,
     options?: WaitOptions,
   ): QueueWait;
-  /** An item arrives in a slot `hold` held: stored or handed to a getter; discarded after `shutdown(true)`. */
-  putHeld(hold: SlotHold, item: T): void;
+  /**
+   * Items arrive in slots `hold` held, in order: each stored or handed to a
+   * getter; discarded after `shutdown(true)`. Returns what storage threw for
+   * the items it refused (their slots are free).
+   */
+  putHeld(hold: SlotHold, items: readonly T[]): unknown[];
   /** Frees `n` slots of `hold` (unused credits; items their consumer took). */
   release(hold: SlotHold, n: number): void;
   /** Takes the next item now, its slot moving to `hold`; `undefined` when none is stored. */

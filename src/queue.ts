@@ -756,20 +756,23 @@ export class Queue<T> implements AsyncIterable<T> {
         this.#putterWaits();
         return { cancel: () => this.#putters.cancel(waiter) };
       },
-      putHeld: (hold, item) => {
-        this.#unhold(hold, 1);
-        if (this.#discarding) {
-          this.#rejectIfDrained();
-          return;
+      putHeld: (hold, items) => {
+        this.#unhold(hold, items.length);
+        const refused: unknown[] = [];
+        if (!this.#discarding) {
+          for (const item of items) {
+            try {
+              this.#add(item);
+            } catch (error) {
+              refused.push(error); // storage refused it (a compare function): its slot is free
+            }
+          }
         }
-        try {
-          this.#add(item);
-        } finally {
-          // Handed straight to a getter (or refused by storage), the item left
-          // its slot free: the oldest waiting putter may have it.
-          this.#admitPutters();
-          this.#rejectIfDrained();
-        }
+        // Items handed straight to getters (or refused) left their slots free: the
+        // oldest waiting putters may have them.
+        this.#admitPutters();
+        this.#rejectIfDrained();
+        return refused;
       },
       release: (hold, n) => {
         this.#unhold(hold, n);

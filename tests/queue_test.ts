@@ -1476,3 +1476,37 @@ Deno.test("Deno.inspect shows a queue's size, maxsize, tasks, waiters and state"
   await flush();
   assertInstanceOf(putter.reason, QueueShutDown);
 });
+
+Deno.test("Q-2/Q-9: a subclass that overrides only the four storage hooks works, shutdown(true) and inspect included", async () => {
+  /** Newest first, kept in a plain array: storage of its own, nothing else overridden. */
+  class ArrayStack<T> extends Queue<T> {
+    declare private items: T[];
+    protected override _init(): void {
+      this.items = [];
+    }
+    protected override _qsize(): number {
+      return this.items.length;
+    }
+    protected override _put(item: T): void {
+      this.items.push(item);
+    }
+    protected override _get(): T {
+      return this.items.pop() as T;
+    }
+  }
+  const stack = new ArrayStack<number>(3);
+  stack.putNowait(1);
+  stack.putNowait(2);
+  await stack.put(3);
+  assertEquals(stack.full(), true);
+  assertEquals(stack.getNowait(), 3);
+  assertEquals(await stack.get(), 2);
+  stack.putNowait(4);
+  assertEquals(stack.qsize(), 2);
+  assert(Deno.inspect(stack).startsWith("ArrayStack {"), Deno.inspect(stack));
+  assert(Deno.inspect(stack).includes("size: 2"), Deno.inspect(stack));
+  stack.shutdown(true); // discards through _qsize/_get, as Python does
+  assertEquals(stack.qsize(), 0);
+  assertEquals(stack.unfinishedTasks, 2, "4 items put, 2 taken: the 2 discarded are uncounted");
+  assertThrows(() => stack.getNowait(), QueueShutDown);
+});

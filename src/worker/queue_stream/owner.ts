@@ -201,13 +201,7 @@ export class QueueTap<T = unknown> {
         `${items.length} items for "${this.name}" on ${this.#granted()} credits`,
       );
     }
-    for (const item of items) {
-      try {
-        this.#access.putHeld(this.#credit, item as T);
-      } catch (error) {
-        this.#host.report(error); // storage refused it (a compare function)
-      }
-    }
+    for (const error of this.#access.putHeld(this.#credit, items as T[])) this.#host.report(error);
     this.#grantAhead();
   }
 
