@@ -14,23 +14,12 @@ import { assert, assertEquals } from "@std/assert";
 import { QueueEmpty, QueueFull } from "@baton/baton";
 import { connectRedis, type RedisClient, type RedisQueue } from "@baton/baton/redis";
 import { withRedisServer } from "./fixtures/redis_server.ts";
+import { seeded as random } from "./fixtures/seeded.ts";
 
 const DEEP = Deno.env.get("BATON_DEEP") === "1";
 const SEEDS = DEEP ? 40 : 3;
 /** Seeds that once failed; they run every time. */
 const REGRESSIONS: number[] = [];
-
-/** mulberry32: a small seeded generator, so a failing seed replays. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

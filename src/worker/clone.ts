@@ -220,22 +220,7 @@ function copyArray(source: unknown[], seen: Seen | undefined, depth: number): un
     copy[index] = result;
   }
   if (copy.length !== length) copy.length = length; // trailing holes
-  const record = source as unknown as Record<string, unknown>;
-  for (let i = present; i < keys.length; i++) {
-    const key = keys[i]!;
-    const value = record[key];
-    if (value === undefined && !hasOwn(source, key)) continue;
-    let result: unknown = value;
-    if (typeof value === "object" && value !== null) {
-      seen ??= track(source, copy);
-      result = seen.get(value) ?? copyAny(value, seen, depth + 1);
-      if (result === NEEDS_PLATFORM) return NEEDS_PLATFORM;
-    } else if (typeof value === "function" || typeof value === "symbol") {
-      throw uncloneable(value);
-    }
-    define(copy, key, result);
-  }
-  return copy;
+  return copyKeys(source, copy, keys, present, seen, depth);
 }
 
 /** Copies an array with holes or extra properties, key by key. */
@@ -248,8 +233,23 @@ function copySparseArray(
   const copy: unknown[] = [];
   seen?.set(source, copy);
   copy.length = source.length;
-  const record = source as unknown as Record<string, unknown>;
-  for (let i = 0; i < keys.length; i++) {
+  return copyKeys(source, copy, keys, 0, seen, depth);
+}
+
+/**
+ * Copies `keys[from..]` of `source` onto `copy` as own data properties
+ * (a key a getter deleted on the way is skipped, as structured clone does).
+ */
+function copyKeys(
+  source: object,
+  copy: object,
+  keys: string[],
+  from: number,
+  seen: Seen | undefined,
+  depth: number,
+): unknown {
+  const record = source as Record<string, unknown>;
+  for (let i = from; i < keys.length; i++) {
     const key = keys[i]!;
     const value = record[key];
     if (value === undefined && !hasOwn(source, key)) continue;
