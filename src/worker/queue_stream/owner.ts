@@ -67,6 +67,7 @@ export class QueueTap<T = unknown> {
   /** Every seq below this one was taken by the remote code, or came back. */
   #settled = 0;
   #demand = 0;
+  #itemsFrame: { type: "items"; name: string; seq: number; items: unknown[] } | undefined;
   #standing: QueueWait | undefined;
   /** Items the remote code took and has not marked done with a done frame. */
   #undone = 0;
@@ -272,14 +273,22 @@ export class QueueTap<T = unknown> {
       if (answers !== undefined) {
         this.#push({ type: "result", id: answers, value: copy, seq });
       } else {
-        const last = this.#outbox.last();
+        const frame = this.#itemsFrame;
+        // Items join this stream's frame while it is the last one queued and seqs run on.
         if (
-          last?.type === "items" && last.name === this.name &&
-          last.seq + last.items.length === seq
+          frame !== undefined && this.#outbox.last() === frame &&
+          frame.seq + frame.items.length === seq
         ) {
-          last.items.push(copy);
+          frame.items.push(copy);
           this.#outbox.added(1);
-        } else this.#push({ type: "items", name: this.name, seq, items: [copy] });
+        } else {
+          this.#itemsFrame = this.#outbox.push({
+            type: "items",
+            name: this.name,
+            seq,
+            items: [copy],
+          });
+        }
       }
     } catch (error) {
       this.#access.requeue(this.#out, [taken]);

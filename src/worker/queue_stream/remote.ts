@@ -53,6 +53,8 @@ type Received = { seq: number; value: unknown; error?: undefined } | {
 export class QueueProxy {
   readonly face: RemoteQueue<unknown>;
   readonly #host: ProxyHost;
+  /** The peer's outbox (it never changes): read once, not through the host on every put. */
+  readonly #outbox: Outbox;
   readonly #name: string;
   readonly #kind: "Queue" | "LifoQueue" | "PriorityQueue";
   readonly #useCredit: boolean;
@@ -84,12 +86,14 @@ export class QueueProxy {
   /** The highest seq that arrived: seqs only grow. */
   #lastSeq = -1;
   #ackFrame: { type: "ack"; name: string; seq: number } | undefined;
+  #putFrame: { type: "put"; name: string; items: unknown[] } | undefined;
   #doneFrame: { type: "done"; name: string; count: number } | undefined;
   /** Items this side took and has not marked done: those taskDone calls need no round trip. */
   #undone = 0;
 
   constructor(host: ProxyHost, name: string, entry: Entry) {
     this.#host = host;
+    this.#outbox = host.outbox;
     this.#name = name;
     this.#kind = entry.kind as "Queue" | "LifoQueue" | "PriorityQueue";
     // A compare function may throw on put, and only a call can report that.
@@ -189,12 +193,15 @@ export class QueueProxy {
 
   /** Uses one credit for an item already checked: it joins this turn's put frame. */
   #send(checked: WaitingPut): void {
-    const outbox = this.#host.outbox;
-    const last = outbox.last();
-    if (last?.type === "put" && last.name === this.#name) {
-      last.items.push(checked.copy);
+    const outbox = this.#outbox;
+    const frame = this.#putFrame;
+    // Items join this side's put frame while it is the last one queued (identity, not shape).
+    if (frame !== undefined && outbox.last() === frame) {
+      frame.items.push(checked.copy);
       outbox.added(1);
-    } else outbox.push({ type: "put", name: this.#name, items: [checked.copy] });
+    } else {
+      this.#putFrame = outbox.push({ type: "put", name: this.#name, items: [checked.copy] });
+    }
     this.#credits--;
     if (this.#credits < CREDIT_WINDOW / 2) this.#want();
     this.#putSinceCheck = true;
@@ -218,7 +225,7 @@ export class QueueProxy {
       }
       if (this.#wantSent === "ahead" && !this.#closed && this.#putters.size === 0) {
         this.#wantSent = false;
-        this.#host.outbox.push({ type: "uncredit", name: this.#name, count: 0 });
+        this.#outbox.push({ type: "uncredit", name: this.#name, count: 0 });
       }
     });
   }
@@ -230,13 +237,13 @@ export class QueueProxy {
       (this.#wantSent === "ahead" && !blocked)
     ) return;
     this.#wantSent = blocked ? "blocked" : "ahead";
-    this.#host.outbox.push({ type: "want", name: this.#name, blocked });
+    this.#outbox.push({ type: "want", name: this.#name, blocked });
   }
 
   credit(count: number): void {
     this.#wantSent = false;
     if (this.#shutdown || this.#closed) {
-      this.#host.outbox.push({ type: "uncredit", name: this.#name, count });
+      this.#outbox.push({ type: "uncredit", name: this.#name, count });
       return;
     }
     this.#credits += count;
@@ -253,7 +260,7 @@ export class QueueProxy {
     const unused = this.#credits;
     this.#credits = 0;
     if (this.#wantSent === "ahead") this.#wantSent = false;
-    this.#host.outbox.push({ type: "uncredit", name: this.#name, count: unused });
+    this.#outbox.push({ type: "uncredit", name: this.#name, count: unused });
     if (this.#putters.size > 0) this.#want(true);
   }
 
@@ -333,11 +340,11 @@ export class QueueProxy {
     this.#undone++;
     if (this.#closed) return;
     const frame = this.#ackFrame;
-    if (frame !== undefined && this.#host.outbox.last() === frame) {
+    if (frame !== undefined && this.#outbox.last() === frame) {
       frame.seq = seq + 1; // still unsent
       return;
     }
-    this.#ackFrame = this.#host.outbox.push({ type: "ack", name: this.#name, seq: seq + 1 });
+    this.#ackFrame = this.#outbox.push({ type: "ack", name: this.#name, seq: seq + 1 });
   }
 
   #arrive(received: Received): void {
@@ -369,7 +376,7 @@ export class QueueProxy {
     if (held > this.#window / 2) return;
     const count = this.#window - held;
     this.#outstanding += count;
-    this.#host.outbox.push({ type: "pull", name: this.#name, count });
+    this.#outbox.push({ type: "pull", name: this.#name, count });
   }
 
   /**
@@ -381,7 +388,7 @@ export class QueueProxy {
    */
   #withdraw(): void {
     if (this.#getters.size > 0 || this.#outstanding === 0 || this.#closed || this.#ended) return;
-    this.#host.outbox.push({ type: "unpull", name: this.#name });
+    this.#outbox.push({ type: "unpull", name: this.#name });
   }
 
   /** The owner dropped `cancelled` units of this side's pull demand. */
@@ -403,7 +410,7 @@ export class QueueProxy {
   #giveBack(): void {
     this.#received.clear();
     this.#returning++;
-    this.#host.outbox.push({ type: "return", name: this.#name, seq: this.#takenBefore });
+    this.#outbox.push({ type: "return", name: this.#name, seq: this.#takenBefore });
   }
 
   /** Items the owner sent ahead, from `seq` on. */
@@ -454,7 +461,7 @@ export class QueueProxy {
     this.#shutdown = true;
     this.#putters.rejectAll(new QueueShutDown());
     if (this.#credits > 0) {
-      this.#host.outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
+      this.#outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
       this.#credits = 0;
     }
     if (!immediate || this.#discarding) return;
@@ -473,8 +480,8 @@ export class QueueProxy {
       // Certainly valid: this side took the item. One count per turn, no round trip.
       this.#undone--;
       const frame = this.#doneFrame;
-      if (frame !== undefined && this.#host.outbox.last() === frame) frame.count++;
-      else this.#doneFrame = this.#host.outbox.push({ type: "done", name: this.#name, count: 1 });
+      if (frame !== undefined && this.#outbox.last() === frame) frame.count++;
+      else this.#doneFrame = this.#outbox.push({ type: "done", name: this.#name, count: 1 });
       return Promise.resolve();
     }
     return this.#host.call(this.#name, "taskDone", []) as Promise<void>;
@@ -507,7 +514,7 @@ export class QueueProxy {
   leave(): void {
     if (this.#closed) return;
     if (this.#credits > 0) {
-      this.#host.outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
+      this.#outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
       this.#credits = 0;
     }
     if (this.#prefetch > 0 && (this.#received.length > 0 || this.#outstanding > 0)) {
