@@ -4,6 +4,10 @@
  * `AbortSignal` on every wait, first-come-first-served waiters and nothing
  * lost when a wait is cancelled.
  *
+ * This entry holds the one-thread primitives and their errors. What crosses
+ * threads is `@baton/baton/worker` (`serve`, `connect`, `Pipe`); what crosses
+ * machines is `@baton/baton/redis`.
+ *
  * @example
  * ```ts
  * import { Queue } from "@baton/baton";
@@ -24,4 +28,3 @@ export * from "./src/event.ts";
 export * from "./src/semaphore.ts";
 export * from "./src/barrier.ts";
 export * from "./src/periodic_timer.ts";
-export * from "./src/worker/mod.ts";

@@ -37,10 +37,8 @@ export interface ProxyHost {
   ): Promise<unknown>;
 }
 
-/** A put waiting for credit: the copy of its item that is certain to cross. */
-interface WaitingPut {
-  copy: unknown;
-}
+/** A put waiting for credit holds the copy of its item that is certain to cross (`postable`). */
+type Checked = unknown;
 
 /** An item the owner sent, or the error that stands in its place. */
 type Received = { seq: number; value: unknown; error?: undefined } | {
@@ -48,6 +46,9 @@ type Received = { seq: number; value: unknown; error?: undefined } | {
   error: Error;
   value?: undefined;
 };
+
+/** What a put on credit resolves with: one settled promise for all of them. */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The proxy of one served queue. */
 export class QueueProxy {
@@ -67,7 +68,7 @@ export class QueueProxy {
   #wantSent: false | "ahead" | "blocked" = false;
   #putSinceCheck = false;
   #idleCheck = false;
-  #putters: WaitList<void, WaitingPut>;
+  #putters: WaitList<void, Checked>;
   // ---- get side ----
   #received = new Deque<Received>();
   #getters: WaitList<unknown>;
@@ -99,7 +100,7 @@ export class QueueProxy {
     // A compare function may throw on put, and only a call can report that.
     this.#useCredit = this.#kind !== "PriorityQueue";
     this.#prefetch = this.#kind === "Queue" ? host.prefetch : 0;
-    this.#putters = new WaitList<void, WaitingPut>({
+    this.#putters = new WaitList<void, Checked>({
       onTimeout: () => {
         throw this.#shutdown ? new QueueShutDown() : new QueueFull();
       },
@@ -137,24 +138,22 @@ export class QueueProxy {
 
   // ---- put ----
 
-  /** Checks an item before anything else happens to it; a rejection when it cannot cross (W-3). */
-  #check(item: unknown): WaitingPut | Promise<never> {
-    try {
-      return { copy: postable(item) };
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
   put(item: unknown, options?: WaitOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#shutdown) return Promise.reject(new QueueShutDown());
     const error = checkWaitOptions(options);
     if (error !== undefined) return Promise.reject(error);
-    const checked = this.#check(item);
-    if (checked instanceof Promise) return checked;
+    let checked: Checked;
+    try {
+      checked = postable(item); // the verdict, before anything else happens to the item (W-3)
+    } catch (failure) {
+      return Promise.reject(failure);
+    }
     if (!this.#useCredit) return this.#putCall("put", checked, options);
-    if (this.#credits > 0 && this.#putters.size === 0) return this.#sendChecked(checked);
+    if (this.#credits > 0 && this.#putters.size === 0) {
+      this.#send(checked);
+      return RESOLVED;
+    }
     if (options?.timeout === 0) return this.#putNowaitCall(checked);
     this.#want(true);
     return this.#putters.wait(options, checked);
@@ -163,10 +162,15 @@ export class QueueProxy {
   putNowait(item: unknown): Promise<void> {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#shutdown) return Promise.reject(new QueueShutDown());
-    const checked = this.#check(item);
-    if (checked instanceof Promise) return checked;
+    let checked: Checked;
+    try {
+      checked = postable(item);
+    } catch (failure) {
+      return Promise.reject(failure);
+    }
     if (this.#useCredit && this.#credits > 0 && this.#putters.size === 0) {
-      return this.#sendChecked(checked);
+      this.#send(checked);
+      return RESOLVED;
     }
     return this.#putNowaitCall(checked);
   }
@@ -176,31 +180,25 @@ export class QueueProxy {
    * puts wait for room it is full from here: asking the owner could let
    * this item overtake them.
    */
-  #putNowaitCall(checked: WaitingPut): Promise<void> {
+  #putNowaitCall(checked: Checked): Promise<void> {
     if (this.#putters.size > 0) return Promise.reject(new QueueFull());
     return this.#putCall("putNowait", checked);
   }
 
-  #putCall(op: string, checked: WaitingPut, options?: WaitOptions): Promise<void> {
-    return this.#host.call(this.#name, op, [checked.copy], options) as Promise<void>;
-  }
-
-  /** Sends a checked item on one credit. */
-  #sendChecked(checked: WaitingPut): Promise<void> {
-    this.#send(checked);
-    return Promise.resolve();
+  #putCall(op: string, checked: Checked, options?: WaitOptions): Promise<void> {
+    return this.#host.call(this.#name, op, [checked], options) as Promise<void>;
   }
 
   /** Uses one credit for an item already checked: it joins this turn's put frame. */
-  #send(checked: WaitingPut): void {
+  #send(checked: Checked): void {
     const outbox = this.#outbox;
     const frame = this.#putFrame;
     // Items join this side's put frame while it is the last one queued (identity, not shape).
     if (frame !== undefined && outbox.last() === frame) {
-      frame.items.push(checked.copy);
+      frame.items.push(checked);
       outbox.added(1);
     } else {
-      this.#putFrame = outbox.push({ type: "put", name: this.#name, items: [checked.copy] });
+      this.#putFrame = outbox.push({ type: "put", name: this.#name, items: [checked] });
     }
     this.#credits--;
     if (this.#credits < CREDIT_WINDOW / 2) this.#want();
