@@ -354,3 +354,22 @@ Deno.test("W-3: random values holding platform objects go to the platform, plain
     { numRuns: NUM_RUNS },
   );
 });
+
+Deno.test("W-3: snapshot of plain data is unchanged by an enumerable property on Object.prototype", () => {
+  const proto = Object.prototype as Record<string, unknown>;
+  Object.defineProperty(proto, "polluted", {
+    value: { nested: true },
+    enumerable: true,
+    configurable: true,
+    writable: true,
+  });
+  try {
+    const nested = { deep: 1 };
+    const copy = snapshot({ a: 1, b: nested, c: "x" }) as Record<string, unknown>;
+    assertEquals(Object.keys(copy), ["a", "b", "c"]);
+    assert(copy.b !== nested, "the nested object is copied, not shared");
+    assertEquals(copy.b, { deep: 1 });
+  } finally {
+    delete proto.polluted;
+  }
+});

@@ -73,7 +73,6 @@ const arrayPrototype = Array.prototype;
 const getPrototypeOf = Object.getPrototypeOf;
 const isArray = Array.isArray;
 const keysOf = Object.keys;
-const valuesOf = Object.values;
 const hasOwn = Object.hasOwn;
 const defineProperty = Object.defineProperty;
 
@@ -147,12 +146,16 @@ function copyObject(
 ): unknown {
   const copy: Record<string, unknown> = { ...source };
   seen?.set(source, copy);
-  const values = valuesOf(copy);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
+  // The copy's own data properties, in Object.keys order. Inherited enumerable ones (a
+  // polluted Object.prototype) come after every own one: at worst they send it to
+  // finishObject with an index past the own keys, which then changes nothing.
+  let index = 0;
+  for (const key in copy) {
+    const value = copy[key];
     if (typeof value === "object" ? value !== null : isUncloneable(value)) {
-      return finishObject(source, copy, seen, i, depth);
+      return finishObject(source, copy, seen, index, depth);
     }
+    index++;
   }
   return copy;
 }
