@@ -147,7 +147,7 @@ function insertByStamp<T>(list: Taken<T>[], taken: Taken<T>): void {
  * console.log(await queue.get(), queue.getNowait()); // "a" "b"
  * ```
  */
-export class Queue<T> implements AsyncIterable<T> {
+export class Queue<T> implements AsyncIterable<T>, Disposable {
   /** Most items held at once; `<= 0` or `Infinity` means unbounded. */
   readonly maxsize: number;
   #bound: number;
@@ -882,6 +882,116 @@ export class Queue<T> implements AsyncIterable<T> {
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return new QueueIterator(this);
+  }
+
+  /**
+   * A `ReadableStream` of the items, as `get()` takes them: it pulls one item
+   * per read (nothing is taken ahead of a reader) and closes once the queue
+   * is shut down and drained. Cancelling it takes nothing more: a read
+   * waiting then gives up, and an item it was handed in that same turn goes
+   * back to the head of the queue. Items read are not marked done: call
+   * `taskDone` when you use `join`.
+   *
+   * @returns The stream.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@baton/baton";
+   *
+   * const queue = new Queue<string>();
+   * queue.putNowait("a");
+   * queue.putNowait("b");
+   * queue.shutdown();
+   * console.log(await Array.fromAsync(queue.toReadableStream())); // ["a", "b"]
+   * ```
+   */
+  toReadableStream(): ReadableStream<T> {
+    const access = this.#access();
+    /** The read waiting in line, with the hold its item's slot moves to until it is enqueued. */
+    let pending: { wait: QueueWait | undefined; hold: SlotHold; done: () => void } | undefined;
+    let cancelled = false;
+    return new ReadableStream<T>({
+      pull: (controller) =>
+        new Promise<void>((resolve) => {
+          const hold = access.newHold("a readable stream's read");
+          const read = { wait: undefined as QueueWait | undefined, hold, done: resolve };
+          let settled = false;
+          const settle = () => {
+            settled = true;
+            pending = undefined;
+            access.dropHold(hold);
+            resolve();
+          };
+          const wait = access.waitTake(hold, (taken) => {
+            if (cancelled) access.requeue(hold, [taken]); // handed as it was cancelled: back to the head
+            else {
+              access.release(hold, 1); // read: it leaves the queue as a get's item would
+              controller.enqueue(taken.item);
+            }
+            settle();
+          }, (error) => {
+            if (error instanceof QueueShutDown) controller.close();
+            else controller.error(error);
+            settle();
+          });
+          if (!settled) {
+            read.wait = wait;
+            pending = read;
+          }
+        }),
+      cancel: () => {
+        cancelled = true;
+        const read = pending;
+        if (read?.wait?.cancel()) {
+          pending = undefined;
+          access.dropHold(read.hold);
+          read.done();
+        }
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * A `WritableStream` whose writes are `put()`s: a write waits while the
+   * queue is full (backpressure). Closing the stream shuts the queue down
+   * (`shutdown()`); aborting it discards what is queued (`shutdown(true)`).
+   *
+   * @returns The stream.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@baton/baton";
+   *
+   * const queue = new Queue<number>(10);
+   * await ReadableStream.from([1, 2, 3]).pipeTo(queue.toWritableStream());
+   * console.log(queue.isShutdown, queue.qsize()); // true 3
+   * ```
+   */
+  toWritableStream(): WritableStream<T> {
+    return new WritableStream<T>({
+      write: (item) => this.put(item),
+      close: () => this.shutdown(),
+      abort: () => this.shutdown(true),
+    });
+  }
+
+  /**
+   * Shuts the queue down (`shutdown()`), for `using queue = new Queue()`.
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@baton/baton";
+   *
+   * let kept: Queue<number>;
+   * {
+   *   using queue = new Queue<number>();
+   *   kept = queue;
+   * }
+   * console.log(kept.isShutdown); // true
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.shutdown();
   }
 
   /**

@@ -1510,3 +1510,92 @@ Deno.test("Q-2/Q-9: a subclass that overrides only the four storage hooks works,
   assertEquals(stack.unfinishedTasks, 2, "4 items put, 2 taken: the 2 discarded are uncounted");
   assertThrows(() => stack.getNowait(), QueueShutDown);
 });
+
+Deno.test("Queue#toReadableStream: reads items as get() takes them and closes once shut down and drained", async () => {
+  const queue = new Queue<string>(2);
+  const stream = queue.toReadableStream();
+  const reading = Array.fromAsync(stream);
+  await queue.put("a");
+  await queue.put("b");
+  await queue.put("c"); // room again: the stream's reads took the first ones
+  queue.shutdown();
+  assertEquals(await reading, ["a", "b", "c"]);
+  assertEquals(queue.qsize(), 0);
+  assertEquals(queue.unfinishedTasks, 3, "items read are not marked done");
+});
+
+Deno.test("Queue#toReadableStream: takes nothing ahead of a reader, and cancelling it takes nothing more (Q-5)", async () => {
+  const queue = new Queue<number>();
+  const stream = queue.toReadableStream();
+  queue.putNowait(1);
+  await flush();
+  assertEquals(queue.qsize(), 1, "no read yet: nothing taken");
+  const reader = stream.getReader();
+  assertEquals(await reader.read(), { value: 1, done: false });
+  const waiting = reader.read(); // waits in line for the next item
+  await flush();
+  await reader.cancel();
+  assertEquals(await waiting, { value: undefined, done: true });
+  queue.putNowait(2);
+  assertEquals(queue.qsize(), 1, "the cancelled stream's read took nothing");
+  assertEquals(queue.getNowait(), 2);
+  assert(Deno.inspect(queue).includes("held: 0"), Deno.inspect(queue));
+});
+
+Deno.test("Queue#toReadableStream: an item handed to the read in the turn it is cancelled goes back to the head", async () => {
+  const queue = new Queue<string>();
+  const reader = queue.toReadableStream().getReader();
+  const waiting = reader.read();
+  await flush();
+  queue.putNowait("x"); // handed to the waiting read...
+  const cancelling = reader.cancel(); // ...and cancelled in the same turn
+  queue.putNowait("y");
+  await cancelling;
+  const first = await waiting;
+  if (first.done) {
+    assertEquals([queue.getNowait(), queue.getNowait()], ["x", "y"], "x back at the head");
+  } else {
+    assertEquals(first.value, "x");
+    assertEquals(queue.getNowait(), "y");
+  }
+  assertEquals(queue.qsize(), 0);
+});
+
+Deno.test("Queue#toWritableStream: writes are puts with backpressure; close shuts down, abort discards", async () => {
+  const queue = new Queue<number>(1);
+  const writer = queue.toWritableStream().getWriter();
+  await writer.write(1);
+  const second = track(writer.write(2)); // full: waits for room
+  await flush();
+  assertEquals(second.status, "pending");
+  assertEquals(queue.getNowait(), 1);
+  await second.promise;
+  assertEquals(queue.getNowait(), 2);
+  await writer.close();
+  assert(queue.isShutdown, "close() shut the queue down");
+
+  const other = new Queue<number>();
+  other.putNowait(7);
+  await other.toWritableStream().abort(new Error("stop"));
+  assert(other.isShutdown);
+  assertEquals(other.qsize(), 0, "abort() discarded what was queued (shutdown(true))");
+  assertEquals(other.unfinishedTasks, 0);
+});
+
+Deno.test("Queue#toWritableStream: pipeTo from a ReadableStream fills the queue and shuts it down", async () => {
+  const queue = new Queue<number>(10);
+  await ReadableStream.from([1, 2, 3]).pipeTo(queue.toWritableStream());
+  assert(queue.isShutdown);
+  assertEquals(await Array.fromAsync(queue), [1, 2, 3]);
+});
+
+Deno.test("Queue: using shuts the queue down at the end of the scope", () => {
+  let kept: Queue<number> | undefined;
+  {
+    using queue = new Queue<number>();
+    queue.putNowait(1);
+    kept = queue;
+  }
+  assert(kept.isShutdown);
+  assertEquals(kept.getNowait(), 1, "a soft shutdown: what was queued can still be taken");
+});
