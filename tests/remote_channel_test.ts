@@ -351,3 +351,21 @@ Deno.test("Q-9/W-2: a side that connects after the queue was shut down and drain
     port2.close();
   }
 });
+
+Deno.test("W-1: a remote queue is a Web Stream both ways, as the local one", async () => {
+  const jobs = new Queue<number>(2);
+  await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
+    const writing = ReadableStream.from([1, 2, 3, 4]).pipeTo(remote.jobs.toWritableStream());
+    const reading = Array.fromAsync(jobs); // the owner drains while the writes wait for room
+    await writing; // closing the stream shut the queue down
+    assertEquals(await reading, [1, 2, 3, 4]);
+    assert(jobs.isShutdown);
+  });
+  const more = new Queue<string>();
+  more.putNowait("a");
+  more.putNowait("b");
+  more.shutdown();
+  await withRemote<{ more: Queue<string> }>({ more }, async (remote) => {
+    assertEquals(await Array.fromAsync(remote.more.toReadableStream()), ["a", "b"]);
+  });
+});

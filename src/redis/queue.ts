@@ -10,6 +10,7 @@ import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../errors.ts";
 import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
 import { type Core, TIMED_OUT } from "./client.ts";
+import { readableOf, writableOf } from "../_streams.ts";
 
 /** The marker a shut-down queue keeps in its lists (see script.ts). */
 const MARK = "s";
@@ -101,6 +102,8 @@ export class RedisQueue<T> implements QueueLike<T> {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   // consumer side
   readonly #buffer = new Deque<string>();
+  /** Items a cancelled stream's read was handed: the next gets return them first. */
+  readonly #leftover: T[] = [];
   readonly #getters = new Deque<Waiter<T>>();
   #fetching: Promise<void> | undefined;
   #getWindow = 1;
@@ -270,6 +273,9 @@ export class RedisQueue<T> implements QueueLike<T> {
    * ```
    */
   get(options?: WaitOptions): Promise<T> {
+    if (this.#leftover.length > 0 && !this.#core.closed) {
+      return Promise.resolve(this.#leftover.shift()!);
+    }
     return this.#fastGet(options === undefined) ?? this.#get(options);
   }
 
@@ -327,7 +333,41 @@ export class RedisQueue<T> implements QueueLike<T> {
    * ```
    */
   getNowait(): Promise<T> {
+    if (this.#leftover.length > 0 && !this.#core.closed) {
+      return Promise.resolve(this.#leftover.shift()!);
+    }
     return this.#fastGet(true) ?? this.#get({ timeout: 0 });
+  }
+
+  /**
+   * A `ReadableStream` that reads with `get()`, one item per read; it closes
+   * once the queue is shut down and drained. Cancelling it takes nothing
+   * more: an item handed to the read it cancels is kept for the next `get`.
+   *
+   * @returns The stream.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const job of jobs.toReadableStream()) console.log(job);
+   * ```
+   */
+  toReadableStream(): ReadableStream<T> {
+    return readableOf((options) => this.get(options), (item) => this.#leftover.push(item));
+  }
+
+  /**
+   * A `WritableStream` whose writes are `put()`s (a write waits while the
+   * queue is full); `close()` shuts the queue down, `abort()` with `shutdown(true)`.
+   *
+   * @returns The stream.
+   *
+   * @example
+   * ```ts ignore
+   * await ReadableStream.from(jobsToDo).pipeTo(jobs.toWritableStream());
+   * ```
+   */
+  toWritableStream(): WritableStream<T> {
+    return writableOf<T>((item) => this.put(item), (immediate) => this.shutdown(immediate));
   }
 
   /**

@@ -121,6 +121,14 @@ export interface RemoteQueue<T> extends QueueLike<T> {
   readonly isShutdown: Promise<boolean>;
   /** Items put and not yet marked done. */
   readonly unfinishedTasks: Promise<number>;
+  /**
+   * A `ReadableStream` that reads with `get()`, one item per read; it closes
+   * once the queue is shut down and drained. Cancelling it takes nothing more
+   * (an item handed to the read it cancels is kept for this side's next `get`).
+   */
+  toReadableStream(): ReadableStream<T>;
+  /** A `WritableStream` whose writes are `put()`s; `close()` → `shutdown()`, `abort()` → `shutdown(true)`. */
+  toWritableStream(): WritableStream<T>;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 
 import { Deque } from "../../_deque.ts";
+import { readableOf, writableOf } from "../../_streams.ts";
 import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../../errors.ts";
 import { postable } from "../clone.ts";
@@ -70,6 +71,8 @@ export class QueueProxy {
   #idleCheck = false;
   #putters: WaitList<void, Checked>;
   // ---- get side ----
+  /** Items a cancelled stream's read was handed: this side's next gets return them first. */
+  #leftover: unknown[] = [];
   #received = new Deque<Received>();
   #getters: WaitList<unknown>;
   /** Items asked for ahead and not yet arrived. */
@@ -127,6 +130,13 @@ export class QueueProxy {
       join: (options?: WaitOptions) => call("join", [], options) as Promise<boolean>,
       shutdown: (immediate = false) => call("shutdown", [immediate === true]) as Promise<void>,
       [Symbol.asyncIterator]: () => this.#iterator(),
+      toReadableStream: () =>
+        readableOf((options) => this.get(options), (item) => this.#leftover.push(item)),
+      toWritableStream: () =>
+        writableOf<unknown>(
+          (item) => this.put(item),
+          (immediate) => call("shutdown", [immediate]),
+        ),
     };
     Object.defineProperty(face, "isShutdown", { get: () => call("isShutdown"), enumerable: true });
     Object.defineProperty(face, "unfinishedTasks", {
@@ -265,11 +275,12 @@ export class QueueProxy {
   // ---- get ----
 
   #drained(): boolean {
-    return this.#ended && this.#received.length === 0;
+    return this.#ended && this.#received.length === 0 && this.#leftover.length === 0;
   }
 
   get(options?: WaitOptions): Promise<unknown> {
     if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#leftover.length > 0) return Promise.resolve(this.#leftover.shift());
     if (this.#drained()) return Promise.reject(new QueueShutDown());
     const error = checkWaitOptions(options);
     if (error !== undefined) return Promise.reject(error);
@@ -283,6 +294,7 @@ export class QueueProxy {
 
   getNowait(): Promise<unknown> {
     if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#leftover.length > 0) return Promise.resolve(this.#leftover.shift());
     if (this.#drained()) return Promise.reject(new QueueShutDown());
     if (this.#received.length > 0) return this.#take();
     return this.#getNowaitCall();
