@@ -54,6 +54,8 @@ export type {
   RemoteSemaphore,
 } from "./remote.ts";
 export { Connection, Pipe } from "./pipe.ts";
+export { currentProcess, Process } from "./process.ts";
+export type { LocalOf, ProcessInfo, ProcessOptions } from "./process.ts";
 export type { ConnectionOptions, PipeOptions } from "./pipe.ts";
 export type { Endpoint } from "./wire.ts";
 export { LinkClosed, PipeClosed } from "../errors.ts";

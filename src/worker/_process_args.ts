@@ -1,0 +1,148 @@
+/**
+ * A `Process`'s arguments on their way to the child: the baton primitives
+ * and pipe ends anywhere in them (inside arrays, plain objects, `Map`s and
+ * `Set`s) become named tokens served on the process's control port, and the
+ * child puts the proxies back in their place. Everything else is left for
+ * the platform's structured clone.
+ *
+ * Internal: not exported from an entry point.
+ *
+ * @module
+ */
+
+import { adapterOf } from "./adapters.ts";
+import type { Servable } from "./serve.ts";
+
+/** The key of a token that stands for a served name. */
+export const ARG_TOKEN = "@baton:arg";
+
+/** A primitive's place in the arguments. */
+interface Token {
+  [ARG_TOKEN]: string;
+}
+
+/**
+ * Copies the containers of `args` with every baton primitive or pipe end
+ * replaced by a token; `served` receives them by name.
+ *
+ * @example
+ * ```ts ignore
+ * const served: Record<string, Servable> = {};
+ * const sent = encodeArgs([new Queue(), { n: 1 }], served); // [{ "@baton:arg": "a0" }, { n: 1 }]
+ * ```
+ */
+export function encodeArgs(args: readonly unknown[], served: Record<string, Servable>): unknown[] {
+  const names = new Map<object, string>();
+  const seen = new Map<object, unknown>();
+  const visit = (value: unknown): unknown => {
+    if (typeof value !== "object" || value === null) return value;
+    const named = names.get(value);
+    if (named !== undefined) return { [ARG_TOKEN]: named } satisfies Token;
+    if (seen.has(value)) return seen.get(value);
+    if (isServable(value)) {
+      const name = `a${names.size}`;
+      names.set(value, name);
+      served[name] = value as Servable;
+      return { [ARG_TOKEN]: name } satisfies Token;
+    }
+    const prototype = Object.getPrototypeOf(value);
+    if (Array.isArray(value) && prototype === Array.prototype) {
+      const copy: unknown[] = [];
+      seen.set(value, copy);
+      for (let i = 0; i < value.length; i++) copy[i] = visit(value[i]);
+      return copy;
+    }
+    if (value instanceof Map && prototype === Map.prototype) {
+      const copy = new Map();
+      seen.set(value, copy);
+      for (const [key, entry] of value) copy.set(visit(key), visit(entry));
+      return copy;
+    }
+    if (value instanceof Set && prototype === Set.prototype) {
+      const copy = new Set();
+      seen.set(value, copy);
+      for (const entry of value) copy.add(visit(entry));
+      return copy;
+    }
+    if (prototype === Object.prototype || prototype === null) {
+      const copy: Record<string, unknown> = prototype === null ? Object.create(null) : {};
+      seen.set(value, copy);
+      for (const key of Object.keys(value)) {
+        Object.defineProperty(copy, key, {
+          value: visit((value as Record<string, unknown>)[key]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return copy;
+    }
+    return value; // the platform's structured clone decides
+  };
+  return args.map(visit);
+}
+
+/**
+ * Puts the proxies back where `encodeArgs` left tokens (in place: the value
+ * is the child's own clone).
+ *
+ * @example
+ * ```ts ignore
+ * const args = decodeArgs(workerData.args, remote); // [RemoteQueue, { n: 1 }]
+ * ```
+ */
+export function decodeArgs(args: unknown[], proxies: Record<string, unknown>): unknown[] {
+  const seen = new Set<object>();
+  const visit = (value: unknown): unknown => {
+    if (typeof value !== "object" || value === null) return value;
+    const token = tokenName(value);
+    if (token !== undefined) {
+      if (!Object.hasOwn(proxies, token)) throw new Error(`argument "${token}" did not arrive`);
+      return proxies[token];
+    }
+    if (seen.has(value)) return value;
+    seen.add(value);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = visit(value[i]);
+    } else if (value instanceof Map) {
+      const entries = [...value];
+      value.clear();
+      for (const [key, entry] of entries) value.set(visit(key), visit(entry));
+    } else if (value instanceof Set) {
+      const entries = [...value];
+      value.clear();
+      for (const entry of entries) value.add(visit(entry));
+    } else {
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype === Object.prototype || prototype === null) {
+        const record = value as Record<string, unknown>;
+        for (const key of Object.keys(record)) record[key] = visit(record[key]);
+      }
+    }
+    return value;
+  };
+  return args.map(visit);
+}
+
+function tokenName(value: object): string | undefined {
+  if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== ARG_TOKEN) return undefined;
+  const name = (value as Token)[ARG_TOKEN];
+  return typeof name === "string" ? name : undefined;
+}
+
+function isServable(value: object): boolean {
+  if (isPipeEnd(value)) return true;
+  try {
+    adapterOf(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isPipeEnd(value: object): boolean {
+  return typeof (value as { transfer?: unknown }).transfer === "function" &&
+    "readable" in value && "writable" in value;
+}
