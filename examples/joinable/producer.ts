@@ -1,16 +1,7 @@
-/// <reference lib="deno.worker" />
-/** examples/joinable: puts five items, then waits in join() until they are processed. */
-import type { Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+/** examples/joinable: puts `n` items, then waits in join() until they are processed. */
+import { currentProcess, type RemoteQueue } from "@baton/baton/worker";
 
-const remote = await connect<{ jobs: Queue<string> }>(self);
-const produced: string[] = [];
-for (let n = 1; n <= 5; n++) {
-  const item = `${self.name}/${n}`;
-  await remote.jobs.put(item);
-  produced.push(item);
+export default async function producer(jobs: RemoteQueue<string>, n: number): Promise<void> {
+  for (let i = 1; i <= n; i++) await jobs.put(`${currentProcess().name}/${i}`);
+  await jobs.join(); // returns once every item put so far is marked done
 }
-await remote.jobs.join(); // returns once every item put so far is marked done
-await remote.close();
-self.postMessage({ finished: produced });
-self.close();

@@ -1,5 +1,5 @@
 /**
- * producer-consumer: one producer worker and one consumer worker exchange
+ * producer-consumer: one producer process and one consumer process exchange
  * numbers through a bounded `Queue` that lives in the main thread. The
  * producer's `put` waits while the queue is full, so it runs at the pace of
  * the slower consumer; after its last item it calls `shutdown()`, and the
@@ -11,24 +11,31 @@
  * Run: deno task example:producer-consumer
  */
 import { Queue } from "@baton/baton";
-import { serve } from "@baton/baton/worker";
-import { finished } from "../_finished.ts";
+import { Process } from "@baton/baton/worker";
+import type consumer from "./consumer.ts";
+import type producer from "./producer.ts";
 
 const MAXSIZE = 5;
+const ITEMS = 20;
 
 const items = new Queue<number>(MAXSIZE);
-const producer = new Worker(new URL("./producer.ts", import.meta.url), { type: "module" });
-const consumer = new Worker(new URL("./consumer.ts", import.meta.url), { type: "module" });
-const links = [serve(producer, { items }), serve(consumer, { items })];
+const produced = new Queue<number>(); // what each side reports, for the summary
+const consumed = new Queue<number>();
+const p = new Process<typeof producer>(new URL("./producer.ts", import.meta.url), {
+  args: [items, ITEMS, produced],
+});
+const c = new Process<typeof consumer>(new URL("./consumer.ts", import.meta.url), {
+  args: [items, consumed],
+});
+p.start();
+c.start();
+await p.join();
+await c.join();
 
-const [produced, consumed] = await Promise.all([
-  finished<number[]>(producer),
-  finished<number[]>(consumer),
-]);
-for (const link of links) link.close();
-
-const ordered = consumed.length === produced.length &&
-  consumed.every((item, index) => item === produced[index]);
-console.log(`producer: put ${produced.length} items into a Queue(${MAXSIZE}), then shutdown()`);
-console.log(`consumer: took ${consumed.length} items in order; its loop ended at shutdown`);
-console.log(`summary: produced=${produced.length} consumed=${consumed.length} ordered=${ordered}`);
+const drain = (queue: Queue<number>) =>
+  Array.from({ length: queue.qsize() }, () => queue.getNowait());
+const [sent, taken] = [drain(produced), drain(consumed)];
+const ordered = taken.length === sent.length && taken.every((item, index) => item === sent[index]);
+console.log(`producer: put ${sent.length} items into a Queue(${MAXSIZE}), then shutdown()`);
+console.log(`consumer: took ${taken.length} items in order; its loop ended at shutdown`);
+console.log(`summary: produced=${sent.length} consumed=${taken.length} ordered=${ordered}`);

@@ -1,18 +1,15 @@
-/// <reference lib="deno.worker" />
-/** examples/producer-consumer: puts numbered items, then shuts the queue down. */
-import type { Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+/** examples/producer-consumer: puts `n` numbers (waiting while the queue is full), then shuts it down. */
+import type { RemoteQueue } from "@baton/baton/worker";
 
-const ITEMS = 20;
-
-const remote = await connect<{ items: Queue<number> }>(self);
-const produced: number[] = [];
-for (let n = 1; n <= ITEMS; n++) {
-  await remote.items.put(n); // waits while the queue is full
-  produced.push(n);
+export default async function producer(
+  items: RemoteQueue<number>,
+  n: number,
+  produced: RemoteQueue<number>,
+): Promise<void> {
+  for (let i = 1; i <= n; i++) {
+    await items.put(i); // waits while the queue is full
+    await produced.put(i);
+  }
+  // No sentinel needed: the consumer gets what is left, then its loop ends.
+  await items.shutdown();
 }
-// No sentinel needed: the consumer gets what is left, then its loop ends.
-await remote.items.shutdown();
-await remote.close();
-self.postMessage({ finished: produced });
-self.close();
