@@ -11,6 +11,7 @@ import { assert, assertEquals, assertRejects, assertStrictEquals } from "@std/as
 import { Event, LifoQueue, PriorityQueue, Queue, QueueShutDown } from "../mod.ts";
 import { connect, Pipe, type Remote, type Servable, serve, wait } from "../src/worker/mod.ts";
 import { type Readiness, waitable } from "../src/worker/wait.ts";
+import { queueAccess } from "../src/_queue_access.ts";
 import { abortedSignal, flush, track, watchListeners } from "./_helpers.ts";
 import { Agent, inspected, until } from "./fixtures/agent.ts";
 
@@ -115,6 +116,33 @@ Deno.test("M-2: several ready at once come back by identity, each once, in the o
   assertStrictEquals(ready[0], c);
   assertStrictEquals(ready[1], a);
   assertEquals([a.qsize(), b.qsize(), c.qsize()], [1, 0, 1]);
+});
+
+Deno.test("M-2: items given back to the head wake a wait; so does the last held slot freed after shutdown", async () => {
+  // What a remote consumer's link does with items sent ahead: held, then given back or taken.
+  const jobs = new Queue<number>();
+  const access = queueAccess<number>(jobs);
+  const link = access.newHold("items sent on a test link");
+  jobs.putNowait(1);
+  jobs.putNowait(2);
+  const first = access.takeHeld(link)!;
+  const second = access.takeHeld(link)!;
+  const waiting = track(wait([jobs]));
+  await flush();
+  assertEquals(waiting.status, "pending", "held items are not stored: a get would wait");
+  access.requeue(link, [first]);
+  assertEquals(await waiting.promise, [jobs]);
+  assertEquals(jobs.getNowait(), 1);
+
+  jobs.shutdown(); // one item still held: not drained, a get would wait for it
+  const closing = track(wait([jobs]));
+  await flush();
+  assertEquals(closing.status, "pending");
+  access.release(link, 1); // the consumer took it: drained now
+  assertEquals(second.item, 2);
+  assertEquals(await closing.promise, [jobs]);
+  access.dropHold(link);
+  access.check();
 });
 
 // ---- timeout, abort, arguments ----
@@ -237,7 +265,7 @@ Deno.test("M-1: a queue and a pipe end at once: whichever is ready", async () =>
   try {
     sender.send("stop");
     jobs.putNowait(1);
-    await flush(); // the message arrives
+    assert(await control.poll(10_000)); // the message arrived (poll takes nothing)
     const ready = await wait<object>([jobs, control]);
     assertEquals(ready.length, 2);
     assertStrictEquals(ready[0], jobs);
@@ -385,7 +413,7 @@ Deno.test("M-1: local, remote and pipe objects in one wait", async () => {
       assertStrictEquals(ready[0], remote.served);
       assertEquals(watching(local), 0);
       sender.send(2);
-      await flush(); // the value arrives
+      assert(await receiver.poll(10_000)); // the value arrived (poll takes nothing)
       // Timeout 0 waits for every answer: the owner's too.
       const both = await wait<object>([local, remote.served, receiver], { timeout: 0 });
       assertEquals(both.length, 2);
