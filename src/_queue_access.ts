@@ -102,6 +102,12 @@ export interface QueueAccess<T> {
   watchWaiting(watcher: () => void): () => void;
   /** Calls `watcher` once, when the queue first becomes drained (final: nothing more can come). */
   watchDrained(watcher: () => void): () => void;
+  /**
+   * Calls `watcher` once, inside the call that makes it so, when a `get`
+   * would not wait: an item is stored, or the queue is drained (at once when
+   * that holds now). Nothing is taken. Returns the undo.
+   */
+  watchReady(watcher: () => void): () => void;
   /** Calls `watcher` after every `shutdown` call. */
   watchShutdown(watcher: (immediate: boolean) => void): () => void;
   /** Shut down, nothing stored and no slot held: `get` rejects `QueueShutDown`. */

@@ -173,6 +173,8 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   #drainWatchers: Set<() => void> | undefined;
   /** Told when a putter starts to wait (the worker layer reclaims idle credits). */
   #waitWatchers: Set<() => void> | undefined;
+  /** Told once when a `get` would not wait: an item is stored, or the queue is drained (`wait`). */
+  #readyWatchers: Set<() => void> | undefined;
   #getters: WaitList<T, HeldGet | undefined>;
   #putters: WaitList<void, T | Reservation>;
   #joiners: WaitList<boolean, undefined>;
@@ -388,6 +390,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     }
     this._put(item); // may throw (a compare function): nothing counted yet
     this.#unfinished++;
+    if (this.#readyWatchers !== undefined) this.#fireReady();
+  }
+
+  /** Calls, once each, the ready watchers, when a `get` would not wait now. */
+  #fireReady(): void {
+    const watchers = this.#readyWatchers;
+    if (watchers === undefined || (this.#stored() === 0 && !this.#drained())) return;
+    this.#readyWatchers = undefined;
+    for (const watcher of watchers) watcher(); // must not throw: it runs inside a put
   }
 
   /** An item handed to a held getter: its slot moves to the holder, with the next stamp. */
@@ -664,6 +675,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       this.#drainWatchers = undefined;
       for (const watcher of watchers) watcher();
     }
+    this.#fireReady();
   }
 
   // ---- the ledger of held slots ----
@@ -824,6 +836,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
           for (const taken of items) insertByStamp(returned, taken);
         }
         this.#serveGetters();
+        this.#fireReady(); // what no getter took is stored now
         this.#rejectIfDrained();
       },
       watchSpace: (least, watcher) => {
@@ -846,6 +859,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
         const watchers = this.#drainWatchers ??= new Set();
         watchers.add(watcher);
         return () => void this.#drainWatchers?.delete(watcher);
+      },
+      watchReady: (watcher) => {
+        if (this.#stored() > 0 || this.#drained()) {
+          watcher();
+          return () => {};
+        }
+        const watchers = this.#readyWatchers ??= new Set();
+        watchers.add(watcher);
+        return () => void this.#readyWatchers?.delete(watcher);
       },
       watchShutdown: (watcher) => {
         const watchers = this.#shutdownWatchers ??= new Set();
@@ -1021,6 +1043,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       held: this.#held,
       holds,
       watchingSpace: this.#spaceWatchers?.size ?? 0,
+      watchingReady: this.#readyWatchers?.size ?? 0,
       joiners: this.#joiners.size,
       isShutdown: this.#isShutdown,
       items: [

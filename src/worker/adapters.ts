@@ -20,6 +20,7 @@ import { PeriodicTimer } from "../periodic_timer.ts";
 import { LifoQueue, PriorityQueue, Queue } from "../queue.ts";
 import { BoundedSemaphore, Semaphore } from "../semaphore.ts";
 import { Connection } from "./pipe.ts";
+import { queueReady } from "./wait.ts";
 import type { Entry, Kind } from "./wire.ts";
 
 /** One served name's state that an operation may read or change. */
@@ -111,6 +112,8 @@ const queueAdapter = (kind: Kind, Class: typeof Queue): Adapter => ({
     isShutdown: (q: Queue<unknown>) => q.isShutdown,
     unfinishedTasks: (q: Queue<unknown>) => q.unfinishedTasks,
     taskDone: (q: Queue<unknown>) => q.taskDone(),
+    // For wait() on a proxy (M-1): true once a get would not wait, false when the timeout ran out.
+    ready: (q: Queue<unknown>, _a, options) => queueReady(q, options),
   },
 });
 

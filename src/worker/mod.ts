@@ -2,8 +2,10 @@
  * baton across Deno Workers: `serve` exposes primitives that live in one
  * thread through any `postMessage` endpoint (a `Worker`, a `MessagePort`, a
  * worker's `self`), `connect` gives the other thread typed proxies with the
- * same method names, and `Pipe` makes two connected ends over a
- * `MessageChannel` (Python's `multiprocessing.Pipe`).
+ * same method names, `Pipe` makes two connected ends over a
+ * `MessageChannel` (Python's `multiprocessing.Pipe`), and `wait` waits for
+ * the first of several queues, pipe ends or processes to be ready (Python's
+ * `multiprocessing.connection.wait`).
  *
  * @example Main thread and worker
  * ```ts ignore
@@ -57,5 +59,6 @@ export { Connection, Pipe } from "./pipe.ts";
 export { currentProcess, Process } from "./process.ts";
 export type { LocalOf, ProcessInfo, ProcessOptions } from "./process.ts";
 export type { ConnectionOptions, PipeOptions } from "./pipe.ts";
+export { wait } from "./wait.ts";
 export type { Endpoint } from "./wire.ts";
 export { LinkClosed, PipeClosed } from "../errors.ts";

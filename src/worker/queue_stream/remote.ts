@@ -13,6 +13,7 @@ import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts"
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../../errors.ts";
 import { postable } from "../clone.ts";
 import type { RemoteQueue } from "../remote.ts";
+import { waitable } from "../wait.ts";
 import { afterTurn, CREDIT_WINDOW, type Entry, type Outbox } from "../wire.ts";
 
 /** A batch drained sooner than this after it arrived means the consumer is fast. */
@@ -50,6 +51,9 @@ type Received = { seq: number; value: unknown; error?: undefined } | {
 
 /** What a put on credit resolves with: one settled promise for all of them. */
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Why a `ready` call to the owner is cancelled: this side became ready first. */
+const READY_HERE = Object.freeze(new Error("ready on this side"));
 
 /** The proxy of one served queue. */
 export class QueueProxy {
@@ -94,6 +98,8 @@ export class QueueProxy {
   #doneFrame: { type: "done"; name: string; count: number } | undefined;
   /** Items this side took and has not marked done: those taskDone calls need no round trip. */
   #undone = 0;
+  /** `ready` calls to stop once a get here would not wait (`wait`, M-1). */
+  #readyWatchers: Set<() => void> | undefined;
 
   constructor(host: ProxyHost, name: string, entry: Entry) {
     this.#host = host;
@@ -131,7 +137,10 @@ export class QueueProxy {
       shutdown: (immediate = false) => call("shutdown", [immediate === true]) as Promise<void>,
       [Symbol.asyncIterator]: () => this.#iterator(),
       toReadableStream: () =>
-        readableOf((options) => this.get(options), (item) => this.#leftover.push(item)),
+        readableOf((options) => this.get(options), (item) => {
+          this.#leftover.push(item);
+          this.#wakeReady();
+        }),
       toWritableStream: () =>
         writableOf<unknown>(
           (item) => this.put(item),
@@ -144,6 +153,7 @@ export class QueueProxy {
       enumerable: true,
     });
     this.face = face as RemoteQueue<unknown>;
+    waitable(this.face, (options) => this.ready(options));
   }
 
   // ---- put ----
@@ -445,6 +455,7 @@ export class QueueProxy {
       else getter.reject(received.error);
     }
     if (this.#getters.size > 0) this.#pull();
+    else this.#wakeReady();
   }
 
   /** The item `seq` could not be sent: it is back at the owner's head; the get meant for it fails. */
@@ -465,6 +476,7 @@ export class QueueProxy {
     this.#ended = true;
     this.#outstanding = 0;
     if (this.#received.length === 0) this.#getters.rejectAll(new QueueShutDown());
+    this.#wakeReady();
   }
 
   shutdownNotice(immediate: boolean): void {
@@ -480,6 +492,65 @@ export class QueueProxy {
     this.#ended = true;
     this.#getters.rejectAll(new QueueShutDown());
     this.#giveBack();
+    this.#wakeReady();
+  }
+
+  // ---- readiness (wait, M-1) ----
+
+  /** Whether a get here settles without asking the owner. */
+  #readyHere(): boolean {
+    return this.#closed || this.#leftover.length > 0 || this.#received.length > 0 ||
+      this.#drained();
+  }
+
+  /**
+   * Resolves true once a `get` here would not wait, false when the timeout
+   * runs out first. Only the owner knows what is stored in its queue: a
+   * `ready` call asks it, and is cancelled if an item (or the end) reaches
+   * this side first. A closed link counts as ready: `get` rejects at once.
+   */
+  ready(options: WaitOptions = {}): Promise<boolean> {
+    const error = checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    if (this.#readyHere()) return Promise.resolve(true);
+    const signal = options.signal;
+    // Cancels the call at the owner; this promise settles at once, not when the owner answers.
+    const asking = new AbortController();
+    return new Promise<boolean>((resolve, reject) => {
+      const done = () => {
+        this.#readyWatchers?.delete(wake);
+        signal?.removeEventListener("abort", aborted);
+      };
+      const wake = () => {
+        done();
+        asking.abort(READY_HERE);
+        resolve(true);
+      };
+      const aborted = () => {
+        done();
+        asking.abort(signal!.reason);
+        reject(signal!.reason);
+      };
+      (this.#readyWatchers ??= new Set()).add(wake);
+      signal?.addEventListener("abort", aborted, { once: true });
+      const callOptions: WaitOptions = { signal: asking.signal };
+      if (options.timeout !== undefined) callOptions.timeout = options.timeout;
+      this.#host.call(this.#name, "ready", [], callOptions).then((ready) => {
+        done();
+        resolve(ready === true || this.#readyHere());
+      }, (failure) => {
+        done();
+        if (failure instanceof LinkClosed) resolve(true); // get rejects at once
+        else reject(failure); // nothing when settled already (woken or aborted)
+      });
+    });
+  }
+
+  #wakeReady(): void {
+    const watchers = this.#readyWatchers;
+    if (watchers === undefined || !this.#readyHere()) return;
+    this.#readyWatchers = undefined;
+    for (const wake of watchers) wake();
   }
 
   // ---- tasks ----
@@ -538,5 +609,6 @@ export class QueueProxy {
     this.#received.clear();
     this.#putters.rejectAll(new LinkClosed());
     this.#getters.rejectAll(new LinkClosed());
+    // Pending ready calls are rejected LinkClosed next, which counts as ready.
   }
 }
