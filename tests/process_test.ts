@@ -9,7 +9,7 @@
 
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { Event, Lock, Queue, Semaphore } from "../mod.ts";
-import { currentProcess, Pipe, Process, type ProcessOptions } from "@baton/baton/worker";
+import { currentProcess, Pipe, Process, type ProcessOptions, wait } from "@baton/baton/worker";
 
 const TARGETS = new URL("./fixtures/process/targets.ts", import.meta.url);
 const PRODUCER = new URL("./fixtures/process/producer.ts", import.meta.url);
@@ -300,4 +300,21 @@ Deno.test("P-1: args are typed from the target: a wrong argument is a type error
   // @ts-expect-error an Event where the target takes a queue
   const wrongKind: ProcessOptions<Target> = { args: [new Event(), 1] };
   assertEquals([right.args?.length, wrong.args?.length, wrongKind.args?.length], [2, 2, 2]);
+});
+
+Deno.test("M-1/M-2: wait() over processes resolves with those that ended, by identity; [] on timeout", async () => {
+  const started = new Event();
+  const forever = new Process(TARGETS, { args: ["forever", started] });
+  const quick = new Process(TARGETS, { args: ["return"] });
+  forever.start();
+  quick.start();
+  await started.wait();
+  const ready = await wait([forever, quick]);
+  assertEquals(ready, [quick]);
+  assertEquals(await wait([forever], { timeout: 0 }), []);
+  assertEquals(forever.isAlive(), true);
+  forever.terminate();
+  assertEquals(await wait([forever, quick]), [forever, quick]);
+  const notStarted = new Process(TARGETS, { args: ["return"] });
+  await assertRejects(() => wait([notStarted]), Error, "not started");
 });

@@ -27,6 +27,7 @@ import type {
 } from "./remote.ts";
 import { Connection } from "./pipe.ts";
 import { type Link, type PipeEnd, type Servable, serve } from "./serve.ts";
+import { waitable } from "./wait.ts";
 import { deserializeError } from "./wire.ts";
 
 /**
@@ -271,6 +272,14 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     this.#daemon = options.daemon === true;
     this.#args = (options.args as readonly unknown[] | undefined) ?? [];
     this.#onError = options.onError;
+    // wait() sees a process as ready once it ended (M-1).
+    waitable(this, (waitOptions) => {
+      try {
+        return this.join(waitOptions).then((code) => code !== null);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    });
   }
 
   /** Whether the process is a daemon; settable until `start()`. */
