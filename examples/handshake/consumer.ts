@@ -1,19 +1,18 @@
-/// <reference lib="deno.worker" />
 /** examples/handshake: processes each item, then sets the item's Event. */
-import { connect } from "@baton/baton/worker";
-import type { Shared } from "./shared.ts";
+import type { RemoteEvent, RemoteQueue } from "@baton/baton/worker";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const remote = await connect<Shared>(self);
-const processed: number[] = [];
-for await (const job of remote.jobs) {
-  await sleep(20); // the work
-  console.log(`consumer: processed item ${job.n} (${job.data}), setting its Event`);
-  processed.push(job.n);
-  await remote[job.processed]!.set(); // the Event the producer waits on
-  await remote.jobs.taskDone();
+export default async function consumer(
+  jobs: RemoteQueue<unknown>,
+  processed: RemoteQueue<number>,
+): Promise<void> {
+  for await (const item of jobs) {
+    const [n, data, evt] = item as [number, string, RemoteEvent];
+    await sleep(20); // the work
+    console.log(`consumer: processed item ${n} (${data}), setting its Event`);
+    await processed.put(n);
+    await evt.set(); // the producer's Event, through its proxy
+    await jobs.taskDone();
+  }
 }
-await remote.close();
-self.postMessage({ finished: processed });
-self.close();

@@ -1,10 +1,8 @@
 /**
  * handshake: the producer sends (data, Event) pairs and waits for each
- * item's Event, so it knows when the consumer has processed that item.
- *
- * An Event cannot travel inside a message (it would arrive as a plain
- * object), so the main thread serves one Event per item by name
- * (`processed-1`, ...) and each item carries the name of its Event.
+ * item's Event, so it knows when the consumer has processed that item. The
+ * Event travels inside the item and arrives in the consumer as a working
+ * proxy of the producer's Event (W-14).
  *
  * Python: "pair the data with an Event" from the Python Cookbook (12.3),
  * `q.put((data, evt)); evt.wait()` in the producer and `evt.set()` in the
@@ -12,27 +10,31 @@
  *
  * Run: deno task example:handshake
  */
-import { Event, Queue } from "@baton/baton";
-import { serve } from "@baton/baton/worker";
-import { ITEMS, type Job } from "./shared.ts";
-import { finished } from "../_finished.ts";
+import { Queue } from "@baton/baton";
+import { Process } from "@baton/baton/worker";
+import type consumer from "./consumer.ts";
+import type producer from "./producer.ts";
 
-const shared = {
-  jobs: new Queue<Job>(1),
-  ...Object.fromEntries(
-    Array.from({ length: ITEMS }, (_, i) => [`processed-${i + 1}`, new Event()]),
-  ),
-};
-const producer = new Worker(new URL("./producer.ts", import.meta.url), { type: "module" });
-const consumer = new Worker(new URL("./consumer.ts", import.meta.url), { type: "module" });
-const links = [serve(producer, shared), serve(consumer, shared)];
-const [confirmed, processed] = await Promise.all([
-  finished<number[]>(producer),
-  finished<number[]>(consumer),
-]);
-for (const link of links) link.close();
+const ITEMS = 3;
 
-const inOrder = confirmed.join() === processed.join();
+const jobs = new Queue<unknown>(1);
+const confirmed = new Queue<number>(); // what each side reports, for the summary
+const processed = new Queue<number>();
+const p = new Process<typeof producer>(new URL("./producer.ts", import.meta.url), {
+  args: [jobs, ITEMS, confirmed],
+});
+const c = new Process<typeof consumer>(new URL("./consumer.ts", import.meta.url), {
+  args: [jobs, processed],
+});
+p.start();
+c.start();
+await p.join();
+await c.join();
+
+const drain = (queue: Queue<number>) =>
+  Array.from({ length: queue.qsize() }, () => queue.getNowait());
+const [sent, done] = [drain(confirmed), drain(processed)];
+const inOrder = sent.join() === done.join();
 console.log(
-  `summary: sent=${ITEMS} processed=${processed.length} confirmed=${confirmed.length} in_order=${inOrder}`,
+  `summary: sent=${ITEMS} processed=${done.length} confirmed=${sent.length} in_order=${inOrder}`,
 );

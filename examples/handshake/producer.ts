@@ -1,19 +1,19 @@
-/// <reference lib="deno.worker" />
-/** examples/handshake: sends each item with its Event's name, then waits for that Event. */
-import { connect } from "@baton/baton/worker";
-import { ITEMS, type Shared } from "./shared.ts";
+/** examples/handshake: sends each item with an Event made for it, then waits for that Event. */
+import { Event } from "@baton/baton";
+import type { RemoteQueue } from "@baton/baton/worker";
 
-const remote = await connect<Shared>(self);
-const confirmed: number[] = [];
-for (let n = 1; n <= ITEMS; n++) {
-  const processed = `processed-${n}` as const;
-  console.log(`producer: sent item ${n}, waiting for its Event`);
-  await remote.jobs.put({ n, data: `payload ${n}`, processed });
-  await remote[processed]!.wait(); // returns once the consumer has set it (main serves one per item)
-  console.log(`producer: item ${n} was processed`);
-  confirmed.push(n);
+export default async function producer(
+  jobs: RemoteQueue<unknown>,
+  items: number,
+  confirmed: RemoteQueue<number>,
+): Promise<void> {
+  for (let n = 1; n <= items; n++) {
+    const evt = new Event();
+    console.log(`producer: sent item ${n}, waiting for its Event`);
+    await jobs.put([n, `payload ${n}`, evt]); // the Event travels inside the item
+    await evt.wait(); // returns once the consumer has set it
+    console.log(`producer: item ${n} was processed`);
+    await confirmed.put(n);
+  }
+  await jobs.shutdown(); // ends the consumer's loop
 }
-await remote.jobs.shutdown(); // ends the consumer's loop
-await remote.close();
-self.postMessage({ finished: confirmed });
-self.close();

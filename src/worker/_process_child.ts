@@ -16,6 +16,9 @@ import { workerData } from "node:worker_threads";
 import { decodeArgs } from "./_process_args.ts";
 import { CURRENT_PROCESS, EXIT_TAG, type ExitReport, type StartData } from "./_process_wire.ts";
 import { connect } from "./connect.ts";
+import { closeTravelLinks } from "./serve.ts";
+import { decodeValue } from "./travel.ts";
+import { closeTravelled } from "./travel_proxy.ts";
 import { serializeError } from "./wire.ts";
 
 const data = workerData as StartData;
@@ -34,6 +37,11 @@ async function finish(code: 0 | 1, error?: unknown): Promise<void> {
   finished = true;
   if (code !== 0) console.error(`Process ${data.name}:`, error);
   try {
+    // What travelled here is let go (its owners release what it held, W-9), what this
+    // process served to others through items ends (their proxies reject LinkClosed),
+    // then the connection to the parent closes: its bye goes before the report.
+    await closeTravelled();
+    closeTravelLinks();
     await remote?.close();
   } catch {
     // the report below still goes out
@@ -60,7 +68,10 @@ try {
     remote = connected;
     proxies = connected as unknown as Record<string, unknown>;
   }
-  const args = decodeArgs(data.args, proxies);
+  const received = data.travel
+    ? decodeValue(data.args, (error) => console.error("baton:", error)) as unknown[]
+    : data.args;
+  const args = decodeArgs(received, proxies);
   const module = await import(data.module);
   const target = (module as { default?: unknown }).default;
   if (typeof target !== "function") {

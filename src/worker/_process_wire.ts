@@ -20,6 +20,8 @@ export interface StartData {
   port: MessagePort;
   module: string;
   args: unknown[];
+  /** `args` hold travelling proxies' tokens (W-14). */
+  travel: boolean;
   names: string[];
   name: string;
   daemon: boolean;

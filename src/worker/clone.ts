@@ -48,6 +48,8 @@
  * @module
  */
 
+import { travelCopy } from "./travel.ts";
+
 /**
  * What {@linkcode snapshot} returns when only the platform can tell whether
  * a value clones: post the original value now, synchronously, and let
@@ -283,10 +285,11 @@ function uncloneable(value: unknown): DOMException {
 
 /**
  * A value certain to cross `postMessage` as `value` would: the copy of
- * plain data from {@linkcode snapshot}, else the platform's own
- * `structuredClone` of `value` (slower, and the platform's verdict on the
- * value itself). Throws what cloning `value` throws: `DataCloneError`, or the
- * error a getter threw.
+ * plain data from {@linkcode snapshot}, else `travelCopy`'s: arrays, plain
+ * objects, `Map`s and `Set`s copied, baton primitives and proxies kept as
+ * placeholders (a `Travelling` copy, W-14), every other part judged by the
+ * platform's own `structuredClone` (slower). Throws what cloning `value`
+ * throws: `DataCloneError`, or the error a getter threw.
  *
  * @example
  * ```ts ignore
@@ -297,5 +300,5 @@ function uncloneable(value: unknown): DOMException {
  */
 export function postable<T>(value: T): T {
   const copy = snapshot(value);
-  return copy === NEEDS_PLATFORM ? structuredClone(value) : copy;
+  return copy === NEEDS_PLATFORM ? travelCopy(value) as T : copy;
 }

@@ -12,6 +12,7 @@ import { Peer, type Role } from "./link.ts";
 import { Connection } from "./pipe.ts";
 import { QueueProxy } from "./queue_stream/remote.ts";
 import { type ConnectOptions, DEFAULT_PREFETCH, type Remote } from "./remote.ts";
+import { type FaceSource, registerFace, Travelling } from "./travel.ts";
 import {
   type CallerFrame,
   deserializeError,
@@ -37,7 +38,7 @@ interface PendingCall {
 class CallerSide implements Role {
   readonly peer: Peer;
   readonly calls = new Map<number, PendingCall>();
-  readonly proxies = new Map<string, { closed(): void; leave(): void; face: object }>();
+  readonly proxies = new Map<string, { closed(): void; leave(): void; face?: object }>();
   readonly queues = new Map<string, QueueProxy>();
   readonly prefetch: number;
   readonly onError: ((error: unknown) => void) | undefined;
@@ -54,13 +55,13 @@ class CallerSide implements Role {
   });
   #failure: unknown;
 
-  constructor(peer: Peer, options: ConnectOptions) {
+  constructor(peer: Peer, options: ConnectOptions, hello = true) {
     this.peer = peer;
     this.prefetch = options.prefetch ?? DEFAULT_PREFETCH;
     this.onError = options.onError;
     Object.defineProperty(this.remote, "close", { value: () => this.close() });
     Object.defineProperty(this.remote, Symbol.asyncDispose, { value: () => this.close() });
-    peer.send({ type: "hello" });
+    if (hello) peer.send({ type: "hello" });
   }
 
   get closed(): boolean {
@@ -158,6 +159,7 @@ class CallerSide implements Role {
     if (entry.kind === "Queue" || entry.kind === "LifoQueue" || entry.kind === "PriorityQueue") {
       const proxy = new QueueProxy(this.#host(), name, entry);
       this.queues.set(name, proxy);
+      registerFace(proxy.face, this.#source(name, entry));
       return proxy;
     }
     if (entry.kind === "Connection") {
@@ -178,7 +180,32 @@ class CallerSide implements Role {
       call: (op, args = [], options) => this.call(name, op, args, options),
       fire: (op, args = []) => void this.call(name, op, args, undefined, true),
     };
-    return { face: adapter.face(caller, entry), closed() {}, leave() {} };
+    const face = adapter.face(caller, entry);
+    registerFace(face, this.#source(name, entry));
+    return { face, closed() {}, leave() {} };
+  }
+
+  /** How a proxy of `name` travels on: its owner serves the primitive on a new port (W-14). */
+  #source(name: string, entry: Entry): FaceSource {
+    return {
+      entry: { kind: entry.kind, constants: entry.constants },
+      attach: (port) => {
+        if (this.#closed) port.close(); // its receiver's calls reject LinkClosed
+        else this.peer.send({ type: "attach", name, port }, [port]);
+      },
+    };
+  }
+
+  /**
+   * Makes this side the connection of a travelled primitive (W-14): one
+   * proxy, for the entry its token gave, built now.
+   */
+  travelled(entry: Entry): object {
+    const made = this.#makeProxy(TRAVELLED_NAME, entry);
+    if (made?.face === undefined) throw new TypeError(`baton: cannot travel a ${entry.kind}`);
+    this.proxies.set(TRAVELLED_NAME, made);
+    this.#ready = true;
+    return made.face;
   }
 
   #host(): ConstructorParameters<typeof QueueProxy>[0] {
@@ -241,6 +268,7 @@ class CallerSide implements Role {
     const signal = options?.signal;
     if (signal !== undefined) frame.cancellable = true;
     this.peer.send(frame);
+    for (const arg of args) if (arg instanceof Travelling) this.peer.outbox.travel();
     return new Promise((resolve, reject) => {
       const call: PendingCall = {
         resolve,
@@ -303,6 +331,24 @@ class CallerSide implements Role {
     this.#waiting.rejectAll(this.#failure);
     if (this.peer.caller === this) this.peer.caller = undefined;
   }
+}
+
+/** The name a travelled primitive's proxy has on its own connection. */
+const TRAVELLED_NAME = "p";
+
+/**
+ * A connection on `port` (the receiver's end of a travel channel) for one
+ * travelled primitive: its proxy, and how to close it.
+ */
+export function travelConnection(
+  port: MessagePort,
+  entry: Entry,
+): { readonly face: object; close(): Promise<void> } {
+  const peer = Peer.of(port);
+  peer.closesEndpoint = true;
+  const side = new CallerSide(peer, { prefetch: 0 }, false); // the token said what it is
+  peer.caller = side;
+  return { face: side.travelled(entry), close: () => side.close() };
 }
 
 /**

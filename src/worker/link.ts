@@ -15,6 +15,7 @@
 import { checkFrame, type Endpoint, listen, newPeerId, Outbox, readEnvelope } from "./wire.ts";
 import type { CallerFrame, Frame, OwnerFrame } from "./wire.ts";
 import { CALLER_TYPES } from "./wire.ts";
+import { decodeFrames } from "./travel.ts";
 
 /** What a role does with the frames meant for it. */
 export interface Role {
@@ -45,6 +46,8 @@ export class Peer {
   #unlisten: () => void;
   #restore: (() => void)[] = [];
   #disposed = false;
+  /** A travel channel's port (W-14): this side closes it once the peer is done. */
+  closesEndpoint = false;
 
   private constructor(endpoint: Endpoint) {
     this.endpoint = endpoint;
@@ -52,6 +55,8 @@ export class Peer {
     this.outbox = new Outbox(endpoint, this.id, post, (error) => this.report(error));
     this.#unlisten = listen(endpoint, (event) => this.#receive(event.data));
     endpoint.addEventListener("error", this.#onWorkerError);
+    // A port of node:worker_threads says when its other end is gone (closed, or its thread ended).
+    endpoint.addEventListener("close", this.#onWorkerError);
     this.#wrap();
   }
 
@@ -104,6 +109,7 @@ export class Peer {
       return;
     }
     this.#expected++;
+    if (envelope.travel === true) decodeFrames(envelope.frames, (error) => this.report(error));
     for (const frame of envelope.frames) {
       const problem = checkFrame(frame);
       const role = typeof (frame as Frame)?.type === "string" &&
@@ -200,8 +206,10 @@ export class Peer {
     this.outbox.close();
     this.#unlisten();
     this.endpoint.removeEventListener("error", this.#onWorkerError);
+    this.endpoint.removeEventListener("close", this.#onWorkerError);
     for (const restore of this.#restore.reverse()) restore();
     this.#restore = [];
     if (PEERS.get(this.endpoint) === this) PEERS.delete(this.endpoint);
+    if (this.closesEndpoint) (this.endpoint as unknown as MessagePort).close();
   }
 }

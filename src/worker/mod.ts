@@ -40,6 +40,7 @@
 export { serve } from "./serve.ts";
 export type { Link, PipeEnd, Servable, ServeOptions } from "./serve.ts";
 export { connect } from "./connect.ts";
+export { release } from "./travel_proxy.ts";
 export { DEFAULT_PREFETCH } from "./remote.ts";
 export type {
   ConnectOptions,

@@ -11,6 +11,7 @@ import { checkWaitOptions, describe, WaitList, type WaitOptions } from "../_wait
 import { PipeClosed } from "../errors.ts";
 import { afterTurn } from "./wire.ts";
 import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
+import { decodeValue, encodeValue, travelCopy, Travelling } from "./travel.ts";
 
 export { PipeClosed } from "../errors.ts";
 
@@ -35,6 +36,8 @@ interface PipeMessage {
   b?: unknown;
   /** One value, posted alone because only the platform could judge it. */
   v?: unknown;
+  /** `v` holds travelling primitives (W-14): their tokens become proxies here. */
+  t?: boolean;
   /** The sending end closed. */
   close?: boolean;
 }
@@ -232,10 +235,18 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
     if (this.#peerClosed) throw new PipeClosed("send() after the other end closed");
     const copy = snapshot(value); // throws for what cannot be cloned: nothing is sent
     if (copy === NEEDS_PLATFORM) {
-      // Only postMessage can judge this value: post what is pending, then the
-      // value alone, so its throw is send's throw and the others still go.
+      // Not all plain data: the platform judges each other part now, and baton
+      // primitives or proxies in it travel as proxies (W-14). It goes alone,
+      // after what is pending, so a throw is send's throw and the others still go.
+      const checked = travelCopy(value);
       this.#flush();
-      this.#port.postMessage({ [PIPE_TAG]: 1, v: value });
+      if (checked instanceof Travelling) {
+        const transfer: Transferable[] = [];
+        const wire = encodeValue(checked, transfer);
+        this.#port.postMessage({ [PIPE_TAG]: 1, v: wire, t: true }, transfer);
+      } else {
+        this.#port.postMessage({ [PIPE_TAG]: 1, v: checked });
+      }
       return;
     }
     this.#batch.push(copy);
@@ -442,7 +453,10 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       const batch = message.b as R[];
       for (let i = 0; i < batch.length; i++) this.#deliver(batch[i] as R);
     } else if ("v" in message) {
-      this.#deliver(message.v as R);
+      const value = message.t === true
+        ? decodeValue(message.v, (error) => console.error("baton pipe:", error))
+        : message.v;
+      this.#deliver(value as R);
     } else {
       return; // not a message this end knows
     }

@@ -15,6 +15,7 @@ import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { encodeArgs } from "./_process_args.ts";
+import { encodeValue, travelCopy, Travelling } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
   RemoteBarrier,
@@ -318,16 +319,18 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     if (this.#state !== "new") throw new Error(`process ${this.name} was already started`);
     const served: Record<string, Servable> = {};
     const args = encodeArgs(this.#args, served);
-    structuredClone(args); // the platform's verdict now (P-1): nothing has started yet
+    // The platform's verdict now (P-1), before anything starts; remote proxies in the
+    // arguments travel to the child as copies that talk to their owners (W-14, P-6).
+    const checked = travelCopy(args);
     moveEnds(served); // a pipe end moves to the child now: the parent's copy is closed (P-6)
     this.#state = "starting";
     import("node:worker_threads").then(
-      (threads) => this.#launch(threads as unknown as WorkerThreads, args, served),
+      (threads) => this.#launch(threads as unknown as WorkerThreads, checked, served),
       (error) => this.#ended(1, error),
     );
   }
 
-  #launch(threads: WorkerThreads, args: unknown[], served: Record<string, Servable>): void {
+  #launch(threads: WorkerThreads, checked: unknown, served: Record<string, Servable>): void {
     if (this.#state !== "starting") return; // terminated before the worker existed
     try {
       const { port1, port2 } = new threads.MessageChannel();
@@ -338,17 +341,20 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
         this.#link = serve(port1, served, this.#onError ? { onError: this.#onError } : {});
       }
       port1.start();
+      const transfer: Transferable[] = [port2];
+      const args = encodeValue(checked, transfer) as unknown[];
       const data: StartData = {
         port: port2,
         module: this.module,
         args,
+        travel: checked instanceof Travelling,
         names,
         name: this.name,
         daemon: this.#daemon,
       };
       const worker = new threads.Worker(new URL("./_process_child.ts", import.meta.url), {
         workerData: data,
-        transferList: [port2],
+        transferList: transfer,
         name: this.name,
       });
       this.#worker = worker;

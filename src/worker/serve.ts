@@ -17,6 +17,7 @@ import type { Semaphore } from "../semaphore.ts";
 import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
+import { refPort } from "./travel.ts";
 import { type CallerFrame, type Endpoint, type Entry, type Frame, serializeError } from "./wire.ts";
 
 /**
@@ -184,10 +185,14 @@ class LinkImpl implements Link {
     };
   }
 
+  /** Told once the link closed (travel links leave their registry). */
+  onClose: (() => void) | undefined;
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#owner.closeLink(this);
+    this.onClose?.();
   }
 
   [Symbol.dispose](): void {
@@ -236,7 +241,7 @@ class OwnerSide implements Role {
     }
   }
 
-  add(primitives: Record<string, Servable>): LinkImpl {
+  add(primitives: Record<string, Servable>, announce = true): LinkImpl {
     const names = Object.keys(primitives);
     const ports = new Map<string, MessagePort>();
     const seen = new Set<unknown>();
@@ -268,7 +273,7 @@ class OwnerSide implements Role {
         new Served(this, link, name, primitives[name] as object, ports.get(name)),
       );
     }
-    this.#scheduleAnnounce();
+    if (announce) this.#scheduleAnnounce();
     return link;
   }
 
@@ -328,6 +333,16 @@ class OwnerSide implements Role {
         for (const name of f.names) this.#finish(name);
         this.peer.release();
         return;
+      case "attach": {
+        // A proxy of this name travels on (W-14): its receiver talks to this side directly.
+        const served = this.served.get(f.name);
+        if (served === undefined || served.adapter.kind === "Connection") {
+          f.port.close();
+          throw new ProtocolError(`"${f.name}" cannot travel from here`);
+        }
+        serveTravel(f.port, served.primitive);
+        return;
+      }
     }
     const tap = this.#tap(f.name);
     switch (f.type) {
@@ -379,6 +394,9 @@ class OwnerSide implements Role {
         break;
       case "done": // tasks done before it heard still count (Q-6)
         tap.done(frame.count);
+        break;
+      case "attach": // the name is closing here: nothing will serve the port
+        frame.port.close();
         break;
         // want, uncredit, pull, unpull, return: the close ended what they are about.
     }
@@ -547,6 +565,40 @@ class OwnerSide implements Role {
     // The other side is gone: nothing more will come; what it was sent goes back (W-8).
     for (const name of [...this.late.keys()]) this.#finish(name);
   }
+}
+
+/** The links serving travelled primitives in this thread (W-14), until their receivers are done. */
+const TRAVEL_LINKS = new Set<LinkImpl>();
+
+/**
+ * Serves `primitive` alone on `port`, the owner's end of a travel channel
+ * (W-14). The port does not keep this thread alive, and closes once the
+ * receiver is done (its bye, or its end of the port closed).
+ */
+export function serveTravel(port: MessagePort, primitive: object): void {
+  const peer = Peer.of(port);
+  peer.closesEndpoint = true;
+  const owner = new OwnerSide(peer, undefined);
+  peer.owner = owner;
+  // The receiver knows what it talks to from the token: no manifest, no hello.
+  const link = owner.add({ p: primitive as Servable }, false);
+  TRAVEL_LINKS.add(link);
+  link.onClose = () => TRAVEL_LINKS.delete(link);
+  refPort(port, false);
+}
+
+/** How many links serve a travelled primitive from this thread (for leak tests). */
+export function liveTravelLinks(): number {
+  return TRAVEL_LINKS.size;
+}
+
+/**
+ * Closes every link serving a travelled primitive from this thread: their
+ * proxies elsewhere reject `LinkClosed` from now on (a `Process` child does
+ * this when its target ended).
+ */
+export function closeTravelLinks(): void {
+  for (const link of [...TRAVEL_LINKS]) link.close();
 }
 
 function isPipeEnd(value: unknown): value is PipeEnd {

@@ -20,6 +20,7 @@ import {
   QueueFull,
   QueueShutDown,
 } from "../errors.ts";
+import { encodeFrames } from "./travel.ts";
 
 /** The key that marks baton's messages, and the protocol version. */
 export const TAG = "@baton";
@@ -112,7 +113,9 @@ export type CallerFrame =
   /** Same, and every later item sent goes back. */
   | { type: "return"; name: string; seq: number }
   | { type: "done"; name: string; count: number }
-  | { type: "gone"; names: string[] };
+  | { type: "gone"; names: string[] }
+  /** Serve the primitive of `name` on `port` too: a proxy of it travels on (W-14). */
+  | { type: "attach"; name: string; port: MessagePort };
 
 /** Frames the owner sends to a caller. */
 export type OwnerFrame =
@@ -150,6 +153,7 @@ export const CALLER_TYPES: ReadonlySet<string> = new Set([
   "return",
   "done",
   "gone",
+  "attach",
 ]);
 
 // ---- schemas (W-10) ----
@@ -172,6 +176,7 @@ const wireError: Check = (value) =>
   typeof value === "object" && value !== null &&
   typeof (value as WireError).name === "string" &&
   typeof (value as WireError).message === "string";
+const port: Check = (value) => typeof MessagePort === "function" && value instanceof MessagePort;
 const entries: Check = (value) =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -190,6 +195,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   return: { name, seq: count },
   done: { name, count },
   gone: { names },
+  attach: { name, port },
   manifest: { entries, reply: bool },
   result: { id: count, value: any, "?seq": count },
   error: { id: count, error: wireError, "?cancelled": yes },
@@ -228,6 +234,8 @@ export interface Envelope {
   peer: string;
   seq: number;
   frames: Frame[];
+  /** Some frame carries a travelling primitive (W-14): the receiver decodes its tokens. */
+  travel?: true;
 }
 
 /**
@@ -347,6 +355,8 @@ export class Outbox {
   /** Called at the next flush, before it posts: last-moment frames (credit top-ups). */
   #beforeFlush: (() => void)[] = [];
   #closed = false;
+  /** A frame queued now holds a travelling copy (`Travelling`): the flush encodes it. */
+  #travel = false;
   #onError: (error: unknown) => void;
 
   constructor(
@@ -379,6 +389,11 @@ export class Outbox {
   /** The last frame queued, while it is unsent: items of the same stream join it. */
   last(): Frame | undefined {
     return this.#frames[this.#frames.length - 1]?.frame;
+  }
+
+  /** Says that a frame queued now holds a travelling copy (W-14). */
+  travel(): void {
+    this.#travel = true;
   }
 
   /** Counts `n` items appended to an unsent frame. */
@@ -430,6 +445,11 @@ export class Outbox {
       seq: this.#seq,
       frames: pending.map((entry) => entry.frame),
     };
+    if (this.#travel) {
+      this.#travel = false;
+      envelope.travel = true;
+      encodeFrames(envelope.frames, transfer);
+    }
     try {
       this.#post.call(this.#endpoint, envelope, transfer);
     } catch (error) {

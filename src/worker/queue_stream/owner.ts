@@ -23,6 +23,7 @@ import type { WaitOptions } from "../../_waiters.ts";
 import { QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { Queue } from "../../queue.ts";
 import { postable } from "../clone.ts";
+import { Travelling } from "../travel.ts";
 import { CREDIT_WINDOW, type Outbox, type OwnerFrame, serializeError } from "../wire.ts";
 
 /** What a stream needs of the link it belongs to. */
@@ -270,6 +271,7 @@ export class QueueTap<T = unknown> {
     const seq = this.#nextSeq++;
     try {
       const copy = postable(taken.item); // the verdict before the item joins a frame (W-3)
+      if (copy instanceof Travelling) this.#outbox.travel();
       if (answers !== undefined) {
         this.#push({ type: "result", id: answers, value: copy, seq });
       } else {

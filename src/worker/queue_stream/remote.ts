@@ -12,6 +12,7 @@ import { readableOf, writableOf } from "../../_streams.ts";
 import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../../errors.ts";
 import { postable } from "../clone.ts";
+import { Travelling } from "../travel.ts";
 import type { RemoteQueue } from "../remote.ts";
 import { waitable } from "../wait.ts";
 import { afterTurn, CREDIT_WINDOW, type Entry, type Outbox } from "../wire.ts";
@@ -212,6 +213,7 @@ export class QueueProxy {
   /** Uses one credit for an item already checked: it joins this turn's put frame. */
   #send(checked: Checked): void {
     const outbox = this.#outbox;
+    if (checked instanceof Travelling) outbox.travel();
     const frame = this.#putFrame;
     // Items join this side's put frame while it is the last one queued (identity, not shape).
     if (frame !== undefined && outbox.last() === frame) {

@@ -1,0 +1,383 @@
+/**
+ * Primitives that travel inside items (W-14): a baton primitive, a remote
+ * proxy of one, or a pipe end, anywhere in an item put into a served queue,
+ * returned by a remote `get`, or sent through a `Pipe`, arrives as a working
+ * proxy of the same primitive.
+ *
+ * How:
+ *
+ * - When an item is checked (`postable`), a value that is not plain data
+ *   leads here: arrays, plain objects, `Map`s and `Set`s are copied, each
+ *   traveller becomes a {@linkcode Traveller} placeholder, and any other
+ *   value is judged by the platform's `structuredClone` at once (W-3). A
+ *   copy that holds a traveller is wrapped in a {@linkcode Travelling}, so
+ *   the outbox knows to look at it; nothing is made for it yet, so a put
+ *   that is cancelled before it is sent leaves nothing behind.
+ * - When the envelope is posted, each placeholder becomes a token with a
+ *   new `MessagePort`: a local primitive is served on the other end of that
+ *   port; a remote proxy asks its owner (an `attach` frame) to serve the
+ *   primitive on it, so the receiver talks to the owner directly, not
+ *   through this thread; a pipe end moves. The envelope is marked `travel`.
+ * - The receiving peer turns each token into a proxy on its port. Such a
+ *   proxy keeps its thread alive only while one of its operations is
+ *   pending; once it is garbage-collected (or `release`d) its connection
+ *   closes, and the owner's side of the port closes with it, releasing what
+ *   the proxy held (W-9).
+ *
+ * Internal: not exported from an entry point.
+ *
+ * @module
+ */
+
+import { adapterOf, adapterOfKind } from "./adapters.ts";
+import { travelledProxy } from "./travel_proxy.ts";
+import { Connection } from "./pipe.ts";
+import { serveTravel } from "./serve.ts";
+import type { Entry, Frame } from "./wire.ts";
+
+/** The key of a token on the wire. */
+export const TRAVEL = "@baton:travel";
+
+/**
+ * A primitive's place in a checked copy, until the envelope is posted.
+ *
+ * @example
+ * ```ts ignore
+ * new Traveller(event); // inside a Travelling copy
+ * ```
+ */
+export class Traveller {
+  /** Makes the placeholder of `primitive`. */
+  constructor(readonly primitive: object) {}
+}
+
+/**
+ * A checked copy that holds at least one {@linkcode Traveller}.
+ *
+ * @example
+ * ```ts ignore
+ * const copy = postable([1, event]); // a Travelling
+ * ```
+ */
+export class Travelling {
+  /** Wraps the copy. */
+  constructor(readonly copy: unknown) {}
+}
+
+/** What a remote proxy's face was made from: its connection, and the name it stands for. */
+export interface FaceSource {
+  readonly entry: Entry;
+  /** Asks the owner to serve the same primitive on `port` (an `attach` frame). */
+  attach(port: MessagePort): void;
+  /** A travelled proxy never used here gives up its boot port, which moves on as it is. */
+  take?(): MessagePort | undefined;
+}
+
+/** The key of a boot request: the receiver's end of its own channel, sent through a token's port. */
+export const BOOT = "@baton:boot";
+
+/** A token as posted. */
+interface Token {
+  [TRAVEL]: 1;
+  kind: Entry["kind"];
+  constants: Entry["constants"];
+  port: MessagePort;
+}
+
+const FACES = new WeakMap<object, FaceSource>();
+
+/**
+ * The prototype of every remote proxy's face: a proxy is not plain data, so
+ * the fast check of items (`snapshot`) hands it to {@linkcode travelCopy}
+ * with no cost for plain items.
+ */
+class RemoteProxy {}
+
+/** Remembers where a remote proxy's face came from, so it can travel on. */
+export function registerFace(face: object, source: FaceSource): void {
+  Object.setPrototypeOf(face, RemoteProxy.prototype);
+  FACES.set(face, source);
+}
+
+/** Where a remote proxy's face came from, or `undefined`. */
+export function faceSource(face: object): FaceSource | undefined {
+  return FACES.get(face);
+}
+
+/** Whether `value` travels as a proxy rather than as data. */
+export function isTraveller(value: object): boolean {
+  if (FACES.has(value)) return true;
+  try {
+    adapterOf(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The copy of a value that is not all plain data (see the module
+ * documentation): a {@linkcode Travelling} when it holds a traveller.
+ * Throws what `structuredClone` throws for a part it refuses.
+ */
+export function travelCopy(value: unknown): unknown {
+  const seen = new Map<object, unknown>();
+  let travellers = 0;
+  const visit = (part: unknown, depth: number): unknown => {
+    if (typeof part !== "object" || part === null) {
+      return typeof part === "function" || typeof part === "symbol" ? structuredClone(part) : part;
+    }
+    if (seen.has(part)) return seen.get(part);
+    if (isTraveller(part)) {
+      travellers++;
+      const placeholder = new Traveller(part);
+      seen.set(part, placeholder);
+      return placeholder;
+    }
+    if (depth > 500) return keep(part, structuredClone(part));
+    const prototype = Object.getPrototypeOf(part);
+    if (Array.isArray(part) && prototype === Array.prototype) {
+      const copy: unknown[] = [];
+      seen.set(part, copy);
+      copy.length = part.length;
+      for (const key of Object.keys(part)) {
+        define(copy, key, visit((part as unknown as Record<string, unknown>)[key], depth + 1));
+      }
+      return copy;
+    }
+    if (part instanceof Map && prototype === Map.prototype) {
+      const copy = new Map();
+      seen.set(part, copy);
+      for (const [key, entry] of part) copy.set(visit(key, depth + 1), visit(entry, depth + 1));
+      return copy;
+    }
+    if (part instanceof Set && prototype === Set.prototype) {
+      const copy = new Set();
+      seen.set(part, copy);
+      for (const entry of part) copy.add(visit(entry, depth + 1));
+      return copy;
+    }
+    if (prototype === Object.prototype || prototype === null) {
+      const copy: Record<string, unknown> = prototype === null ? Object.create(null) : {};
+      seen.set(part, copy);
+      for (const key of Object.keys(part)) {
+        define(copy, key, visit((part as Record<string, unknown>)[key], depth + 1));
+      }
+      return copy;
+    }
+    return keep(part, structuredClone(part)); // the platform's verdict, now (W-3)
+  };
+  const keep = (part: object, copy: unknown): unknown => {
+    seen.set(part, copy);
+    return copy;
+  };
+  const copy = visit(value, 0);
+  return travellers > 0 ? new Travelling(copy) : copy;
+}
+
+function define(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * Makes the wire form of the frames' travelling copies, in place: each
+ * placeholder becomes a token whose port joins `transfer`.
+ */
+export function encodeFrames(frames: Frame[], transfer: Transferable[]): void {
+  const encode = (value: unknown): unknown =>
+    value instanceof Travelling ? tokens(value.copy, transfer) : value;
+  for (const frame of frames) {
+    const f = frame as { type: string; items?: unknown[]; value?: unknown; args?: unknown[] };
+    if (f.type === "put" || f.type === "items") mapInPlace(f.items!, encode);
+    else if (f.type === "call") mapInPlace(f.args!, encode);
+    else if (f.type === "result") f.value = encode(f.value);
+  }
+}
+
+/** The wire form of one travelling copy (what a pipe posts). */
+export function encodeValue(value: unknown, transfer: Transferable[]): unknown {
+  return value instanceof Travelling ? tokens(value.copy, transfer) : value;
+}
+
+function mapInPlace(list: unknown[], change: (value: unknown) => unknown): void {
+  for (let i = 0; i < list.length; i++) list[i] = change(list[i]);
+}
+
+/** Replaces the placeholders in a copy (made here: changed in place). */
+function tokens(copy: unknown, transfer: Transferable[]): unknown {
+  const made = new Map<object, Token>();
+  const seen = new Set<object>();
+  const visit = (value: unknown): unknown => {
+    if (typeof value !== "object" || value === null) return value;
+    if (value instanceof Traveller) {
+      let token = made.get(value.primitive);
+      if (token === undefined) {
+        token = tokenOf(value.primitive);
+        made.set(value.primitive, token);
+        transfer.push(token.port);
+      }
+      return token;
+    }
+    walk(value, seen, visit);
+    return value;
+  };
+  return visit(copy);
+}
+
+/** Visits the children of a container made by `travelCopy` or cloned from the wire. */
+function walk(value: object, seen: Set<object>, visit: (child: unknown) => unknown): void {
+  if (seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof Map) {
+    const entries = [...value];
+    value.clear();
+    for (const [key, entry] of entries) value.set(visit(key), visit(entry));
+  } else if (value instanceof Set) {
+    const entries = [...value];
+    value.clear();
+    for (const entry of entries) value.add(visit(entry));
+  } else if (Array.isArray(value) || isPlain(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = visit(record[key]);
+  }
+}
+
+function isPlain(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * Makes the token of one primitive. Its port is a boot port: the receiver
+ * sends the end of a channel of its own through it, and this side (or the
+ * owner, for a proxy) serves the primitive on that end. A travelled proxy
+ * never used here passes its own boot port on.
+ */
+function tokenOf(primitive: object): Token {
+  if (primitive instanceof Connection) {
+    // A pipe end moves (the sender's copy is closed), as when it is served.
+    const constants = { readable: primitive.readable, writable: primitive.writable };
+    return { [TRAVEL]: 1, kind: "Connection", constants, port: primitive.transfer() };
+  }
+  const source = FACES.get(primitive);
+  const moved = source?.take?.();
+  if (source !== undefined && moved !== undefined) {
+    return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: moved };
+  }
+  let entry: Entry;
+  let serveOn: (port: MessagePort) => void;
+  if (source !== undefined) {
+    entry = source.entry;
+    serveOn = (port) => source.attach(port); // the owner serves it: the receiver talks to the owner
+  } else {
+    const adapter = adapterOf(primitive);
+    entry = { kind: adapter.kind, constants: adapter.constants(primitive as never) };
+    serveOn = (port) => serveTravel(port, primitive);
+  }
+  const { port1, port2 } = travelChannel();
+  bootServer(port1, serveOn);
+  return { [TRAVEL]: 1, kind: entry.kind, constants: entry.constants, port: port2 };
+}
+
+/**
+ * Waits on `port` (a local one, unref'd: it keeps no thread alive) for the
+ * receiver's boot request, hands its port to `serveOn`, and closes; also
+ * closes when the other end is gone unused.
+ */
+function bootServer(port: MessagePort, serveOn: (port: MessagePort) => void): void {
+  const done = () => {
+    port.removeEventListener("message", onMessage);
+    port.removeEventListener("close", done);
+    port.close();
+  };
+  const onMessage = (event: MessageEvent) => {
+    const data = event.data as { [BOOT]?: unknown; port?: unknown } | null;
+    if (typeof data !== "object" || data === null || data[BOOT] !== 1) return;
+    if (data.port instanceof MessagePort) serveOn(data.port);
+    done();
+  };
+  port.addEventListener("message", onMessage);
+  port.addEventListener("close", done);
+  port.start();
+  refPort(port, false);
+}
+
+/**
+ * Puts proxies where the frames of an envelope marked `travel` hold tokens.
+ * A token that does not fit (forged) is reported and left as it is.
+ */
+export function decodeFrames(frames: unknown[], report: (error: unknown) => void): void {
+  const decode = (value: unknown): unknown => decodeValue(value, report);
+  for (const frame of frames) {
+    if (typeof frame !== "object" || frame === null) continue;
+    const f = frame as { type?: unknown; items?: unknown; value?: unknown; args?: unknown };
+    if ((f.type === "put" || f.type === "items") && Array.isArray(f.items)) {
+      mapInPlace(f.items, decode);
+    } else if (f.type === "call" && Array.isArray(f.args)) mapInPlace(f.args, decode);
+    else if (f.type === "result") f.value = decode(f.value);
+  }
+}
+
+/** Puts proxies where a value from the wire holds tokens (in place). */
+export function decodeValue(value: unknown, report: (error: unknown) => void): unknown {
+  const seen = new Set<object>();
+  const made = new Map<object, unknown>(); // one primitive at two places: one proxy
+  const visit = (part: unknown): unknown => {
+    if (typeof part !== "object" || part === null) return part;
+    if (made.has(part)) return made.get(part);
+    if (isPlain(part) && Object.hasOwn(part, TRAVEL)) {
+      const proxy = proxyOf(part as Token, report);
+      made.set(part, proxy);
+      return proxy;
+    }
+    walk(part, seen, visit);
+    return part;
+  };
+  return visit(value);
+}
+
+/** The proxy a token stands for (the token itself, reported, when it does not fit). */
+function proxyOf(token: Token, report: (error: unknown) => void): unknown {
+  const adapter = adapterOfKind(token.kind);
+  if (!(token.port instanceof MessagePort) || adapter === undefined) {
+    report(new TypeError("baton: ignored a travelling primitive that does not fit"));
+    return token;
+  }
+  const entry: Entry = { kind: token.kind, constants: token.constants ?? {} };
+  if (token.kind === "Connection") {
+    return Connection.fromPort(token.port, {
+      readable: entry.constants.readable !== false,
+      writable: entry.constants.writable !== false,
+    });
+  }
+  return travelledProxy(token.port, entry);
+}
+
+/**
+ * A channel for a travelling primitive. Ports of `node:worker_threads`
+ * (Deno, Node and Bun have it) can be unref'd, so an idle one does not keep
+ * its thread alive, and they tell when the other end is gone; elsewhere
+ * (browsers) the global `MessageChannel`.
+ */
+export function travelChannel(): { port1: MessagePort; port2: MessagePort } {
+  const process = (globalThis as {
+    process?: { getBuiltinModule?: (name: string) => unknown };
+  }).process;
+  const threads = process?.getBuiltinModule?.("node:worker_threads") as
+    | { MessageChannel?: new () => { port1: MessagePort; port2: MessagePort } }
+    | undefined;
+  const Channel = threads?.MessageChannel ?? MessageChannel;
+  return new Channel();
+}
+
+/** Lets a travel port keep its thread alive, or not (a no-op where ports cannot be unref'd). */
+export function refPort(port: MessagePort, on: boolean): void {
+  const handle = port as MessagePort & { ref?: () => void; unref?: () => void };
+  if (on) handle.ref?.();
+  else handle.unref?.();
+}

@@ -1,0 +1,275 @@
+/**
+ * W-14: primitives travel. A baton primitive, a remote proxy of one, or a
+ * pipe end anywhere in an item put into a served queue, returned by a remote
+ * get, sent through a Pipe, or passed to a Process arrives as a working
+ * proxy of the same primitive; dropped proxies release their ports.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { Condition, Event, Lock, Queue, Semaphore } from "../mod.ts";
+import {
+  connect,
+  LinkClosed,
+  Pipe,
+  Process,
+  release,
+  type RemoteCondition,
+  type RemoteEvent,
+  type RemoteLock,
+  type RemoteQueue,
+  type RemoteSemaphore,
+  serve,
+} from "@baton/baton/worker";
+import { liveTravelled } from "../src/worker/travel_proxy.ts";
+import { liveTravelLinks } from "../src/worker/serve.ts";
+
+/** A queue served over a MessageChannel, its remote proxy, and a cleanup. */
+async function servedQueue<T>() {
+  const { port1, port2 } = new MessageChannel();
+  const queue = new Queue<T>();
+  const link = serve(port1, { queue });
+  const remote = await connect<{ queue: Queue<T> }>(port2);
+  return {
+    queue,
+    proxy: remote.queue,
+    async close() {
+      await remote.close();
+      link.close();
+      port1.close();
+      port2.close();
+    },
+  };
+}
+
+/** Waits until every travelled proxy and travel link of this thread is closed. */
+async function settled(): Promise<void> {
+  for (let i = 0; i < 2_000 && (liveTravelled() > 0 || liveTravelLinks() > 0); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assertEquals([liveTravelled(), liveTravelLinks()], [0, 0], "nothing left open");
+}
+
+Deno.test("W-14: an Event inside an item put through a served queue arrives as a working proxy, at any depth", async () => {
+  const served = await servedQueue<unknown>();
+  const done = new Event();
+  const set = new Set<unknown>([done]);
+  await served.proxy.put([1, done, { deep: new Map([["e", done]]), set }]);
+  const [n, proxy, { deep, set: arrived }] = await served.proxy.get() as [
+    number,
+    RemoteEvent,
+    { deep: Map<string, RemoteEvent>; set: Set<RemoteEvent> },
+  ];
+  assertEquals(n, 1);
+  assert(proxy === deep.get("e") && arrived.has(proxy), "one primitive, one proxy");
+  assertEquals(await proxy.isSet(), false);
+  await proxy.set();
+  assertEquals(done.isSet(), true);
+  await release(proxy);
+  await assertRejects(() => proxy.isSet(), LinkClosed);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: a Queue, Lock, Semaphore and Condition travel and work through their proxies", async () => {
+  const served = await servedQueue<unknown>();
+  const inner = new Queue<string>(2);
+  const lock = new Lock();
+  const permits = new Semaphore(2);
+  const cond = new Condition();
+  await served.proxy.put({ inner, lock, permits, cond });
+  const got = await served.proxy.get() as {
+    inner: RemoteQueue<string>;
+    lock: RemoteLock;
+    permits: RemoteSemaphore;
+    cond: RemoteCondition;
+  };
+  assertEquals(got.inner.maxsize, 2);
+  await got.inner.put("through the travelled queue");
+  assertEquals(await inner.get({ timeout: 10_000 }), "through the travelled queue");
+  await inner.put("back", { timeout: 10_000 }); // the proxy holds put credits: a local put waits for them
+  assertEquals(await got.inner.get(), "back");
+  assertEquals(await got.lock.acquire(), true);
+  assertEquals(lock.locked(), true);
+  await got.lock.release();
+  assertEquals(lock.locked(), false);
+  assertEquals(await got.permits.acquire(), true);
+  assertEquals(permits.value, 1);
+  await got.permits.release();
+  await got.cond.acquire();
+  assertEquals(cond.locked(), true);
+  await got.cond.release();
+  for (const proxy of Object.values(got)) await release(proxy);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14/W-9: a travelled Lock proxy released while it holds the lock: the owner releases it", async () => {
+  const served = await servedQueue<unknown>();
+  const lock = new Lock();
+  await served.proxy.put([lock]);
+  const [proxy] = await served.proxy.get() as [RemoteLock];
+  await proxy.acquire();
+  assertEquals(lock.locked(), true);
+  await release(proxy);
+  assertEquals(await lock.acquire({ timeout: 5_000 }), true, "the next acquire gets it");
+  lock.release();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14/P-6: a used proxy passed on is a copy: both work and talk to the owner", async () => {
+  const served = await servedQueue<unknown>();
+  const done = new Event();
+  await served.proxy.put([done]);
+  const [first] = await served.proxy.get() as [RemoteEvent];
+  assertEquals(await first.isSet(), false); // used: connected
+  await served.proxy.put([first]);
+  const [second] = await served.proxy.get() as [RemoteEvent];
+  await second.set();
+  assertEquals(done.isSet(), true);
+  assertEquals(await first.isSet(), true, "the sender's proxy keeps working");
+  await release(first);
+  await release(second);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: a proxy passed on before it was used moves: the receiver's works, the sender's rejects LinkClosed", async () => {
+  const served = await servedQueue<unknown>();
+  const done = new Event();
+  await served.proxy.put([done]);
+  const [first] = await served.proxy.get() as [RemoteEvent];
+  await served.proxy.put([first]); // never used here
+  const [second] = await served.proxy.get() as [RemoteEvent];
+  await second.set();
+  assertEquals(done.isSet(), true);
+  await assertRejects(() => first.isSet(), LinkClosed);
+  await release(second);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: a Lock inside a Pipe message, and a pipe end inside a queue item", async () => {
+  const [a, b] = Pipe<unknown, unknown>();
+  const lock = new Lock();
+  a.send({ lock, n: 1 });
+  const message = await b.recv() as { lock: RemoteLock; n: number };
+  assertEquals(await message.lock.acquire(), true);
+  assertEquals(lock.locked(), true);
+  await message.lock.release();
+  await release(message.lock);
+  a.close();
+  b.close();
+
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  await served.proxy.put({ sender });
+  const { sender: moved } = await served.proxy.get() as { sender: typeof sender };
+  assertEquals(sender.closed, true, "the pipe end moved once the item was sent");
+  moved.send("through the moved end");
+  assertEquals(await receiver.recv({ timeout: 10_000 }), "through the moved end");
+  moved.close();
+  receiver.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14/W-3: an item with a primitive and something uncloneable rejects its put; nothing is left open", async () => {
+  const served = await servedQueue<unknown>();
+  await assertRejects(
+    () => served.proxy.put([new Event(), () => 1]),
+    DOMException,
+  );
+  const channel = new MessageChannel();
+  await assertRejects(() => served.proxy.put({ event: new Event(), port: channel.port1 }));
+  channel.port1.close();
+  channel.port2.close();
+  assertEquals(served.queue.qsize(), 0);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: the Cookbook handshake across processes: q.put([data, evt]) then await evt.wait()", async () => {
+  const jobs = new Queue<[number, Event]>();
+  const log = new Queue<string>();
+  const producer = new Process(
+    new URL("./fixtures/travel/handshake_producer.ts", import.meta.url),
+    {
+      args: [jobs, 3, log],
+    },
+  );
+  const consumer = new Process(
+    new URL("./fixtures/travel/handshake_consumer.ts", import.meta.url),
+    {
+      args: [jobs, 3, log],
+    },
+  );
+  producer.start();
+  consumer.start();
+  assertEquals(await producer.join(), 0, String(producer.error));
+  assertEquals(await consumer.join(), 0, String(consumer.error));
+  const lines: string[] = [];
+  while (!log.empty()) lines.push(log.getNowait());
+  for (let i = 1; i <= 3; i++) {
+    const sent = lines.indexOf(`sent ${i}`);
+    const processed = lines.indexOf(`processed ${i}`);
+    const confirmed = lines.indexOf(`confirmed ${i}`);
+    assert(processed >= 0 && confirmed > processed, lines.join(", "));
+    assert(sent >= 0 && (i === 1 || sent > lines.indexOf(`confirmed ${i - 1}`)), lines.join(", "));
+  }
+});
+
+Deno.test("W-14: travelled Events dropped without release are collected: proxies, links and heap stay flat", async () => {
+  const total = Deno.env.get("BATON_DEEP") === "1" ? 100_000 : 5_000;
+  const every = total / 5;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      new URL("./fixtures/travel/leak_program.ts", import.meta.url).pathname,
+      String(total),
+      String(every),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(output.code, 0);
+  const samples = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    n: number;
+    proxies: number;
+    links: number;
+    heap: number;
+  }[];
+  assertEquals(samples.length, 5);
+  for (const sample of samples) {
+    assert(sample.proxies <= 10, `proxies left open at ${sample.n}: ${sample.proxies}`);
+    assert(sample.links <= 10, `links left open at ${sample.n}: ${sample.links}`);
+  }
+  const growth = samples.at(-1)!.heap - samples[1]!.heap;
+  assert(
+    growth < 8 * 1024 * 1024,
+    `heap grew by ${growth} bytes from ${samples[1]!.n} to ${total}`,
+  );
+});
+
+Deno.test("W-14/P-6: a remote proxy in a Process's args is a copy: the child's talks to the owner, the sender's keeps working", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const done = new Event();
+  const link = serve(port1, { done });
+  const remote = await connect<{ done: Event }>(port2);
+  const child = new Process(new URL("./fixtures/process/targets.ts", import.meta.url), {
+    args: ["set", remote.done],
+  });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  assertEquals(done.isSet(), true);
+  assertEquals(await remote.done.isSet(), true, "the sender's proxy keeps working");
+  await remote.close();
+  link.close();
+  port1.close();
+  port2.close();
+  await settled();
+});
