@@ -41,7 +41,7 @@ import { deserializeError } from "./wire.ts";
  * import type { Queue } from "@baton/baton";
  * import type { LocalOf, RemoteQueue } from "@baton/baton/worker";
  *
- * const check: LocalOf<RemoteQueue<number>> extends Queue<number> ? true : false = true;
+ * const check: Queue<number> extends LocalOf<RemoteQueue<number>> ? true : false = true;
  * console.log(check); // true
  * ```
  */
