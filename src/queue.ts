@@ -4,8 +4,9 @@
  * first-come-first-served waiters, `taskDone`/`join` and `shutdown`.
  *
  * One class holds the waiting, counting and shutdown logic; the variants only
- * swap the storage behind four small hooks (`_init`, `_qsize`, `_put`,
- * `_get`), as in Python's `Lib/queue.py`.
+ * swap the storage behind four small protected hooks (`storageInit`,
+ * `storageSize`, `storagePut`, `storageGet`), as Python's `Lib/queue.py` does
+ * with `_init`, `_qsize`, `_put` and `_get`.
  *
  * This module is browser compatible.
  *
@@ -200,31 +201,34 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       },
     });
     this.#joiners = new WaitList<boolean>({ onTimeout: () => false });
-    this._init();
+    this.storageInit();
   }
 
   // ---- storage hooks: the variants override these four and nothing else ----
 
   /**
-   * Storage hook: sets up the storage. Called once by the constructor;
-   * subclasses that override it must not rely on their own fields.
+   * Storage hook (Python's `_init`): sets up the storage. Called once by the
+   * constructor; subclasses that override it must not rely on their own fields.
    */
-  protected _init(): void {
+  protected storageInit(): void {
     this.#fifo = new Deque<T>();
   }
 
-  /** Storage hook: the number of items stored. */
-  protected _qsize(): number {
+  /** Storage hook (Python's `_qsize`): the number of items stored. */
+  protected storageSize(): number {
     return this.#fifo!.length;
   }
 
-  /** Storage hook: stores one item. May throw; the queue is then unchanged. */
-  protected _put(item: T): void {
+  /** Storage hook (Python's `_put`): stores one item. May throw; the queue is then unchanged. */
+  protected storagePut(item: T): void {
     this.#fifo!.push(item);
   }
 
-  /** Storage hook: removes and returns the next item; only called when `_qsize() > 0`. May throw. */
-  protected _get(): T {
+  /**
+   * Storage hook (Python's `_get`): removes and returns the next item; only
+   * called when `storageSize() > 0`. May throw.
+   */
+  protected storageGet(): T {
     return this.#fifo!.shift() as T;
   }
 
@@ -386,7 +390,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       getter.resolve(item);
       return;
     }
-    this._put(item); // may throw (a compare function): nothing counted yet
+    this.storagePut(item); // may throw (a compare function): nothing counted yet
     this.#unfinished++;
   }
 
@@ -457,7 +461,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   /** Items stored: in storage, and given back to the head. */
   #stored(): number {
     const returned = this.#returned;
-    return returned === undefined ? this._qsize() : this._qsize() + returned.length;
+    return returned === undefined ? this.storageSize() : this.storageSize() + returned.length;
   }
 
   /** Removes the next stored item (given-back items first); may throw (a compare function). */
@@ -468,7 +472,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       if (returned.length === 0) this.#returned = undefined;
       return taken.item;
     }
-    return this._get();
+    return this.storageGet();
   }
 
   /** Removes the next stored item for a local getter, freeing its slot. */
@@ -625,8 +629,8 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       let discarded = this.#returned?.length ?? 0;
       this.#returned = undefined;
       // Through the hooks, as Python does, so a subclass's own storage empties too.
-      while (this._qsize() > 0) {
-        this._get();
+      while (this.storageSize() > 0) {
+        this.storageGet();
         discarded++;
       }
       this.#discard(discarded);
@@ -1089,7 +1093,7 @@ function endOnShutdown<T>(error: unknown): IteratorResult<T> {
  * ```
  */
 export class LifoQueue<T> extends Queue<T> {
-  // Set by _init, which the base constructor calls before field initialisers
+  // Set by storageInit, which the base constructor calls before field initialisers
   // of this class would run: no initialiser here.
   declare private stack: Deque<T>;
 
@@ -1104,19 +1108,19 @@ export class LifoQueue<T> extends Queue<T> {
   }
 
   /** Storage hook: a stack. */
-  protected override _init(): void {
+  protected override storageInit(): void {
     this.stack = new Deque<T>();
   }
   /** Storage hook: the number of items stored. */
-  protected override _qsize(): number {
+  protected override storageSize(): number {
     return this.stack.length;
   }
   /** Storage hook: pushes an item. */
-  protected override _put(item: T): void {
+  protected override storagePut(item: T): void {
     this.stack.push(item);
   }
   /** Storage hook: pops the newest item. */
-  protected override _get(): T {
+  protected override storageGet(): T {
     return this.stack.pop() as T;
   }
 }
@@ -1206,17 +1210,17 @@ export class PriorityQueue<T> extends Queue<T> {
   }
 
   /** Storage hook: the heap is made by the constructor, which knows `compare`. */
-  protected override _init(): void {}
+  protected override storageInit(): void {}
   /** Storage hook: the number of items stored. */
-  protected override _qsize(): number {
+  protected override storageSize(): number {
     return this.heap.length;
   }
   /** Storage hook: pushes onto the heap. */
-  protected override _put(item: T): void {
+  protected override storagePut(item: T): void {
     this.heap.push(item);
   }
   /** Storage hook: pops the smallest item. */
-  protected override _get(): T {
+  protected override storageGet(): T {
     return this.heap.pop() as T;
   }
 }

@@ -162,11 +162,11 @@ export class Semaphore {
    * ```
    */
   release(n = 1): void {
-    this._release(checkCount(n));
+    this.#release(checkCount(n));
   }
 
   /** Hands `n` checked permits to waiters, then keeps the rest. */
-  protected _release(n: number): void {
+  #release(n: number): void {
     while (n > 0 && this.#waiters.resolveNext(true)) n--;
     this.#value += n;
   }
@@ -259,6 +259,6 @@ export class BoundedSemaphore extends Semaphore {
         `BoundedSemaphore released too many times: ${n} released, ${held} held (initial value ${this.initialValue})`,
       );
     }
-    this._release(n);
+    super.release(n); // checks n once more: cheap, and keeps the hand-off private
   }
 }
