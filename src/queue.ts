@@ -40,6 +40,7 @@ import {
   type Taken,
 } from "./_queue_access.ts";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
+import { inspectView } from "./_inspect.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
 export { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
@@ -102,8 +103,6 @@ function rejected<T>(error: unknown): Promise<T> {
   return Promise.reject(error);
 }
 
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
-
 /** A getter that takes for a holder: the item's slot moves to `hold`. */
 interface HeldGet {
   readonly hold: SlotHold;
@@ -149,6 +148,8 @@ function insertByStamp<T>(list: Taken<T>[], taken: Taken<T>): void {
  * ```
  */
 export class Queue<T> implements AsyncIterable<T>, Disposable {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(this, "Queue", (queue) => queue.#view());
   /** Most items held at once; `<= 0` or `Infinity` means unbounded. */
   readonly maxsize: number;
   #bound: number;
@@ -711,12 +712,32 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     if (this.#unfinished < 0) throw new AccountingError(`${this.#unfinished} unfinished tasks`);
   }
 
-  static {
-    grantQueueAccess(<T>(queue: object): QueueAccess<T> => {
-      if (!(queue instanceof Queue)) throw new TypeError("not a baton Queue");
-      return (queue as Queue<T>).#access();
-    });
+  #view(): object {
+    const holds: Record<string, number> = {};
+    for (const hold of this.#holds ?? []) if (hold.count > 0) holds[hold.label] = hold.count;
+    return {
+      size: this.#stored(),
+      maxsize: this.maxsize,
+      unfinishedTasks: this.#unfinished,
+      waitingGetters: this.#getters.size,
+      waitingPutters: this.#putters.size,
+      held: this.#held,
+      holds,
+      watchingSpace: this.#spaceWatchers?.size ?? 0,
+      joiners: this.#joiners.size,
+      isShutdown: this.#isShutdown,
+      items: [
+        ...(this.#returned ?? []).map((taken) => taken.item),
+        ...storedItems(this, this.#fifo),
+      ].slice(0, 10),
+    };
   }
+
+  /** The worker layer's door; a pure field, not a static block, so bundlers can drop an unused Queue. */
+  static #door = /* @__PURE__ */ grantQueueAccess(<T>(queue: object): QueueAccess<T> => {
+    if (!(queue instanceof Queue)) throw new TypeError("not a baton Queue");
+    return (queue as Queue<T>).#access();
+  });
 
   #access(): QueueAccess<T> {
     // deno-lint-ignore no-this-alias
@@ -997,43 +1018,6 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   [Symbol.dispose](): void {
     this.shutdown();
   }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Queue } from "@baton/baton";
-   *
-   * const queue = new Queue<number>(4);
-   * queue.putNowait(1);
-   * console.log(Deno.inspect(queue)); // Queue { size: 1, maxsize: 4, ... }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    const holds: Record<string, number> = {};
-    for (const hold of this.#holds ?? []) if (hold.count > 0) holds[hold.label] = hold.count;
-    const state = {
-      size: this.#stored(),
-      maxsize: this.maxsize,
-      unfinishedTasks: this.#unfinished,
-      waitingGetters: this.#getters.size,
-      waitingPutters: this.#putters.size,
-      held: this.#held,
-      holds,
-      watchingSpace: this.#spaceWatchers?.size ?? 0,
-      joiners: this.#joiners.size,
-      isShutdown: this.#isShutdown,
-      items: [
-        ...(this.#returned ?? []).map((taken) => taken.item),
-        ...storedItems(this, this.#fifo),
-      ].slice(0, 10),
-    };
-    return `${this.constructor.name} ${inspect(state, options)}`;
-  }
 }
 
 /**
@@ -1093,6 +1077,8 @@ function endOnShutdown<T>(error: unknown): IteratorResult<T> {
  * ```
  */
 export class LifoQueue<T> extends Queue<T> {
+  /** Keeps the base class's inspect view, under this name. */
+  static #inspect = /* @__PURE__ */ inspectView(this, "LifoQueue");
   // Set by storageInit, which the base constructor calls before field initialisers
   // of this class would run: no initialiser here.
   declare private stack: Deque<T>;
@@ -1191,6 +1177,8 @@ export function defaultCompare(a: unknown, b: unknown): number {
  * ```
  */
 export class PriorityQueue<T> extends Queue<T> {
+  /** Keeps the base class's inspect view, under this name. */
+  static #inspect = /* @__PURE__ */ inspectView(this, "PriorityQueue");
   declare private heap: Heap<T>;
 
   /**

@@ -11,6 +11,7 @@ import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
 import { type Core, TIMED_OUT } from "./client.ts";
 import { readableOf, writableOf } from "../_streams.ts";
+import { inspectView } from "../_inspect.ts";
 
 /** The marker a shut-down queue keeps in its lists (see script.ts). */
 const MARK = "s";
@@ -64,6 +65,22 @@ interface Putter extends Waiter<void> {
  * ```
  */
 export class RedisQueue<T> implements QueueLike<T> {
+  /**
+   * The view `console.log` and Node's `util.inspect` show: what this client
+   * holds of the queue (the server's figures need an `await`: `qsize()`,
+   * `unfinishedTasks`).
+   */
+  static #inspect = /* @__PURE__ */ inspectView(this, "RedisQueue", (queue) => ({
+    name: queue.#base,
+    maxsize: queue.maxsize,
+    prefetched: queue.#buffer.length,
+    reservedSlots: queue.#reserved,
+    waitingGetters: queue.#getters.length,
+    waitingPutters: queue.#putters.length,
+    takenNotDone: queue.#takenNotDone,
+    batched: queue.#puts.length + queue.#returned + queue.#done,
+    isShutdown: queue.#shut > 0,
+  }));
   /** `"Queue"` (FIFO), `"LifoQueue"` or `"PriorityQueue"`. */
   readonly kind: "Queue" | "LifoQueue" | "PriorityQueue";
   /** Most items held at once; `0`: unbounded. */
@@ -550,32 +567,6 @@ export class RedisQueue<T> implements QueueLike<T> {
       this.#failure = undefined;
       throw failure;
     }
-  }
-
-  /**
-   * What this client holds of the queue, for `console.log` and the debugger:
-   * the server's figures need an `await` (`qsize()`, `unfinishedTasks`).
-   *
-   * @param inspect Deno's inspect function.
-   * @param options Its options.
-   * @returns A one-line description.
-   */
-  [Symbol.for("Deno.customInspect")](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    const state = {
-      name: this.#base,
-      maxsize: this.maxsize,
-      prefetched: this.#buffer.length,
-      reservedSlots: this.#reserved,
-      waitingGetters: this.#getters.length,
-      waitingPutters: this.#putters.length,
-      takenNotDone: this.#takenNotDone,
-      batched: this.#puts.length + this.#returned + this.#done,
-      isShutdown: this.#shut > 0,
-    };
-    return `RedisQueue ${inspect(state, options)}`;
   }
 
   /** Internal: refreshes the lease and reaps dead clients (R-8). */
