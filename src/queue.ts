@@ -1025,11 +1025,11 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
  * subclass with storage of its own shows its size only).
  */
 function storedItems<T>(queue: Queue<T>, fifo: Deque<T> | undefined): Iterable<T> {
-  // Their storage fields are TypeScript-private: read here, in their module, for the view only.
-  if (queue instanceof LifoQueue) {
-    return [...(queue as unknown as { stack: Deque<T> }).stack].reverse();
-  }
-  if (queue instanceof PriorityQueue) return (queue as unknown as { heap: Heap<T> }).heap;
+  // The variants' storage fields are TypeScript-private, read here for the view
+  // only, by shape: their modules import this one, so this one cannot import them.
+  const variant = queue as unknown as { stack?: unknown; heap?: unknown };
+  if (variant.stack instanceof Deque) return [...(variant.stack as Deque<T>)].reverse();
+  if (variant.heap instanceof Heap) return variant.heap as Heap<T>;
   return fifo ?? [];
 }
 
