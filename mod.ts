@@ -27,14 +27,9 @@
 export { BrokenBarrierError, QueueEmpty, QueueFull, QueueShutDown } from "./src/errors.ts";
 export type { WaitOptions } from "./src/_waiters.ts";
 export type { Held } from "./src/_held.ts";
-export {
-  defaultCompare,
-  LifoQueue,
-  PriorityQueue,
-  type PriorityQueueOptions,
-  Queue,
-  type QueueOptions,
-} from "./src/queue.ts";
+export { Queue, type QueueOptions } from "./src/queue.ts";
+export { LifoQueue } from "./src/lifo_queue.ts";
+export { defaultCompare, PriorityQueue, type PriorityQueueOptions } from "./src/priority_queue.ts";
 export { Lock } from "./src/lock.ts";
 export { Condition } from "./src/condition.ts";
 export { Event } from "./src/event.ts";

@@ -20,7 +20,7 @@ import { ensureTools, PREFIX, ROOT, run } from "./_node_tools.ts";
 /** The one-thread entry points: gated. */
 const CORE = [
   "mod.ts",
-  "src/queue.ts",
+  "src/queues.ts",
   "src/lock.ts",
   "src/condition.ts",
   "src/event.ts",

@@ -18,7 +18,7 @@ export const LIMIT = 1.25;
 /** Each symbol with the module of its subpath export. */
 const CASES: [string, string][] = [
   ["Lock", "src/lock.ts"],
-  ["Queue", "src/queue.ts"],
+  ["Queue", "src/queues.ts"],
   ["Condition", "src/condition.ts"],
   ["Event", "src/event.ts"],
   ["Semaphore", "src/semaphore.ts"],

@@ -22,7 +22,7 @@ import {
   QueueFull,
   QueueShutDown,
 } from "../mod.ts";
-import * as queueModule from "../src/queue.ts";
+import * as queueModule from "../src/queues.ts";
 import { abortedSignal, flush, track, watchListeners, withFakeTime } from "./_helpers.ts";
 
 interface Kind {
