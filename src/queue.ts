@@ -22,6 +22,7 @@ import {
 } from "./_queue_access.ts";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
 import { inspectView } from "./_inspect.ts";
+import { QueueIterator, readableOfQueue } from "./_streams.ts";
 
 /**
  * Options of the queue constructors.
@@ -886,49 +887,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * ```
    */
   toReadableStream(): ReadableStream<T> {
-    const access = this.#access();
-    /** The read waiting in line, with the hold its item's slot moves to until it is enqueued. */
-    let pending: { wait: QueueWait | undefined; hold: SlotHold; done: () => void } | undefined;
-    let cancelled = false;
-    return new ReadableStream<T>({
-      pull: (controller) =>
-        new Promise<void>((resolve) => {
-          const hold = access.newHold("a readable stream's read");
-          const read = { wait: undefined as QueueWait | undefined, hold, done: resolve };
-          let settled = false;
-          const settle = () => {
-            settled = true;
-            pending = undefined;
-            access.dropHold(hold);
-            resolve();
-          };
-          const wait = access.waitTake(hold, (taken) => {
-            if (cancelled) access.requeue(hold, [taken]); // handed as it was cancelled: back to the head
-            else {
-              access.release(hold, 1); // read: it leaves the queue as a get's item would
-              controller.enqueue(taken.item);
-            }
-            settle();
-          }, (error) => {
-            if (error instanceof QueueShutDown) controller.close();
-            else controller.error(error);
-            settle();
-          });
-          if (!settled) {
-            read.wait = wait;
-            pending = read;
-          }
-        }),
-      cancel: () => {
-        cancelled = true;
-        const read = pending;
-        if (read?.wait?.cancel()) {
-          pending = undefined;
-          access.dropHold(read.hold);
-          read.done();
-        }
-      },
-    }, { highWaterMark: 0 });
+    return readableOfQueue(this.#access());
   }
 
   /**
@@ -986,31 +945,4 @@ function storedItems<T>(queue: Queue<T>, fifo: Deque<T> | undefined): Iterable<T
   if (variant.stack instanceof Deque) return [...(variant.stack as Deque<T>)].reverse();
   if (variant.heap instanceof Heap) return variant.heap as Heap<T>;
   return fifo ?? [];
-}
-
-/** The queue iterator: a plain object, not an async generator, so each step costs one `get`. */
-class QueueIterator<T> implements AsyncIterator<T> {
-  #queue: Queue<T>;
-  constructor(queue: Queue<T>) {
-    this.#queue = queue;
-  }
-  next(): Promise<IteratorResult<T>> {
-    const queue = this.#queue;
-    if (!queue.empty()) {
-      return Promise.resolve({ value: queue.getNowait(), done: false });
-    }
-    return queue.get().then(wrapItem<T>, endOnShutdown<T>);
-  }
-  return(): Promise<IteratorResult<T>> {
-    return Promise.resolve({ value: undefined, done: true });
-  }
-}
-
-function wrapItem<T>(value: T): IteratorResult<T> {
-  return { value, done: false };
-}
-
-function endOnShutdown<T>(error: unknown): IteratorResult<T> {
-  if (error instanceof QueueShutDown) return { value: undefined, done: true };
-  throw error;
 }
