@@ -9,7 +9,7 @@ import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../errors.ts";
 import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
-import { type Core, TIMED_OUT } from "./client.ts";
+import { type Core, TIMED_OUT } from "./core.ts";
 import { readableOf, writableOf } from "../_streams.ts";
 import { inspectView } from "../_inspect.ts";
 
