@@ -12,6 +12,14 @@ import type { Codec } from "./codec.ts";
 import { type Core, TIMED_OUT } from "./core.ts";
 import { readableOf, writableOf } from "../_streams.ts";
 import { inspectView } from "../_inspect.ts";
+import {
+  defaultPriority,
+  makeWaiter,
+  type Putter,
+  resolveWaiter,
+  settle,
+  type Waiter,
+} from "./waiters.ts";
 
 /** The marker a shut-down queue keeps in its lists (see script.ts). */
 const MARK = "s";
@@ -21,18 +29,6 @@ const MAX_WINDOW = 512;
 const MAX_BATCH = 128;
 /** Unused reserved slots go back after the producer was idle this long. */
 const IDLE_MS = 50;
-
-interface Waiter<V> {
-  readonly resolve: (value: V) => void;
-  readonly reject: (reason: unknown) => void;
-  readonly nowait: boolean;
-  settled: boolean;
-  cleanup(): void;
-}
-
-interface Putter extends Waiter<void> {
-  readonly text: string;
-}
 
 /**
  * A queue kept in Redis (R-1): the method names, `WaitOptions` and errors of
@@ -242,7 +238,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     const nowait = options?.timeout === 0;
     if (nowait && this.#putters.length > 0) throw new QueueFull();
     return new Promise<void>((resolve, reject) => {
-      const putter = this.#waiter<void>(
+      const putter = makeWaiter<void>(
         this.#putters,
         options,
         resolve,
@@ -323,7 +319,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     const nowait = options?.timeout === 0;
     if (nowait && this.#getters.length > 0) throw new QueueEmpty();
     return new Promise<T>((resolve, reject) => {
-      const getter = this.#waiter<T>(
+      const getter = makeWaiter<T>(
         this.#getters,
         options,
         resolve,
@@ -757,42 +753,6 @@ export class RedisQueue<T> implements QueueLike<T> {
     return this.#codec.decode(text.slice(text.indexOf("v") + 1));
   }
 
-  #waiter<V>(
-    queue: Deque<Waiter<V>>,
-    options: WaitOptions | undefined,
-    resolve: (value: V) => void,
-    reject: (reason: unknown) => void,
-    timedOut: () => Error,
-    onLeave: () => void,
-    extra: object,
-  ): Waiter<V> {
-    const timeout = options?.timeout;
-    const signal = options?.signal;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const leave = (reason: unknown) => {
-      if (waiter.settled) return;
-      queue.deleteLast(waiter);
-      settle(waiter, reason);
-      if (queue.length === 0) onLeave();
-    };
-    const onAbort = () => leave(signal!.reason);
-    const waiter: Waiter<V> = Object.assign(extra, {
-      resolve,
-      reject,
-      nowait: timeout === 0,
-      settled: false,
-      cleanup: () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      },
-    });
-    if (timeout !== undefined && timeout !== 0 && timeout !== Infinity) {
-      timer = setTimeout(() => leave(timedOut()), timeout);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    return waiter;
-  }
-
   #withClose(options: WaitOptions | undefined): WaitOptions {
     const signals = [this.#closeSignal.signal];
     if (options?.signal !== undefined) signals.push(options.signal);
@@ -1022,29 +982,4 @@ export class RedisQueue<T> implements QueueLike<T> {
       }
     }
   }
-}
-
-function settle(waiter: Waiter<never> | Waiter<unknown>, reason: unknown): void {
-  if (waiter.settled) return;
-  waiter.settled = true;
-  waiter.cleanup();
-  waiter.reject(reason);
-}
-
-function resolveWaiter<V>(waiter: Waiter<V>, value: V): void {
-  waiter.settled = true;
-  waiter.cleanup();
-  waiter.resolve(value);
-}
-
-/**
- * The default priority of a priority queue's item: a number is its own
- * priority, an array's first element is (`[priority, item]`, as in Python).
- */
-function defaultPriority(item: unknown): number {
-  if (typeof item === "number") return item;
-  if (Array.isArray(item) && typeof item[0] === "number") return item[0];
-  throw new TypeError(
-    "a priority queue needs numbers or [priority, item] arrays, or a priority function",
-  );
 }
