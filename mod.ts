@@ -20,11 +20,19 @@
  * @module
  */
 
-export * from "./src/errors.ts";
-export * from "./src/queue.ts";
-export * from "./src/lock.ts";
-export * from "./src/condition.ts";
-export * from "./src/event.ts";
-export * from "./src/semaphore.ts";
-export * from "./src/barrier.ts";
-export * from "./src/periodic_timer.ts";
+// Named, not `export *`: each symbol comes from the one module that declares
+// it (the subpath modules re-export their errors and option types too), and
+// the worker layer's errors (`PipeClosed`, `LinkClosed`) stay in
+// `@baton/baton/worker`.
+export { BrokenBarrierError, QueueEmpty, QueueFull, QueueShutDown } from "./src/errors.ts";
+export type { WaitOptions } from "./src/_waiters.ts";
+export type { Held } from "./src/_held.ts";
+export { Queue, type QueueOptions } from "./src/queue.ts";
+export { LifoQueue } from "./src/lifo_queue.ts";
+export { defaultCompare, PriorityQueue, type PriorityQueueOptions } from "./src/priority_queue.ts";
+export { Lock } from "./src/lock.ts";
+export { Condition } from "./src/condition.ts";
+export { Event } from "./src/event.ts";
+export { BoundedSemaphore, Semaphore } from "./src/semaphore.ts";
+export { Barrier, type BarrierOptions } from "./src/barrier.ts";
+export { PeriodicTimer } from "./src/periodic_timer.ts";

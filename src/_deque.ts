@@ -3,6 +3,13 @@
  * `Array.prototype.shift`. Internal: the FIFO and LIFO queues and the wait
  * list stand on it.
  *
+ * Why not `@std/data-structures`' `Deque` (the same ring buffer): the
+ * published package would then depend on `jsr:@std/data-structures`, which
+ * this project's machines and CI cannot reach to test (JSR is unreachable
+ * here; `@std` is mapped to npm's `deno-std` mirror for the tests only, and
+ * the package must not depend on that mirror). The one-thread core keeps no
+ * dependency for a hundred lines; switch when CI can resolve JSR.
+ *
  * @module
  */
 

@@ -6,6 +6,12 @@
  * comparison of a push or pop is made before anything moves, so a compare
  * function that throws leaves the heap exactly as it was.
  *
+ * Why not `@std/data-structures`' `BinaryHeap`: it gives neither guarantee
+ * (equal items come out in no set order, and a compare that throws during a
+ * push leaves the item inside), and `PriorityQueue` promises both; it also has no
+ * `pushFront` for items given back to the head. And the package would depend
+ * on JSR, which this project's CI cannot reach (see `_deque.ts`).
+ *
  * @module
  */
 

@@ -124,10 +124,11 @@ type Opener = <T>(queue: object) => QueueAccess<T>;
 const door: { open?: Opener } = {};
 const opened = new WeakMap<object, QueueAccess<unknown>>();
 
-/** Called once by `queue.ts`. */
-export function grantQueueAccess(open: Opener): void {
+/** Called once by `queue.ts`; returns `true`, kept in a static field of `Queue`. */
+export function grantQueueAccess(open: Opener): true {
   if (door.open !== undefined) throw new Error("queue access was granted twice");
   door.open = open;
+  return true;
 }
 
 /** The worker layer's door into `queue` (made once per queue). */

@@ -1,13 +1,16 @@
 /**
- * Web Streams over a queue that is not in this thread (a worker's proxy, a
- * Redis queue): a readable stream that reads with `get` and a writable one
- * that writes with `put`. Internal; the local `Queue` has its own, exact to
- * the slot.
+ * Web Streams and iteration over the queues. Over a queue that is not in
+ * this thread (a worker's proxy, a Redis queue): a readable stream that reads
+ * with `get` and a writable one that writes with `put`. Over the local
+ * `Queue`: a readable stream exact to the slot, through the queue's
+ * module-private access, and its async iterator. Internal.
  *
  * @module
  */
 
 import type { WaitOptions } from "./_waiters.ts";
+import type { QueueAccess, QueueWait, SlotHold } from "./_queue_access.ts";
+import type { Queue } from "./queue.ts";
 import { QueueShutDown } from "./errors.ts";
 
 /** The reason a read's `get` is aborted with when its stream is cancelled. */
@@ -58,4 +61,81 @@ export function writableOf<T>(
     close: async () => void await shutdown(false),
     abort: async () => void await shutdown(true),
   });
+}
+
+/**
+ * The local queue's `ReadableStream`: one item per read, taken through a
+ * hold so that an item handed to a read cancelled in that same turn goes
+ * back to the head of the queue; see `Queue#toReadableStream`.
+ */
+export function readableOfQueue<T>(access: QueueAccess<T>): ReadableStream<T> {
+  /** The read waiting in line, with the hold its item's slot moves to until it is enqueued. */
+  let pending: { wait: QueueWait | undefined; hold: SlotHold; done: () => void } | undefined;
+  let cancelled = false;
+  return new ReadableStream<T>({
+    pull: (controller) =>
+      new Promise<void>((resolve) => {
+        const hold = access.newHold("a readable stream's read");
+        const read = { wait: undefined as QueueWait | undefined, hold, done: resolve };
+        let settled = false;
+        const settle = () => {
+          settled = true;
+          pending = undefined;
+          access.dropHold(hold);
+          resolve();
+        };
+        const wait = access.waitTake(hold, (taken) => {
+          if (cancelled) access.requeue(hold, [taken]); // handed as it was cancelled: back to the head
+          else {
+            access.release(hold, 1); // read: it leaves the queue as a get's item would
+            controller.enqueue(taken.item);
+          }
+          settle();
+        }, (error) => {
+          if (error instanceof QueueShutDown) controller.close();
+          else controller.error(error);
+          settle();
+        });
+        if (!settled) {
+          read.wait = wait;
+          pending = read;
+        }
+      }),
+    cancel: () => {
+      cancelled = true;
+      const read = pending;
+      if (read?.wait?.cancel()) {
+        pending = undefined;
+        access.dropHold(read.hold);
+        read.done();
+      }
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** The queue iterator: a plain object, not an async generator, so each step costs one `get`. */
+export class QueueIterator<T> implements AsyncIterator<T> {
+  #queue: Queue<T>;
+  constructor(queue: Queue<T>) {
+    this.#queue = queue;
+  }
+  next(): Promise<IteratorResult<T>> {
+    const queue = this.#queue;
+    if (!queue.empty()) {
+      return Promise.resolve({ value: queue.getNowait(), done: false });
+    }
+    return queue.get().then(wrapItem<T>, endOnShutdown<T>);
+  }
+  return(): Promise<IteratorResult<T>> {
+    return Promise.resolve({ value: undefined, done: true });
+  }
+}
+
+function wrapItem<T>(value: T): IteratorResult<T> {
+  return { value, done: false };
+}
+
+function endOnShutdown<T>(error: unknown): IteratorResult<T> {
+  if (error instanceof QueueShutDown) return { value: undefined, done: true };
+  throw error;
 }

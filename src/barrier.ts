@@ -18,12 +18,11 @@
  */
 
 import { checkWaitOptions, describe, type Waiter, WaitList, type WaitOptions } from "./_waiters.ts";
+import { inspectView } from "./_inspect.ts";
 import { BrokenBarrierError } from "./errors.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
 export { BrokenBarrierError } from "./errors.ts";
-
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 /**
  * Options of {@linkcode Barrier}.
@@ -90,6 +89,16 @@ export interface BarrierOptions {
  * ```
  */
 export class Barrier {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(
+    this,
+    "Barrier",
+    (barrier) => ({
+      parties: barrier.#parties,
+      waiting: barrier.nWaiting,
+      broken: barrier.#broken,
+    }),
+  );
   #parties: number;
   #action: (() => unknown) | undefined;
   #timeout: number | undefined;
@@ -312,24 +321,6 @@ export class Barrier {
     const trips = [...this.#trips];
     this.#trips.clear();
     for (const trip of trips) for (const party of trip) party.reject(error);
-  }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Barrier } from "@baton/baton";
-   *
-   * console.log(Deno.inspect(new Barrier(3))); // Barrier { parties: 3, waiting: 0, broken: false }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    const state = { parties: this.#parties, waiting: this.nWaiting, broken: this.#broken };
-    return `Barrier ${inspect(state, options)}`;
   }
 }
 

@@ -32,10 +32,9 @@
 import { checkWaitOptions, WaitList, type WaitOptions } from "./_waiters.ts";
 import type { Held } from "./_held.ts";
 import { Lock } from "./lock.ts";
+import { inspectView } from "./_inspect.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
-
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 /**
  * A condition variable (Python's `threading.Condition`) bound to a
@@ -54,6 +53,12 @@ const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
  * ```
  */
 export class Condition {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(
+    this,
+    "Condition",
+    (condition) => ({ locked: condition.#lock.locked(), waiters: condition.#waiters.size }),
+  );
   #lock: Lock;
   #waiters = new WaitList<boolean>({ onTimeout: () => false });
 
@@ -328,24 +333,5 @@ export class Condition {
       throw new Error("notifyAll() called without holding the Condition's lock");
     }
     this.#waiters.resolveAll(true);
-  }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Condition } from "@baton/baton";
-   *
-   * console.log(Deno.inspect(new Condition())); // Condition { locked: false, waiters: 0 }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `Condition ${
-      inspect({ locked: this.#lock.locked(), waiters: this.#waiters.size }, options)
-    }`;
   }
 }

@@ -115,7 +115,7 @@ export class BrokenBarrierError extends Error {
  *
  * @example
  * ```ts
- * import { PipeClosed } from "@baton/baton";
+ * import { PipeClosed } from "@baton/baton/worker";
  *
  * const error = new PipeClosed();
  * console.log(error.name); // "PipeClosed"
@@ -135,7 +135,7 @@ export class PipeClosed extends Error {
  *
  * @example
  * ```ts
- * import { LinkClosed } from "@baton/baton";
+ * import { LinkClosed } from "@baton/baton/worker";
  *
  * const error = new LinkClosed();
  * console.log(error.name); // "LinkClosed"

@@ -21,10 +21,9 @@
  */
 
 import { checkWaitOptions, WaitList, type WaitOptions } from "./_waiters.ts";
+import { inspectView } from "./_inspect.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
-
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 /**
  * A flag with waiters (Python's `threading.Event`). `set` wakes every waiter;
@@ -41,6 +40,12 @@ const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
  * ```
  */
 export class Event {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(
+    this,
+    "Event",
+    (event) => ({ set: event.#flag, waiters: event.#waiters.size }),
+  );
   #flag = false;
   #waiters = new WaitList<boolean>({ onTimeout: () => false });
 
@@ -112,22 +117,5 @@ export class Event {
     if (error !== undefined) return Promise.reject(error);
     if (this.#flag) return Promise.resolve(true);
     return this.#waiters.wait(options, undefined);
-  }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Event } from "@baton/baton";
-   *
-   * console.log(Deno.inspect(new Event())); // Event { set: false, waiters: 0 }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `Event ${inspect({ set: this.#flag, waiters: this.#waiters.size }, options)}`;
   }
 }

@@ -24,12 +24,11 @@
  */
 
 import { checkWaitOptions, WaitList, type WaitOptions } from "./_waiters.ts";
+import { inspectView } from "./_inspect.ts";
 import { type Held, held, holdTimeout } from "./_held.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
 export type { Held } from "./_held.ts";
-
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 /**
  * A mutual-exclusion lock (Python's `threading.Lock`). It has no owner: any
@@ -47,6 +46,12 @@ const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
  * ```
  */
 export class Lock {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(
+    this,
+    "Lock",
+    (lock) => ({ locked: lock.#locked, waiters: lock.#waiters.size }),
+  );
   #locked = false;
   #waiters = new WaitList<boolean>({ onTimeout: () => false });
 
@@ -141,22 +146,5 @@ export class Lock {
    */
   locked(): boolean {
     return this.#locked;
-  }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Lock } from "@baton/baton";
-   *
-   * console.log(Deno.inspect(new Lock())); // Lock { locked: false, waiters: 0 }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `Lock ${inspect({ locked: this.#locked, waiters: this.#waiters.size }, options)}`;
   }
 }

@@ -24,10 +24,9 @@
  */
 
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
+import { inspectView } from "./_inspect.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
-
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 /** Largest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days); longer waits re-arm. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -51,6 +50,17 @@ type State = "idle" | "running" | "stopped";
  * ```
  */
 export class PeriodicTimer implements Disposable, AsyncIterable<number> {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(
+    this,
+    "PeriodicTimer",
+    (timer) => ({
+      intervalMs: timer.#interval,
+      state: timer.#state,
+      ticks: timer.#ticks,
+      waiters: timer.#waiters.size,
+    }),
+  );
   #interval: number;
   #state: State = "idle";
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -271,28 +281,5 @@ export class PeriodicTimer implements Disposable, AsyncIterable<number> {
     );
     this.#schedule();
     this.#waiters.resolveAll(true);
-  }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { PeriodicTimer } from "@baton/baton";
-   *
-   * console.log(Deno.inspect(new PeriodicTimer(10))); // PeriodicTimer { intervalMs: 10, ... }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    const state = {
-      intervalMs: this.#interval,
-      state: this.#state,
-      ticks: this.#ticks,
-      waiters: this.#waiters.size,
-    };
-    return `PeriodicTimer ${inspect(state, options)}`;
   }
 }

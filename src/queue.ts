@@ -1,34 +1,16 @@
 /**
- * `Queue`, `LifoQueue` and `PriorityQueue`: Python's `queue` module for async
- * code, with `maxsize` backpressure, timeouts and `AbortSignal` on every wait,
- * first-come-first-served waiters, `taskDone`/`join` and `shutdown`.
- *
- * One class holds the waiting, counting and shutdown logic; the variants only
- * swap the storage behind four small hooks (`_init`, `_qsize`, `_put`,
- * `_get`), as in Python's `Lib/queue.py`.
+ * `Queue`: Python's `queue.Queue` for async code. It holds the waiting,
+ * counting and shutdown logic of the whole family once; `LifoQueue` and
+ * `PriorityQueue` (their own modules) only swap the storage behind its four
+ * storage hooks. Published as `@baton/baton/queue` through `queues.ts`.
  *
  * This module is browser compatible.
- *
- * @example A producer, a consumer and a clean stop
- * ```ts
- * import { Queue } from "@baton/baton/queue";
- *
- * const queue = new Queue<number>(2);
- * const consumer = (async () => {
- *   const seen: number[] = [];
- *   for await (const item of queue) seen.push(item); // ends after shutdown, once drained
- *   return seen;
- * })();
- * for (let i = 0; i < 5; i++) await queue.put(i); // waits while 2 items are queued
- * queue.shutdown();
- * console.log(await consumer); // [0, 1, 2, 3, 4]
- * ```
  *
  * @module
  */
 
 import { Deque } from "./_deque.ts";
-import { type Compare, Heap } from "./_heap.ts";
+import { Heap } from "./_heap.ts";
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
 import {
   AccountingError,
@@ -39,9 +21,8 @@ import {
   type Taken,
 } from "./_queue_access.ts";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
-
-export type { WaitOptions } from "./_waiters.ts";
-export { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
+import { inspectView } from "./_inspect.ts";
+import { QueueIterator, readableOfQueue } from "./_streams.ts";
 
 /**
  * Options of the queue constructors.
@@ -57,29 +38,6 @@ export { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
 export interface QueueOptions {
   /** Most items the queue holds; `<= 0`, `Infinity` or omitted: unbounded. */
   maxsize?: number;
-}
-
-/**
- * Options of `PriorityQueue`.
- *
- * @example
- * ```ts
- * import { PriorityQueue, type PriorityQueueOptions } from "@baton/baton/queue";
- *
- * type Job = { priority: number; name: string };
- * const options: PriorityQueueOptions<Job> = { maxsize: 10, compare: (a, b) => a.priority - b.priority };
- * const jobs = new PriorityQueue<Job>(options);
- * jobs.putNowait({ priority: 2, name: "later" });
- * jobs.putNowait({ priority: 1, name: "first" });
- * console.log(jobs.getNowait().name); // "first"
- * ```
- */
-export interface PriorityQueueOptions<T> extends QueueOptions {
-  /**
-   * Orders items: negative when `a` comes first. Defaults to
-   * {@linkcode defaultCompare}.
-   */
-  compare?: (a: T, b: T) => number;
 }
 
 function parseMaxsize(options: unknown): number {
@@ -100,8 +58,6 @@ function parseMaxsize(options: unknown): number {
 function rejected<T>(error: unknown): Promise<T> {
   return Promise.reject(error);
 }
-
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 /** A getter that takes for a holder: the item's slot moves to `hold`. */
 interface HeldGet {
@@ -148,6 +104,8 @@ function insertByStamp<T>(list: Taken<T>[], taken: Taken<T>): void {
  * ```
  */
 export class Queue<T> implements AsyncIterable<T>, Disposable {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(this, "Queue", (queue) => queue.#view());
   /** Most items held at once; `<= 0` or `Infinity` means unbounded. */
   readonly maxsize: number;
   #bound: number;
@@ -202,31 +160,34 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       },
     });
     this.#joiners = new WaitList<boolean>({ onTimeout: () => false });
-    this._init();
+    this.storageInit();
   }
 
   // ---- storage hooks: the variants override these four and nothing else ----
 
   /**
-   * Storage hook: sets up the storage. Called once by the constructor;
-   * subclasses that override it must not rely on their own fields.
+   * Storage hook (Python's `_init`): sets up the storage. Called once by the
+   * constructor; subclasses that override it must not rely on their own fields.
    */
-  protected _init(): void {
+  protected storageInit(): void {
     this.#fifo = new Deque<T>();
   }
 
-  /** Storage hook: the number of items stored. */
-  protected _qsize(): number {
+  /** Storage hook (Python's `_qsize`): the number of items stored. */
+  protected storageSize(): number {
     return this.#fifo!.length;
   }
 
-  /** Storage hook: stores one item. May throw; the queue is then unchanged. */
-  protected _put(item: T): void {
+  /** Storage hook (Python's `_put`): stores one item. May throw; the queue is then unchanged. */
+  protected storagePut(item: T): void {
     this.#fifo!.push(item);
   }
 
-  /** Storage hook: removes and returns the next item; only called when `_qsize() > 0`. May throw. */
-  protected _get(): T {
+  /**
+   * Storage hook (Python's `_get`): removes and returns the next item; only
+   * called when `storageSize() > 0`. May throw.
+   */
+  protected storageGet(): T {
     return this.#fifo!.shift() as T;
   }
 
@@ -388,7 +349,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       getter.resolve(item);
       return;
     }
-    this._put(item); // may throw (a compare function): nothing counted yet
+    this.storagePut(item); // may throw (a compare function): nothing counted yet
     this.#unfinished++;
     if (this.#readyWatchers !== undefined) this.#fireReady();
   }
@@ -468,7 +429,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   /** Items stored: in storage, and given back to the head. */
   #stored(): number {
     const returned = this.#returned;
-    return returned === undefined ? this._qsize() : this._qsize() + returned.length;
+    return returned === undefined ? this.storageSize() : this.storageSize() + returned.length;
   }
 
   /** Removes the next stored item (given-back items first); may throw (a compare function). */
@@ -479,7 +440,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       if (returned.length === 0) this.#returned = undefined;
       return taken.item;
     }
-    return this._get();
+    return this.storageGet();
   }
 
   /** Removes the next stored item for a local getter, freeing its slot. */
@@ -636,8 +597,8 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       let discarded = this.#returned?.length ?? 0;
       this.#returned = undefined;
       // Through the hooks, as Python does, so a subclass's own storage empties too.
-      while (this._qsize() > 0) {
-        this._get();
+      while (this.storageSize() > 0) {
+        this.storageGet();
         discarded++;
       }
       this.#discard(discarded);
@@ -719,12 +680,33 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     if (this.#unfinished < 0) throw new AccountingError(`${this.#unfinished} unfinished tasks`);
   }
 
-  static {
-    grantQueueAccess(<T>(queue: object): QueueAccess<T> => {
-      if (!(queue instanceof Queue)) throw new TypeError("not a baton Queue");
-      return (queue as Queue<T>).#access();
-    });
+  #view(): object {
+    const holds: Record<string, number> = {};
+    for (const hold of this.#holds ?? []) if (hold.count > 0) holds[hold.label] = hold.count;
+    return {
+      size: this.#stored(),
+      maxsize: this.maxsize,
+      unfinishedTasks: this.#unfinished,
+      waitingGetters: this.#getters.size,
+      waitingPutters: this.#putters.size,
+      held: this.#held,
+      holds,
+      watchingSpace: this.#spaceWatchers?.size ?? 0,
+      watchingReady: this.#readyWatchers?.size ?? 0,
+      joiners: this.#joiners.size,
+      isShutdown: this.#isShutdown,
+      items: [
+        ...(this.#returned ?? []).map((taken) => taken.item),
+        ...storedItems(this, this.#fifo),
+      ].slice(0, 10),
+    };
   }
+
+  /** The worker layer's door; a pure field, not a static block, so bundlers can drop an unused Queue. */
+  static #door = /* @__PURE__ */ grantQueueAccess(<T>(queue: object): QueueAccess<T> => {
+    if (!(queue instanceof Queue)) throw new TypeError("not a baton Queue");
+    return (queue as Queue<T>).#access();
+  });
 
   #access(): QueueAccess<T> {
     // deno-lint-ignore no-this-alias
@@ -928,49 +910,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * ```
    */
   toReadableStream(): ReadableStream<T> {
-    const access = this.#access();
-    /** The read waiting in line, with the hold its item's slot moves to until it is enqueued. */
-    let pending: { wait: QueueWait | undefined; hold: SlotHold; done: () => void } | undefined;
-    let cancelled = false;
-    return new ReadableStream<T>({
-      pull: (controller) =>
-        new Promise<void>((resolve) => {
-          const hold = access.newHold("a readable stream's read");
-          const read = { wait: undefined as QueueWait | undefined, hold, done: resolve };
-          let settled = false;
-          const settle = () => {
-            settled = true;
-            pending = undefined;
-            access.dropHold(hold);
-            resolve();
-          };
-          const wait = access.waitTake(hold, (taken) => {
-            if (cancelled) access.requeue(hold, [taken]); // handed as it was cancelled: back to the head
-            else {
-              access.release(hold, 1); // read: it leaves the queue as a get's item would
-              controller.enqueue(taken.item);
-            }
-            settle();
-          }, (error) => {
-            if (error instanceof QueueShutDown) controller.close();
-            else controller.error(error);
-            settle();
-          });
-          if (!settled) {
-            read.wait = wait;
-            pending = read;
-          }
-        }),
-      cancel: () => {
-        cancelled = true;
-        const read = pending;
-        if (read?.wait?.cancel()) {
-          pending = undefined;
-          access.dropHold(read.hold);
-          read.done();
-        }
-      },
-    }, { highWaterMark: 0 });
+    return readableOfQueue(this.#access());
   }
 
   /**
@@ -1015,44 +955,6 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   [Symbol.dispose](): void {
     this.shutdown();
   }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Queue } from "@baton/baton";
-   *
-   * const queue = new Queue<number>(4);
-   * queue.putNowait(1);
-   * console.log(Deno.inspect(queue)); // Queue { size: 1, maxsize: 4, ... }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    const holds: Record<string, number> = {};
-    for (const hold of this.#holds ?? []) if (hold.count > 0) holds[hold.label] = hold.count;
-    const state = {
-      size: this.#stored(),
-      maxsize: this.maxsize,
-      unfinishedTasks: this.#unfinished,
-      waitingGetters: this.#getters.size,
-      waitingPutters: this.#putters.size,
-      held: this.#held,
-      holds,
-      watchingSpace: this.#spaceWatchers?.size ?? 0,
-      watchingReady: this.#readyWatchers?.size ?? 0,
-      joiners: this.#joiners.size,
-      isShutdown: this.#isShutdown,
-      items: [
-        ...(this.#returned ?? []).map((taken) => taken.item),
-        ...storedItems(this, this.#fifo),
-      ].slice(0, 10),
-    };
-    return `${this.constructor.name} ${inspect(state, options)}`;
-  }
 }
 
 /**
@@ -1060,186 +962,10 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
  * subclass with storage of its own shows its size only).
  */
 function storedItems<T>(queue: Queue<T>, fifo: Deque<T> | undefined): Iterable<T> {
-  // Their storage fields are TypeScript-private: read here, in their module, for the view only.
-  if (queue instanceof LifoQueue) {
-    return [...(queue as unknown as { stack: Deque<T> }).stack].reverse();
-  }
-  if (queue instanceof PriorityQueue) return (queue as unknown as { heap: Heap<T> }).heap;
+  // The variants' storage fields are TypeScript-private, read here for the view
+  // only, by shape: their modules import this one, so this one cannot import them.
+  const variant = queue as unknown as { stack?: unknown; heap?: unknown };
+  if (variant.stack instanceof Deque) return [...(variant.stack as Deque<T>)].reverse();
+  if (variant.heap instanceof Heap) return variant.heap as Heap<T>;
   return fifo ?? [];
-}
-
-/** The queue iterator: a plain object, not an async generator, so each step costs one `get`. */
-class QueueIterator<T> implements AsyncIterator<T> {
-  #queue: Queue<T>;
-  constructor(queue: Queue<T>) {
-    this.#queue = queue;
-  }
-  next(): Promise<IteratorResult<T>> {
-    const queue = this.#queue;
-    if (!queue.empty()) {
-      return Promise.resolve({ value: queue.getNowait(), done: false });
-    }
-    return queue.get().then(wrapItem<T>, endOnShutdown<T>);
-  }
-  return(): Promise<IteratorResult<T>> {
-    return Promise.resolve({ value: undefined, done: true });
-  }
-}
-
-function wrapItem<T>(value: T): IteratorResult<T> {
-  return { value, done: false };
-}
-
-function endOnShutdown<T>(error: unknown): IteratorResult<T> {
-  if (error instanceof QueueShutDown) return { value: undefined, done: true };
-  throw error;
-}
-
-/**
- * A last-in, first-out queue (Python's `queue.LifoQueue`): the item put last
- * is taken first. Everything else is as in {@linkcode Queue}.
- *
- * @typeParam T The type of the items.
- *
- * @example
- * ```ts
- * import { LifoQueue } from "@baton/baton";
- *
- * const stack = new LifoQueue<number>();
- * stack.putNowait(1);
- * stack.putNowait(2);
- * console.log(stack.getNowait()); // 2
- * ```
- */
-export class LifoQueue<T> extends Queue<T> {
-  // Set by _init, which the base constructor calls before field initialisers
-  // of this class would run: no initialiser here.
-  declare private stack: Deque<T>;
-
-  /**
-   * Makes a LIFO queue.
-   *
-   * @param options `maxsize` as a number or in an options object.
-   * @throws {RangeError} when `maxsize` is not an integer (nor `Infinity`).
-   */
-  constructor(options?: number | QueueOptions) {
-    super(options);
-  }
-
-  /** Storage hook: a stack. */
-  protected override _init(): void {
-    this.stack = new Deque<T>();
-  }
-  /** Storage hook: the number of items stored. */
-  protected override _qsize(): number {
-    return this.stack.length;
-  }
-  /** Storage hook: pushes an item. */
-  protected override _put(item: T): void {
-    this.stack.push(item);
-  }
-  /** Storage hook: pops the newest item. */
-  protected override _get(): T {
-    return this.stack.pop() as T;
-  }
-}
-
-/**
- * The default order of {@linkcode PriorityQueue}: numbers and bigints by
- * value, strings by code unit, booleans false first, arrays element by
- * element and then by length (like Python tuples, so `[priority, item]`
- * works). Anything else, or two values of kinds that do not compare (a
- * string against a number), throws `TypeError`.
- *
- * @param a An item.
- * @param b Another item.
- * @returns Negative when `a` comes first, positive when `b` does, 0 when equal.
- * @throws {TypeError} for values it cannot order.
- *
- * @example
- * ```ts
- * import { defaultCompare } from "@baton/baton";
- *
- * console.log(defaultCompare([1, "b"], [1, "c"]) < 0); // true
- * ```
- */
-export function defaultCompare(a: unknown, b: unknown): number {
-  const kindA = typeof a;
-  const kindB = typeof b;
-  if ((kindA === "number" || kindA === "bigint") && (kindB === "number" || kindB === "bigint")) {
-    if (Number.isNaN(a) || Number.isNaN(b)) {
-      throw new TypeError("cannot order NaN in a PriorityQueue");
-    }
-    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-  }
-  if (kindA === "string" && kindB === "string") {
-    return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
-  }
-  if (kindA === "boolean" && kindB === "boolean") return Number(a) - Number(b);
-  if (Array.isArray(a) && Array.isArray(b)) {
-    const length = Math.min(a.length, b.length);
-    for (let i = 0; i < length; i++) {
-      const order = defaultCompare(a[i], b[i]);
-      if (order !== 0) return order;
-    }
-    return a.length - b.length;
-  }
-  throw new TypeError(
-    `cannot order ${describe(a)} against ${describe(b)}: give the PriorityQueue a compare function`,
-  );
-}
-
-/**
- * A priority queue (Python's `queue.PriorityQueue`): the smallest item by
- * `compare` comes first; equal items come out in the order they were put.
- * When `compare` throws, that `put` or `get` throws and the queue is
- * unchanged. Everything else is as in {@linkcode Queue}.
- *
- * @typeParam T The type of the items.
- *
- * @example Python-style `[priority, item]` pairs
- * ```ts
- * import { PriorityQueue } from "@baton/baton";
- *
- * const queue = new PriorityQueue<[number, string]>();
- * queue.putNowait([2, "write docs"]);
- * queue.putNowait([1, "fix bug"]);
- * queue.putNowait([2, "review"]);
- * console.log(queue.getNowait()); // [1, "fix bug"]
- * console.log(queue.getNowait()); // [2, "review"]: a tie compares the next element, as in tuples
- * ```
- */
-export class PriorityQueue<T> extends Queue<T> {
-  declare private heap: Heap<T>;
-
-  /**
-   * Makes a priority queue.
-   *
-   * @param options `maxsize` as a number, or an object with `maxsize` and `compare`.
-   * @throws {RangeError} when `maxsize` is not an integer (nor `Infinity`).
-   * @throws {TypeError} when `compare` is not a function.
-   */
-  constructor(options?: number | PriorityQueueOptions<T>) {
-    const compare = typeof options === "object" && options !== null ? options.compare : undefined;
-    if (compare !== undefined && typeof compare !== "function") {
-      throw new TypeError(`compare must be a function, received ${describe(compare)}`);
-    }
-    super(options);
-    this.heap = new Heap<T>(compare ?? (defaultCompare as Compare<T>));
-  }
-
-  /** Storage hook: the heap is made by the constructor, which knows `compare`. */
-  protected override _init(): void {}
-  /** Storage hook: the number of items stored. */
-  protected override _qsize(): number {
-    return this.heap.length;
-  }
-  /** Storage hook: pushes onto the heap. */
-  protected override _put(item: T): void {
-    this.heap.push(item);
-  }
-  /** Storage hook: pops the smallest item. */
-  protected override _get(): T {
-    return this.heap.pop() as T;
-  }
 }

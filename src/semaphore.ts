@@ -25,12 +25,11 @@
  */
 
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
+import { inspectView } from "./_inspect.ts";
 import { type Held, held, holdTimeout } from "./_held.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
 export type { Held } from "./_held.ts";
-
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 function checkValue(value: unknown): number {
   if (typeof value !== "number") {
@@ -65,6 +64,12 @@ function checkCount(n: unknown): number {
  * ```
  */
 export class Semaphore {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(
+    this,
+    "Semaphore",
+    (semaphore) => ({ value: semaphore.#value, waiters: semaphore.#waiters.size }),
+  );
   #value: number;
   #waiters = new WaitList<boolean>({ onTimeout: () => false });
 
@@ -162,11 +167,11 @@ export class Semaphore {
    * ```
    */
   release(n = 1): void {
-    this._release(checkCount(n));
+    this.#release(checkCount(n));
   }
 
   /** Hands `n` checked permits to waiters, then keeps the rest. */
-  protected _release(n: number): void {
+  #release(n: number): void {
     while (n > 0 && this.#waiters.resolveNext(true)) n--;
     this.#value += n;
   }
@@ -183,25 +188,6 @@ export class Semaphore {
    */
   get waiting(): number {
     return this.#waiters.size;
-  }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Semaphore } from "@baton/baton";
-   *
-   * console.log(Deno.inspect(new Semaphore(2))); // Semaphore { value: 2, waiters: 0 }
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `${this.constructor.name} ${
-      inspect({ value: this.#value, waiters: this.#waiters.size }, options)
-    }`;
   }
 }
 
@@ -220,6 +206,8 @@ export class Semaphore {
  * ```
  */
 export class BoundedSemaphore extends Semaphore {
+  /** Keeps the base class's inspect view, under this name. */
+  static #inspect = /* @__PURE__ */ inspectView(this, "BoundedSemaphore");
   /** The initial value: the most permits there can be. */
   readonly initialValue: number;
 
@@ -259,6 +247,6 @@ export class BoundedSemaphore extends Semaphore {
         `BoundedSemaphore released too many times: ${n} released, ${held} held (initial value ${this.initialValue})`,
       );
     }
-    this._release(n);
+    super.release(n); // checks n once more: cheap, and keeps the hand-off private
   }
 }

@@ -22,7 +22,7 @@ import {
   QueueFull,
   QueueShutDown,
 } from "../mod.ts";
-import * as queueModule from "../src/queue.ts";
+import * as queueModule from "../src/queues.ts";
 import { abortedSignal, flush, track, watchListeners, withFakeTime } from "./_helpers.ts";
 
 interface Kind {
@@ -290,19 +290,19 @@ Deno.test("Q-2: a compare that throws while a waiting put is admitted fails that
 class FailingQueue<T> extends Queue<T> {
   failPut = false;
   failGet = false;
-  protected override _put(item: T): void {
+  protected override storagePut(item: T): void {
     if (this.failPut) {
       this.failPut = false;
       throw new Error("You Lose");
     }
-    super._put(item);
+    super.storagePut(item);
   }
-  protected override _get(): T {
+  protected override storageGet(): T {
     if (this.failGet) {
       this.failGet = false;
       throw new Error("You Lose");
     }
-    return super._get();
+    return super.storageGet();
   }
 }
 
@@ -1481,16 +1481,16 @@ Deno.test("Q-2/Q-9: a subclass that overrides only the four storage hooks works,
   /** Newest first, kept in a plain array: storage of its own, nothing else overridden. */
   class ArrayStack<T> extends Queue<T> {
     declare private items: T[];
-    protected override _init(): void {
+    protected override storageInit(): void {
       this.items = [];
     }
-    protected override _qsize(): number {
+    protected override storageSize(): number {
       return this.items.length;
     }
-    protected override _put(item: T): void {
+    protected override storagePut(item: T): void {
       this.items.push(item);
     }
-    protected override _get(): T {
+    protected override storageGet(): T {
       return this.items.pop() as T;
     }
   }
@@ -1505,7 +1505,7 @@ Deno.test("Q-2/Q-9: a subclass that overrides only the four storage hooks works,
   assertEquals(stack.qsize(), 2);
   assert(Deno.inspect(stack).startsWith("ArrayStack {"), Deno.inspect(stack));
   assert(Deno.inspect(stack).includes("size: 2"), Deno.inspect(stack));
-  stack.shutdown(true); // discards through _qsize/_get, as Python does
+  stack.shutdown(true); // discards through storageSize/storageGet, as Python does
   assertEquals(stack.qsize(), 0);
   assertEquals(stack.unfinishedTasks, 2, "4 items put, 2 taken: the 2 discarded are uncounted");
   assertThrows(() => stack.getNowait(), QueueShutDown);

@@ -319,6 +319,9 @@ Deno.test("W-1: proxies have the primitives' method names, return promises for w
 });
 
 /** Public methods and getters of a primitive, as a user sees them (no `_` hooks, no symbols). */
+/** The queue's protected storage hooks: subclass surface, not part of a proxy. */
+const STORAGE_HOOKS = new Set(["storageInit", "storageSize", "storagePut", "storageGet"]);
+
 function publicMembers(primitive: object): string[] {
   const names = new Set<string>();
   for (
@@ -327,7 +330,7 @@ function publicMembers(primitive: object): string[] {
     proto = Object.getPrototypeOf(proto)
   ) {
     for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === "constructor" || name.startsWith("_")) continue;
+      if (name === "constructor" || STORAGE_HOOKS.has(name)) continue;
       // Condition.lock is the local Lock object itself: it cannot cross.
       if (primitive instanceof Condition && name === "lock") continue;
       names.add(name);

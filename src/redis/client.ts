@@ -10,140 +10,17 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
 import { type Codec, jsonCodec } from "./codec.ts";
+import { type Core, optionsOf, type Part, quit, ready, TIMED_OUT } from "./core.ts";
+import {
+  DEFAULT_LEASE_MS,
+  type RedisClientOptions,
+  type RedisPriorityQueueOptions,
+  type RedisQueueOptions,
+  type RedisTarget,
+} from "./options.ts";
 import { SCRIPT } from "./script.ts";
 import { RedisQueue } from "./queue.ts";
 import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
-
-/**
- * Default lease of a client, in milliseconds (R-8): a client that has not
- * refreshed its lease for this long is dead for the others.
- *
- * @example
- * ```ts
- * import { DEFAULT_LEASE_MS } from "@baton/baton/redis";
- *
- * console.log(DEFAULT_LEASE_MS); // 10000
- * ```
- */
-export const DEFAULT_LEASE_MS = 10_000;
-
-/**
- * Where the Redis server is: a `redis://` or `rediss://` URL, a unix socket
- * `{ path }`, or any ioredis options.
- *
- * @example
- * ```ts
- * import type { RedisTarget } from "@baton/baton/redis";
- *
- * const targets: RedisTarget[] = ["redis://127.0.0.1:6379", { path: "/tmp/redis.sock" }];
- * console.log(targets.length); // 2
- * ```
- */
-export type RedisTarget = string | RedisConnectionOptions;
-
-/**
- * Where and how to connect, passed on to ioredis (which takes more options
- * than these: they are passed on as given).
- *
- * @example
- * ```ts
- * import type { RedisConnectionOptions } from "@baton/baton/redis";
- *
- * const options: RedisConnectionOptions = { host: "127.0.0.1", port: 6379, db: 2 };
- * console.log(options.port); // 6379
- * ```
- */
-export interface RedisConnectionOptions {
-  /** A unix socket to connect to, instead of host and port. */
-  path?: string;
-  /** The host (default `"localhost"`). */
-  host?: string;
-  /** The port (default 6379). */
-  port?: number;
-  /** The ACL user name. */
-  username?: string;
-  /** The password. */
-  password?: string;
-  /** The database number (default 0). */
-  db?: number;
-  /** TLS options; `{}` for TLS with the defaults. */
-  tls?: Record<string, unknown>;
-  /** Any other ioredis option. */
-  [option: string]: unknown;
-}
-
-/**
- * Options of {@linkcode connectRedis}.
- *
- * @example
- * ```ts
- * import type { RedisClientOptions } from "@baton/baton/redis";
- *
- * const options: RedisClientOptions = { leaseMs: 5_000 };
- * console.log(options.leaseMs); // 5000
- * ```
- */
-export interface RedisClientOptions {
-  /**
-   * How long this client counts as alive without refreshing its lease, in
-   * milliseconds (default 10,000). It refreshes every third of it; once it
-   * runs out, any other client returns what this one held (R-3, R-8).
-   */
-  leaseMs?: number;
-  /** How items become strings, unless a queue names its own (default JSON). */
-  codec?: Codec<unknown>;
-  /** Prefix of every key this client uses (default `"baton"`). */
-  prefix?: string;
-}
-
-/**
- * Options of {@linkcode RedisClient.queue} and its LIFO variant.
- *
- * @typeParam T The type of the items.
- *
- * @example
- * ```ts
- * import type { RedisQueueOptions } from "@baton/baton/redis";
- *
- * const options: RedisQueueOptions<number> = { maxsize: 100 };
- * console.log(options.maxsize); // 100
- * ```
- */
-export interface RedisQueueOptions<T> {
-  /** Most items held at once; `0` or omitted: unbounded. Every client must agree. */
-  maxsize?: number;
-  /** How items become strings (default: the client's codec). */
-  codec?: Codec<T>;
-  /**
-   * Most items this client's consumers fetch ahead of their gets (R-9); the
-   * window starts at one and grows while they keep up. Default: a quarter of
-   * `maxsize`, at most 512. `0` (or `1`): no fetching ahead, each get takes
-   * one item when it needs it, so slow consumers share the work evenly.
-   */
-  prefetch?: number;
-}
-
-/**
- * Options of {@linkcode RedisClient.priorityQueue}.
- *
- * @typeParam T The type of the items.
- *
- * @example
- * ```ts
- * import type { RedisPriorityQueueOptions } from "@baton/baton/redis";
- *
- * const options: RedisPriorityQueueOptions<{ due: number }> = { priority: (job) => job.due };
- * console.log(options.priority!({ due: 3 })); // 3
- * ```
- */
-export interface RedisPriorityQueueOptions<T> extends RedisQueueOptions<T> {
-  /**
-   * An item's priority, a finite number; smaller comes first, equal
-   * priorities in insertion order. Default: a number is its own priority,
-   * an array's first element is (`[priority, item]`).
-   */
-  priority?: (item: T) => number;
-}
 
 /** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
 interface Blocker {
@@ -154,101 +31,8 @@ interface Blocker {
   readonly name: string;
 }
 
-/** What a primitive needs from its client. Internal. */
-export interface Core {
-  /** This client's id: names its lists and its lease. */
-  readonly id: string;
-  readonly leaseMs: number;
-  readonly prefix: string;
-  readonly closed: boolean;
-  /** The ordered connection, for plain commands. */
-  readonly main: Redis;
-  /** Runs one operation of the script on the ordered connection. */
-  call(meta: string, base: string, op: string, ...args: (string | number)[]): Promise<unknown>;
-  /**
-   * Runs a blocking command on a pooled connection. A timeout or abort sends
-   * `CLIENT UNBLOCK`; whatever the command returned (an item that arrived in
-   * the same instant included) is returned with the reason it was cancelled.
-   */
-  block<R>(
-    run: (redis: Redis) => Promise<R | null>,
-    options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }>;
-  /** Marks a primitive as having work to flush soon (R-9). */
-  schedule(part: Part): void;
-}
-
-/** A primitive as its client sees it. Internal. */
-export interface Part {
-  /** Sends what was batched; resolves once the server has it. */
-  flush(): Promise<void>;
-  /** Refreshes this client's lease on the primitive and reaps dead clients. */
-  touch(): Promise<void>;
-  /** Settles every local waiter and gives back what this client holds. */
-  close(): Promise<void>;
-}
-
 /** How long `close()` waits for a cancelled blocked call before it cuts its connection. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** The `reason` a timeout gives to {@linkcode Core.block}. */
-export const TIMED_OUT: unique symbol = Symbol("timed out");
-
-function optionsOf(target: RedisTarget): RedisOptions {
-  if (typeof target === "string") {
-    const url = new URL(target);
-    const options: RedisOptions = {
-      host: url.hostname,
-      port: url.port === "" ? 6379 : Number(url.port),
-    };
-    if (url.username !== "") options.username = decodeURIComponent(url.username);
-    if (url.password !== "") options.password = decodeURIComponent(url.password);
-    const db = url.pathname.slice(1);
-    if (db !== "") options.db = Number(db);
-    if (url.protocol === "rediss:") options.tls = {};
-    return options;
-  }
-  return { ...target } as RedisOptions;
-}
-
-/** Waits until a connection is ready, or rejects with its error. */
-function ready(redis: Redis): Promise<void> {
-  if (redis.status === "ready") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onReady = () => {
-      redis.off("error", onError);
-      resolve();
-    };
-    const onError = (error: Error) => {
-      redis.off("ready", onReady);
-      reject(error);
-    };
-    redis.once("ready", onReady);
-    redis.once("error", onError);
-  });
-}
-
-/**
- * Quits a connection and waits until it has ended. A connection that is
- * reconnecting ends at its next attempt, which the closing client's retry
- * strategy refuses (see {@linkcode connectRedis}).
- */
-async function quit(redis: Redis): Promise<void> {
-  while (redis.status !== "end") {
-    const changed = new Promise<void>((resolve) => {
-      const done = () => {
-        redis.off("end", done);
-        redis.off("ready", done);
-        resolve();
-      };
-      redis.once("end", done);
-      redis.once("ready", done);
-    });
-    if (redis.status === "ready") redis.quit().catch(() => redis.disconnect());
-    else if (redis.status !== "reconnecting") redis.disconnect();
-    await changed;
-  }
-}
 
 /**
  * A connection to a Redis server that hands out baton primitives kept in

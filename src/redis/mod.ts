@@ -27,14 +27,15 @@
  * @module
  */
 
-export { connectRedis, DEFAULT_LEASE_MS, RedisClient } from "./client.ts";
+export { connectRedis, RedisClient } from "./client.ts";
+export { DEFAULT_LEASE_MS } from "./options.ts";
 export type {
   RedisClientOptions,
   RedisConnectionOptions,
   RedisPriorityQueueOptions,
   RedisQueueOptions,
   RedisTarget,
-} from "./client.ts";
+} from "./options.ts";
 export { type Codec, jsonCodec } from "./codec.ts";
 export { RedisQueue } from "./queue.ts";
 export { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";

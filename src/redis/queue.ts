@@ -9,29 +9,25 @@ import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../errors.ts";
 import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
-import { type Core, TIMED_OUT } from "./client.ts";
+import { type Core, TIMED_OUT } from "./core.ts";
 import { readableOf, writableOf } from "../_streams.ts";
+import { inspectView } from "../_inspect.ts";
+import { Batch } from "./batch.ts";
+import {
+  defaultPriority,
+  makeWaiter,
+  type Putter,
+  resolveWaiter,
+  settle,
+  type Waiter,
+} from "./waiters.ts";
 
 /** The marker a shut-down queue keeps in its lists (see script.ts). */
 const MARK = "s";
 /** Items and slots fetched or reserved at once, at most. */
 const MAX_WINDOW = 512;
-/** Ops sent in one script call, at most: a full batch is sent at once. */
-const MAX_BATCH = 128;
 /** Unused reserved slots go back after the producer was idle this long. */
 const IDLE_MS = 50;
-
-interface Waiter<V> {
-  readonly resolve: (value: V) => void;
-  readonly reject: (reason: unknown) => void;
-  readonly nowait: boolean;
-  settled: boolean;
-  cleanup(): void;
-}
-
-interface Putter extends Waiter<void> {
-  readonly text: string;
-}
 
 /**
  * A queue kept in Redis (R-1): the method names, `WaitOptions` and errors of
@@ -64,6 +60,22 @@ interface Putter extends Waiter<void> {
  * ```
  */
 export class RedisQueue<T> implements QueueLike<T> {
+  /**
+   * The view `console.log` and Node's `util.inspect` show: what this client
+   * holds of the queue (the server's figures need an `await`: `qsize()`,
+   * `unfinishedTasks`).
+   */
+  static #inspect = /* @__PURE__ */ inspectView(this, "RedisQueue", (queue) => ({
+    name: queue.#base,
+    maxsize: queue.maxsize,
+    prefetched: queue.#buffer.length,
+    reservedSlots: queue.#reserved,
+    waitingGetters: queue.#getters.length,
+    waitingPutters: queue.#putters.length,
+    takenNotDone: queue.#takenNotDone,
+    batched: queue.#batch.size,
+    isShutdown: queue.#shut > 0,
+  }));
   /** `"Queue"` (FIFO), `"LifoQueue"` or `"PriorityQueue"`. */
   readonly kind: "Queue" | "LifoQueue" | "PriorityQueue";
   /** Most items held at once; `0`: unbounded. */
@@ -81,15 +93,8 @@ export class RedisQueue<T> implements QueueLike<T> {
   #init: Promise<void> | undefined;
   #initialized = false;
   #shut = 0;
-  #failure: unknown = undefined;
-  // batched work (R-9), sent in this order: see #send; and the calls in flight
-  #moved = 0;
-  #markItems = false;
-  #markSlots = false;
-  #puts: string[] = [];
-  #returned = 0;
-  #done = 0;
-  readonly #sending = new Set<Promise<void>>();
+  /** Batched work (R-9) and the calls in flight. */
+  readonly #batch: Batch;
   // producer side
   #reserved = 0;
   readonly #putters = new Deque<Putter>();
@@ -127,6 +132,14 @@ export class RedisQueue<T> implements QueueLike<T> {
     this.#core = core;
     this.#base = base;
     this.#meta = `${base}:meta`;
+    this.#batch = new Batch({
+      call: (ops) => core.call(this.#meta, this.#base, "batch", ...ops),
+      onReply: (reply) => this.#onBatch(reply as [number, number]),
+      onSent: () => {
+        if (this.#reserved > 0 && this.#putters.length === 0) this.#armIdle();
+      },
+      schedule: () => core.schedule(this),
+    });
     this.#codec = codec;
     this.#kind = kind;
     this.#lifo = kind === "lifo";
@@ -200,11 +213,11 @@ export class RedisQueue<T> implements QueueLike<T> {
   #putNow(text: string): void {
     this.#putActivity++;
     if (this.maxsize === 0) {
-      this.#add("p", text);
+      this.#batch.add("p", text);
       return;
     }
     this.#reserved--;
-    this.#add("p", text);
+    this.#batch.add("p", text);
     this.#reserveAhead();
   }
 
@@ -225,7 +238,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     const nowait = options?.timeout === 0;
     if (nowait && this.#putters.length > 0) throw new QueueFull();
     return new Promise<void>((resolve, reject) => {
-      const putter = this.#waiter<void>(
+      const putter = makeWaiter<void>(
         this.#putters,
         options,
         resolve,
@@ -306,7 +319,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     const nowait = options?.timeout === 0;
     if (nowait && this.#getters.length > 0) throw new QueueEmpty();
     return new Promise<T>((resolve, reject) => {
-      const getter = this.#waiter<T>(
+      const getter = makeWaiter<T>(
         this.#getters,
         options,
         resolve,
@@ -386,7 +399,7 @@ export class RedisQueue<T> implements QueueLike<T> {
   taskDone(): Promise<void> {
     if (this.#staleDone === 0 && this.#takenNotDone > 0 && !this.#core.closed) {
       this.#takenNotDone--;
-      this.#add("d");
+      this.#batch.add("d");
       return Promise.resolve();
     }
     return this.#taskDone();
@@ -400,7 +413,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     }
     if (this.#takenNotDone > 0) {
       this.#takenNotDone--;
-      this.#add("d");
+      this.#batch.add("d");
       return;
     }
     const reply = await this.#call("batch", "D", 1) as [number, number];
@@ -542,40 +555,8 @@ export class RedisQueue<T> implements QueueLike<T> {
    * await jobs.flush();
    * ```
    */
-  async flush(): Promise<void> {
-    this.#send();
-    while (this.#sending.size > 0) await Promise.all([...this.#sending]);
-    if (this.#failure !== undefined) {
-      const failure = this.#failure;
-      this.#failure = undefined;
-      throw failure;
-    }
-  }
-
-  /**
-   * What this client holds of the queue, for `console.log` and the debugger:
-   * the server's figures need an `await` (`qsize()`, `unfinishedTasks`).
-   *
-   * @param inspect Deno's inspect function.
-   * @param options Its options.
-   * @returns A one-line description.
-   */
-  [Symbol.for("Deno.customInspect")](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    const state = {
-      name: this.#base,
-      maxsize: this.maxsize,
-      prefetched: this.#buffer.length,
-      reservedSlots: this.#reserved,
-      waitingGetters: this.#getters.length,
-      waitingPutters: this.#putters.length,
-      takenNotDone: this.#takenNotDone,
-      batched: this.#puts.length + this.#returned + this.#done,
-      isShutdown: this.#shut > 0,
-    };
-    return `RedisQueue ${inspect(state, options)}`;
+  flush(): Promise<void> {
+    return this.#batch.flush();
   }
 
   /** Internal: refreshes the lease and reaps dead clients (R-8). */
@@ -600,8 +581,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     // the next taskDone calls are for items handed out before: those were requeued
     this.#staleDone += this.#takenNotDone;
     this.#takenNotDone = 0;
-    this.#returned = 0;
-    this.#done = 0;
+    this.#batch.forgetHandedOut();
     this.#reserved = 0;
     this.#putWindow = 1;
     this.#getWindow = 1;
@@ -678,67 +658,8 @@ export class RedisQueue<T> implements QueueLike<T> {
 
   /** Calls the script after sending the batch, so the call sees this client's own ops. */
   #call(op: string, ...args: (string | number)[]): Promise<unknown> {
-    this.#send();
+    this.#batch.send();
     return this.#core.call(this.#meta, this.#base, op, ...args);
-  }
-
-  /**
-   * Batches one op: `p` a put (its encoded item), `r` an item handed to the
-   * caller (its slot goes back), `d` a taskDone, `w` an item a blocked get
-   * moved, `m`/`M` a shutdown marker to give back (items/slots).
-   */
-  #add(op: "p" | "r" | "d" | "w" | "m" | "M", text?: string): void {
-    switch (op) {
-      case "p":
-        this.#puts.push(text!);
-        break;
-      case "r":
-        this.#returned++;
-        break;
-      case "d":
-        this.#done++;
-        break;
-      case "w":
-        this.#moved++;
-        break;
-      case "m":
-        this.#markItems = true;
-        break;
-      case "M":
-        this.#markSlots = true;
-        break;
-    }
-    // a full batch goes at once; the rest on the client's flush timer
-    if (this.#puts.length + this.#returned + this.#done >= MAX_BATCH) this.#send();
-    else this.#core.schedule(this);
-  }
-
-  /**
-   * Sends the batch as one script call. Within a batch, moved items come
-   * first (they become prefetched before they are handed out), then puts,
-   * then hand-outs, then taskDones: a taskDone never runs ahead of a put made
-   * before it, so `join` never wakes early.
-   */
-  #send(): void {
-    const ops: (string | number)[] = [];
-    if (this.#moved > 0) ops.push("W", this.#moved);
-    if (this.#markItems) ops.push("m");
-    if (this.#markSlots) ops.push("M");
-    if (this.#puts.length > 0) ops.push("P", this.#puts.length, ...this.#puts);
-    if (this.#returned > 0) ops.push("R", this.#returned);
-    if (this.#done > 0) ops.push("D", this.#done);
-    if (ops.length === 0) return;
-    this.#moved = this.#returned = this.#done = 0;
-    this.#markItems = this.#markSlots = false;
-    this.#puts = [];
-    const sending: Promise<void> = this.#core.call(this.#meta, this.#base, "batch", ...ops).then(
-      (reply) => this.#onBatch(reply as [number, number]),
-      (error) => {
-        this.#failure ??= error;
-      },
-    ).finally(() => this.#sending.delete(sending));
-    this.#sending.add(sending);
-    if (this.#reserved > 0 && this.#putters.length === 0) this.#armIdle();
   }
 
   #onBatch(reply: [number, number, number?]): void {
@@ -760,46 +681,10 @@ export class RedisQueue<T> implements QueueLike<T> {
   #take(): T {
     const text = this.#buffer.shift()!;
     this.#takenNotDone++;
-    this.#add("r");
+    this.#batch.add("r");
     if (this.#maxWindow > 1 && this.#buffer.length * 2 < this.#getWindow) this.#prefetch();
     // fifo and lifo keep 'v...', a priority queue 'score|seq v...'
     return this.#codec.decode(text.slice(text.indexOf("v") + 1));
-  }
-
-  #waiter<V>(
-    queue: Deque<Waiter<V>>,
-    options: WaitOptions | undefined,
-    resolve: (value: V) => void,
-    reject: (reason: unknown) => void,
-    timedOut: () => Error,
-    onLeave: () => void,
-    extra: object,
-  ): Waiter<V> {
-    const timeout = options?.timeout;
-    const signal = options?.signal;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const leave = (reason: unknown) => {
-      if (waiter.settled) return;
-      queue.deleteLast(waiter);
-      settle(waiter, reason);
-      if (queue.length === 0) onLeave();
-    };
-    const onAbort = () => leave(signal!.reason);
-    const waiter: Waiter<V> = Object.assign(extra, {
-      resolve,
-      reject,
-      nowait: timeout === 0,
-      settled: false,
-      cleanup: () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      },
-    });
-    if (timeout !== undefined && timeout !== 0 && timeout !== Infinity) {
-      timer = setTimeout(() => leave(timedOut()), timeout);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    return waiter;
   }
 
   #withClose(options: WaitOptions | undefined): WaitOptions {
@@ -821,7 +706,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     while (this.#putters.length > 0 && this.#reserved > 0 && this.#shut === 0) {
       const putter = this.#putters.shift()!;
       this.#reserved--;
-      this.#add("p", putter.text);
+      this.#batch.add("p", putter.text);
       resolveWaiter(putter, undefined);
     }
     if (this.#shut > 0) {
@@ -843,7 +728,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     if (this.#reserving !== undefined || this.#shut > 0) return;
     if (this.#reserved * 2 >= this.#putWindow) return;
     this.#reserving = this.#reserveOnce().then(() => {}, (error) => {
-      this.#failure ??= error;
+      this.#batch.fail(error);
     }).finally(() => {
       this.#reserving = undefined;
       this.#pumpPuts();
@@ -888,7 +773,7 @@ export class RedisQueue<T> implements QueueLike<T> {
       );
       this.#putBlock = undefined;
       if (value === MARK) {
-        this.#add("M");
+        this.#batch.add("M");
         this.#onShut(1);
         return;
       }
@@ -904,7 +789,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     while (this.#putters.length > 0 && this.#reserved > 0) {
       const putter = this.#putters.shift()!;
       this.#reserved--;
-      this.#add("p", putter.text);
+      this.#batch.add("p", putter.text);
       resolveWaiter(putter, undefined);
     }
   }
@@ -927,13 +812,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     if (count === 0) return;
     this.#reserved = 0;
     this.#putWindow = 1;
-    const sending: Promise<void> = this.#call("unreserve", count).then(
-      () => {},
-      (error) => {
-        this.#failure ??= error;
-      },
-    ).finally(() => this.#sending.delete(sending));
-    this.#sending.add(sending);
+    this.#batch.track(this.#call("unreserve", count));
   }
 
   // ---- consumer ----
@@ -965,7 +844,7 @@ export class RedisQueue<T> implements QueueLike<T> {
   #prefetch(): void {
     if (this.#fetching !== undefined || this.#shut > 0 || this.#core.closed) return;
     this.#fetching = this.#fetchOnce().then(() => {}, (error) => {
-      this.#failure ??= error;
+      this.#batch.fail(error);
     }).finally(() => {
       this.#fetching = undefined;
       if (this.#getters.length > 0 && !this.#core.closed) this.#pumpGets();
@@ -1014,7 +893,7 @@ export class RedisQueue<T> implements QueueLike<T> {
       );
       this.#getBlock = undefined;
       if (value === MARK) {
-        this.#add("m");
+        this.#batch.add("m");
         this.#onShut(1);
       } else if (value !== null && this.#kind === "pq") {
         // the value is a token: the item is still in the sorted set; claim the smallest
@@ -1025,35 +904,10 @@ export class RedisQueue<T> implements QueueLike<T> {
         this.#serve();
       } else if (value !== null) {
         // now a prefetched item of this client, served in order below
-        this.#add("w");
+        this.#batch.add("w");
         this.#buffer.push(value);
         this.#serve();
       }
     }
   }
-}
-
-function settle(waiter: Waiter<never> | Waiter<unknown>, reason: unknown): void {
-  if (waiter.settled) return;
-  waiter.settled = true;
-  waiter.cleanup();
-  waiter.reject(reason);
-}
-
-function resolveWaiter<V>(waiter: Waiter<V>, value: V): void {
-  waiter.settled = true;
-  waiter.cleanup();
-  waiter.resolve(value);
-}
-
-/**
- * The default priority of a priority queue's item: a number is its own
- * priority, an array's first element is (`[priority, item]`, as in Python).
- */
-function defaultPriority(item: unknown): number {
-  if (typeof item === "number") return item;
-  if (Array.isArray(item) && typeof item[0] === "number") return item[0];
-  throw new TypeError(
-    "a priority queue needs numbers or [priority, item] arrays, or a priority function",
-  );
 }

@@ -7,7 +7,7 @@
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
-import { type Core, TIMED_OUT } from "./client.ts";
+import { type Core, TIMED_OUT } from "./core.ts";
 
 /** Turns the script's error replies into baton's errors. */
 function rethrow(error: unknown): never {

@@ -11,6 +11,7 @@ import { checkWaitOptions, describe, WaitList, type WaitOptions } from "../_wait
 import { PipeClosed } from "../errors.ts";
 import { afterTurn } from "./wire.ts";
 import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
+import { inspectView } from "../_inspect.ts";
 import { decodeValue, encodeValue, travelCopy, Travelling } from "./travel.ts";
 
 export { PipeClosed } from "../errors.ts";
@@ -21,7 +22,6 @@ export { PipeClosed } from "../errors.ts";
  * in order), `v` (one value the platform cloned at `send`), `close`.
  */
 const PIPE_TAG = "@baton-pipe";
-const CUSTOM_INSPECT = Symbol.for("Deno.customInspect");
 
 /**
  * Values a batch holds before it is posted at once rather than at the end
@@ -115,6 +115,16 @@ export interface ConnectionOptions {
  * ```
  */
 export class Connection<S = unknown, R = unknown> implements Disposable {
+  /** The view `console.log` and Node's `util.inspect` show. */
+  static #inspect = /* @__PURE__ */ inspectView(this, "Connection", (end) => ({
+    buffered: end.#buffer.length,
+    unsent: end.#batch.length,
+    receivers: end.#receivers.size,
+    readable: end.readable,
+    writable: end.writable,
+    closed: end.#closed,
+    peerClosed: end.#peerClosed,
+  }));
   /** Whether this end may receive. */
   readonly readable: boolean;
   /** Whether this end may send. */
@@ -481,35 +491,6 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       this.#receivers.rejectAll(new PipeClosed("the other end closed and nothing is left"));
     }
     this.#pollers.resolveAll(true);
-  }
-
-  /**
-   * A readable view for `console.log` and `Deno.inspect`.
-   *
-   * @example
-   * ```ts
-   * import { Pipe } from "@baton/baton/worker";
-   *
-   * const [a, b] = Pipe();
-   * console.log(Deno.inspect(a)); // Connection { buffered: 0, ... }
-   * a.close();
-   * b.close();
-   * ```
-   */
-  [CUSTOM_INSPECT](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    const state = {
-      buffered: this.#buffer.length,
-      unsent: this.#batch.length,
-      receivers: this.#receivers.size,
-      readable: this.readable,
-      writable: this.writable,
-      closed: this.#closed,
-      peerClosed: this.#peerClosed,
-    };
-    return `Connection ${inspect(state, options)}`;
   }
 }
 

@@ -1,0 +1,103 @@
+/**
+ * What a Redis primitive needs from its client (`Core`, `Part`), and the
+ * helpers that open and close the client's connections. Internal.
+ *
+ * @module
+ */
+
+import type { Redis, RedisOptions } from "ioredis";
+import type { WaitOptions } from "../_waiters.ts";
+import type { RedisTarget } from "./options.ts";
+
+/** What a primitive needs from its client. Internal. */
+export interface Core {
+  /** This client's id: names its lists and its lease. */
+  readonly id: string;
+  readonly leaseMs: number;
+  readonly prefix: string;
+  readonly closed: boolean;
+  /** The ordered connection, for plain commands. */
+  readonly main: Redis;
+  /** Runs one operation of the script on the ordered connection. */
+  call(meta: string, base: string, op: string, ...args: (string | number)[]): Promise<unknown>;
+  /**
+   * Runs a blocking command on a pooled connection. A timeout or abort sends
+   * `CLIENT UNBLOCK`; whatever the command returned (an item that arrived in
+   * the same instant included) is returned with the reason it was cancelled.
+   */
+  block<R>(
+    run: (redis: Redis) => Promise<R | null>,
+    options: WaitOptions | undefined,
+  ): Promise<{ value: R | null; cancelled: unknown }>;
+  /** Marks a primitive as having work to flush soon (R-9). */
+  schedule(part: Part): void;
+}
+
+/** A primitive as its client sees it. Internal. */
+export interface Part {
+  /** Sends what was batched; resolves once the server has it. */
+  flush(): Promise<void>;
+  /** Refreshes this client's lease on the primitive and reaps dead clients. */
+  touch(): Promise<void>;
+  /** Settles every local waiter and gives back what this client holds. */
+  close(): Promise<void>;
+}
+
+/** The `reason` a timeout gives to {@linkcode Core.block}. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+export function optionsOf(target: RedisTarget): RedisOptions {
+  if (typeof target === "string") {
+    const url = new URL(target);
+    const options: RedisOptions = {
+      host: url.hostname,
+      port: url.port === "" ? 6379 : Number(url.port),
+    };
+    if (url.username !== "") options.username = decodeURIComponent(url.username);
+    if (url.password !== "") options.password = decodeURIComponent(url.password);
+    const db = url.pathname.slice(1);
+    if (db !== "") options.db = Number(db);
+    if (url.protocol === "rediss:") options.tls = {};
+    return options;
+  }
+  return { ...target } as RedisOptions;
+}
+
+/** Waits until a connection is ready, or rejects with its error. */
+export function ready(redis: Redis): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      redis.off("error", onError);
+      resolve();
+    };
+    const onError = (error: Error) => {
+      redis.off("ready", onReady);
+      reject(error);
+    };
+    redis.once("ready", onReady);
+    redis.once("error", onError);
+  });
+}
+
+/**
+ * Quits a connection and waits until it has ended. A connection that is
+ * reconnecting ends at its next attempt, which the closing client's retry
+ * strategy refuses (see {@linkcode connectRedis}).
+ */
+export async function quit(redis: Redis): Promise<void> {
+  while (redis.status !== "end") {
+    const changed = new Promise<void>((resolve) => {
+      const done = () => {
+        redis.off("end", done);
+        redis.off("ready", done);
+        resolve();
+      };
+      redis.once("end", done);
+      redis.once("ready", done);
+    });
+    if (redis.status === "ready") redis.quit().catch(() => redis.disconnect());
+    else if (redis.status !== "reconnecting") redis.disconnect();
+    await changed;
+  }
+}

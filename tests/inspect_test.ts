@@ -1,0 +1,113 @@
+/**
+ * The inspect views (src/_inspect.ts): Deno's `console.log`/`Deno.inspect`
+ * and Node's `util.inspect` (here Deno's `node:util`, which looks up the
+ * same `Symbol.for("nodejs.util.inspect.custom")`; `deno task check:node`
+ * runs the same views on Node itself) show each primitive's size, waiters and
+ * state under its own name, and the views are no enumerable part of the
+ * objects.
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { inspect as nodeInspect } from "node:util";
+import {
+  Barrier,
+  BoundedSemaphore,
+  Condition,
+  Event,
+  LifoQueue,
+  Lock,
+  PeriodicTimer,
+  PriorityQueue,
+  Queue,
+  Semaphore,
+} from "../mod.ts";
+import { Pipe } from "../src/worker/mod.ts";
+
+const DENO_VIEW = Symbol.for("Deno.customInspect");
+const NODE_VIEW = Symbol.for("nodejs.util.inspect.custom");
+
+/** Node quotes strings with `'`, Deno with `"`: the rest must be equal. */
+function sameQuotes(text: string): string {
+  return text.replaceAll("'", '"');
+}
+
+/** Each primitive, the name its view starts with, and fields the view must show. */
+function primitives(): [object, string, string[]][] {
+  return [
+    [new Queue<number>(4), "Queue", ["size: 0", "maxsize: 4", "waitingGetters: 0", "isShutdown"]],
+    [new LifoQueue<number>(), "LifoQueue", ["size: 0", "waitingPutters: 0"]],
+    [new PriorityQueue<number>(), "PriorityQueue", ["size: 0", "unfinishedTasks: 0"]],
+    [new Lock(), "Lock", ["locked: false", "waiters: 0"]],
+    [new Condition(), "Condition", ["locked: false", "waiters: 0"]],
+    [new Event(), "Event", ["set: false", "waiters: 0"]],
+    [new Semaphore(2), "Semaphore", ["value: 2", "waiters: 0"]],
+    [new BoundedSemaphore(3), "BoundedSemaphore", ["value: 3", "waiters: 0"]],
+    [new Barrier(2), "Barrier", ["parties: 2", "waiting: 0", "broken: false"]],
+    [new PeriodicTimer(10), "PeriodicTimer", ["intervalMs: 10", "state", "waiters: 0"]],
+  ];
+}
+
+Deno.test("inspect: Deno and Node's util.inspect show the same view, under the primitive's name", () => {
+  for (const [primitive, name, fields] of primitives()) {
+    const deno = Deno.inspect(primitive);
+    assert(deno.startsWith(`${name} {`), deno);
+    for (const field of fields) assertStringIncludes(deno, field);
+    assertEquals(sameQuotes(nodeInspect(primitive)), deno);
+  }
+});
+
+Deno.test("inspect: the view follows the state (size, waiters, shutdown)", async () => {
+  const queue = new Queue<string>(2);
+  queue.putNowait("a");
+  const getter = new Queue<string>();
+  const waiting = getter.get();
+  assertStringIncludes(nodeInspect(queue), "size: 1");
+  assertStringIncludes(nodeInspect(queue), "items: [ 'a' ]");
+  assertStringIncludes(nodeInspect(getter), "waitingGetters: 1");
+  getter.putNowait("b");
+  assertEquals(await waiting, "b");
+  queue.shutdown();
+  assertStringIncludes(nodeInspect(queue), "isShutdown: true");
+
+  const lock = new Lock();
+  await lock.acquire();
+  const blocked = lock.acquire();
+  assertStringIncludes(nodeInspect(lock), "locked: true, waiters: 1");
+  lock.release();
+  await blocked;
+  lock.release();
+});
+
+Deno.test("inspect: a user's subclass shows its own name", () => {
+  class Jobs extends Queue<number> {}
+  class Mutex extends Lock {}
+  assert(Deno.inspect(new Jobs()).startsWith("Jobs {"), Deno.inspect(new Jobs()));
+  assert(nodeInspect(new Mutex()).startsWith("Mutex {"), nodeInspect(new Mutex()));
+});
+
+Deno.test("inspect: the views are no enumerable or own part of an instance", () => {
+  for (const [primitive] of primitives()) {
+    assertEquals(Object.getOwnPropertySymbols(primitive), []);
+    const prototype = Object.getPrototypeOf(primitive);
+    assert(DENO_VIEW in primitive && NODE_VIEW in primitive);
+    for (const key of [DENO_VIEW, NODE_VIEW]) {
+      let owner = prototype;
+      while (!Object.hasOwn(owner, key)) owner = Object.getPrototypeOf(owner);
+      assertEquals(Object.getOwnPropertyDescriptor(owner, key)!.enumerable, false);
+    }
+    if (primitive instanceof PeriodicTimer) primitive[Symbol.dispose]();
+  }
+});
+
+Deno.test("inspect: a Pipe's Connection shows its buffer and state on Deno and Node", () => {
+  const [a, b] = Pipe();
+  try {
+    const deno = Deno.inspect(a);
+    assert(deno.startsWith("Connection {"), deno);
+    assertStringIncludes(deno, "buffered: 0");
+    assertEquals(sameQuotes(nodeInspect(a)), deno);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
