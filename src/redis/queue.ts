@@ -795,7 +795,8 @@ export class RedisQueue<T> implements QueueLike<T> {
   }
 
   #armIdle(): void {
-    if (this.#idleTimer !== undefined) return;
+    // A closing queue arms nothing: close() cleared the timer and must leave none behind.
+    if (this.#idleTimer !== undefined || this.#closeSignal.signal.aborted) return;
     const activity = this.#putActivity;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
