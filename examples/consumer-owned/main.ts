@@ -7,12 +7,30 @@
  * consumer) instead of two through the main thread, and `maxsize` still
  * holds across both threads.
  *
+ * This is the one example that manages its workers by hand, for users who
+ * do: plain `new Worker`, `serve`/`connect` on a `MessagePort`, a
+ * home-made "finished" message, and each worker closing its own link and
+ * port before it closes itself. Everywhere else, `Process` does all of that.
+ *
  * Python: a `multiprocessing.Queue` between a writer and a reader process;
  * here the reader's thread holds the items, so nothing passes through a third.
  *
  * Run: deno task example:consumer-owned
  */
-import { finished } from "../_finished.ts";
+/**
+ * Resolves with the report `worker` posts when it is done: each worker here
+ * posts a plain `{ finished: report }` message last (baton ignores messages
+ * that are not its own).
+ */
+function finished<T>(worker: Worker): Promise<T> {
+  return new Promise((resolve) => {
+    worker.addEventListener("message", function onMessage(event: MessageEvent) {
+      if (event.data?.finished === undefined) return;
+      worker.removeEventListener("message", onMessage);
+      resolve(event.data.finished);
+    });
+  });
+}
 
 const ITEMS = 200_000;
 const MAXSIZE = 1000;

@@ -1,26 +1,17 @@
-/// <reference lib="deno.worker" />
-/** examples/crawler: one worker of the pool; "fetches" URLs until the URL queue is shut down. */
-import type { Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+/**
+ * examples/crawler: one fetcher of the pool. Its loop is `crawl` of
+ * examples/distributed, which takes any `QueueLike`: here the queues are
+ * the main thread's, reached through proxies.
+ */
+import { currentProcess, type RemoteQueue } from "@baton/baton/worker";
+import { crawl } from "../distributed/crawl.ts";
 
-/** A pretend fetch: waits 10-50 ms and returns a page size derived from the URL. */
-async function simulatedFetch(url: string): Promise<{ bytes: number; ms: number }> {
-  const ms = 10 + Math.floor(Math.random() * 40);
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  let hash = 2166136261; // FNV-1a, so the same URL always has the same size
-  for (const char of url) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
-  return { bytes: 1000 + (hash % 9000), ms };
+export default async function fetcher(
+  urls: RemoteQueue<string>,
+  print: RemoteQueue<string>,
+  fetched: RemoteQueue<number>,
+): Promise<void> {
+  // Takes URLs until the queue is shut down; puts one line per page on the print queue.
+  const count = await crawl(currentProcess().name, urls, print);
+  await fetched.put(count); // for the summary
 }
-
-// prefetch: 0, so a URL goes to a worker only when it asks: slow jobs spread over the pool.
-const remote = await connect<{ urls: Queue<string>; print: Queue<string> }>(self, { prefetch: 0 });
-let fetched = 0;
-for await (const url of remote.urls) {
-  const page = await simulatedFetch(url);
-  await remote.print.put(`${self.name}: ${url} (${page.bytes} bytes, ${page.ms} ms)`);
-  fetched++;
-  await remote.urls.taskDone();
-}
-await remote.close();
-self.postMessage({ finished: fetched });
-self.close();

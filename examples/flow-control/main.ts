@@ -8,39 +8,44 @@
  *   `QueueFull`, logs it and drops the item (which ones depends on timing).
  * - The consumer calls `get({ timeout })` in a loop and checks a `running`
  *   flag between tries, so it notices a stop request even while no item
- *   comes. The main thread clears the flag with a plain message.
+ *   comes. The flag is an `Event` passed to the consumer process; the main
+ *   thread sets it to stop the consumer.
  *
  * Python: `q.put(item)` vs `q.put(item, block=False)` with `except
  * queue.Full: log.warning(...)`, and `while running: try: q.get(timeout=...)
- * except queue.Empty: continue` (Python Cookbook 12.3).
+ * except queue.Empty: continue` (Python Cookbook 12.3); between
+ * `multiprocessing.Process`es the shared flag is a `multiprocessing.Event`,
+ * as here.
  *
  * Run: deno task example:flow-control
  */
-import { Queue } from "@baton/baton";
-import { serve } from "@baton/baton/worker";
-import { finished } from "../_finished.ts";
+import { Event, Queue } from "@baton/baton";
+import { Process } from "@baton/baton/worker";
+import type consumer from "./consumer.ts";
+import type { default as producer, ProducerReport } from "./producer.ts";
 
 const MAXSIZE = 3;
 
-interface ProducerReport {
-  blocking: number;
-  blockingMs: number;
-  tried: number;
-  accepted: number[];
-  dropped: number[];
-}
-
 const jobs = new Queue<number>(MAXSIZE);
-const producer = new Worker(new URL("./producer.ts", import.meta.url), { type: "module" });
-const consumer = new Worker(new URL("./consumer.ts", import.meta.url), { type: "module" });
-const links = [serve(producer, { jobs }), serve(consumer, { jobs })];
-const consumerDone = finished<{ consumed: number[] }>(consumer);
+const stop = new Event(); // the consumer runs while it is not set
+const reports = new Queue<ProducerReport>(); // what each side reports, for the summary
+const taken = new Queue<number>();
+const p = new Process<typeof producer>(new URL("./producer.ts", import.meta.url), {
+  args: [jobs, reports],
+});
+const c = new Process<typeof consumer>(new URL("./consumer.ts", import.meta.url), {
+  args: [jobs, stop, taken],
+});
+p.start();
+c.start();
 
-const report = await finished<ProducerReport>(producer);
+await p.join();
 await jobs.join(); // the consumer has processed everything that got in
-consumer.postMessage("stop"); // clears its running flag; baton ignores this message
-const { consumed } = await consumerDone;
-for (const link of links) link.close();
+stop.set(); // the consumer sees it between two get({ timeout }) calls
+await c.join();
+
+const report = reports.getNowait();
+const consumed = Array.from({ length: taken.qsize() }, () => taken.getNowait());
 
 console.log(
   `blocking put: ${report.blocking} items in ${report.blockingMs} ms, at the consumer's pace; none lost`,

@@ -1,27 +1,36 @@
 /**
- * isolation: module-level state is not shared between workers. The main
- * thread and a worker both import `state.ts` and append to its `notes`
+ * isolation: module-level state is not shared between processes. The main
+ * thread and a `Process` both import `state.ts` and append to its `notes`
  * array, but each thread has its own copy of the module: neither sees the
  * other's entries. Data crosses only through a baton `Queue`.
  *
- * Python: a global list changed in a `multiprocessing.Process` is unchanged
- * in the parent; pass data back through a `multiprocessing.Queue` instead.
+ * Python: a global changed in the target of a `multiprocessing.Process` is
+ * unchanged in the parent after `p.join()`; pass data back through a
+ * `multiprocessing.Queue` instead.
  *
  * Run: deno task example:isolation
  */
 import { Queue } from "@baton/baton";
-import { serve } from "@baton/baton/worker";
+import { Process } from "@baton/baton/worker";
 import { notes } from "./state.ts";
-import { finished } from "../_finished.ts";
+import type work from "./worker.ts";
+
+interface Report {
+  seenAtStart: number;
+  notes: string[];
+}
 
 notes.push("written by main");
 
 const mail = new Queue<string>();
-const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-const link = serve(worker, { mail });
-const report = await finished<{ seenAtStart: number; notes: string[] }>(worker);
-link.close();
+const reports = new Queue<Report>();
+const p = new Process<typeof work>(new URL("./worker.ts", import.meta.url), {
+  args: [mail, reports],
+});
+p.start();
+await p.join();
 
+const report = reports.getNowait();
 const received: string[] = [];
 while (!mail.empty()) received.push(mail.getNowait());
 

@@ -1,14 +1,15 @@
-/// <reference lib="deno.worker" />
 /** examples/odd-even, routed: its own queue holds only its numbers. */
-import type { Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+import type { RemoteQueue } from "@baton/baton/worker";
+import type { Taken } from "./consumer_naive.ts";
 
-const remote = await connect<{ mine: Queue<number> }>(self);
-const taken: number[] = [];
-for await (const n of remote.mine) {
-  taken.push(n);
-  await remote.mine.taskDone();
+export default async function consumer(
+  mine: RemoteQueue<number>,
+  report: RemoteQueue<Taken>,
+): Promise<void> {
+  const taken: number[] = [];
+  for await (const n of mine) {
+    taken.push(n);
+    await mine.taskDone();
+  }
+  await report.put({ taken, putBack: 0 });
 }
-await remote.close();
-self.postMessage({ finished: { taken, putBack: 0 } });
-self.close();

@@ -1,6 +1,6 @@
 /**
- * odd-even: two consumer workers, one for odd and one for even numbers, fed
- * by one producer worker, done two ways.
+ * odd-even: two consumer processes, one for odd and one for even numbers,
+ * fed by one producer process, done two ways.
  *
  * 1. Naive: both consumers read one shared queue and put back every number
  *    that is not theirs. It works, but wastes gets and puts, scrambles the
@@ -13,67 +13,76 @@
  *    number into the queue of its consumer. No number is put back, and each
  *    consumer sees its numbers in order.
  *
- * Python: the `multiprocessing` "odd/even consumers" exercise: requeueing
- * items that belong to another consumer vs one queue per consumer.
+ * Python: the odd/even consumers exercise (an odd and an even consumer
+ * thread on one `queue.Queue`, each putting back the numbers that are not
+ * its own, joined by the main program) vs one queue per consumer.
  *
  * Run: deno task example:odd-even
  */
 import { Queue } from "@baton/baton";
-import { serve } from "@baton/baton/worker";
-import { finished } from "../_finished.ts";
+import { Process } from "@baton/baton/worker";
+import type { default as consumerNaive, Taken } from "./consumer_naive.ts";
+import type consumerRouted from "./consumer_routed.ts";
+import type producer from "./producer.ts";
 
-interface Taken {
-  taken: number[];
-  putBack: number;
-}
+const NUMBERS = 20;
 
-const start = (module: string, name: string) =>
-  new Worker(new URL(module, import.meta.url), { type: "module", name });
+const startProducer = (numbers: Queue<number>) => {
+  const p = new Process<typeof producer>(new URL("./producer.ts", import.meta.url), {
+    args: [numbers, NUMBERS],
+    name: "producer",
+  });
+  p.start();
+  return p;
+};
 
 /** 1. One shared queue; each consumer puts back what is not its own. */
 async function naive() {
   const numbers = new Queue<number>(); // unbounded: see the header
-  const producer = start("./producer.ts", "producer");
-  const links = [serve(producer, { numbers })];
-  const consumers = ["odd", "even"].map((parity) => {
-    const worker = start("./consumer_naive.ts", parity);
-    links.push(serve(worker, { numbers }));
-    return finished<Taken>(worker);
+  const reports = { odd: new Queue<Taken>(), even: new Queue<Taken>() };
+  const producer = startProducer(numbers);
+  const consumers = (["odd", "even"] as const).map((parity) => {
+    const c = new Process<typeof consumerNaive>(
+      new URL("./consumer_naive.ts", import.meta.url),
+      { args: [numbers, parity, reports[parity]], name: parity },
+    );
+    c.start();
+    return c;
   });
-  await finished(producer);
+  await producer.join();
   await numbers.join(); // every number reached its consumer (put-backs count as new tasks)
   numbers.shutdown();
-  const [odd, even] = await Promise.all(consumers) as [Taken, Taken];
-  for (const link of links) link.close();
-  return { odd, even };
+  for (const c of consumers) await c.join();
+  return { odd: reports.odd.getNowait(), even: reports.even.getNowait() };
 }
 
 /** 2. The main thread routes each number into its consumer's queue. */
 async function routed() {
   const numbers = new Queue<number>(5);
-  const odd = new Queue<number>(5);
-  const even = new Queue<number>(5);
-  const producer = start("./producer.ts", "producer");
-  const links = [serve(producer, { numbers })];
-  const consumers = ([["odd", odd], ["even", even]] as const).map(([parity, mine]) => {
-    const worker = start("./consumer_routed.ts", parity);
-    links.push(serve(worker, { mine }));
-    return finished<Taken>(worker);
+  const queues = { odd: new Queue<number>(5), even: new Queue<number>(5) };
+  const reports = { odd: new Queue<Taken>(), even: new Queue<Taken>() };
+  const producer = startProducer(numbers);
+  const consumers = (["odd", "even"] as const).map((parity) => {
+    const c = new Process<typeof consumerRouted>(
+      new URL("./consumer_routed.ts", import.meta.url),
+      { args: [queues[parity], reports[parity]], name: parity },
+    );
+    c.start();
+    return c;
   });
   const router = (async () => {
     for await (const n of numbers) {
-      await (n % 2 === 1 ? odd : even).put(n);
+      await (n % 2 === 1 ? queues.odd : queues.even).put(n);
       numbers.taskDone();
     }
-    odd.shutdown(); // the producer is done and everything is routed
-    even.shutdown();
+    queues.odd.shutdown(); // the producer is done and everything is routed
+    queues.even.shutdown();
   })();
-  await finished(producer);
+  await producer.join();
   numbers.shutdown(); // ends the router's loop once it has routed the rest
   await router;
-  const [oddTaken, evenTaken] = await Promise.all(consumers) as [Taken, Taken];
-  for (const link of links) link.close();
-  return { odd: oddTaken, even: evenTaken };
+  for (const c of consumers) await c.join();
+  return { odd: reports.odd.getNowait(), even: reports.even.getNowait() };
 }
 
 const ascending = (items: number[]) => items.every((n, i) => i === 0 || items[i - 1]! < n);

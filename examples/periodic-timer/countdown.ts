@@ -1,18 +1,23 @@
-/// <reference lib="deno.worker" />
-/** examples/periodic-timer: counts down from 5, one step per tick. */
-import type { Condition, Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+/** examples/periodic-timer: counts down from `nticks`, one step per tick. */
+import type { RemoteCondition, RemoteQueue } from "@baton/baton/worker";
 
-const remote = await connect<{ tick: Condition; lines: Queue<{ who: string; value: number }> }>(
-  self,
-);
-await remote.tick.acquire();
-await remote.lines.put({ who: "countdown", value: 0 }); // ready; wait() below releases the lock
-for (let n = 5; n > 0; n--) {
-  await remote.tick.wait(); // one tick; holds the lock again afterwards
-  await remote.lines.put({ who: "countdown", value: n });
+/** A line for the main thread to print. */
+export interface Line {
+  who: "countdown" | "countup";
+  value: number;
 }
-await remote.tick.release();
-await remote.close();
-self.postMessage({ finished: 5 });
-self.close();
+
+export default async function countdown(
+  tick: RemoteCondition,
+  lines: RemoteQueue<Line>,
+  nticks: number,
+): Promise<void> {
+  await tick.acquire();
+  await lines.put({ who: "countdown", value: 0 }); // ready; wait() below releases the lock
+  while (nticks > 0) {
+    await tick.wait(); // one tick; holds the lock again afterwards
+    await lines.put({ who: "countdown", value: nticks });
+    nticks--;
+  }
+  await tick.release();
+}

@@ -1,18 +1,19 @@
-/// <reference lib="deno.worker" />
-/** examples/periodic-timer: counts up to 5, one step per tick. */
-import type { Condition, Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+/** examples/periodic-timer: counts up to `last`, one step per tick. */
+import type { RemoteCondition, RemoteQueue } from "@baton/baton/worker";
+import type { Line } from "./countdown.ts";
 
-const remote = await connect<{ tick: Condition; lines: Queue<{ who: string; value: number }> }>(
-  self,
-);
-await remote.tick.acquire();
-await remote.lines.put({ who: "countup", value: 0 }); // ready; wait() below releases the lock
-for (let n = 1; n <= 5; n++) {
-  await remote.tick.wait(); // one tick; holds the lock again afterwards
-  await remote.lines.put({ who: "countup", value: n });
+export default async function countup(
+  tick: RemoteCondition,
+  lines: RemoteQueue<Line>,
+  last: number,
+): Promise<void> {
+  await tick.acquire();
+  await lines.put({ who: "countup", value: 0 }); // ready; wait() below releases the lock
+  let n = 0;
+  while (n < last) {
+    await tick.wait(); // one tick; holds the lock again afterwards
+    n++;
+    await lines.put({ who: "countup", value: n });
+  }
+  await tick.release();
 }
-await remote.tick.release();
-await remote.close();
-self.postMessage({ finished: 5 });
-self.close();

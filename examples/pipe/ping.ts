@@ -1,17 +1,15 @@
-/// <reference lib="deno.worker" />
 /** examples/pipe, duplex: sends three pings, waits for each pong, then closes its end. */
-import { connect, type Connection } from "@baton/baton/worker";
+import type { Connection, RemoteQueue } from "@baton/baton/worker";
 
-const remote = await connect<{ conn: Connection<string, string> }>(self);
-const conn = remote.conn; // the pipe end, now owned by this worker
-let exchanges = 0;
-for (let n = 1; n <= 3; n++) {
-  conn.send(`ping ${n}`);
-  const answer = await conn.recv();
-  console.log(`ping: sent "ping ${n}", got "${answer}"`);
-  exchanges++;
+export default async function ping(
+  conn: Connection<string, string>, // the pipe end, moved to this process
+  exchanges: RemoteQueue<number>,
+): Promise<void> {
+  for (let n = 1; n <= 3; n++) {
+    conn.send(`ping ${n}`);
+    const answer = await conn.recv();
+    console.log(`ping: sent "ping ${n}", got "${answer}"`);
+    await exchanges.put(n); // for the summary
+  }
+  conn.close(); // pong's next recv() rejects PipeClosed
 }
-conn.close(); // pong's next recv() rejects PipeClosed
-await remote.close();
-self.postMessage({ finished: exchanges });
-self.close();

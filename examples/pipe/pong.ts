@@ -1,23 +1,23 @@
-/// <reference lib="deno.worker" />
 /** examples/pipe, duplex: answers each ping until the other end closes. */
-import { connect, type Connection, PipeClosed } from "@baton/baton/worker";
+import { type Connection, PipeClosed, type RemoteQueue } from "@baton/baton/worker";
 
-const remote = await connect<{ conn: Connection<string, string> }>(self);
-const conn = remote.conn;
-let answered = 0;
-while (true) {
-  let message: string;
-  try {
-    message = await conn.recv();
-  } catch (error) {
-    if (!(error instanceof PipeClosed)) throw error;
-    console.log(`pong: PipeClosed after ${answered} messages: end of stream`);
-    break;
+export default async function pong(
+  conn: Connection<string, string>,
+  answered: RemoteQueue<string>,
+): Promise<void> {
+  let count = 0;
+  while (true) {
+    let message: string;
+    try {
+      message = await conn.recv();
+    } catch (error) {
+      if (!(error instanceof PipeClosed)) throw error;
+      console.log(`pong: PipeClosed after ${count} messages: end of stream`);
+      break;
+    }
+    conn.send(message.replace("ping", "pong"));
+    await answered.put(message); // for the summary
+    count++;
   }
-  conn.send(message.replace("ping", "pong"));
-  answered++;
+  conn.close();
 }
-conn.close();
-await remote.close();
-self.postMessage({ finished: answered });
-self.close();

@@ -1,19 +1,22 @@
-/// <reference lib="deno.worker" />
 /** examples/pipe, one-way: receives until the sender's end is closed and nothing is left. */
-import { connect, type Connection, PipeClosed } from "@baton/baton/worker";
+import { type Connection, PipeClosed, type RemoteQueue } from "@baton/baton/worker";
 
-const remote = await connect<{ conn: Connection<unknown, number> }>(self);
-const received: number[] = [];
-while (true) {
-  try {
-    received.push(await remote.conn.recv());
-  } catch (error) {
-    if (error instanceof PipeClosed) break; // Python's EOFError
-    throw error;
+export default async function receiver(
+  conn: Connection<unknown, number>,
+  received: RemoteQueue<number>,
+): Promise<void> {
+  const got: number[] = [];
+  while (true) {
+    let n: number;
+    try {
+      n = await conn.recv();
+    } catch (error) {
+      if (error instanceof PipeClosed) break; // Python's EOFError
+      throw error;
+    }
+    got.push(n);
+    await received.put(n); // for the summary
   }
+  console.log(`receiver: got ${got.join(", ")}, then PipeClosed: end of stream`);
+  conn.close();
 }
-console.log(`receiver: got ${received.join(", ")}, then PipeClosed: end of stream`);
-remote.conn.close();
-await remote.close();
-self.postMessage({ finished: received });
-self.close();

@@ -1,5 +1,5 @@
 /**
- * priority: three producer workers feed one `PriorityQueue` with
+ * priority: three producer processes feed one `PriorityQueue` with
  * `[priority, task]` pairs; the main thread then takes the tasks out,
  * smallest priority first. Tasks of equal priority come out in the order
  * they were put (the queue is stable), so each producer's tasks of one
@@ -11,19 +11,24 @@
  *
  * Run: deno task example:priority
  */
-import { PriorityQueue } from "@baton/baton";
-import { serve } from "@baton/baton/worker";
-import { finished } from "../_finished.ts";
+import { PriorityQueue, Queue } from "@baton/baton";
+import { Process } from "@baton/baton/worker";
+import type producer from "./producer.ts";
 
 type Task = [priority: number, name: string];
 
+const PRIORITIES: Record<string, number[]> = { A: [2, 1, 2, 3], B: [1, 3, 1, 2], C: [3, 2, 1, 1] };
+
 const tasks = new PriorityQueue<Task>(); // compares arrays element by element, like tuples
-const producers = ["A", "B", "C"].map((name) => {
-  const worker = new Worker(new URL("./producer.ts", import.meta.url), { type: "module", name });
-  return { link: serve(worker, { tasks }), done: finished<number>(worker) };
-});
-const produced = (await Promise.all(producers.map((p) => p.done))).reduce((a, b) => a + b, 0);
-for (const { link } of producers) link.close();
+const produced = new Queue<string>(); // what the producers report, for the summary
+const producers = Object.entries(PRIORITIES).map(([name, priorities]) =>
+  new Process<typeof producer>(new URL("./producer.ts", import.meta.url), {
+    args: [tasks, priorities, produced],
+    name,
+  })
+);
+for (const p of producers) p.start();
+for (const p of producers) await p.join();
 
 const byPriority = new Map<number, string[]>();
 let taken = 0;
@@ -34,5 +39,7 @@ while (!tasks.empty()) {
 }
 for (const [priority, names] of byPriority) console.log(`priority ${priority}: ${names.join(" ")}`);
 console.log(
-  `summary: produced=${produced} taken=${taken} priorities=${[...byPriority.keys()].join(",")}`,
+  `summary: produced=${produced.qsize()} taken=${taken} priorities=${
+    [...byPriority.keys()].join(",")
+  }`,
 );

@@ -1,15 +1,14 @@
-/// <reference lib="deno.worker" />
-/** examples/priority: puts its four [priority, task] pairs; task names are `<producer><n>`. */
-import type { PriorityQueue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+/** examples/priority: puts one [priority, task] pair per priority given; task names are `<name><n>`. */
+import { currentProcess, type RemoteQueue } from "@baton/baton/worker";
 
-const PRIORITIES: Record<string, number[]> = { A: [2, 1, 2, 3], B: [1, 3, 1, 2], C: [3, 2, 1, 1] };
-
-const remote = await connect<{ tasks: PriorityQueue<[number, string]> }>(self);
-const priorities = PRIORITIES[self.name] ?? [];
-for (const [index, priority] of priorities.entries()) {
-  await remote.tasks.put([priority, `${self.name}${index + 1}`]);
+export default async function producer(
+  tasks: RemoteQueue<[number, string]>,
+  priorities: number[],
+  produced: RemoteQueue<string>,
+): Promise<void> {
+  const name = currentProcess().name;
+  for (const [index, priority] of priorities.entries()) {
+    await tasks.put([priority, `${name}${index + 1}`]);
+    await produced.put(`${name}${index + 1}`); // for the summary
+  }
 }
-await remote.close();
-self.postMessage({ finished: priorities.length });
-self.close();

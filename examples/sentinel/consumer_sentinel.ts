@@ -1,16 +1,14 @@
-/// <reference lib="deno.worker" />
 /** examples/sentinel, part 1: stops at the first sentinel; each consumer needs its own. */
-import type { Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+import type { RemoteQueue } from "@baton/baton/worker";
 
-const remote = await connect<{ jobs: Queue<number | null> }>(self);
-const consumed: number[] = [];
-while (true) {
-  const item = await remote.jobs.get();
-  await remote.jobs.taskDone();
-  if (item === null) break; // the sentinel: stop
-  consumed.push(item);
+export default async function consumer(
+  jobs: RemoteQueue<number | null>,
+  consumed: RemoteQueue<number>,
+): Promise<void> {
+  while (true) {
+    const item = await jobs.get();
+    await jobs.taskDone();
+    if (item === null) break; // the sentinel: stop
+    await consumed.put(item);
+  }
 }
-await remote.close();
-self.postMessage({ finished: consumed });
-self.close();

@@ -16,11 +16,16 @@
  * Run: deno task example:sentinel
  */
 import { Queue } from "@baton/baton";
-import { serve } from "@baton/baton/worker";
-import { finished } from "../_finished.ts";
+import { Process } from "@baton/baton/worker";
+import type consumerPutBack from "./consumer_put_back.ts";
+import type consumerSentinel from "./consumer_sentinel.ts";
+import type consumerShutdown from "./consumer_shutdown.ts";
+import type producer from "./producer.ts";
 
 const PRODUCERS = 2;
 const CONSUMERS = 3;
+
+type Consumer = typeof consumerSentinel | typeof consumerPutBack | typeof consumerShutdown;
 
 interface Outcome {
   produced: number;
@@ -36,29 +41,37 @@ async function run(
   stop: (jobs: Queue<number | null>) => void | Promise<void>,
 ): Promise<Outcome> {
   const jobs = new Queue<number | null>(10);
-  const start = (module: string, name: string) => {
-    const worker = new Worker(new URL(module, import.meta.url), { type: "module", name });
-    return { worker, link: serve(worker, { jobs }), done: finished<number[]>(worker) };
-  };
+  const produced = new Queue<number>(); // what each side reports, for the summary
+  const consumed = new Queue<number>();
   const producers = Array.from(
     { length: PRODUCERS },
-    (_, i) => start("./producer.ts", `producer-${i + 1}`),
+    (_, i) =>
+      new Process<typeof producer>(new URL("./producer.ts", import.meta.url), {
+        args: [jobs, (i + 1) * 100, produced], // producer-1 puts 101..110, producer-2 201..210
+        name: `producer-${i + 1}`,
+      }),
   );
   const consumers = Array.from(
     { length: CONSUMERS },
-    (_, i) => start(consumerModule, `consumer-${i + 1}`),
+    (_, i) =>
+      new Process<Consumer>(new URL(consumerModule, import.meta.url), {
+        args: [jobs, consumed],
+        name: `consumer-${i + 1}`,
+      }),
   );
+  for (const p of [...producers, ...consumers]) p.start();
 
-  const produced = (await Promise.all(producers.map((p) => p.done))).flat();
+  for (const p of producers) await p.join();
   await stop(jobs); // every producer is done: tell the consumers
-  const consumed = (await Promise.all(consumers.map((c) => c.done))).flat();
-  for (const { link } of [...producers, ...consumers]) link.close();
+  for (const c of consumers) await c.join();
 
-  const sorted = (items: number[]) => [...items].sort((a, b) => a - b).join();
+  const drain = (queue: Queue<number>) =>
+    Array.from({ length: queue.qsize() }, () => queue.getNowait()).sort((a, b) => a - b);
+  const [sent, taken] = [drain(produced), drain(consumed)];
   return {
-    produced: produced.length,
-    consumed: consumed.length,
-    matched: sorted(produced) === sorted(consumed),
+    produced: sent.length,
+    consumed: taken.length,
+    matched: sent.join() === taken.join(),
     left: jobs.qsize(),
   };
 }

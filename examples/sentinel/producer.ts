@@ -1,15 +1,13 @@
-/// <reference lib="deno.worker" />
-/** examples/sentinel: puts ten numbers; producer-1 puts 101..110, producer-2 201..210. */
-import type { Queue } from "@baton/baton";
-import { connect } from "@baton/baton/worker";
+/** examples/sentinel: puts ten numbers, `base + 1` to `base + 10`. */
+import type { RemoteQueue } from "@baton/baton/worker";
 
-const base = Number(self.name.split("-")[1]) * 100;
-const remote = await connect<{ jobs: Queue<number | null> }>(self);
-const produced: number[] = [];
-for (let n = base + 1; n <= base + 10; n++) {
-  await remote.jobs.put(n);
-  produced.push(n);
+export default async function producer(
+  jobs: RemoteQueue<number | null>,
+  base: number,
+  produced: RemoteQueue<number>,
+): Promise<void> {
+  for (let n = base + 1; n <= base + 10; n++) {
+    await jobs.put(n);
+    await produced.put(n); // for the summary
+  }
 }
-await remote.close();
-self.postMessage({ finished: produced });
-self.close();
