@@ -1,0 +1,155 @@
+/**
+ * W-15 with real Node threads: `serve` and `connect` take Node's
+ * `worker_threads` `Worker`, `MessagePort` and `parentPort` as they are.
+ *
+ * The checks run in the main thread; this same module is the worker (it
+ * runs its part when loaded off the main thread with baton's `workerData`).
+ * `tests/node_worker_test.ts` runs them on Deno's `node:worker_threads`, and
+ * `deno task test:runtimes` bundles them and runs them on Node and Bun.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertInstanceOf } from "@std/assert";
+import {
+  isMainThread,
+  MessageChannel,
+  type MessagePort,
+  parentPort,
+  Worker,
+  workerData,
+} from "node:worker_threads";
+import { LinkClosed, Lock, Queue } from "../../mod.ts";
+import { connect, serve } from "../../src/worker/mod.ts";
+import { consume, produce, RUN_DEADLINE_MS } from "./scenario.ts";
+
+/** What the main thread tells the worker to do. */
+type Job =
+  | { baton: "producer" }
+  | { baton: "producer-port"; port: MessagePort }
+  | { baton: "holder" };
+
+/** One check, run in the main thread; `module` is where this file's worker part is. */
+export interface Check {
+  name: string;
+  run(module: URL): Promise<void>;
+}
+
+function start(module: URL, job: Job, transferList: MessagePort[] = []): Worker {
+  return new Worker(module, { workerData: job, transferList });
+}
+
+/** Resolves with the exit code once `worker` has ended (bounded). */
+function exited(worker: Worker): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`the worker did not end within ${RUN_DEADLINE_MS} ms`));
+    }, RUN_DEADLINE_MS);
+    worker.once("exit", (code: number) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/** The checks, in the order they run. */
+export const checks: Check[] = [
+  {
+    name:
+      "W-15: a Queue served to a worker_threads Worker gets every item put through parentPort exactly once, in order; W-3: what the platform cannot clone rejects its put",
+    async run(module) {
+      const jobs = new Queue<unknown>(16);
+      const worker = start(module, { baton: "producer" });
+      const ended = exited(worker);
+      const link = serve(worker, { jobs });
+      try {
+        await consume(jobs);
+        assertEquals(await ended, 0);
+        assertEquals(jobs.qsize(), 0, "nothing more than what was put");
+      } finally {
+        link.close();
+        await worker.terminate();
+      }
+    },
+  },
+  {
+    name:
+      "W-15: a Queue served on a Node MessagePort gets every item put from the worker's end exactly once, in order",
+    async run(module) {
+      const jobs = new Queue<unknown>(16);
+      const { port1, port2 } = new MessageChannel();
+      const worker = start(module, { baton: "producer-port", port: port2 }, [port2]);
+      const ended = exited(worker);
+      const link = serve(port1, { jobs });
+      try {
+        await consume(jobs);
+        assertEquals(await ended, 0);
+        assertEquals(jobs.qsize(), 0, "nothing more than what was put");
+      } finally {
+        link.close();
+        port1.close();
+        await worker.terminate();
+      }
+    },
+  },
+  {
+    name:
+      "W-15/W-9: a worker_threads Worker that exits holding a Lock ends its link: the Lock passes to the next waiter and the release is reported",
+    async run(module) {
+      const lock = new Lock();
+      const reports: unknown[] = [];
+      const worker = start(module, { baton: "holder" });
+      const ended = exited(worker);
+      const link = serve(worker, { lock }, { onError: (error) => reports.push(error) });
+      try {
+        // The worker says "held" (a message of its own, which baton ignores: W-4).
+        let onMessage!: (data: unknown) => void;
+        const held = new Promise<string>((resolve) => {
+          onMessage = (data) => {
+            if (data === "held") resolve("held");
+          };
+          worker.on("message", onMessage);
+        });
+        const first = await Promise.race([held, ended.then((code) => `exit ${code}`)]);
+        worker.off("message", onMessage);
+        assertEquals(first, "held");
+        assert(lock.locked(), "the worker holds the lock");
+        const next = lock.acquire({ timeout: RUN_DEADLINE_MS });
+        assertEquals(await ended, 3);
+        assertEquals(await next, true, "the lock went to the next waiter");
+        assertEquals(reports.length, 1, "one release reported");
+        assertInstanceOf(reports[0], LinkClosed);
+        assert(String((reports[0] as Error).message).includes('"lock"'), String(reports[0]));
+        lock.release();
+      } finally {
+        link.close();
+        await worker.terminate();
+      }
+    },
+  },
+];
+
+async function work(job: Job): Promise<void> {
+  const port = parentPort!;
+  if (job.baton === "producer") {
+    const remote = await connect<{ jobs: Queue<unknown> }>(port);
+    await produce(remote.jobs);
+    await remote.close();
+  } else if (job.baton === "producer-port") {
+    const remote = await connect<{ jobs: Queue<unknown> }>(job.port);
+    await produce(remote.jobs);
+    await remote.close();
+    job.port.close();
+  } else if (job.baton === "holder") {
+    const remote = await connect<{ lock: Lock }>(port);
+    await remote.lock.acquire();
+    port.postMessage("held");
+    // Ends the thread at once, the lock still held: only the owner can give it back.
+    (globalThis as { process?: { exit(code: number): never } }).process!.exit(3);
+  }
+}
+
+if (!isMainThread && typeof (workerData as Partial<Job> | undefined)?.baton === "string") {
+  await work(workerData as Job);
+}
