@@ -116,6 +116,7 @@ export const checks: Check[] = [
         assertEquals(first, "held");
         assert(lock.locked(), "the worker holds the lock");
         const next = lock.acquire({ timeout: RUN_DEADLINE_MS });
+        worker.postMessage("exit now");
         assertEquals(await ended, 3);
         assertEquals(await next, true, "the lock went to the next waiter");
         assertEquals(reports.length, 1, "one release reported");
@@ -144,9 +145,13 @@ async function work(job: Job): Promise<void> {
   } else if (job.baton === "holder") {
     const remote = await connect<{ lock: Lock }>(port);
     await remote.lock.acquire();
+    // Told to, ends the thread at once with the lock still held: only the owner can give it back.
+    port.on("message", (data: unknown) => {
+      if (data === "exit now") {
+        (globalThis as { process?: { exit(code: number): never } }).process!.exit(3);
+      }
+    });
     port.postMessage("held");
-    // Ends the thread at once, the lock still held: only the owner can give it back.
-    (globalThis as { process?: { exit(code: number): never } }).process!.exit(3);
   }
 }
 

@@ -1,0 +1,64 @@
+// Runs bundles of tools/runtimes/run.ts in headless Chromium, one page each,
+// served from a local HTTP server (module workers need a real origin).
+// Usage: node chromium.mjs <cache dir> <chromium executable> <bundle.mjs>...
+// Prints what each page logs; each page ends with "<label>: N passed, M failed".
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+
+const [cache, executable, ...bundles] = process.argv.slice(2);
+const require = createRequire(`${cache}/package.json`);
+const { chromium } = require("playwright-core");
+
+/** Longest one page may take (the core suite takes seconds). */
+const PAGE_LIMIT_MS = 10 * 60_000;
+
+const server = createServer(async (request, response) => {
+  const name = new URL(request.url, "http://localhost").pathname.slice(1);
+  if (name === "" || name.endsWith(".html")) {
+    const bundle = new URL(request.url, "http://localhost").searchParams.get("bundle");
+    response.writeHead(200, { "content-type": "text/html" });
+    response.end(`<!doctype html><script type="module" src="/${bundle}"></script>`);
+    return;
+  }
+  try {
+    const body = await readFile(`${cache}/out/${name.replace(/[^\w.]/g, "")}`);
+    response.writeHead(200, { "content-type": "text/javascript" });
+    response.end(body);
+  } catch {
+    response.writeHead(404);
+    response.end();
+  }
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: executable,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+let failed = false;
+try {
+  for (const bundle of bundles) {
+    const page = await browser.newPage();
+    page.on("console", (message) => console.log(message.text()));
+    page.on("pageerror", (error) => console.log(`FAILED page error in ${bundle}: ${error}`));
+    await page.goto(`${origin}/index.html?bundle=${bundle}`);
+    try {
+      const outcome = await page.waitForFunction(() => globalThis.__batonOutcome, null, {
+        timeout: PAGE_LIMIT_MS,
+        polling: 100,
+      });
+      const { failed: count } = await outcome.jsonValue();
+      if (count !== 0) failed = true;
+    } catch (error) {
+      failed = true;
+      console.log(`chromium ${bundle}: 0 passed, 1 failed (${error.message.split("\n")[0]})`);
+    }
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+process.exitCode = failed ? 1 : 0;
