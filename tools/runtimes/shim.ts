@@ -214,5 +214,6 @@ export async function runTests(
 export function exitWith(outcome: Outcome): void {
   const process = (globalThis as { process?: { exitCode?: number } }).process;
   if (process !== undefined) process.exitCode = outcome.failed === 0 ? 0 : 1;
-  (globalThis as { __batonOutcome?: Outcome }).__batonOutcome = outcome;
+  // In a browser page, tell the driver (tools/runtimes/chromium.mjs).
+  (globalThis as { __batonDone?: (outcome: Outcome) => void }).__batonDone?.(outcome);
 }
