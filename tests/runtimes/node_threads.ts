@@ -27,12 +27,29 @@ import { consume, produce, RUN_DEADLINE_MS } from "./scenario.ts";
 type Job =
   | { baton: "producer" }
   | { baton: "producer-port"; port: MessagePort }
-  | { baton: "holder" };
+  | { baton: "holder" }
+  | { baton: "getter" };
+
+/** Resolves with the first message `worker` posts of its own (baton ignores them, W-4), or its exit. */
+function said(worker: Worker, ended: Promise<number>, word: string): Promise<string> {
+  let onMessage!: (data: unknown) => void;
+  const heard = new Promise<string>((resolve) => {
+    onMessage = (data) => {
+      if (data === word) resolve(word);
+    };
+    worker.on("message", onMessage);
+  });
+  return Promise.race([heard, ended.then((code) => `exit ${code}`)]).finally(() =>
+    worker.off("message", onMessage)
+  );
+}
 
 /** One check, run in the main thread; `module` is where this file's worker part is. */
 export interface Check {
   name: string;
   run(module: URL): Promise<void>;
+  /** Why Deno's `node:worker_threads` cannot run it, if it cannot. */
+  notOnDeno?: string;
 }
 
 function start(module: URL, job: Job, transferList: MessagePort[] = []): Worker {
@@ -103,17 +120,7 @@ export const checks: Check[] = [
       const ended = exited(worker);
       const link = serve(worker, { lock }, { onError: (error) => reports.push(error) });
       try {
-        // The worker says "held" (a message of its own, which baton ignores: W-4).
-        let onMessage!: (data: unknown) => void;
-        const held = new Promise<string>((resolve) => {
-          onMessage = (data) => {
-            if (data === "held") resolve("held");
-          };
-          worker.on("message", onMessage);
-        });
-        const first = await Promise.race([held, ended.then((code) => `exit ${code}`)]);
-        worker.off("message", onMessage);
-        assertEquals(first, "held");
+        assertEquals(await said(worker, ended, "held"), "held");
         assert(lock.locked(), "the worker holds the lock");
         const next = lock.acquire({ timeout: RUN_DEADLINE_MS });
         worker.postMessage("exit now");
@@ -123,6 +130,33 @@ export const checks: Check[] = [
         assertInstanceOf(reports[0], LinkClosed);
         assert(String((reports[0] as Error).message).includes('"lock"'), String(reports[0]));
         lock.release();
+      } finally {
+        link.close();
+        await worker.terminate();
+      }
+    },
+  },
+  {
+    name:
+      "W-15/W-6: a worker_threads Worker that throws ends its link: the get it left pending takes no later item",
+    notOnDeno:
+      "Deno 2.9 reports a node:worker_threads Worker's uncaught error as the main program's own, 'error' listener or not",
+    async run(module) {
+      const jobs = new Queue<number>();
+      const errors: unknown[] = [];
+      const worker = start(module, { baton: "getter" });
+      worker.on("error", (error) => errors.push(error)); // else Node ends this process too
+      const ended = exited(worker);
+      const link = serve(worker, { jobs }, { onError: () => {} });
+      try {
+        // Its get left before "waiting" (baton posts what it queued before the program's own message).
+        assertEquals(await said(worker, ended, "waiting"), "waiting");
+        worker.postMessage("throw now");
+        assertEquals(await ended, 1);
+        assertEquals(errors.length, 1, "the worker's error reached its 'error' listeners");
+        jobs.putNowait(7);
+        assertEquals(jobs.qsize(), 1, "the dead worker's get took nothing");
+        assertEquals(jobs.getNowait(), 7);
       } finally {
         link.close();
         await worker.terminate();
@@ -152,6 +186,13 @@ async function work(job: Job): Promise<void> {
       }
     });
     port.postMessage("held");
+  } else if (job.baton === "getter") {
+    const remote = await connect<{ jobs: Queue<number> }>(port, { prefetch: 0 });
+    remote.jobs.get().catch(() => {});
+    port.on("message", (data: unknown) => {
+      if (data === "throw now") throw new Error("the worker fails with a get pending");
+    });
+    port.postMessage("waiting");
   }
 }
 
