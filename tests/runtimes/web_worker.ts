@@ -8,9 +8,10 @@
  * @module
  */
 
-import { Queue } from "../../mod.ts";
+import { assert, assertEquals, assertInstanceOf } from "@std/assert";
+import { LinkClosed, Lock, Queue } from "../../mod.ts";
 import { serve } from "../../src/worker/mod.ts";
-import { consume } from "./scenario.ts";
+import { consume, RUN_DEADLINE_MS } from "./scenario.ts";
 
 /** One check, run in the main thread; `child` is the URL of the bundled `web_child.ts`. */
 export interface WebCheck {
@@ -26,6 +27,7 @@ export const checks: WebCheck[] = [
     async run(child) {
       const jobs = new Queue<unknown>(16);
       const worker = new Worker(child, { type: "module" });
+      worker.postMessage({ role: "producer" });
       const link = serve(worker, { jobs });
       try {
         await consume(jobs);
@@ -34,6 +36,46 @@ export const checks: WebCheck[] = [
         worker.terminate();
       }
       if (jobs.qsize() !== 0) throw new Error(`${jobs.qsize()} items more than were put`);
+    },
+  },
+  {
+    name:
+      "W-9: a Web Worker that throws holding a Lock ends its link: the Lock passes to the next waiter and the release is reported",
+    async run(child) {
+      const lock = new Lock();
+      const reports: unknown[] = [];
+      const worker = new Worker(child, { type: "module" });
+      worker.postMessage({ role: "holder" });
+      // The worker's error is expected: handled here, so it is not the page's.
+      worker.addEventListener("error", (event) => event.preventDefault());
+      const link = serve(worker, { lock }, { onError: (error) => reports.push(error) });
+      try {
+        // The worker says "held" (its own message, which baton ignores: W-4), and throws when told.
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error("the worker never held the lock")),
+            RUN_DEADLINE_MS,
+          );
+          const onMessage = (event: MessageEvent) => {
+            if (event.data !== "held") return;
+            clearTimeout(timer);
+            worker.removeEventListener("message", onMessage);
+            resolve();
+          };
+          worker.addEventListener("message", onMessage);
+        });
+        assert(lock.locked(), "the worker holds the lock");
+        const next = lock.acquire({ timeout: RUN_DEADLINE_MS });
+        worker.postMessage("throw now");
+        assertEquals(await next, true, "the lock went to the next waiter");
+        assertEquals(reports.length, 1, "one release reported");
+        assertInstanceOf(reports[0], LinkClosed);
+        assert(String((reports[0] as Error).message).includes('"lock"'), String(reports[0]));
+        lock.release();
+      } finally {
+        link.close();
+        worker.terminate();
+      }
     },
   },
 ];
