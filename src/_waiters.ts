@@ -41,6 +41,29 @@ export interface WaitOptions {
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
+ * Whether a wait must hold the event loop itself while only its signal can
+ * end it. Node runs `AbortSignal.timeout()` on an unref'd timer, so a wait
+ * whose only deadline is such a signal would let Node exit with the wait
+ * pending ("unsettled top-level await", exit code 13) instead of rejecting
+ * with the signal's reason. Deno and Bun keep the process alive for that
+ * timer themselves, and a browser page has no process to end, so only Node
+ * needs it (and Deno's sanitizers see nothing new).
+ */
+const SIGNAL_WAITS_HOLD_LOOP: boolean = (() => {
+  const scope = globalThis as {
+    Deno?: unknown;
+    Bun?: unknown;
+    process?: { versions?: { node?: unknown } };
+  };
+  return scope.Deno === undefined && scope.Bun === undefined &&
+    typeof scope.process?.versions?.node === "string";
+})();
+
+/** The real timers for that hold, kept at load: a test's fake time must not stand in for them. */
+const holdTimer = globalThis.setTimeout;
+const releaseTimer = globalThis.clearTimeout;
+
+/**
  * Checks `options` in the contract's order: a bad timeout (`RangeError`,
  * `TypeError` for a non-number) before an already-aborted signal (its
  * reason). Returns the error to reject with, or `undefined`.
@@ -92,6 +115,8 @@ export class Waiter<T, D> {
   /** Whether it is still in its list. */
   queued = true;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** On Node, holds the event loop while only the signal can end the wait. */
+  hold: ReturnType<typeof setTimeout> | undefined = undefined;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   deadline = 0;
@@ -199,6 +224,7 @@ export class WaitList<T, D = undefined> {
         waiter.reject(signal.reason);
       };
       signal.addEventListener("abort", waiter.onAbort, { once: true });
+      if (SIGNAL_WAITS_HOLD_LOOP && waiter.timer === undefined) this.#holdLoop(waiter);
     }
     return waiter;
   }
@@ -208,6 +234,11 @@ export class WaitList<T, D = undefined> {
     if (!waiter.queued) return false;
     this.#remove(waiter);
     return true;
+  }
+
+  /** A ref'd timer that does nothing but keep the process alive; cleared with the waiter. */
+  #holdLoop(waiter: Waiter<T, D>): void {
+    waiter.hold = holdTimer(() => this.#holdLoop(waiter), MAX_TIMER_DELAY);
   }
 
   #arm(waiter: Waiter<T, D>, delay: number): void {
@@ -285,6 +316,10 @@ export class WaitList<T, D = undefined> {
     if (waiter.timer !== undefined) {
       clearTimeout(waiter.timer);
       waiter.timer = undefined;
+    }
+    if (waiter.hold !== undefined) {
+      releaseTimer(waiter.hold);
+      waiter.hold = undefined;
     }
     if (waiter.onAbort !== undefined) {
       waiter.signal!.removeEventListener("abort", waiter.onAbort);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { checkFrame, type Endpoint, listen, newPeerId, Outbox, readEnvelope } from "./wire.ts";
+import { checkFrame, type Endpoint, newPeerId, Outbox, readEnvelope } from "./wire.ts";
 import type { CallerFrame, Frame, OwnerFrame } from "./wire.ts";
 import { CALLER_TYPES } from "./wire.ts";
 import { decodeFrames } from "./travel.ts";
@@ -28,6 +28,46 @@ export interface Role {
 }
 
 const PEERS = new WeakMap<object, Peer>();
+
+/**
+ * Hears `endpoint`'s messages and its end; returns the undo. The one place
+ * that knows the two styles of endpoint (W-15):
+ *
+ * - DOM events: a Deno or browser `Worker`, any `MessagePort` (Node's and
+ *   `parentPort` too: they deliver a `MessageEvent` and start on their own),
+ *   a worker's `self`. The end is a `Worker`'s `"error"` event.
+ * - Node's EventEmitter: a `worker_threads` `Worker` has no
+ *   `addEventListener`; `"message"` hands the data itself, and `"exit"` comes
+ *   once the thread ended, whatever ended it (thrown, `process.exit`,
+ *   `terminate()`). Its `"error"` is left alone: a listener would swallow the
+ *   error that Node otherwise reports.
+ */
+function hear(endpoint: Endpoint, onData: (data: unknown) => void, onEnd: () => void): () => void {
+  const { addEventListener, removeEventListener, on, off } = endpoint;
+  if (typeof addEventListener === "function" && typeof removeEventListener === "function") {
+    const onMessage = (event: Event) => onData((event as MessageEvent).data);
+    addEventListener.call(endpoint, "message", onMessage);
+    addEventListener.call(endpoint, "error", onEnd);
+    // A port of node:worker_threads says when its other end is gone (closed, or its thread ended).
+    addEventListener.call(endpoint, "close", onEnd);
+    endpoint.start?.();
+    return () => {
+      removeEventListener.call(endpoint, "message", onMessage);
+      removeEventListener.call(endpoint, "error", onEnd);
+      removeEventListener.call(endpoint, "close", onEnd);
+    };
+  }
+  if (typeof on === "function" && typeof off === "function") {
+    const onMessage = onData as (...args: never[]) => void;
+    on.call(endpoint, "message", onMessage);
+    on.call(endpoint, "exit", onEnd);
+    return () => {
+      off.call(endpoint, "message", onMessage);
+      off.call(endpoint, "exit", onEnd);
+    };
+  }
+  throw new TypeError("baton: an endpoint needs addEventListener, or Node's on and off");
+}
 
 type Post = (message: unknown, transfer: Transferable[]) => void;
 
@@ -53,10 +93,7 @@ export class Peer {
     this.endpoint = endpoint;
     const post = endpoint.postMessage as Post;
     this.outbox = new Outbox(endpoint, this.id, post, (error) => this.report(error));
-    this.#unlisten = listen(endpoint, (event) => this.#receive(event.data));
-    endpoint.addEventListener("error", this.#onWorkerError);
-    // A port of node:worker_threads says when its other end is gone (closed, or its thread ended).
-    endpoint.addEventListener("close", this.#onWorkerError);
+    this.#unlisten = hear(endpoint, (data) => this.#receive(data), this.#onWorkerError);
     this.#wrap();
   }
 
@@ -205,8 +242,6 @@ export class Peer {
     this.outbox.flush();
     this.outbox.close();
     this.#unlisten();
-    this.endpoint.removeEventListener("error", this.#onWorkerError);
-    this.endpoint.removeEventListener("close", this.#onWorkerError);
     for (const restore of this.#restore.reverse()) restore();
     this.#restore = [];
     if (PEERS.get(this.endpoint) === this) PEERS.delete(this.endpoint);

@@ -34,7 +34,9 @@ export const MAX_ITEMS = 4096;
 
 /**
  * What baton needs of a message endpoint: a `Worker`, a `MessagePort`, or a
- * worker's `self`.
+ * worker's `self` (DOM events: `addEventListener`), or Node's
+ * `worker_threads` `Worker` (an EventEmitter: `on`/`off`). Node's
+ * `MessagePort` and `parentPort` have both.
  *
  * @example
  * ```ts
@@ -48,12 +50,19 @@ export const MAX_ITEMS = 4096;
  * ```
  */
 export interface Endpoint {
-  /** Posts a message to the other side. */
-  postMessage(message: unknown, transfer: Transferable[]): void;
+  /**
+   * Posts a message to the other side, with what it moves (typed `never[]`
+   * so that both the DOM's and Node's `Transferable` lists fit).
+   */
+  postMessage(message: unknown, transfer: never[]): void;
   /** Listens for messages (and, on a `Worker`, for `"error"`). */
-  addEventListener(type: string, listener: (event: Event) => void): void;
+  addEventListener?(type: string, listener: (event: Event) => void): void;
   /** Stops listening. */
-  removeEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener?(type: string, listener: (event: Event) => void): void;
+  /** Node's EventEmitter style, used when `addEventListener` is missing: `"message"` and `"exit"`. */
+  on?(type: string, listener: (...args: never[]) => void): unknown;
+  /** Stops listening, Node's EventEmitter style. */
+  off?(type: string, listener: (...args: never[]) => void): unknown;
   /** Present on a `MessagePort`: starts delivery. */
   start?: () => void;
 }
@@ -466,14 +475,6 @@ export class Outbox {
     this.#beforeFlush = [];
     this.#frames = [];
   }
-}
-
-/** Listens for messages on `endpoint` (starting a `MessagePort`); returns the undo. */
-export function listen(endpoint: Endpoint, listener: (event: MessageEvent) => void): () => void {
-  const handler = listener as (event: Event) => void;
-  endpoint.addEventListener("message", handler);
-  endpoint.start?.();
-  return () => endpoint.removeEventListener("message", handler);
 }
 
 /** A fresh random id for a peer. */
