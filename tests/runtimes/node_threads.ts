@@ -19,8 +19,8 @@ import {
   Worker,
   workerData,
 } from "node:worker_threads";
-import { LinkClosed, Lock, Queue } from "../../mod.ts";
-import { connect, serve } from "../../src/worker/mod.ts";
+import { Lock, Queue } from "../../mod.ts";
+import { connect, LinkClosed, serve } from "../../src/worker/mod.ts";
 import { consume, produce, RUN_DEADLINE_MS } from "./scenario.ts";
 
 /** What the main thread tells the worker to do. */

@@ -9,8 +9,8 @@
  */
 
 import { assert, assertEquals, assertInstanceOf } from "@std/assert";
-import { LinkClosed, Lock, Queue } from "../../mod.ts";
-import { serve } from "../../src/worker/mod.ts";
+import { Lock, Queue } from "../../mod.ts";
+import { LinkClosed, serve } from "../../src/worker/mod.ts";
 import { consume, RUN_DEADLINE_MS } from "./scenario.ts";
 
 /** One check, run in the main thread; `child` is the URL of the bundled `web_child.ts`. */
