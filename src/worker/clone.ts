@@ -48,7 +48,7 @@
  * @module
  */
 
-import { travelCopy } from "./travel.ts";
+import { checkedCopy } from "./travel.ts";
 
 /**
  * What {@linkcode snapshot} returns when only the platform can tell whether
@@ -285,11 +285,13 @@ function uncloneable(value: unknown): DOMException {
 
 /**
  * A value certain to cross `postMessage` as `value` would: the copy of
- * plain data from {@linkcode snapshot}, else `travelCopy`'s: arrays, plain
- * objects, `Map`s and `Set`s copied, baton primitives and proxies kept as
- * placeholders (a `Travelling` copy, W-14), every other part judged by the
- * platform's own `structuredClone` (slower). Throws what cloning `value`
- * throws: `DataCloneError`, or the error a getter threw.
+ * plain data from {@linkcode snapshot}, else the platform's own
+ * `structuredClone` of `value` (slower, and the platform's verdict on the
+ * value itself), or, when baton primitives or proxies sit in its arrays,
+ * plain objects, `Map`s or `Set`s, a copy that keeps them as placeholders
+ * (a `Travelling` copy, W-14) with every other part cloned by the platform.
+ * Throws what cloning `value` throws: `DataCloneError`, or the error a
+ * getter threw.
  *
  * @example
  * ```ts ignore
@@ -300,5 +302,5 @@ function uncloneable(value: unknown): DOMException {
  */
 export function postable<T>(value: T): T {
   const copy = snapshot(value);
-  return copy === NEEDS_PLATFORM ? travelCopy(value) as T : copy;
+  return copy === NEEDS_PLATFORM ? checkedCopy(value) as T : copy;
 }

@@ -12,7 +12,7 @@ import { PipeClosed } from "../errors.ts";
 import { afterTurn } from "./wire.ts";
 import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
 import { inspectView } from "../_inspect.ts";
-import { decodeValue, encodeValue, travelCopy, Travelling } from "./travel.ts";
+import { checkedCopy, decodeValue, encodeValue, Travelling } from "./travel.ts";
 
 export { PipeClosed } from "../errors.ts";
 
@@ -248,7 +248,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       // Not all plain data: the platform judges each other part now, and baton
       // primitives or proxies in it travel as proxies (W-14). It goes alone,
       // after what is pending, so a throw is send's throw and the others still go.
-      const checked = travelCopy(value);
+      const checked = checkedCopy(value);
       this.#flush();
       if (checked instanceof Travelling) {
         const transfer: Transferable[] = [];

@@ -15,7 +15,7 @@ import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { encodeArgs } from "./_process_args.ts";
-import { encodeValue, travelCopy, Travelling } from "./travel.ts";
+import { checkedCopy, encodeValue, Travelling } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
   RemoteBarrier,
@@ -321,7 +321,7 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     const args = encodeArgs(this.#args, served);
     // The platform's verdict now (P-1), before anything starts; remote proxies in the
     // arguments travel to the child as copies that talk to their owners (W-14, P-6).
-    const checked = travelCopy(args);
+    const checked = checkedCopy(args);
     moveEnds(served); // a pipe end moves to the child now: the parent's copy is closed (P-6)
     this.#state = "starting";
     import("node:worker_threads").then(

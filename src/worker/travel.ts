@@ -116,9 +116,50 @@ export function isTraveller(value: object): boolean {
 }
 
 /**
- * The copy of a value that is not all plain data (see the module
- * documentation): a {@linkcode Travelling} when it holds a traveller.
- * Throws what `structuredClone` throws for a part it refuses.
+ * The checked copy of a value that is not all plain data: the platform's
+ * `structuredClone` of the whole value (its verdict, on the runtime at
+ * hand, W-3), unless the value holds a traveller in its arrays, plain
+ * objects, `Map`s or `Set`s; then {@linkcode travelCopy}'s.
+ */
+export function checkedCopy(value: unknown): unknown {
+  return holdsTraveller(value) ? travelCopy(value) : structuredClone(value);
+}
+
+/** Whether a traveller sits anywhere in the containers of `value`. */
+function holdsTraveller(value: unknown): boolean {
+  const seen = new Set<object>();
+  const visit = (part: unknown, depth: number): boolean => {
+    if (typeof part !== "object" || part === null || seen.has(part) || depth > 500) return false;
+    seen.add(part);
+    if (isTraveller(part)) return true;
+    const prototype = Object.getPrototypeOf(part);
+    if (part instanceof Map && prototype === Map.prototype) {
+      for (const [key, entry] of part) {
+        if (visit(key, depth + 1) || visit(entry, depth + 1)) return true;
+      }
+      return false;
+    }
+    if (part instanceof Set && prototype === Set.prototype) {
+      for (const entry of part) if (visit(entry, depth + 1)) return true;
+      return false;
+    }
+    if (
+      (Array.isArray(part) && prototype === Array.prototype) || prototype === Object.prototype ||
+      prototype === null
+    ) {
+      for (const key of Object.keys(part)) {
+        if (visit((part as Record<string, unknown>)[key], depth + 1)) return true;
+      }
+    }
+    return false;
+  };
+  return visit(value, 0);
+}
+
+/**
+ * The copy of a value that holds travellers (see the module documentation):
+ * a {@linkcode Travelling} when it holds one. Throws what `structuredClone`
+ * throws for a part it refuses.
  */
 export function travelCopy(value: unknown): unknown {
   const seen = new Map<object, unknown>();
