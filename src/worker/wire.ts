@@ -303,11 +303,6 @@ export function deserializeError(wire: WireError): Error {
   return error;
 }
 
-/** Whether `error` is the platform's clone failure. */
-export function isDataCloneError(error: unknown): boolean {
-  return error instanceof DOMException && error.name === "DataCloneError";
-}
-
 // ---- batching ----
 
 /** Runs `task` after the current turn's microtasks: a few µs, unlike `setTimeout(0)`. */
@@ -359,11 +354,6 @@ export class Outbox {
     this.#post = post;
     this.#peer = peer;
     this.#onError = onError;
-  }
-
-  /** Whether nothing is waiting to be posted. */
-  get empty(): boolean {
-    return this.#frames.length === 0 && this.#beforeFlush.length === 0;
   }
 
   /** Queues a frame for this turn's envelope; returns it, so items can be appended while unsent. */

@@ -431,11 +431,6 @@ export class QueueTap<T = unknown> {
     for (let i = 0; i < count; i++) this.queue.taskDone();
   }
 
-  /** Items the remote code took and did not mark done: late done frames may count these. */
-  get undone(): number {
-    return this.#undone;
-  }
-
   /** Credits granted and unused at close: late item frames may use these. */
   get lateCredits(): number {
     return this.#granted();
