@@ -143,6 +143,22 @@ Deno.test("W-6: connect with a timeout and nothing served rejects TimeoutError",
   }
 });
 
+Deno.test("Conventions: AbortSignal.timeout() rejects the wait with its TimeoutError, also where a timeout resolves false", async () => {
+  const queue = new Queue<number>(1);
+  const lock = new Lock();
+  await lock.acquire();
+  const waits: Promise<unknown>[] = [
+    queue.get({ signal: AbortSignal.timeout(SHORT) }),
+    new Event().wait({ signal: AbortSignal.timeout(SHORT) }),
+    lock.acquire({ signal: AbortSignal.timeout(SHORT) }),
+    new Semaphore(0).acquire({ signal: AbortSignal.timeout(SHORT) }),
+  ];
+  for (const wait of waits) await assertTimeoutError(wait);
+  assertEquals(queue.qsize(), 0);
+  lock.release();
+  assert(!lock.locked()); // the aborted acquire took nothing
+});
+
 /** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
 async function withRemote<T extends Record<string, Servable>>(
   primitives: T,
