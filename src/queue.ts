@@ -530,13 +530,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   #serveGetters(): void {
     while (this.#getters.size !== 0 && this.#stored() > 0) {
       const getter = this.#getters.shift()!;
-      let item: T;
-      try {
-        item = this.#takeStored();
-      } catch (error) {
-        getter.reject(error);
-        continue;
-      }
+      // Getters wait only while storage is empty, so what serves them here came
+      // back through requeue: the returned list, which no compare function touches.
+      const item = this.#takeStored();
       const held = getter.data;
       if (held !== undefined) this.#holdTaken(held);
       getter.resolve(item);
