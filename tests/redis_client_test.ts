@@ -1,0 +1,111 @@
+/**
+ * The Redis client's arguments, its life cycle and the queue's corners
+ * (R-1, R-6, R-9), against a throwaway `redis-server`.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { LinkClosed, QueueEmpty, QueueFull } from "../mod.ts";
+import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
+import { withRedisServer } from "./fixtures/redis_server.ts";
+
+function withClient(fn: (redis: RedisClient, path: string) => Promise<void>): () => Promise<void> {
+  return () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path });
+      try {
+        await fn(redis, path);
+      } finally {
+        await redis.close();
+      }
+    });
+}
+
+Deno.test("R-8: connectRedis refuses a lease that is not a positive finite number of ms", async () => {
+  for (const leaseMs of [0, -1, NaN, Infinity]) {
+    await assertRejects(() => connectRedis({ path: "/nonexistent" }, { leaseMs }), RangeError);
+  }
+});
+
+Deno.test("R-1: connectRedis with a URL nobody listens on rejects with the connection error and leaves nothing open", async () => {
+  // Port 1 on the loopback: refused at once. The URL's user, password and database are parsed.
+  const error = await assertRejects(() => connectRedis("redis://user:p%40ss@127.0.0.1:1/2"));
+  assert(error instanceof Error);
+  assert(/ECONNREFUSED|refused/i.test(error.message), error.message);
+});
+
+Deno.test(
+  "R-1: names must be non-empty strings; a queue reopened on a client keeps its maxsize",
+  withClient((redis) => {
+    assertThrows(() => redis.queue(""), TypeError, "non-empty string");
+    assertThrows(() => redis.event(42 as unknown as string), TypeError, "non-empty string");
+    const jobs = redis.queue<number>("jobs", { maxsize: 2 });
+    assert(redis.queue<number>("jobs", { maxsize: 2 }) === jobs);
+    assertThrows(() => redis.queue<number>("jobs", { maxsize: 3 }), Error, "maxsize 2");
+    return Promise.resolve();
+  }),
+);
+
+Deno.test("R-1: a closed client refuses new primitives and calls with LinkClosed; await using closes it", async () => {
+  await withRedisServer(async (path) => {
+    let closed: RedisClient;
+    {
+      await using redis = await connectRedis({ path });
+      closed = redis;
+      const event = redis.event("go");
+      await event.set();
+      assertEquals(await event.wait({ timeout: 0 }), true);
+    }
+    assertThrows(() => closed.queue("late"), LinkClosed);
+    assertThrows(() => closed.lock("late"), LinkClosed);
+  });
+});
+
+Deno.test(
+  "R-6: a codec that returns no string rejects that put and changes nothing",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("coded", {
+      codec: { encode: (n) => (n === 13 ? 13 : String(n)) as string, decode: Number },
+    });
+    await jobs.put(1);
+    await assertRejects(() => jobs.put(13), TypeError, "not a string");
+    await redis.flush();
+    await assertRejects(() => jobs.put(13, { timeout: 10 }), TypeError, "not a string");
+    assertEquals(await jobs.qsize(), 1);
+    assertEquals(await jobs.get(), 1);
+  }),
+);
+
+Deno.test(
+  "Q-3: on a Redis queue a nowait call does not overtake the same client's waiting put or get",
+  withClient(async (redis) => {
+    const jobs = redis.queue<string>("ordered", { maxsize: 1, prefetch: 0 });
+    await jobs.put("first");
+    const waitingPut = jobs.put("second");
+    await assertRejects(() => jobs.putNowait("third"), QueueFull);
+    assertEquals(await jobs.get(), "first");
+    await waitingPut;
+    assertEquals(await jobs.get(), "second");
+    const waitingGet = jobs.get();
+    await assertRejects(() => jobs.getNowait(), QueueEmpty);
+    await jobs.put("fourth");
+    assertEquals(await waitingGet, "fourth");
+    assertEquals(await jobs.full(), false);
+    assertEquals(await redis.queue("unbounded").full(), false); // maxsize 0 is never full
+  }),
+);
+
+Deno.test(
+  "Q-6/R-9: taskDone for items this client took is batched and join sees it",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("tasks");
+    for (let i = 0; i < 3; i++) await jobs.put(i);
+    for (let i = 0; i < 3; i++) assertEquals(await jobs.get(), i);
+    assertEquals(await jobs.join({ timeout: 0 }), false);
+    for (let i = 0; i < 3; i++) await jobs.taskDone();
+    await redis.flush();
+    assertEquals(await jobs.join({ timeout: 1_000 }), true);
+    await assertRejects(async () => await jobs.taskDone(), RangeError);
+  }),
+);
