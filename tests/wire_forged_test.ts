@@ -90,3 +90,44 @@ Deno.test("W-7: errors of any shape cross: a thrown string arrives as an Error, 
     port2.close();
   }
 });
+
+Deno.test("W-10: on the worker's side, items unasked or twice and cancels beyond the pulls are reported; unasked items are kept, not lost", async () => {
+  const jobs = new Queue<number>();
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port1.postMessage.bind(port1);
+  port1.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port1.postMessage;
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<number> }>(port2, {
+    onError: (error) => reported.push(error),
+  });
+  try {
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const frames = [
+      { type: "items", name: "jobs", seq: 1_000, items: [7] },
+      { type: "items", name: "jobs", seq: 1_000, items: [7] },
+      { type: "unpulled", name: "jobs", cancelled: 3 },
+    ];
+    original({ ...last, seq: last.seq + 1, frames });
+    await turns();
+    const messages = reported.map((error) => (error as Error).message);
+    assertEquals(messages.length, 4, messages.join("\n"));
+    assert(messages[0]!.includes("1 items unasked"));
+    assert(messages[1]!.includes("1 items unasked"));
+    assert(messages[2]!.includes("arrived twice"));
+    assert(messages[3]!.includes("too few pulls"));
+    assertEquals(await remote.jobs.get(), 7); // it exists: kept once
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
