@@ -131,3 +131,40 @@ Deno.test("W-10: on the worker's side, items unasked or twice and cancels beyond
     port2.close();
   }
 });
+
+Deno.test("W-10: a call frame reusing a pending call's id is reported; an onError that throws breaks nothing", async () => {
+  const jobs = new Queue<number>();
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port2.postMessage.bind(port2);
+  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port2.postMessage;
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, {
+    onError: (error) => {
+      reported.push(error);
+      throw new Error("a hook that throws");
+    },
+  });
+  const remote = await connect<{ jobs: Queue<number> }>(port2, { prefetch: 0 });
+  try {
+    await remote.jobs.put(1);
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const call = { type: "call", id: 9_999, name: "jobs", op: "join", args: [] };
+    original({ ...last, seq: last.seq + 1, frames: [call, call] });
+    await turns();
+    assertEquals(reported.length, 1);
+    assert((reported[0] as Error).message.includes("already pending"));
+    assertEquals(jobs.qsize(), 1);
+  } finally {
+    link.close(); // settles the forged pending call
+    await remote.close();
+    port1.close();
+    port2.close();
+  }
+});
