@@ -62,6 +62,22 @@ Deno.test("R-1: a closed client refuses new primitives and calls with LinkClosed
   });
 });
 
+Deno.test("R-8/W-6: primitives never used survive lease refreshes and the close; afterwards their calls reject LinkClosed", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path }, { leaseMs: 150 }); // refreshed every 50 ms
+    const jobs = redis.queue<number>("unused");
+    const slots = redis.semaphore("unused-slots", 1);
+    const go = redis.event("unused-go");
+    await new Promise((resolve) => setTimeout(resolve, 120)); // at least one refresh
+    await redis.flush();
+    await redis.close();
+    await assertRejects(() => jobs.put(1), LinkClosed);
+    await assertRejects(() => slots.acquire(), LinkClosed);
+    await assertRejects(() => go.wait(), LinkClosed);
+    await assertRejects(() => go.set(), LinkClosed);
+  });
+});
+
 Deno.test(
   "R-6: a codec that returns no string rejects that put and changes nothing",
   withClient(async (redis) => {
