@@ -6,7 +6,8 @@
  */
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { LinkClosed, QueueEmpty, QueueFull } from "../mod.ts";
+import { Redis } from "ioredis";
+import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
 import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
 
@@ -123,5 +124,41 @@ Deno.test(
     await redis.flush();
     assertEquals(await jobs.join({ timeout: 1_000 }), true);
     await assertRejects(async () => await jobs.taskDone(), RangeError);
+  }),
+);
+
+Deno.test(
+  "R-1: after the server lost its scripts (a restart without persistence) the client loads them again",
+  withClient(async (redis, path) => {
+    const jobs = redis.queue<number>("reloaded");
+    await jobs.put(1);
+    await redis.flush();
+    const raw = new Redis({ path, lazyConnect: true });
+    await raw.connect();
+    try {
+      assertEquals(await raw.script("FLUSH"), "OK");
+    } finally {
+      await raw.quit();
+    }
+    assertEquals(await jobs.qsize(), 1);
+    assertEquals(await jobs.get(), 1);
+  }),
+);
+
+Deno.test(
+  "Conventions: in Redis, a bad timeout rejects RangeError, and another client's shutdown wins over it (Q-9)",
+  withClient(async (redis, path) => {
+    await assertRejects(() => redis.semaphore("slots", 1).acquire({ timeout: -1 }), RangeError);
+    await assertRejects(() => redis.lock("guard").acquire({ timeout: NaN }), RangeError);
+    const jobs = redis.queue<number>("stopped");
+    assertEquals(await jobs.qsize(), 0); // this client knows the queue, not yet its shutdown
+    const other = await connectRedis({ path });
+    try {
+      await other.queue<number>("stopped").shutdown();
+    } finally {
+      await other.close();
+    }
+    await assertRejects(() => jobs.get({ timeout: -1 }), QueueShutDown);
+    await assertRejects(() => jobs.put(1, { timeout: -1 }), QueueShutDown);
   }),
 );
