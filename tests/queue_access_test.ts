@@ -170,3 +170,28 @@ Deno.test("W-8: an item given back goes to a holder's take waiting in line, its 
   access.dropHold(second);
   access.check();
 });
+
+Deno.test("Q-5: cancelling a holder's wait that was already served says false and changes nothing", () => {
+  const queue = new Queue<string>(2);
+  const access = queueAccess<string>(queue);
+  const hold = access.newHold("prefetch");
+  const got: string[] = [];
+  const take = access.waitTake(hold, (t) => got.push(t.item), (error) => got.push(String(error)));
+  queue.putNowait("x");
+  assertEquals(got, ["x"]);
+  assertEquals(take.cancel(), false);
+  assertEquals(hold.count, 1);
+  access.release(hold, 1);
+  const credits = access.newHold("credits");
+  access.reserve(credits, 2, 2);
+  const reserve = access.waitReserve(
+    credits,
+    () => got.push("admitted"),
+    (e) => got.push(String(e)),
+  );
+  assertEquals(reserve.cancel(), true); // still waiting: it leaves the line
+  access.release(credits, 2);
+  access.check();
+  access.dropHold(hold);
+  access.dropHold(credits);
+});
