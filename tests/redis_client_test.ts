@@ -31,9 +31,16 @@ Deno.test("R-8: connectRedis refuses a lease that is not a positive finite numbe
 
 Deno.test("R-1: connectRedis with a URL nobody listens on rejects with the connection error and leaves nothing open", async () => {
   // Port 1 on the loopback: refused at once. The URL's user, password and database are parsed.
-  const error = await assertRejects(() => connectRedis("redis://user:p%40ss@127.0.0.1:1/2"));
+  for (const url of ["redis://user:p%40ss@127.0.0.1:1/2", "rediss://127.0.0.1:1"]) {
+    const error = await assertRejects(() => connectRedis(url));
+    assert(error instanceof Error);
+    assert(/ECONNREFUSED|refused/i.test(error.message), error.message);
+  }
+  // A retry strategy of the caller's is kept (here: never retry).
+  const error = await assertRejects(() =>
+    connectRedis({ host: "127.0.0.1", port: 1, retryStrategy: () => null })
+  );
   assert(error instanceof Error);
-  assert(/ECONNREFUSED|refused/i.test(error.message), error.message);
 });
 
 Deno.test(

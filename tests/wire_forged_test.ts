@@ -105,7 +105,10 @@ Deno.test("W-10: on the worker's side, items unasked or twice and cancels beyond
   const reported: unknown[] = [];
   const link = serve(port1, { jobs });
   const remote = await connect<{ jobs: Queue<number> }>(port2, {
-    onError: (error) => reported.push(error),
+    onError: (error) => {
+      reported.push(error);
+      throw new Error("a hook that throws breaks nothing");
+    },
   });
   try {
     await turns();
