@@ -9,11 +9,12 @@
  */
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { Condition, Lock, PriorityQueue, Queue, QueueShutDown, Semaphore } from "../mod.ts";
+import { Condition, Event, Lock, PriorityQueue, Queue, QueueShutDown, Semaphore } from "../mod.ts";
 import {
   connect,
   type ConnectOptions,
   type Link,
+  LinkClosed,
   Pipe,
   type Remote,
   type Servable,
@@ -167,4 +168,122 @@ Deno.test("W-9: a link that closes while its Condition wait is pending gives the
     await flush();
     assert(!condition.locked(), "the lock the closed link held is free");
   });
+});
+
+Deno.test("Q-6/W-2: two remote taskDone calls in one turn travel as one frame and count twice", async () => {
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    jobs.putNowait(1);
+    jobs.putNowait(2);
+    assertEquals([await remote.jobs.get(), await remote.jobs.get()], [1, 2]);
+    const first = remote.jobs.taskDone();
+    const second = remote.jobs.taskDone();
+    await Promise.all([first, second]);
+    assertEquals(await remote.jobs.join({ timeout: 1_000 }), true);
+    assertEquals(jobs.unfinishedTasks, 0);
+  });
+});
+
+Deno.test("C-4: a remote notify(n) wakes n of the owner's waiters", async () => {
+  const condition = new Condition();
+  await withRemote({ condition }, async (remote) => {
+    const woken: number[] = [];
+    const waiters = [1, 2, 3].map(async (id) => {
+      await condition.acquire();
+      if (await condition.wait({ timeout: 200 })) woken.push(id);
+      condition.release();
+    });
+    await flush();
+    assertEquals(await remote.condition.acquire(), true);
+    await remote.condition.notify(2);
+    await remote.condition.release();
+    await Promise.all(waiters);
+    assertEquals(woken, [1, 2]);
+  });
+});
+
+Deno.test("W-3: the DataCloneError for a long function shows its start, not all of it", async () => {
+  const jobs = new Queue<unknown>();
+  await withRemote({ jobs }, async (remote) => {
+    const long = () =>
+      "a function whose source text is much longer than sixty characters, on purpose";
+    const error = await assertRejects(() => remote.jobs.put({ long }));
+    assert(error instanceof DOMException && error.name === "DataCloneError", String(error));
+    assert(error.message.includes("...") && error.message.length < 120, error.message);
+    assertEquals(jobs.qsize(), 0);
+  });
+});
+
+Deno.test("W-6: the worker's side leaving settles its pending calls with LinkClosed", async () => {
+  const go = new Event();
+  await withRemote({ go }, async (remote) => {
+    const waiting = remote.go.wait();
+    await flush();
+    await remote.close(); // leaves with a call pending
+    await assertRejects(() => waiting, LinkClosed);
+    assert(!go.isSet());
+  });
+});
+
+Deno.test("W-6: the owner closing the link settles the worker's pending calls with LinkClosed", async () => {
+  const go = new Event();
+  await withRemote({ go }, async (remote, link) => {
+    const waiting = remote.go.wait();
+    await flush();
+    link.close(); // closes with a call pending
+    await assertRejects(() => waiting, LinkClosed);
+  });
+});
+
+Deno.test("W-6: after a link closed, freed space, a shutdown and a late item touch nothing of it", async () => {
+  const jobs = new Queue<number>(1);
+  const other = new Queue<number>();
+  const reported: unknown[] = [];
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, { jobs, other }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<number>; other: Queue<number> }>(port2);
+  try {
+    jobs.putNowait(0); // full: the remote producer has to wait for room
+    const putting = remote.jobs.put(1).then(() => "put", (error: Error) => error.name);
+    const getting = remote.other.get().then(() => "got", (error: Error) => error.name);
+    await flush();
+    link.close();
+    assertEquals(await putting, "LinkClosed");
+    assertEquals(await getting, "LinkClosed");
+    assertEquals(jobs.getNowait(), 0); // room frees after the close
+    jobs.shutdown();
+    other.putNowait(5);
+    other.shutdown();
+    await flush();
+    assertEquals(jobs.qsize(), 0);
+    assertEquals(other.qsize(), 1);
+    assertEquals(reported, []);
+  } finally {
+    await remote.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-10: an endpoint whose postMessage throws reports it through onError instead of throwing", async () => {
+  const reported: unknown[] = [];
+  const listeners: unknown[] = [];
+  const broken = {
+    postMessage() {
+      throw new Error("the endpoint is gone");
+    },
+    addEventListener(_type: string, listener: unknown) {
+      listeners.push(listener);
+    },
+    removeEventListener() {},
+  };
+  const link = serve(broken as unknown as MessagePort, { go: new Event() }, {
+    onError: (error) => reported.push(error),
+  });
+  await flush();
+  link.close();
+  assert(
+    reported.some((error) => (error as Error).message === "the endpoint is gone"),
+    String(reported),
+  );
 });
