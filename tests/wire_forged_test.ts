@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import { Barrier, Queue } from "../mod.ts";
+import { Barrier, Condition, Queue } from "../mod.ts";
 import { connect, serve } from "../src/worker/mod.ts";
 
 type Envelope = { frames: unknown[]; seq: number; peer: string };
@@ -167,6 +167,56 @@ Deno.test("W-10: a call frame reusing a pending call's id is reported; an onErro
   } finally {
     link.close(); // settles the forged pending call
     await remote.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("C-4/W-10: a notify call frame without its count notifies one waiter", async () => {
+  const condition = new Condition();
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port2.postMessage.bind(port2);
+  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port2.postMessage;
+  const reported: Error[] = [];
+  const link = serve(port1, { condition }, { onError: (error) => reported.push(error as Error) });
+  const remote = await connect<{ condition: Condition }>(port2);
+  try {
+    const woken: number[] = [];
+    const waiters = [1, 2].map(async (id) => {
+      await condition.acquire();
+      if (await condition.wait({ timeout: 200 })) woken.push(id);
+      condition.release();
+    });
+    await turns();
+    assertEquals(await remote.condition.acquire(), true); // held through the link
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const call = { type: "call", id: 9_000, name: "condition", op: "notify", args: [] };
+    // The worker's side keeps posting (acks): post at the number the owner's side expects next.
+    let seq = last.seq + 1;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      original({ ...last, seq, frames: [call] });
+      await turns();
+      const outOfOrder = reported.at(-1)?.message.match(/expected #(\d+)/);
+      if (outOfOrder === undefined || outOfOrder === null) break;
+      reported.pop();
+      seq = Number(outOfOrder[1]);
+    }
+    assertEquals(reported, []);
+    // The forged message took the number the worker's side would use next, so that side can
+    // make no more calls: closing the link gives back the lock it holds (W-9).
+    link.close();
+    await Promise.all(waiters);
+    assertEquals(woken, [1]);
+  } finally {
+    await remote.close();
+    link.close();
     port1.close();
     port2.close();
   }
