@@ -169,3 +169,46 @@ Deno.test(
     await assertRejects(() => jobs.put(1, { timeout: -1 }), QueueShutDown);
   }),
 );
+
+Deno.test(
+  "R-6: an item the codec cannot decode rejects the get that took it; later gets go on",
+  withClient(async (redis) => {
+    const codec = {
+      encode: (s: string) => s,
+      decode: (s: string) => {
+        if (s === "bad") throw new Error("cannot decode");
+        return s;
+      },
+    };
+    const jobs = redis.queue<string>("decoded", { codec });
+    for (const item of ["a", "bad", "b"]) await jobs.put(item);
+    assertEquals(await jobs.get(), "a");
+    await assertRejects(() => jobs.get(), Error, "cannot decode");
+    assertEquals(await jobs.get(), "b");
+    const waiting = jobs.get(); // waits: nothing is left
+    await jobs.put("bad");
+    await assertRejects(() => waiting, Error, "cannot decode");
+    await jobs.put("bad");
+    await assertRejects(
+      async () => {
+        for await (const _ of jobs) { /* the first item cannot be decoded */ }
+      },
+      Error,
+      "cannot decode",
+    );
+  }),
+);
+
+Deno.test(
+  "R-9: more puts in one turn than one batch holds all arrive, in order",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("many");
+    const count = 300; // more than a batch (128)
+    await Promise.all(Array.from({ length: count }, (_, i) => jobs.put(i)));
+    await redis.flush();
+    assertEquals(await jobs.qsize(), count);
+    const got: number[] = [];
+    for (let i = 0; i < count; i++) got.push(await jobs.get());
+    assertEquals(got, Array.from({ length: count }, (_, i) => i));
+  }),
+);
