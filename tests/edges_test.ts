@@ -287,3 +287,16 @@ Deno.test("W-10: an endpoint whose postMessage throws reports it through onError
     String(reported),
   );
 });
+
+Deno.test("W-3: an array with trailing holes crosses with its length and its holes", async () => {
+  const jobs = new Queue<unknown[]>();
+  await withRemote({ jobs }, async (remote) => {
+    // deno-lint-ignore no-sparse-arrays
+    await remote.jobs.put([1, ,]);
+    await remote.jobs.qsize(); // a round trip: the put arrived
+    const got = jobs.getNowait();
+    assertEquals(got.length, 2);
+    assert(!(1 in got), "the hole stays a hole");
+    assertEquals(got[0], 1);
+  });
+});

@@ -212,3 +212,21 @@ Deno.test(
     assertEquals(got, Array.from({ length: count }, (_, i) => i));
   }),
 );
+
+Deno.test("R-1: a URL without a port means port 6379", async () => {
+  // Either nothing listens there (CI) and the error names the port, or a server does.
+  const outcome = await connectRedis("redis://127.0.0.1").catch((error: Error) => error);
+  if (outcome instanceof Error) assert(outcome.message.includes("6379"), outcome.message);
+  else await outcome.close();
+});
+
+Deno.test(
+  "Q-9/R-4: shutdown(true) on a client rejects its own waiting get with QueueShutDown",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("stopping");
+    const waiting = jobs.get().then(() => "got", (error: Error) => error.name);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the get waits on the server
+    await jobs.shutdown(true);
+    assertEquals(await waiting, "QueueShutDown");
+  }),
+);
