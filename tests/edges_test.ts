@@ -300,3 +300,12 @@ Deno.test("W-3: an array with trailing holes crosses with its length and its hol
     assertEquals(got[0], 1);
   });
 });
+
+Deno.test("Q-9: a local readable stream's waiting read ends when the queue shuts down empty", async () => {
+  const queue = new Queue<number>();
+  const reader = queue.toReadableStream().getReader();
+  const read = reader.read();
+  await flush();
+  queue.shutdown();
+  assertEquals(await read, { value: undefined, done: true });
+});

@@ -195,3 +195,19 @@ Deno.test("Q-5: cancelling a holder's wait that was already served says false an
   access.dropHold(hold);
   access.dropHold(credits);
 });
+
+Deno.test("Q-9: shutdown(true) discards items given back too, and lowers the unfinished count by them", () => {
+  const queue = new Queue<string>(4);
+  const access = queueAccess<string>(queue);
+  const hold = access.newHold("prefetch");
+  queue.putNowait("a");
+  queue.putNowait("b");
+  const taken = access.takeHeld(hold)!;
+  access.requeue(hold, [taken]); // "a" is back, ahead of "b"
+  assertEquals(queue.unfinishedTasks, 2);
+  queue.shutdown(true);
+  assertEquals(queue.qsize(), 0);
+  assertEquals(queue.unfinishedTasks, 0);
+  access.check();
+  access.dropHold(hold);
+});

@@ -358,6 +358,8 @@ export class Outbox {
 
   /** Queues a frame for this turn's envelope; returns it, so items can be appended while unsent. */
   push<F extends Frame>(frame: F, transfer?: Transferable[]): F {
+    // Both sides stop pushing before their outbox closes: a guard against a late callback.
+    // deno-coverage-ignore
     if (this.#closed) return frame;
     const pending: Pending = { frame };
     if (transfer !== undefined && transfer.length > 0) pending.transfer = transfer;
@@ -378,6 +380,7 @@ export class Outbox {
 
   /** Calls `hook` at the next flush, before the envelope is posted, so what it pushes goes with it. */
   beforeFlush(hook: () => void): void {
+    // deno-coverage-ignore
     if (this.#closed) return;
     this.#beforeFlush.push(hook);
     this.#schedule();

@@ -437,6 +437,8 @@ export class QueueTap<T = unknown> {
   }
 
   #shutdown(immediate: boolean): void {
+    // Closing the link stops watching the queue's shutdown: a guard only.
+    // deno-coverage-ignore
     if (this.#host.closed) return;
     // A slot admitted before the shutdown (in line, as a put would be) is granted before it.
     if (this.#owed > 0) {
