@@ -20,6 +20,7 @@ import {
   type Servable,
   serve,
 } from "../src/worker/mod.ts";
+import { Deque } from "../src/_deque.ts";
 import { flush } from "./_helpers.ts";
 
 async function withRemote<T extends Record<string, Servable>>(
@@ -308,4 +309,12 @@ Deno.test("Q-9: a local readable stream's waiting read ends when the queue shuts
   await flush();
   queue.shutdown();
   assertEquals(await read, { value: undefined, done: true });
+});
+
+Deno.test("Q-8: a deque made for more items than its first ring starts larger and keeps both ends in order", () => {
+  const deque = new Deque<number>(100);
+  for (let i = 0; i < 100; i++) deque.push(i);
+  assertEquals(deque.length, 100);
+  assertEquals(deque.shift(), 0);
+  assertEquals(deque.pop(), 99);
 });

@@ -211,3 +211,9 @@ Deno.test("Q-9: shutdown(true) discards items given back too, and lowers the unf
   access.check();
   access.dropHold(hold);
 });
+
+Deno.test("Q-7: a queue that never lent a slot passes check()", () => {
+  const queue = new Queue<number>(2);
+  queue.putNowait(1);
+  queueAccess<number>(queue).check();
+});

@@ -296,8 +296,9 @@ export function deserializeError(wire: WireError): Error {
         configurable: true,
         writable: true,
       });
+      // deno-coverage-ignore
     } catch {
-      // a DOMException's stack may not be redefinable; the message is what matters
+      // a DOMException's stack may not be redefinable (not so on Deno); the message is what matters
     }
   }
   return error;
