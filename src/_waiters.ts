@@ -218,6 +218,9 @@ export class WaitList<T, D = undefined> {
     if (signal !== undefined) {
       waiter.signal = signal;
       waiter.onAbort = () => {
+        // #remove detaches this listener whenever the waiter leaves the list, so an abort never
+        // reaches a waiter that left: a guard in case a platform dispatches a removed listener.
+        // deno-coverage-ignore
         if (!waiter.queued) return;
         this.#remove(waiter);
         this.#hooks.onCancel?.(waiter.data, "abort");
@@ -244,6 +247,8 @@ export class WaitList<T, D = undefined> {
   #arm(waiter: Waiter<T, D>, delay: number): void {
     waiter.timer = setTimeout(() => {
       waiter.timer = undefined;
+      // #remove clears this timer whenever the waiter leaves the list: a guard only.
+      // deno-coverage-ignore
       if (!waiter.queued) return;
       // Timers may fire a little early by performance.now(): never time out before the deadline.
       const remaining = waiter.deadline - performance.now();

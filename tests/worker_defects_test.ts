@@ -903,6 +903,9 @@ Deno.test("Q-7/W-2: full() is true exactly when putNowait would throw QueueFull,
         else await Promise.resolve();
       }
       await producer;
+      // A resolved remote put may still be on its way (it is delivered, W-11): a round trip on
+      // the same endpoint comes after it.
+      await remote.jobs.qsize();
       while (jobs.qsize() > 0) taken.push(jobs.getNowait());
       assertEquals(mismatches, 0, `Queue(${maxsize}): ${seen.join("; ")}`);
       assertExactlyOnce([taken], { r: count, l: local });

@@ -83,6 +83,8 @@ class CallerSide implements Role {
   /** Resolves once the manifest arrived; every connect waiting now shares the outcome. */
   ready(options: WaitOptions): Promise<void> {
     if (this.#ready) return Promise.resolve();
+    // connect() makes a new side in place of a closed one before it waits: a guard only.
+    // deno-coverage-ignore
     if (this.#closed) return Promise.reject(this.#failure ?? new LinkClosed());
     return this.#waiting.wait(options, undefined);
   }
@@ -322,6 +324,8 @@ class CallerSide implements Role {
   }
 
   ended(): void {
+    // A side that closed left its peer, which then tells it nothing more: a guard only.
+    // deno-coverage-ignore
     if (this.#closed) return;
     this.#closed = true;
     for (const name of this.proxies.keys()) this.#closeName(name);

@@ -107,12 +107,6 @@ export class Peer {
     return peer;
   }
 
-  /** The peer of `endpoint` if there is one. */
-  static existing(endpoint: Endpoint): Peer | undefined {
-    const peer = PEERS.get(endpoint);
-    return peer === undefined || peer.#disposed ? undefined : peer;
-  }
-
   report(error: unknown): void {
     const role = this.owner ?? this.caller;
     if (role !== undefined) role.report(error);

@@ -360,8 +360,9 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
         this.#post(port);
         try {
           port.postMessage({ [PIPE_TAG]: 1, close: true });
+          // deno-coverage-ignore
         } catch {
-          // the other end is gone already
+          // the other end is gone already (Deno's ports do not throw here; other runtimes may)
         }
       }
       this.#stopListening(port);

@@ -313,16 +313,12 @@ export function deserializeError(wire: WireError): Error {
         configurable: true,
         writable: true,
       });
+      // deno-coverage-ignore
     } catch {
-      // a DOMException's stack may not be redefinable; the message is what matters
+      // a DOMException's stack may not be redefinable (not so on Deno); the message is what matters
     }
   }
   return error;
-}
-
-/** Whether `error` is the platform's clone failure. */
-export function isDataCloneError(error: unknown): boolean {
-  return error instanceof DOMException && error.name === "DataCloneError";
 }
 
 // ---- batching ----
@@ -380,13 +376,10 @@ export class Outbox {
     this.#onError = onError;
   }
 
-  /** Whether nothing is waiting to be posted. */
-  get empty(): boolean {
-    return this.#frames.length === 0 && this.#beforeFlush.length === 0;
-  }
-
   /** Queues a frame for this turn's envelope; returns it, so items can be appended while unsent. */
   push<F extends Frame>(frame: F, transfer?: Transferable[]): F {
+    // Both sides stop pushing before their outbox closes: a guard against a late callback.
+    // deno-coverage-ignore
     if (this.#closed) return frame;
     const pending: Pending = { frame };
     if (transfer !== undefined && transfer.length > 0) pending.transfer = transfer;
@@ -412,6 +405,7 @@ export class Outbox {
 
   /** Calls `hook` at the next flush, before the envelope is posted, so what it pushes goes with it. */
   beforeFlush(hook: () => void): void {
+    // deno-coverage-ignore
     if (this.#closed) return;
     this.#beforeFlush.push(hook);
     this.#schedule();

@@ -433,17 +433,14 @@ export class QueueTap<T = unknown> {
     for (let i = 0; i < count; i++) this.queue.taskDone();
   }
 
-  /** Items the remote code took and did not mark done: late done frames may count these. */
-  get undone(): number {
-    return this.#undone;
-  }
-
   /** Credits granted and unused at close: late item frames may use these. */
   get lateCredits(): number {
     return this.#granted();
   }
 
   #shutdown(immediate: boolean): void {
+    // Closing the link stops watching the queue's shutdown: a guard only.
+    // deno-coverage-ignore
     if (this.#host.closed) return;
     // A slot admitted before the shutdown (in line, as a put would be) is granted before it.
     if (this.#owed > 0) {

@@ -112,11 +112,15 @@ export class QueueProxy {
     this.#prefetch = this.#kind === "Queue" ? host.prefetch : 0;
     this.#putters = new WaitList<void, Checked>({
       onTimeout: () => {
+        // The shutdown notice rejects every waiting put at once: the QueueShutDown side is a guard.
+        // deno-coverage-ignore
         throw this.#shutdown ? new QueueShutDown() : new QueueFull();
       },
     });
     this.#getters = new WaitList<unknown>({
       onTimeout: () => {
+        // Once drained, every waiting get is rejected at once: the QueueShutDown side is a guard.
+        // deno-coverage-ignore
         throw this.#drained() ? new QueueShutDown() : new QueueEmpty();
       },
       onCancel: () => this.#withdraw(),

@@ -1,0 +1,107 @@
+/**
+ * The coverage threshold: reads what `deno test --coverage=cov` collected,
+ * writes `cov/lcov.info` and `cov/summary.txt`, prints lines and branches per
+ * file of `src/`, and exits 1 when either total is below the threshold.
+ *
+ *   deno run --allow-read --allow-write --allow-run .ci/coverage.ts [cov] [--min=97]
+ *
+ * The figures are lcov's: LH/LF (lines hit of lines found) and BRH/BRF
+ * (branches taken of branches found), summed over every file of `src/`, so a
+ * large file weighs by its size. `deno task coverage` runs the suite and then
+ * this; `.ci/run` runs it on the coverage of its one test run.
+ *
+ * @module
+ */
+
+const args = Deno.args.filter((arg) => !arg.startsWith("--"));
+const minArg = Deno.args.find((arg) => arg.startsWith("--min="));
+const min = minArg === undefined ? 97 : Number(minArg.slice("--min=".length));
+if (!(min >= 0 && min <= 100)) throw new RangeError(`--min must be 0..100, received ${minArg}`);
+const dir = args[0] ?? "cov";
+const lcovPath = `${dir}/lcov.info`;
+
+const deno = Deno.execPath();
+const out = await new Deno.Command(deno, {
+  args: ["coverage", dir, "--include=^file://.*/src/", "--lcov", `--output=${lcovPath}`],
+  stdout: "piped",
+  stderr: "inherit",
+}).output();
+if (!out.success) {
+  console.error(`deno coverage failed on ${dir}/ (run the suite with --coverage=${dir} first)`);
+  Deno.exit(1);
+}
+
+interface FileFigures {
+  file: string;
+  linesFound: number;
+  linesHit: number;
+  branchesFound: number;
+  branchesHit: number;
+}
+
+const files: FileFigures[] = [];
+const srcMarker = "/src/";
+for (const record of (await Deno.readTextFile(lcovPath)).split("end_of_record")) {
+  const field = (name: string): string | undefined =>
+    record.match(new RegExp(`^${name}:(.*)$`, "m"))?.[1];
+  const source = field("SF");
+  if (source === undefined) continue;
+  const count = (name: string): number => Number(field(name) ?? 0);
+  files.push({
+    file: source.slice(source.lastIndexOf(srcMarker) + 1),
+    linesFound: count("LF"),
+    linesHit: count("LH"),
+    branchesFound: count("BRF"),
+    branchesHit: count("BRH"),
+  });
+}
+if (files.length === 0) {
+  console.error(`no file of src/ in ${lcovPath}`);
+  Deno.exit(1);
+}
+files.sort((a, b) => a.file.localeCompare(b.file));
+
+const percent = (hit: number, found: number): number => found === 0 ? 100 : (100 * hit) / found;
+const cell = (hit: number, found: number): string =>
+  `${percent(hit, found).toFixed(1).padStart(6)}% ${`${found - hit}`.padStart(4)} missed`;
+const width = Math.max(...files.map((f) => f.file.length), "total".length);
+const lines = [
+  `${"file".padEnd(width)} | ${"lines".padEnd(19)} | branches`,
+  `${"-".repeat(width)}-|-${"-".repeat(19)}-|-${"-".repeat(19)}`,
+];
+const total: FileFigures = {
+  file: "total",
+  linesFound: 0,
+  linesHit: 0,
+  branchesFound: 0,
+  branchesHit: 0,
+};
+for (const f of files) {
+  lines.push(
+    `${f.file.padEnd(width)} | ${cell(f.linesHit, f.linesFound)} | ${
+      cell(f.branchesHit, f.branchesFound)
+    }`,
+  );
+  total.linesFound += f.linesFound;
+  total.linesHit += f.linesHit;
+  total.branchesFound += f.branchesFound;
+  total.branchesHit += f.branchesHit;
+}
+const linePercent = percent(total.linesHit, total.linesFound);
+const branchPercent = percent(total.branchesHit, total.branchesFound);
+lines.push(
+  `${"-".repeat(width)}-|-${"-".repeat(19)}-|-${"-".repeat(19)}`,
+  `${"total".padEnd(width)} | ${cell(total.linesHit, total.linesFound)} | ${
+    cell(total.branchesHit, total.branchesFound)
+  }`,
+);
+const passed = linePercent >= min && branchPercent >= min;
+lines.push(
+  `coverage of src/: lines ${linePercent.toFixed(2)}%, branches ${
+    branchPercent.toFixed(2)
+  }% (threshold ${min}%): ${passed ? "ok" : "BELOW THRESHOLD"}`,
+);
+const summary = lines.join("\n") + "\n";
+await Deno.writeTextFile(`${dir}/summary.txt`, summary);
+console.log(summary + `report: ${lcovPath}, ${dir}/summary.txt`);
+if (!passed) Deno.exit(1);

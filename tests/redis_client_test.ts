@@ -1,0 +1,232 @@
+/**
+ * The Redis client's arguments, its life cycle and the queue's corners
+ * (R-1, R-6, R-9), against a throwaway `redis-server`.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { Redis } from "ioredis";
+import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
+import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
+import { withRedisServer } from "./fixtures/redis_server.ts";
+
+function withClient(fn: (redis: RedisClient, path: string) => Promise<void>): () => Promise<void> {
+  return () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path });
+      try {
+        await fn(redis, path);
+      } finally {
+        await redis.close();
+      }
+    });
+}
+
+Deno.test("R-8: connectRedis refuses a lease that is not a positive finite number of ms", async () => {
+  for (const leaseMs of [0, -1, NaN, Infinity]) {
+    await assertRejects(() => connectRedis({ path: "/nonexistent" }, { leaseMs }), RangeError);
+  }
+});
+
+Deno.test("R-1: connectRedis with a URL nobody listens on rejects with the connection error and leaves nothing open", async () => {
+  // Port 1 on the loopback: refused at once. The URL's user, password and database are parsed.
+  for (const url of ["redis://user:p%40ss@127.0.0.1:1/2", "rediss://127.0.0.1:1"]) {
+    const error = await assertRejects(() => connectRedis(url));
+    assert(error instanceof Error);
+    assert(/ECONNREFUSED|refused/i.test(error.message), error.message);
+  }
+  // A retry strategy of the caller's is kept (here: never retry).
+  const error = await assertRejects(() =>
+    connectRedis({ host: "127.0.0.1", port: 1, retryStrategy: () => null })
+  );
+  assert(error instanceof Error);
+});
+
+Deno.test(
+  "R-1: names must be non-empty strings; a queue reopened on a client keeps its maxsize",
+  withClient((redis) => {
+    assertThrows(() => redis.queue(""), TypeError, "non-empty string");
+    assertThrows(() => redis.event(42 as unknown as string), TypeError, "non-empty string");
+    const jobs = redis.queue<number>("jobs", { maxsize: 2 });
+    assert(redis.queue<number>("jobs", { maxsize: 2 }) === jobs);
+    assertThrows(() => redis.queue<number>("jobs", { maxsize: 3 }), Error, "maxsize 2");
+    return Promise.resolve();
+  }),
+);
+
+Deno.test("R-1: a closed client refuses new primitives and calls with LinkClosed; await using closes it", async () => {
+  await withRedisServer(async (path) => {
+    let closed: RedisClient;
+    {
+      await using redis = await connectRedis({ path });
+      closed = redis;
+      const event = redis.event("go");
+      await event.set();
+      assertEquals(await event.wait({ timeout: 0 }), true);
+    }
+    assertThrows(() => closed.queue("late"), LinkClosed);
+    assertThrows(() => closed.lock("late"), LinkClosed);
+  });
+});
+
+Deno.test("R-8/W-6: primitives never used survive lease refreshes and the close; afterwards their calls reject LinkClosed", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path }, { leaseMs: 150 }); // refreshed every 50 ms
+    const jobs = redis.queue<number>("unused");
+    const slots = redis.semaphore("unused-slots", 1);
+    const go = redis.event("unused-go");
+    await new Promise((resolve) => setTimeout(resolve, 120)); // at least one refresh
+    await redis.flush();
+    await redis.close();
+    await assertRejects(() => jobs.put(1), LinkClosed);
+    await assertRejects(() => slots.acquire(), LinkClosed);
+    await assertRejects(() => go.wait(), LinkClosed);
+    await assertRejects(() => go.set(), LinkClosed);
+  });
+});
+
+Deno.test(
+  "R-6: a codec that returns no string rejects that put and changes nothing",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("coded", {
+      codec: { encode: (n) => (n === 13 ? 13 : String(n)) as string, decode: Number },
+    });
+    await jobs.put(1);
+    await assertRejects(() => jobs.put(13), TypeError, "not a string");
+    await redis.flush();
+    await assertRejects(() => jobs.put(13, { timeout: 10 }), TypeError, "not a string");
+    assertEquals(await jobs.qsize(), 1);
+    assertEquals(await jobs.get(), 1);
+  }),
+);
+
+Deno.test(
+  "Q-3: on a Redis queue a nowait call does not overtake the same client's waiting put or get",
+  withClient(async (redis) => {
+    const jobs = redis.queue<string>("ordered", { maxsize: 1, prefetch: 0 });
+    await jobs.put("first");
+    const waitingPut = jobs.put("second");
+    await assertRejects(() => jobs.putNowait("third"), QueueFull);
+    assertEquals(await jobs.get(), "first");
+    await waitingPut;
+    assertEquals(await jobs.get(), "second");
+    const waitingGet = jobs.get();
+    await assertRejects(() => jobs.getNowait(), QueueEmpty);
+    await jobs.put("fourth");
+    assertEquals(await waitingGet, "fourth");
+    assertEquals(await jobs.full(), false);
+    assertEquals(await redis.queue("unbounded").full(), false); // maxsize 0 is never full
+  }),
+);
+
+Deno.test(
+  "Q-6/R-9: taskDone for items this client took is batched and join sees it",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("tasks");
+    for (let i = 0; i < 3; i++) await jobs.put(i);
+    for (let i = 0; i < 3; i++) assertEquals(await jobs.get(), i);
+    assertEquals(await jobs.join({ timeout: 0 }), false);
+    for (let i = 0; i < 3; i++) await jobs.taskDone();
+    await redis.flush();
+    assertEquals(await jobs.join({ timeout: 1_000 }), true);
+    await assertRejects(async () => await jobs.taskDone(), RangeError);
+  }),
+);
+
+Deno.test(
+  "R-1: after the server lost its scripts (a restart without persistence) the client loads them again",
+  withClient(async (redis, path) => {
+    const jobs = redis.queue<number>("reloaded");
+    await jobs.put(1);
+    await redis.flush();
+    const raw = new Redis({ path, lazyConnect: true });
+    await raw.connect();
+    try {
+      assertEquals(await raw.script("FLUSH"), "OK");
+    } finally {
+      await raw.quit();
+    }
+    assertEquals(await jobs.qsize(), 1);
+    assertEquals(await jobs.get(), 1);
+  }),
+);
+
+Deno.test(
+  "Conventions: in Redis, a bad timeout rejects RangeError, and another client's shutdown wins over it (Q-9)",
+  withClient(async (redis, path) => {
+    await assertRejects(() => redis.semaphore("slots", 1).acquire({ timeout: -1 }), RangeError);
+    await assertRejects(() => redis.lock("guard").acquire({ timeout: NaN }), RangeError);
+    const jobs = redis.queue<number>("stopped");
+    assertEquals(await jobs.qsize(), 0); // this client knows the queue, not yet its shutdown
+    const other = await connectRedis({ path });
+    try {
+      await other.queue<number>("stopped").shutdown();
+    } finally {
+      await other.close();
+    }
+    await assertRejects(() => jobs.get({ timeout: -1 }), QueueShutDown);
+    await assertRejects(() => jobs.put(1, { timeout: -1 }), QueueShutDown);
+  }),
+);
+
+Deno.test(
+  "R-6: an item the codec cannot decode rejects the get that took it; later gets go on",
+  withClient(async (redis) => {
+    const codec = {
+      encode: (s: string) => s,
+      decode: (s: string) => {
+        if (s === "bad") throw new Error("cannot decode");
+        return s;
+      },
+    };
+    const jobs = redis.queue<string>("decoded", { codec });
+    for (const item of ["a", "bad", "b"]) await jobs.put(item);
+    assertEquals(await jobs.get(), "a");
+    await assertRejects(() => jobs.get(), Error, "cannot decode");
+    assertEquals(await jobs.get(), "b");
+    const waiting = jobs.get(); // waits: nothing is left
+    await jobs.put("bad");
+    await assertRejects(() => waiting, Error, "cannot decode");
+    await jobs.put("bad");
+    await assertRejects(
+      async () => {
+        for await (const _ of jobs) { /* the first item cannot be decoded */ }
+      },
+      Error,
+      "cannot decode",
+    );
+  }),
+);
+
+Deno.test(
+  "R-9: more puts in one turn than one batch holds all arrive, in order",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("many");
+    const count = 300; // more than a batch (128)
+    await Promise.all(Array.from({ length: count }, (_, i) => jobs.put(i)));
+    await redis.flush();
+    assertEquals(await jobs.qsize(), count);
+    const got: number[] = [];
+    for (let i = 0; i < count; i++) got.push(await jobs.get());
+    assertEquals(got, Array.from({ length: count }, (_, i) => i));
+  }),
+);
+
+Deno.test("R-1: a URL without a port means port 6379", async () => {
+  // Either nothing listens there (CI) and the error names the port, or a server does.
+  const outcome = await connectRedis("redis://127.0.0.1").catch((error: Error) => error);
+  if (outcome instanceof Error) assert(outcome.message.includes("6379"), outcome.message);
+  else await outcome.close();
+});
+
+Deno.test(
+  "Q-9/R-4: shutdown(true) on a client rejects its own waiting get with QueueShutDown",
+  withClient(async (redis) => {
+    const jobs = redis.queue<number>("stopping");
+    const waiting = jobs.get().then(() => "got", (error: Error) => error.name);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the get waits on the server
+    await jobs.shutdown(true);
+    assertEquals(await waiting, "QueueShutDown");
+  }),
+);

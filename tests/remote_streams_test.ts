@@ -1,0 +1,129 @@
+/**
+ * Web Streams over queues that are not in this thread: a worker's proxy
+ * (served over a MessageChannel in this thread) and a Redis queue. Cancelling
+ * a readable stream takes nothing more and loses nothing; an error other than
+ * shutdown errors the stream; aborting a writable one is `shutdown(true)`.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { Queue, QueueShutDown } from "../mod.ts";
+import { connect, LinkClosed, type Remote, type Servable, serve } from "../src/worker/mod.ts";
+import { connectRedis } from "../src/redis/mod.ts";
+import { withRedisServer } from "./fixtures/redis_server.ts";
+import { flush } from "./_helpers.ts";
+
+/** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
+async function withRemote<T extends Record<string, Servable>>(
+  primitives: T,
+  body: (remote: Remote<T>, close: () => void) => Promise<void>,
+): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, primitives);
+  const remote = await connect<T>(port2);
+  try {
+    await body(remote, () => link.close());
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+}
+
+Deno.test("W-2/Q-5: cancelling a remote readable stream while its read waits loses nothing", async () => {
+  const jobs = new Queue<string>();
+  await withRemote({ jobs }, async (remote) => {
+    const reader = remote.jobs.toReadableStream().getReader();
+    const read = reader.read();
+    await flush();
+    await reader.cancel();
+    assertEquals(await read, { value: undefined, done: true });
+    jobs.putNowait("a");
+    await flush();
+    // The item may already be prefetched for this side (W-2): the next get returns it, nothing lost.
+    assertEquals(await remote.jobs.get(), "a");
+    assertEquals(jobs.qsize(), 0);
+  });
+});
+
+Deno.test("W-2/Q-5: cancelling a remote readable stream in the turn its read was handed an item keeps it for the next get", async () => {
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    for (let i = 0; i < 8; i++) jobs.putNowait(i);
+    assertEquals(await remote.jobs.get(), 0); // the consumer now has items prefetched
+    await flush();
+    const all: number[] = []; // what each read and get returned, in order
+    for (const take of [() => remote.jobs.get(), () => remote.jobs.getNowait()]) {
+      const reader = remote.jobs.toReadableStream().getReader();
+      await flush(); // the stream has started: a read now pulls at once
+      const read = reader.read(); // its get is handed a prefetched item...
+      await reader.cancel(); // ...and the stream is cancelled before the read could enqueue it
+      const first = await read;
+      if (!first.done) all.push(first.value);
+      all.push(await take()); // the kept item is the next get's
+    }
+    jobs.shutdown();
+    for await (const n of remote.jobs) all.push(n);
+    // Nothing is lost or reordered.
+    assertEquals(all, [1, 2, 3, 4, 5, 6, 7]);
+  });
+});
+
+Deno.test("W-6: a remote readable stream errors with LinkClosed when its link closes", async () => {
+  const jobs = new Queue<string>();
+  await withRemote({ jobs }, async (remote, closeLink) => {
+    const reader = remote.jobs.toReadableStream().getReader();
+    const read = reader.read();
+    await flush();
+    closeLink();
+    await assertRejects(() => read, LinkClosed);
+  });
+});
+
+Deno.test("W-1: aborting a remote queue's writable stream is shutdown(true): the queued items are discarded", async () => {
+  const jobs = new Queue<string>();
+  await withRemote({ jobs }, async (remote) => {
+    const writer = remote.jobs.toWritableStream().getWriter();
+    await writer.write("a");
+    await writer.write("b");
+    await remote.jobs.join({ timeout: 0 }); // a round trip: both puts reached the owner
+    assertEquals(jobs.qsize(), 2);
+    await writer.abort(new Error("stop"));
+    assert(jobs.isShutdown);
+    assertEquals(jobs.qsize(), 0);
+    await assertRejects(() => jobs.get(), QueueShutDown);
+  });
+});
+
+Deno.test("R-1: a Redis queue is a Web Stream both ways: pipeTo fills it, a readable drains it, abort discards", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path });
+    try {
+      const jobs = redis.queue<number>("streamed", { maxsize: 2 });
+      const writing = ReadableStream.from([1, 2, 3, 4]).pipeTo(jobs.toWritableStream());
+      const reading = Array.fromAsync(jobs.toReadableStream());
+      await writing; // closing the stream shut the queue down
+      assertEquals(await reading, [1, 2, 3, 4]);
+      assert(await jobs.isShutdown);
+
+      const other = redis.queue<string>("aborted");
+      const writer = other.toWritableStream().getWriter();
+      await writer.write("x");
+      await writer.abort(new Error("stop"));
+      assert(await other.isShutdown);
+      await assertRejects(() => other.get(), QueueShutDown);
+
+      const idle = redis.queue<string>("idle");
+      const reader = idle.toReadableStream().getReader();
+      const read = reader.read();
+      await reader.cancel();
+      assertEquals(await read, { value: undefined, done: true });
+      await idle.put("kept");
+      assertEquals(await idle.get(), "kept");
+    } finally {
+      await redis.close();
+    }
+  });
+});

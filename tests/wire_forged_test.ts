@@ -1,0 +1,223 @@
+/**
+ * Messages of baton's shape that do not fit (W-10), and errors of any shape
+ * crossing the boundary (W-7), over a MessageChannel in this thread.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { Barrier, Condition, Queue } from "../mod.ts";
+import { connect, serve } from "../src/worker/mod.ts";
+
+type Envelope = { frames: unknown[]; seq: number; peer: string };
+
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("W-10: envelopes without a sequence number or frames, frames that are not objects, a second peer and frames for a role this side does not have are reported and change nothing", async () => {
+  const jobs = new Queue<number>(2);
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port2.postMessage.bind(port2);
+  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port2.postMessage;
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<number> }>(port2);
+  try {
+    await remote.jobs.put(1);
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const forged: unknown[] = [
+      { ...last, seq: "next" },
+      { ...last, seq: last.seq + 1, frames: "none" },
+      { ...last, seq: last.seq + 1, frames: [null, 7] },
+      { ...last, peer: "someone else", seq: 0, frames: [] },
+      { ...last, seq: last.seq + 2, frames: [{ type: "end", name: "jobs" }] },
+    ];
+    for (const envelope of forged) original(envelope);
+    await turns();
+    const messages = reported.map((error) => (error as Error).message);
+    assertEquals(messages.length, 6, messages.join("\n"));
+    assert(messages[0]!.includes("without a sequence number"));
+    assert(messages[1]!.includes("without frames"));
+    assert(messages[2]!.includes("not an object") && messages[3]!.includes("not an object"));
+    assert(messages[4]!.includes("second peer"));
+    assert(messages[5]!.includes("no such role here"));
+    assertEquals(jobs.qsize(), 1);
+    assertEquals(jobs.unfinishedTasks, 1);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+/** An error class baton does not know, with a name that does not end in "Error". */
+class Fault extends Error {
+  override name = "Fault";
+}
+
+Deno.test("W-7: errors of any shape cross: a thrown string arrives as an Error, an unknown name keeps its name", async () => {
+  const thrown: unknown[] = ["a plain string", new Fault("custom")];
+  let next = 0;
+  const barrier = new Barrier(1, {
+    action: () => {
+      throw thrown[next++];
+    },
+  });
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, { barrier });
+  const remote = await connect<{ barrier: Barrier }>(port2);
+  try {
+    const first = await assertRejects(() => remote.barrier.wait());
+    assertInstanceOf(first, Error);
+    assertEquals([first.name, first.message], ["Error", "a plain string"]);
+    await remote.barrier.reset();
+    const second = await assertRejects(() => remote.barrier.wait());
+    assertInstanceOf(second, Error);
+    assertEquals([second.name, second.message], ["Fault", "custom"]);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-10: on the worker's side, items unasked or twice and cancels beyond the pulls are reported; unasked items are kept, not lost", async () => {
+  const jobs = new Queue<number>();
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port1.postMessage.bind(port1);
+  port1.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port1.postMessage;
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<number> }>(port2, {
+    onError: (error) => {
+      reported.push(error);
+      throw new Error("a hook that throws breaks nothing");
+    },
+  });
+  try {
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const frames = [
+      { type: "items", name: "jobs", seq: 1_000, items: [7] },
+      { type: "items", name: "jobs", seq: 1_000, items: [7] },
+      { type: "unpulled", name: "jobs", cancelled: 3 },
+    ];
+    original({ ...last, seq: last.seq + 1, frames });
+    await turns();
+    const messages = reported.map((error) => (error as Error).message);
+    assertEquals(messages.length, 4, messages.join("\n"));
+    assert(messages[0]!.includes("1 items unasked"));
+    assert(messages[1]!.includes("1 items unasked"));
+    assert(messages[2]!.includes("arrived twice"));
+    assert(messages[3]!.includes("too few pulls"));
+    assertEquals(await remote.jobs.get(), 7); // it exists: kept once
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-10: a call frame reusing a pending call's id is reported; an onError that throws breaks nothing", async () => {
+  const jobs = new Queue<number>();
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port2.postMessage.bind(port2);
+  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port2.postMessage;
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, {
+    onError: (error) => {
+      reported.push(error);
+      throw new Error("a hook that throws");
+    },
+  });
+  const remote = await connect<{ jobs: Queue<number> }>(port2, { prefetch: 0 });
+  try {
+    await remote.jobs.put(1);
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const call = { type: "call", id: 9_999, name: "jobs", op: "join", args: [] };
+    original({ ...last, seq: last.seq + 1, frames: [call, call] });
+    await turns();
+    assertEquals(reported.length, 1);
+    assert((reported[0] as Error).message.includes("already pending"));
+    assertEquals(jobs.qsize(), 1);
+  } finally {
+    link.close(); // settles the forged pending call
+    await remote.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("C-4/W-10: a notify call frame without its count notifies one waiter", async () => {
+  const condition = new Condition();
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port2.postMessage.bind(port2);
+  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port2.postMessage;
+  const reported: Error[] = [];
+  const link = serve(port1, { condition }, { onError: (error) => reported.push(error as Error) });
+  const remote = await connect<{ condition: Condition }>(port2);
+  try {
+    const woken: number[] = [];
+    const waiters = [1, 2].map(async (id) => {
+      await condition.acquire();
+      if (await condition.wait({ timeout: 200 })) woken.push(id);
+      condition.release();
+    });
+    await turns();
+    assertEquals(await remote.condition.acquire(), true); // held through the link
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const call = { type: "call", id: 9_000, name: "condition", op: "notify", args: [] };
+    // The worker's side keeps posting (acks): post at the number the owner's side expects next.
+    let seq = last.seq + 1;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      original({ ...last, seq, frames: [call] });
+      await turns();
+      const outOfOrder = reported.at(-1)?.message.match(/expected #(\d+)/);
+      if (outOfOrder === undefined || outOfOrder === null) break;
+      reported.pop();
+      seq = Number(outOfOrder[1]);
+    }
+    assertEquals(reported, []);
+    // The forged message took the number the worker's side would use next, so that side can
+    // make no more calls: closing the link gives back the lock it holds (W-9).
+    link.close();
+    await Promise.all(waiters);
+    assertEquals(woken, [1]);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
