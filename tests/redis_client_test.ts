@@ -7,7 +7,8 @@
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Redis } from "ioredis";
-import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
+import { QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
+import { LinkClosed } from "../src/worker/mod.ts";
 import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
 

@@ -75,19 +75,19 @@ Deno.test("Q-2/W-3: a remote put the owner's compare refuses rejects with its er
 
 /** A queue with its own storage that refuses 13 (the storage hooks, as in Python's queue.py). */
 class Picky extends Queue<number> {
-  // set by _init, which the base constructor calls before any field initializer would run
+  // set by storageInit, which the base constructor calls before any field initializer would run
   declare items: number[];
-  protected override _init(): void {
+  protected override storageInit(): void {
     this.items = [];
   }
-  protected override _qsize(): number {
+  protected override storageSize(): number {
     return this.items.length;
   }
-  protected override _put(item: number): void {
+  protected override storagePut(item: number): void {
     if (item === 13) throw new Error("no 13 here");
     this.items.push(item);
   }
-  protected override _get(): number {
+  protected override storageGet(): number {
     return this.items.shift()!;
   }
 }
