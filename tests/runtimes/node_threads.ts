@@ -50,6 +50,8 @@ export interface Check {
   run(module: URL): Promise<void>;
   /** Why Deno's `node:worker_threads` cannot run it, if it cannot. */
   notOnDeno?: string;
+  /** It waits for the worker thread to exit by itself. */
+  waitsForExit?: boolean;
 }
 
 function start(module: URL, job: Job, transferList: MessagePort[] = []): Worker {
@@ -75,6 +77,7 @@ export const checks: Check[] = [
   {
     name:
       "W-15: a Queue served to a worker_threads Worker gets every item put through parentPort exactly once, in order; W-3: what the platform cannot clone rejects its put",
+    waitsForExit: true,
     async run(module) {
       const jobs = new Queue<unknown>(16);
       const worker = start(module, { baton: "producer" });
@@ -93,6 +96,7 @@ export const checks: Check[] = [
   {
     name:
       "W-15: a Queue served on a Node MessagePort gets every item put from the worker's end exactly once, in order",
+    waitsForExit: true,
     async run(module) {
       const jobs = new Queue<unknown>(16);
       const { port1, port2 } = new MessageChannel();
