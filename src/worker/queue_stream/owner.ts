@@ -445,8 +445,11 @@ export class QueueTap<T = unknown> {
     if (this.#host.closed) return;
     // A slot admitted before the shutdown (in line, as a put would be) is granted before it.
     if (this.#owed > 0) {
-      this.#push({ type: "credit", name: this.name, count: this.#owed });
+      // Zeroed first: a push that fills the envelope posts it, and the top-up that runs
+      // before a post would grant the same owed slots again.
+      const owed = this.#owed;
       this.#owed = 0;
+      this.#push({ type: "credit", name: this.name, count: owed });
     }
     this.#push({ type: "shutdown", name: this.name, immediate });
     this.#unwatchSpace?.(); // no credit is granted after a shutdown
