@@ -363,8 +363,10 @@ export class Outbox {
   #count = 0;
   /** A post at the end of the turn is scheduled. */
   #turnScheduled = false;
-  /** The microtask watch of this batch runs (see `#probe`). */
+  /** A microtask of the watch (see `#probe`) is queued. */
   #probing = false;
+  /** The watch gave up on this batch: it leaves at MAX_BATCH or the end of the turn. */
+  #gaveUp = false;
   /** Counts every frame queued and every change to a queued one: the probe's clock. */
   #activity = 0;
   #seen = 0;
@@ -443,7 +445,7 @@ export class Outbox {
       return;
     }
     if (lazy) this.#scheduleTurn();
-    else if (!this.#probing) {
+    else if (!this.#probing && !this.#gaveUp) {
       // The first frame after a quiet spell has nothing to wait for: it leaves after the
       // synchronous step that queued it (never inside it: its caller may not be done).
       this.#startProbe(this.#frames.length === 1 && performance.now() - this.#lastPost > IDLE_MS);
@@ -481,23 +483,23 @@ export class Outbox {
    * the end of the turn: the watch gives up after {@linkcode MAX_PROBES}.
    */
   #probe = (): void => {
-    if (this.empty || this.#closed) {
-      this.#probing = false;
-      return;
-    }
+    this.#probing = false;
+    if (this.empty || this.#closed) return;
     if (this.#activity !== this.#seen) {
       this.#seen = this.#activity;
       this.#quiet = 0;
     } else if (++this.#quiet >= QUIET_TICKS) {
-      this.#probing = false;
       this.flush();
       return;
     }
     if (++this.#probes < MAX_PROBES) {
+      this.#probing = true;
       queueMicrotask(this.#probe);
       return;
     }
-    this.#probing = false;
+    this.#gaveUp = true;
+    // A busy program: the batch leaves at MAX_BATCH or the end of the turn, unwatched (a
+    // watch per microtask would cost a busy producer a second microtask per put).
     this.#scheduleTurn();
   };
 
@@ -512,6 +514,8 @@ export class Outbox {
     const pending = this.#frames;
     this.#frames = [];
     this.#count = 0;
+    this.#gaveUp = false;
+    this.#probes = 0;
     const transfer: Transferable[] = [];
     for (const { transfer: moved } of pending) if (moved !== undefined) transfer.push(...moved);
     const envelope: Envelope = {
