@@ -241,7 +241,7 @@ class CallerSide implements Role {
     const signal = options?.signal;
     if (signal !== undefined) frame.cancellable = true;
     this.peer.send(frame);
-    return new Promise((resolve, reject) => {
+    const answer = new Promise((resolve, reject) => {
       const call: PendingCall = {
         resolve,
         reject,
@@ -261,6 +261,8 @@ class CallerSide implements Role {
       }
       this.calls.set(id, call);
     });
+    this.peer.outbox.postIfIdle(); // a call on an idle link leaves now, registered
+    return answer;
   }
 
   #closeName(name: string): void {

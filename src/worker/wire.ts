@@ -367,6 +367,8 @@ export class Outbox {
   #probing = false;
   /** The watch gave up on this batch: it leaves at MAX_BATCH or the end of the turn. */
   #gaveUp = false;
+  /** This batch began after a quiet spell: it leaves after one microtask (or `postIfIdle`). */
+  #idleBatch = false;
   /** Counts every frame queued and every change to a queued one: the probe's clock. */
   #activity = 0;
   #seen = 0;
@@ -421,6 +423,16 @@ export class Outbox {
     this.#added(n);
   }
 
+  /**
+   * Posts now when this batch began after a quiet spell (see
+   * {@linkcode IDLE_MS}): for a caller at the end of a step that queued
+   * one request (a put, a call), which saves the microtask the batch would
+   * otherwise wait. Never call it in the middle of a state change.
+   */
+  postIfIdle(): void {
+    if (this.#idleBatch && this.#seen === this.#activity) this.flush();
+  }
+
   /** Notes a change made in place to an unsent frame (an ack's seq, a done count). */
   touch(): void {
     this.#activity++;
@@ -468,6 +480,7 @@ export class Outbox {
     if (this.#probing) return;
     this.#probing = true;
     this.#quiet = idle ? QUIET_TICKS - 1 : 0;
+    this.#idleBatch = idle;
     this.#probes = 0;
     this.#seen = this.#activity;
     queueMicrotask(this.#probe);
@@ -515,6 +528,7 @@ export class Outbox {
     this.#frames = [];
     this.#count = 0;
     this.#gaveUp = false;
+    this.#idleBatch = false;
     this.#probes = 0;
     const transfer: Transferable[] = [];
     for (const { transfer: moved } of pending) if (moved !== undefined) transfer.push(...moved);

@@ -162,6 +162,7 @@ export class QueueProxy {
     if (!this.#useCredit) return this.#putCall("put", checked, options);
     if (this.#credits > 0 && this.#putters.size === 0) {
       this.#send(checked);
+      this.#outbox.postIfIdle(); // a put on an idle link leaves now
       return RESOLVED;
     }
     if (options?.timeout === 0) return this.#putNowaitCall(checked);
