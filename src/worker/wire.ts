@@ -349,10 +349,12 @@ interface Pending {
 }
 
 /**
- * Collects the frames of one turn into one envelope, posted at the end of
- * the turn (or at once past {@linkcode MAX_BATCH} items, or on `flush()`).
- * Items are checked before they join a frame (see `clone.ts`), so a post
- * that throws is a fault of the endpoint, reported and never retried.
+ * Collects the frames of one burst of work into one envelope, posted once
+ * the program has gone idle (`#probe`), after one microtask when the link
+ * was quiet ({@linkcode IDLE_MS}), at once past {@linkcode MAX_BATCH}
+ * items or on `flush()`, and at the end of the turn at the latest. Items
+ * are checked before they join a frame (see `clone.ts`), so a post that
+ * throws is a fault of the endpoint, reported and never retried.
  */
 export class Outbox {
   #endpoint: Endpoint;
@@ -430,7 +432,7 @@ export class Outbox {
    * otherwise wait. Never call it in the middle of a state change.
    */
   postIfIdle(): void {
-    if (this.#idleBatch && this.#seen === this.#activity) this.flush();
+    if (this.#idleBatch) this.flush();
   }
 
   /** Notes a change made in place to an unsent frame (an ack's seq, a done count). */
