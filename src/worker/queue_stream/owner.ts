@@ -354,6 +354,23 @@ export class QueueTap<T = unknown> {
     }, options);
   }
 
+  /**
+   * A remote `get` answered at once when an item is stored (then no local
+   * getter waits, so taking it now keeps the line); false when it must wait.
+   */
+  getAtHand(id: number): boolean {
+    let taken: Taken<T> | undefined;
+    try {
+      taken = this.#access.takeHeld(this.#out);
+    } catch (error) {
+      this.#answerError(id, error);
+      return true;
+    }
+    if (taken === undefined) return false;
+    this.#send(taken, id);
+    return true;
+  }
+
   /** A remote `getNowait`. */
   getNowait(id: number): void {
     let taken: Taken<T> | undefined;
