@@ -365,6 +365,8 @@ export class Outbox {
   #count = 0;
   /** A post at the end of the turn is scheduled. */
   #turnScheduled = false;
+  /** A post at the end of the turn will be scheduled in a microtask or two. */
+  #turnSoon = false;
   /** A microtask of the watch (see `#probe`) is queued. */
   #probing = false;
   /** The watch gave up on this batch: it leaves at MAX_BATCH or the end of the turn. */
@@ -458,13 +460,32 @@ export class Outbox {
       this.flush();
       return;
     }
-    if (lazy) this.#scheduleTurn();
+    if (lazy) this.#scheduleTurnSoon();
     else if (!this.#probing && !this.#gaveUp) {
       // The first frame after a quiet spell has nothing to wait for: it leaves after the
       // synchronous step that queued it (never inside it: its caller may not be done).
       this.#startProbe(this.#frames.length === 1 && performance.now() - this.#lastPost > IDLE_MS);
     }
   }
+
+  /**
+   * Schedules the end-of-turn post two microtasks from now: scheduling costs
+   * a few µs (about 20 on a thread back from idle), which a lazy frame (an
+   * ack pushed while a get's answer is handed over) should not add to the
+   * code waiting for that answer.
+   */
+  #scheduleTurnSoon(): void {
+    if (this.#turnScheduled || this.#turnSoon) return;
+    this.#turnSoon = true;
+    queueMicrotask(this.#turnSoonStep);
+  }
+
+  #turnSoonStep = (): void => queueMicrotask(this.#turnSoonDone);
+
+  #turnSoonDone = (): void => {
+    this.#turnSoon = false;
+    if (!this.empty) this.#scheduleTurn();
+  };
 
   /** Posts at the end of the turn (unless posted before). */
   #scheduleTurn(): void {
