@@ -404,10 +404,6 @@ export class QueueProxy {
     const count = this.#window - held;
     this.#outstanding += count;
     this.#outbox.push({ type: "pull", name: this.#name, count });
-    // Now, with the acks so far: the owner sends the next batch while this side takes the
-    // rest of this one (a loop taking items stays busy, so the batch would wait for the end
-    // of the turn, when nothing is left to overlap with).
-    this.#outbox.flush();
   }
 
   /**
