@@ -104,6 +104,7 @@ export class Peer {
       return;
     }
     this.#expected++;
+    this.outbox.heard();
     for (const frame of envelope.frames) {
       const problem = checkFrame(frame);
       const role = typeof (frame as Frame)?.type === "string" &&

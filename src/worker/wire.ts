@@ -331,9 +331,9 @@ export const afterTurn: (task: () => void) => void = (() => {
 const MAX_BATCH = 256;
 
 /**
- * A frame queued when nothing was posted for this long (ms) leaves unless
- * more are queued in the same step: a put or a call on an idle link waits
- * one microtask, not three. Streams post far more often than this.
+ * A frame queued when nothing was posted or heard for this long (ms) leaves
+ * unless more are queued in the same step: a put or a call on an idle link
+ * waits one microtask, not three. Streams post and hear far more often.
  */
 const IDLE_MS = 0.5;
 
@@ -378,8 +378,8 @@ export class Outbox {
   #seen = 0;
   #quiet = 0;
   #probes = 0;
-  /** When the last envelope was posted (ms). */
-  #lastPost = -Infinity;
+  /** When the last envelope was posted or heard (ms). */
+  #lastTraffic = -Infinity;
   /** Called at the next flush, before it posts: last-moment frames (credit top-ups). */
   #beforeFlush: (() => void)[] = [];
   #closed = false;
@@ -437,6 +437,15 @@ export class Outbox {
     if (this.#idleBatch) this.flush();
   }
 
+  /**
+   * Notes that an envelope arrived: the link is not quiet. (A producer that
+   * waited for credit resumes when the credit arrives; its next frames are a
+   * stream's, to batch, not a lone request.)
+   */
+  heard(): void {
+    this.#lastTraffic = performance.now();
+  }
+
   /** Notes a change made in place to an unsent frame (an ack's seq, a done count). */
   touch(): void {
     this.#activity++;
@@ -464,7 +473,9 @@ export class Outbox {
     else if (!this.#probing && !this.#gaveUp) {
       // The first frame after a quiet spell has nothing to wait for: it leaves after the
       // synchronous step that queued it (never inside it: its caller may not be done).
-      this.#startProbe(this.#frames.length === 1 && performance.now() - this.#lastPost > IDLE_MS);
+      this.#startProbe(
+        this.#frames.length === 1 && performance.now() - this.#lastTraffic > IDLE_MS,
+      );
     }
   }
 
@@ -568,7 +579,7 @@ export class Outbox {
       return false;
     }
     this.#seq++;
-    this.#lastPost = performance.now();
+    this.#lastTraffic = performance.now();
     return true;
   }
 
