@@ -428,20 +428,15 @@ export class Outbox {
   }
 
   /**
-   * Posts now when this batch began after a quiet spell (see
-   * {@linkcode IDLE_MS}): for a caller at the end of a step that queued
-   * one request (a put, a call), which saves the microtask the batch would
-   * otherwise wait. Never call it in the middle of a state change.
+   * Posts now when this batch began on a quiet link ({@linkcode IDLE_MS}):
+   * for a caller at the end of a step that queued one request (a put, a
+   * call). Never call it in the middle of a state change.
    */
   postIfIdle(): void {
     if (this.#idleBatch) this.flush();
   }
 
-  /**
-   * Notes that an envelope arrived: the link is not quiet. (A producer that
-   * waited for credit resumes when the credit arrives; its next frames are a
-   * stream's, to batch, not a lone request.)
-   */
+  /** An envelope arrived: the link is not quiet (a producer resumed by credit keeps batching). */
   heard(): void {
     this.#lastTraffic = performance.now();
   }
@@ -479,12 +474,7 @@ export class Outbox {
     }
   }
 
-  /**
-   * Schedules the end-of-turn post two microtasks from now: scheduling costs
-   * a few µs (about 20 on a thread back from idle), which a lazy frame (an
-   * ack pushed while a get's answer is handed over) should not add to the
-   * code waiting for that answer.
-   */
+  /** The end-of-turn post, scheduled two microtasks later: not on the path of a get's answer. */
   #scheduleTurnSoon(): void {
     if (this.#turnScheduled || this.#turnSoon) return;
     this.#turnSoon = true;
