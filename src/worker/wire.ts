@@ -331,9 +331,9 @@ export const afterTurn: (task: () => void) => void = (() => {
 const MAX_BATCH = 256;
 
 /**
- * A frame queued when nothing was posted or heard for this long (ms) leaves
- * unless more are queued in the same step: a put or a call on an idle link
- * waits one microtask, not three. Streams post and hear far more often.
+ * A frame queued when nothing was posted for this long (ms), nor heard
+ * since, leaves unless more are queued in the same step: a put or a call on
+ * an idle link waits one microtask, not three. Streams post far more often.
  */
 const IDLE_MS = 0.5;
 
@@ -378,8 +378,10 @@ export class Outbox {
   #seen = 0;
   #quiet = 0;
   #probes = 0;
-  /** When the last envelope was posted or heard (ms). */
-  #lastTraffic = -Infinity;
+  /** When the last envelope was posted (ms). */
+  #lastPost = -Infinity;
+  /** An envelope arrived since the last post. */
+  #heard = false;
   /** Called at the next flush, before it posts: last-moment frames (credit top-ups). */
   #beforeFlush: (() => void)[] = [];
   #closed = false;
@@ -438,7 +440,7 @@ export class Outbox {
 
   /** An envelope arrived: the link is not quiet (a producer resumed by credit keeps batching). */
   heard(): void {
-    this.#lastTraffic = performance.now();
+    this.#heard = true;
   }
 
   /** Notes a change made in place to an unsent frame (an ack's seq, a done count). */
@@ -469,7 +471,7 @@ export class Outbox {
       // The first frame after a quiet spell has nothing to wait for: it leaves after the
       // synchronous step that queued it (never inside it: its caller may not be done).
       this.#startProbe(
-        this.#frames.length === 1 && performance.now() - this.#lastTraffic > IDLE_MS,
+        this.#frames.length === 1 && !this.#heard && performance.now() - this.#lastPost > IDLE_MS,
       );
     }
   }
@@ -569,7 +571,8 @@ export class Outbox {
       return false;
     }
     this.#seq++;
-    this.#lastTraffic = performance.now();
+    this.#lastPost = performance.now();
+    this.#heard = false;
     return true;
   }
 
