@@ -42,8 +42,10 @@
  * tenth of the items, then the median of `rounds`; every round runs each
  * case once, back to back, and the ratio is the median of the per-round
  * ratios), `samples` per side for the idle latency (2,000), `gap` between
- * them in ms (1), `pings` per side for the round trip (5,000). Exits 1 when
- * a target is missed.
+ * them in ms (1), `pings` per side for the round trip (5,000); `only`
+ * (`--only=one hop,idle`): run just the cases whose id holds one of these
+ * words (the ids are in the table below the results; `idle one hop` and
+ * `round trip` name the latency cases). Exits 1 when a target is missed.
  *
  * Below the table, for every throughput case: how many messages baton's
  * two sides received per 1,000 items (a listener beside baton's counts
@@ -77,6 +79,11 @@ function setting(name: string, fallback: number): number {
   }
   return value;
 }
+
+/** `--only=one hop,idle`: run only the cases whose id holds one of these (default: all). */
+const ONLY = (Deno.args.find((a) => a.startsWith("--only="))?.slice(7) ?? Deno.env.get("ONLY"))
+  ?.split(",").filter((part) => part.length > 0);
+const selected = (id: string) => ONLY === undefined || ONLY.some((part) => id.includes(part));
 
 const ITEMS = setting("items", 500_000);
 const ROUNDS = setting("rounds", 5);
@@ -435,7 +442,7 @@ const WARM_UP_SCALE = 0.1;
 
 const cases: ThroughputCase[] = [];
 const add = (id: string, run: (items: number) => Promise<Measured>, scale = 1) =>
-  cases.push({ id, run, scale });
+  selected(id) && cases.push({ id, run, scale });
 for (const kind of ["numbers", "objects"] as const) {
   add(`${kind} raw 1`, (items) => rawOneHop(kind, 1, items), ONE_PER_MESSAGE_SCALE);
   add(`${kind} raw 100`, (items) => rawOneHop(kind, 100, items));
@@ -460,8 +467,8 @@ for (let round = 0; round <= ROUNDS; round++) {
     if (round > 0) results.get(id)!.push(value); // round 0 warms up
   }
 }
-const oneWay = await idleOneHop();
-const trips = await roundTrips();
+const oneWay = selected("idle one hop") ? await idleOneHop() : undefined;
+const trips = selected("round trip") ? await roundTrips() : undefined;
 const elapsed = (performance.now() - started) / 1000;
 
 const fmt = (value: number) => value.toLocaleString("en-US");
@@ -474,6 +481,7 @@ function throughputRow(
   baselineId: string,
   target?: number,
 ): void {
+  if (!results.has(id) || !results.has(baselineId)) return;
   rows.push({
     name,
     baseline,
@@ -551,11 +559,15 @@ const latencyRow = (
     ...(target !== undefined && { target: { direction: "at most" as const, ratio: target } }),
   });
 const oneWayBaseline = "raw one-way postMessage, same port";
-latencyRow("idle one hop, put → waiting get, p50", oneWayBaseline, oneWay.timings, 0.5, 1.5);
-latencyRow("idle one hop, put → waiting get, p90", oneWayBaseline, oneWay.timings, 0.9);
+if (oneWay !== undefined) {
+  latencyRow("idle one hop, put → waiting get, p50", oneWayBaseline, oneWay.timings, 0.5, 1.5);
+  latencyRow("idle one hop, put → waiting get, p90", oneWayBaseline, oneWay.timings, 0.9);
+}
 const tripBaseline = "raw postMessage round trip, same endpoint";
-latencyRow("remote `get()` round trip (prefetch 0), p50", tripBaseline, trips, 0.5, 1.3);
-latencyRow("remote `get()` round trip (prefetch 0), p90", tripBaseline, trips, 0.9);
+if (trips !== undefined) {
+  latencyRow("remote `get()` round trip (prefetch 0), p50", tripBaseline, trips, 0.5, 1.3);
+  latencyRow("remote `get()` round trip (prefetch 0), p90", tripBaseline, trips, 0.9);
+}
 
 function figure(value: number, unit: Row["unit"]): string {
   if (unit === "µs") return `${value.toFixed(1)} µs`;
@@ -615,10 +627,14 @@ console.log(
     fmt(PINGS)
   } per side; the first ${WARM_UP_FRACTION * 100}% of each series dropped`,
 );
+const clockLine = oneWay === undefined
+  ? ""
+  : `shared clock, consumer − producer worker: ${(oneWay.skew * MS_TO_US).toFixed(1)} µs (± ${
+    (oneWay.skewRoundTrip * MS_TO_US / 2).toFixed(1)
+  } µs: half the fastest exchange ` +
+    `over a SharedArrayBuffer; a busy machine widens it); `;
 console.log(
-  `shared clock, consumer − producer worker: ${(oneWay.skew * MS_TO_US).toFixed(1)} µs ` +
-    `(± ${(oneWay.skewRoundTrip * MS_TO_US / 2).toFixed(1)} µs: half the fastest exchange ` +
-    `over a SharedArrayBuffer; a busy machine widens it); whole run ${elapsed.toFixed(0)} s`,
+  `${clockLine}whole run ${elapsed.toFixed(0)} s${ONLY ? `; only ${ONLY.join(", ")}` : ""}`,
 );
 console.log("");
 for (const line of lines) console.log(line);
@@ -662,7 +678,7 @@ for (const { id } of cases) {
     } | ${percent(measured.map((m) => m.cpu.main))} |`,
   );
 }
-const { arrival, delivery } = oneWay.timings;
+const { arrival, delivery } = oneWay?.timings ?? {};
 if (arrival && delivery) {
   console.log(
     `\nidle one hop, where the time goes (p50): put → the message carrying the item arrives ${

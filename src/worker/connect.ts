@@ -271,7 +271,7 @@ class CallerSide implements Role {
     if (signal !== undefined) frame.cancellable = true;
     this.peer.send(frame);
     for (const arg of args) if (arg instanceof Travelling) this.peer.outbox.travel();
-    return new Promise((resolve, reject) => {
+    const answer = new Promise((resolve, reject) => {
       const call: PendingCall = {
         resolve,
         reject,
@@ -291,6 +291,8 @@ class CallerSide implements Role {
       }
       this.calls.set(id, call);
     });
+    this.peer.outbox.postIfIdle(); // a call on an idle link leaves now, registered
+    return answer;
   }
 
   #closeName(name: string): void {

@@ -141,6 +141,7 @@ export class Peer {
     }
     this.#expected++;
     if (envelope.travel === true) decodeFrames(envelope.frames, (error) => this.report(error));
+    this.outbox.heard();
     for (const frame of envelope.frames) {
       const problem = checkFrame(frame);
       const role = typeof (frame as Frame)?.type === "string" &&

@@ -419,11 +419,13 @@ class OwnerSide implements Role {
       this.#reply(id, undefined, new LinkClosed(`"${frame.name}" is not served on this endpoint`));
       return;
     }
+    const tap = served.tap;
+    // An item at hand answers a get now: no wait, so no signal to make (a round trip's cost).
+    if (tap !== undefined && frame.op === "get" && tap.getAtHand(id)) return;
     // Every wait gets a signal: closing the link removes the waiter, which takes nothing later.
     const controller = new AbortController();
     const options: WaitOptions = { signal: controller.signal };
     if (frame.timeout !== undefined) options.timeout = frame.timeout;
-    const tap = served.tap;
     if (tap !== undefined && (frame.op === "get" || frame.op === "getNowait")) {
       if (frame.op === "getNowait") tap.getNowait(id);
       else {

@@ -356,6 +356,23 @@ export class QueueTap<T = unknown> {
     }, options);
   }
 
+  /**
+   * A remote `get` answered at once when an item is stored (then no local
+   * getter waits, so taking it now keeps the line); false when it must wait.
+   */
+  getAtHand(id: number): boolean {
+    let taken: Taken<T> | undefined;
+    try {
+      taken = this.#access.takeHeld(this.#out);
+    } catch (error) {
+      this.#answerError(id, error);
+      return true;
+    }
+    if (taken === undefined) return false;
+    this.#send(taken, id);
+    return true;
+  }
+
   /** A remote `getNowait`. */
   getNowait(id: number): void {
     let taken: Taken<T> | undefined;
@@ -444,8 +461,11 @@ export class QueueTap<T = unknown> {
     if (this.#host.closed) return;
     // A slot admitted before the shutdown (in line, as a put would be) is granted before it.
     if (this.#owed > 0) {
-      this.#push({ type: "credit", name: this.name, count: this.#owed });
+      // Zeroed first: a push that fills the envelope posts it, and the top-up that runs
+      // before a post would grant the same owed slots again.
+      const owed = this.#owed;
       this.#owed = 0;
+      this.#push({ type: "credit", name: this.name, count: owed });
     }
     this.#push({ type: "shutdown", name: this.name, immediate });
     this.#unwatchSpace?.(); // no credit is granted after a shutdown

@@ -177,11 +177,15 @@ export class QueueProxy {
     if (!this.#useCredit) return this.#putCall("put", checked, options);
     if (this.#credits > 0 && this.#putters.size === 0) {
       this.#send(checked);
+      this.#outbox.postIfIdle(); // a put on an idle link leaves now
       return RESOLVED;
     }
     if (options?.timeout === 0) return this.#putNowaitCall(checked);
     this.#want(true);
-    return this.#putters.wait(options, checked);
+    const waiting = this.#putters.wait(options, checked);
+    // This producer stops until credit comes: what it queued leaves now, not at the end of the turn.
+    this.#outbox.flush();
+    return waiting;
   }
 
   putNowait(item: unknown): Promise<void> {
@@ -228,8 +232,12 @@ export class QueueProxy {
     }
     this.#credits--;
     if (this.#credits < CREDIT_WINDOW / 2) this.#want();
-    this.#putSinceCheck = true;
-    this.#watchIdle();
+    // Only an ask for more is withdrawn when idle: without one, nothing to watch (and
+    // scheduling the watch costs a thread back from idle about 20 µs).
+    if (this.#wantSent === "ahead") {
+      this.#putSinceCheck = true;
+      this.#watchIdle();
+    }
   }
 
   /**
@@ -305,7 +313,10 @@ export class QueueProxy {
     if (options?.timeout === 0) return this.#getNowaitCall();
     this.#adapt();
     this.#pull();
-    return this.#getters.wait(options, undefined);
+    const waiting = this.#getters.wait(options, undefined);
+    // This consumer stops until items come: its acks and pulls leave now.
+    this.#outbox.flush();
+    return waiting;
   }
 
   getNowait(): Promise<unknown> {
@@ -368,9 +379,15 @@ export class QueueProxy {
     const frame = this.#ackFrame;
     if (frame !== undefined && this.#outbox.last() === frame) {
       frame.seq = seq + 1; // still unsent
+      this.#outbox.touch();
       return;
     }
-    this.#ackFrame = this.#outbox.push({ type: "ack", name: this.#name, seq: seq + 1 });
+    // Acks ride with the next frame (the next get's call or pull), or leave at the end of the turn.
+    this.#ackFrame = this.#outbox.push(
+      { type: "ack", name: this.#name, seq: seq + 1 },
+      undefined,
+      true,
+    );
   }
 
   #arrive(received: Received): void {
@@ -567,8 +584,13 @@ export class QueueProxy {
       // Certainly valid: this side took the item. One count per turn, no round trip.
       this.#undone--;
       const frame = this.#doneFrame;
-      if (frame !== undefined && this.#outbox.last() === frame) frame.count++;
-      else this.#doneFrame = this.#outbox.push({ type: "done", name: this.#name, count: 1 });
+      if (frame !== undefined && this.#outbox.last() === frame) {
+        frame.count++;
+        this.#outbox.touch();
+      } else {
+        const done = { type: "done" as const, name: this.#name, count: 1 };
+        this.#doneFrame = this.#outbox.push(done, undefined, true); // rides with the next frame
+      }
       return Promise.resolve();
     }
     return this.#host.call(this.#name, "taskDone", []) as Promise<void>;
