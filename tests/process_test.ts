@@ -318,3 +318,48 @@ Deno.test("M-1/M-2: wait() over processes resolves with those that ended, by ide
   const notStarted = new Process(TARGETS, { args: ["return"] });
   await assertRejects(() => wait([notStarted]), Error, "not started");
 });
+
+Deno.test("P-1/P-6: a module given as a URL string; bad names and onError throw TypeError", async () => {
+  const child = new Process(TARGETS.href, { args: ["return"] });
+  child.start();
+  assertEquals(await child.join(), 0);
+  assertThrows(() => new Process(TARGETS, { name: 7 as unknown as string }), TypeError);
+  assertThrows(
+    () => new Process(TARGETS, { onError: "log" as unknown as (error: unknown) => void }),
+    TypeError,
+  );
+});
+
+Deno.test("P-5: terminate() right after start(), before the worker exists, gives -15", async () => {
+  const child = new Process(TARGETS, { args: ["return"] });
+  child.start();
+  child.terminate();
+  assertEquals(await child.join(), -15);
+  assertEquals(child.isAlive(), false);
+  await assertRejects(
+    () => child.join({ signal: AbortSignal.abort(new Error("aborted before")) }),
+    Error,
+    "aborted before",
+  );
+});
+
+Deno.test("P-1: one primitive at several places of args, shared objects, Sets and null-prototype objects keep their shape", async () => {
+  const event = new Event();
+  const out = new Queue<string>();
+  const shared = { event };
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { out });
+  const child = new Process(TARGETS, {
+    args: [
+      "nested",
+      { box: [event, new Map([["out", out]])] },
+      shared,
+      shared,
+      new Set([event]),
+      bare,
+    ],
+  });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  assertEquals(event.isSet(), true);
+  assertEquals(out.getNowait(), "from the child");
+});

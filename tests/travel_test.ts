@@ -8,19 +8,21 @@
  */
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { Condition, Event, Lock, Queue, Semaphore } from "../mod.ts";
+import { Barrier, Condition, Event, Lock, PriorityQueue, Queue, Semaphore } from "../mod.ts";
 import {
   connect,
   LinkClosed,
   Pipe,
   Process,
   release,
+  type RemoteBarrier,
   type RemoteCondition,
   type RemoteEvent,
   type RemoteLock,
   type RemoteQueue,
   type RemoteSemaphore,
   serve,
+  wait,
 } from "@baton/baton/worker";
 import { liveTravelled } from "../src/worker/travel_proxy.ts";
 import { liveTravelLinks } from "../src/worker/serve.ts";
@@ -277,5 +279,111 @@ Deno.test("W-14/P-6: a remote proxy in a Process's args is a copy: the child's t
   link.close();
   port1.close();
   port2.close();
+  await settled();
+});
+
+Deno.test("W-14: a travelled queue iterates with for await, reads as a stream, and wait() sees it ready (M-1)", async () => {
+  const served = await servedQueue<unknown>();
+  const inner = new Queue<number>();
+  await served.proxy.put({ inner });
+  const { inner: proxy } = await served.proxy.get() as { inner: RemoteQueue<number> };
+  assertEquals(await wait([proxy], { timeout: 0 }), []);
+  inner.putNowait(1);
+  assertEquals(await wait([proxy], { timeout: 10_000 }), [proxy]);
+  inner.putNowait(2);
+  inner.putNowait(3);
+  inner.shutdown();
+  const seen: number[] = [];
+  for await (const n of proxy) {
+    seen.push(n);
+    if (n === 2) break;
+  }
+  const rest: number[] = [];
+  for await (const n of proxy.toReadableStream()) rest.push(n);
+  assertEquals([seen, rest], [[1, 2], [3]]);
+  await release(proxy);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: a Barrier travels: its proxy's constants and state, and both sides pass together", async () => {
+  const served = await servedQueue<unknown>();
+  const barrier = new Barrier(2);
+  await served.proxy.put([barrier]);
+  const [proxy] = await served.proxy.get() as [RemoteBarrier];
+  assertEquals(proxy.parties, 2);
+  assertEquals(await proxy.broken, false);
+  const [theirs, ours] = await Promise.all([proxy.wait(), barrier.wait()]);
+  assertEquals([theirs, ours].sort(), [0, 1]);
+  await release(proxy);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: primitives in a Map, a Set and beside a Date travel; shared parts stay shared; deep data stays whole", async () => {
+  const served = await servedQueue<unknown>();
+  const event = new Event();
+  const shared = { event };
+  let deep: unknown = "bottom";
+  for (let i = 0; i < 600; i++) deep = [deep];
+  const when = new Date(0);
+  await served.proxy.put(new Map([["e", event]]));
+  await served.proxy.put(new Set([event]));
+  await served.proxy.put([when, shared, shared, deep, event]);
+  const map = await served.proxy.get() as Map<string, RemoteEvent>;
+  const set = await served.proxy.get() as Set<RemoteEvent>;
+  const [date, a, b, nested, direct] = await served.proxy.get() as [
+    Date,
+    { event: RemoteEvent },
+    { event: RemoteEvent },
+    unknown,
+    RemoteEvent,
+  ];
+  assertEquals(date.getTime(), 0);
+  assert(a === b && a.event === direct, "one shared object, one proxy");
+  let depth = 0;
+  for (let part = nested; Array.isArray(part); part = part[0]) depth++;
+  assertEquals(depth, 600);
+  await map.get("e")!.set();
+  assertEquals(event.isSet(), true);
+  assertEquals(await [...set][0]!.isSet(), true);
+  for (const proxy of [map.get("e"), [...set][0], direct]) await release(proxy);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: an Event travels into a PriorityQueue (puts by call) and back through a direct getNowait answer", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const queue = new PriorityQueue<[number, Event]>();
+  const link = serve(port1, { queue });
+  const remote = await connect<{ queue: PriorityQueue<[number, Event]> }>(port2);
+  const event = new Event();
+  await remote.queue.put([1, event]);
+  const [priority, proxy] = await remote.queue.getNowait() as unknown as [number, RemoteEvent];
+  assertEquals(priority, 1);
+  await proxy.set();
+  assertEquals(event.isSet(), true);
+  await release(proxy);
+  await remote.close();
+  link.close();
+  port1.close();
+  port2.close();
+  await settled();
+});
+
+Deno.test("W-14: a proxy released here and then passed on arrives broken: its calls reject LinkClosed", async () => {
+  const served = await servedQueue<unknown>();
+  const event = new Event();
+  await served.proxy.put([event]);
+  const [first] = await served.proxy.get() as [RemoteEvent];
+  assertEquals(await first.isSet(), false);
+  await release(first);
+  await served.proxy.put([first]);
+  const [second] = await served.proxy.get() as [RemoteEvent];
+  await assertRejects(() => second.isSet(), LinkClosed);
+  await release(second);
+  await release(42);
+  await release({});
+  await served.close();
   await settled();
 });
