@@ -6,6 +6,7 @@
  */
 
 import FakeTimers from "@sinonjs/fake-timers";
+import { connect, type Remote, type Servable, serve } from "../src/worker/mod.ts";
 
 export type Clock = ReturnType<typeof FakeTimers.install>;
 
@@ -128,4 +129,22 @@ export function abortedSignal(): { signal: AbortSignal; reason: Error } {
   const controller = new AbortController();
   controller.abort(reason);
   return { signal: controller.signal, reason };
+}
+
+/** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
+export async function withRemote<T extends Record<string, Servable>>(
+  primitives: T,
+  body: (remote: Remote<T>) => Promise<void>,
+): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, primitives);
+  const remote = await connect<T>(port2);
+  try {
+    await body(remote);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
 }

@@ -363,3 +363,16 @@ Deno.test("P-1: one primitive at several places of args, shared objects, Sets an
   assertEquals(event.isSet(), true);
   assertEquals(out.getNowait(), "from the child");
 });
+
+Deno.test("P-4/P-5: daemon can be set before start; await using a process never started does nothing", async () => {
+  const child = new Process(TARGETS, { args: ["return"] });
+  child.daemon = true;
+  assertEquals(child.daemon, true);
+  {
+    await using unused = new Process(TARGETS, { args: ["return"] });
+    assertEquals(unused.exitCode, null);
+  }
+  child.start();
+  assertEquals(await child.join(), 0);
+  assertEquals(await child.join({ signal: new AbortController().signal }), 0, "ended: at once");
+});

@@ -24,9 +24,10 @@ import {
   QueueFull,
   Semaphore,
 } from "../mod.ts";
-import { connect, Pipe, type Remote, type Servable, serve } from "../src/worker/mod.ts";
+import { connect, Pipe } from "../src/worker/mod.ts";
 import { connectRedis } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
+import { withRemote } from "./_helpers.ts";
 
 /** A positive timeout short enough to keep the suite quick; only outcomes are asserted. */
 const SHORT = 5;
@@ -158,24 +159,6 @@ Deno.test("Conventions: AbortSignal.timeout() rejects the wait with its TimeoutE
   lock.release();
   assert(!lock.locked()); // the aborted acquire took nothing
 });
-
-/** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
-async function withRemote<T extends Record<string, Servable>>(
-  primitives: T,
-  body: (remote: Remote<T>) => Promise<void>,
-): Promise<void> {
-  const { port1, port2 } = new MessageChannel();
-  const link = serve(port1, primitives);
-  const remote = await connect<T>(port2);
-  try {
-    await body(remote);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
-}
 
 Deno.test("W-2: through a worker proxy a timeout produces what it does locally, for every primitive", async () => {
   const lock = new Lock();

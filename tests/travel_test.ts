@@ -387,3 +387,17 @@ Deno.test("W-14: a proxy released here and then passed on arrives broken: its ca
   await served.close();
   await settled();
 });
+
+Deno.test("W-14: a primitive inside a null-prototype object travels (the object arrives as an ordinary one)", async () => {
+  const served = await servedQueue<unknown>();
+  const event = new Event();
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { event, n: 1 });
+  await served.proxy.put(bare);
+  const got = await served.proxy.get() as { event: RemoteEvent; n: number };
+  assertEquals(got.n, 1);
+  await got.event.set();
+  assertEquals(event.isSet(), true);
+  await release(got.event);
+  await served.close();
+  await settled();
+});

@@ -9,33 +9,15 @@
 
 import { assert, assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
 import { Event, LifoQueue, PriorityQueue, Queue, QueueShutDown } from "../mod.ts";
-import { connect, Pipe, type Remote, type Servable, serve, wait } from "../src/worker/mod.ts";
+import { connect, Pipe, serve, wait } from "../src/worker/mod.ts";
 import { type Readiness, waitable } from "../src/worker/wait.ts";
 import { queueAccess } from "../src/_queue_access.ts";
-import { abortedSignal, flush, track, watchListeners } from "./_helpers.ts";
+import { abortedSignal, flush, track, watchListeners, withRemote } from "./_helpers.ts";
 import { Agent, inspected, until } from "./fixtures/agent.ts";
 
 /** Ready watchers a queue holds for `wait` (its inspect view). */
 function watching(queue: object): number {
   return inspected(queue, "watchingReady");
-}
-
-/** Serves `primitives` on a MessageChannel, connects the other end, runs `body`, closes all. */
-async function withRemote<T extends Record<string, Servable>>(
-  primitives: T,
-  body: (remote: Remote<T>) => Promise<void>,
-): Promise<void> {
-  const { port1, port2 } = new MessageChannel();
-  const link = serve(port1, primitives);
-  const remote = await connect<T>(port2);
-  try {
-    await body(remote);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
 }
 
 // ---- local queues ----

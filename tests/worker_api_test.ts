@@ -7,33 +7,8 @@
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Barrier, BrokenBarrierError, Condition, Event, PeriodicTimer } from "../mod.ts";
-import {
-  connect,
-  type Endpoint,
-  Pipe,
-  type Remote,
-  type Servable,
-  serve,
-} from "../src/worker/mod.ts";
-import { flush } from "./_helpers.ts";
-
-/** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
-async function withRemote<T extends Record<string, Servable>>(
-  primitives: T,
-  body: (remote: Remote<T>) => Promise<void>,
-): Promise<void> {
-  const { port1, port2 } = new MessageChannel();
-  const link = serve(port1, primitives);
-  const remote = await connect<T>(port2);
-  try {
-    await body(remote);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
-}
+import { connect, type Endpoint, Pipe, type Servable, serve } from "../src/worker/mod.ts";
+import { flush, withRemote } from "./_helpers.ts";
 
 Deno.test("Conventions: serve() refuses what it cannot use, saying what was wrong", () => {
   const { port1, port2 } = new MessageChannel();

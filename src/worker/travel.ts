@@ -157,20 +157,18 @@ function holdsTraveller(value: unknown): boolean {
 }
 
 /**
- * The copy of a value that holds travellers (see the module documentation):
- * a {@linkcode Travelling} when it holds one. Throws what `structuredClone`
- * throws for a part it refuses.
+ * The copy of a value that holds travellers (see the module documentation),
+ * as a {@linkcode Travelling}. Throws what `structuredClone` throws for a
+ * part it refuses.
  */
 export function travelCopy(value: unknown): unknown {
   const seen = new Map<object, unknown>();
-  let travellers = 0;
   const visit = (part: unknown, depth: number): unknown => {
     if (typeof part !== "object" || part === null) {
       return typeof part === "function" || typeof part === "symbol" ? structuredClone(part) : part;
     }
     if (seen.has(part)) return seen.get(part);
     if (isTraveller(part)) {
-      travellers++;
       const placeholder = new Traveller(part);
       seen.set(part, placeholder);
       return placeholder;
@@ -212,8 +210,8 @@ export function travelCopy(value: unknown): unknown {
     seen.set(part, copy);
     return copy;
   };
-  const copy = visit(value, 0);
-  return travellers > 0 ? new Travelling(copy) : copy;
+  // Called only for a value holding a traveller (checkedCopy): the copy travels.
+  return new Travelling(visit(value, 0));
 }
 
 function define(target: object, key: string, value: unknown): void {
