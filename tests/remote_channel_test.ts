@@ -179,6 +179,38 @@ Deno.test("Q-3: a remote getNowait does not overtake the same side's waiting get
   });
 });
 
+Deno.test("W-2: a remote getNowait still on its way takes the item sent ahead before its answer; a later get takes the answer", async () => {
+  const jobs = new Queue<string>();
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote) => {
+    jobs.putNowait("a");
+    assertEquals(await remote.jobs.getNowait(), "a"); // then it pulls one item ahead
+    await settle(() => inspected(jobs, "waitingGetters") === 1); // the pull waits at the owner
+    const direct = remote.jobs.getNowait(); // nothing here: asks the owner
+    jobs.putNowait("b"); // sent ahead at once, before the owner reads the getNowait
+    jobs.putNowait("c"); // the getNowait's answer
+    const later = remote.jobs.get({ timeout: 60_000 }); // waits here: "b" has not arrived
+    // "b" arrives while the getNowait, called first, is unanswered: it is the getNowait's.
+    assertEquals(await direct, "b");
+    assertEquals(await later, "c");
+    assertEquals(jobs.qsize(), 0);
+  }, { connect: { prefetch: 1 } });
+});
+
+Deno.test("W-2: an item sent ahead while a remote getNowait is on its way goes to the later get when the getNowait finds the queue empty", async () => {
+  const jobs = new Queue<string>();
+  await withRemote<{ jobs: Queue<string> }>({ jobs }, async (remote) => {
+    jobs.putNowait("a");
+    assertEquals(await remote.jobs.getNowait(), "a"); // then it pulls one item ahead
+    await settle(() => inspected(jobs, "waitingGetters") === 1); // the pull waits at the owner
+    const direct = remote.jobs.getNowait(); // nothing here: asks the owner
+    jobs.putNowait("b"); // sent ahead at once: the owner then finds nothing for the getNowait
+    const later = remote.jobs.get({ timeout: 60_000 }); // waits here: "b" has not arrived
+    await assertRejects(() => direct, QueueEmpty);
+    assertEquals(await later, "b");
+    assertEquals(jobs.qsize(), 0);
+  }, { connect: { prefetch: 1 } });
+});
+
 /** Lets messages between the two ends of a channel in this thread go through. */
 async function settle(condition: () => boolean): Promise<void> {
   for (let turn = 0; turn < 1000 && !condition(); turn++) {

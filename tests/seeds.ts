@@ -111,6 +111,16 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: "a pull that reached the owner after it had ended the stream (drained) added " +
       "demand the remote side no longer counted; fixed by ignoring pulls after end",
   },
+  {
+    model: "served Queue",
+    seed: -680037506,
+    path: "1456:0:9:12:12:17:18:18:20:20:16:16",
+    counterexample:
+      '{"maxsize":0,"prefetch":1,"consumers":"remote","steps":[{"cmd":{"t":"lput"},"wait":1},{"cmd":{"t":"rgetNowait"},"wait":1},{"cmd":{"t":"rgetNowait"},"wait":0},{"cmd":{"t":"lputNowait"},"wait":0},{"cmd":{"t":"rgetTimeout","ms":1},"wait":0},{"cmd":{"t":"lput"},"wait":1},{"cmd":{"t":"rtaskDone"},"wait":1}],"shutdownBy":"local","immediate":false}',
+    found: "a remote getNowait on its way when an item sent ahead arrived: a get called " +
+      "after it took that item, and the getNowait the later answer (W-2); fixed by " +
+      "keeping items received for the direct gets out, which were called first",
+  },
 ];
 
 /**

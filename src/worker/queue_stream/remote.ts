@@ -87,7 +87,11 @@ export class QueueProxy {
   #lastArrival = -Infinity;
   /** Returns the owner has not confirmed: items that arrive meanwhile went back to its queue. */
   #returning = 0;
-  /** Direct gets not answered yet. */
+  /**
+   * Direct gets not answered yet. They were called before every get waiting
+   * here (a direct get goes out only while none waits), so items sent ahead
+   * wait for their answers: the earliest get takes the earliest item (W-2).
+   */
   #directPending = 0;
   #ended = false;
   /** Every item before this seq was taken by this side's code (or went back). */
@@ -308,7 +312,7 @@ export class QueueProxy {
     if (this.#drained()) return Promise.reject(new QueueShutDown());
     const error = checkWaitOptions(options);
     if (error !== undefined) return Promise.reject(error);
-    if (this.#received.length > 0) return this.#take();
+    if (this.#atHand()) return this.#take();
     if (this.#prefetch === 0) return this.#direct("get", options);
     if (options?.timeout === 0) return this.#getNowaitCall();
     this.#adapt();
@@ -323,7 +327,7 @@ export class QueueProxy {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#leftover.length > 0) return Promise.resolve(this.#leftover.shift());
     if (this.#drained()) return Promise.reject(new QueueShutDown());
-    if (this.#received.length > 0) return this.#take();
+    if (this.#atHand()) return this.#take();
     return this.#getNowaitCall();
   }
 
@@ -337,10 +341,25 @@ export class QueueProxy {
     return this.#direct("getNowait");
   }
 
-  /** A get served in the owner's thread: its answer is the stream's next item. */
+  /**
+   * Whether a get called now takes an item received here. Not while a direct
+   * get is out: it was called first, so the item received first is its own
+   * (a later get would otherwise take an earlier item of the same producer).
+   */
+  #atHand(): boolean {
+    return this.#received.length > 0 && this.#directPending === 0;
+  }
+
+  /**
+   * A get served in the owner's thread: its answer is the stream's next item.
+   * Items sent ahead that arrive before the answer go first: the answer
+   * takes the earliest item received, and its own item stays for the next get.
+   */
   #direct(op: string, options?: WaitOptions): Promise<unknown> {
     this.#directPending++;
+    let pending = true;
     const answered = (seq: number, value: unknown): unknown => {
+      pending = false;
       this.#directPending--;
       if (this.#discarding) {
         // Sent before the owner read the shutdown(true) return: it discards this one too (W-12).
@@ -352,11 +371,17 @@ export class QueueProxy {
       const received = this.#received.shift()!;
       this.#taken(received.seq);
       this.#pull();
+      this.#handOut();
       if (received.error !== undefined) throw received.error;
       return received.value;
     };
     return this.#host.call(this.#name, op, [], options, answered).catch((error) => {
-      this.#directPending--;
+      // An answer that carried an item was counted when it arrived.
+      if (pending) {
+        pending = false;
+        this.#directPending--;
+        this.#handOut();
+      }
       throw error;
     });
   }
@@ -470,15 +495,30 @@ export class QueueProxy {
     }
     this.#lastArrival = performance.now();
     for (let i = 0; i < values.length; i++) this.#arrive({ seq: seq + i, value: values[i] });
-    while (this.#getters.size > 0 && this.#received.length > 0) {
-      const received = this.#received.shift()!;
-      this.#taken(received.seq);
-      const getter = this.#getters.shift()!;
-      if (received.error === undefined) getter.resolve(received.value);
-      else getter.reject(received.error);
+    this.#handOut();
+  }
+
+  /**
+   * Hands the items received to the gets waiting here, in seq order and in
+   * the order the gets were called, once no earlier direct get is out; then
+   * pulls for the gets still waiting, or ends them when the stream ended.
+   */
+  #handOut(): void {
+    if (this.#directPending === 0) {
+      while (this.#getters.size > 0 && this.#received.length > 0) {
+        const received = this.#received.shift()!;
+        this.#taken(received.seq);
+        const getter = this.#getters.shift()!;
+        if (received.error === undefined) getter.resolve(received.value);
+        else getter.reject(received.error);
+      }
+      // The owner ends the stream only once every item it sent was taken or came back, so `end`
+      // finds nothing here and rejects the waiting gets itself: a guard.
+      // deno-coverage-ignore
+      if (this.#getters.size > 0 && this.#drained()) this.#getters.rejectAll(new QueueShutDown());
     }
     if (this.#getters.size > 0) this.#pull();
-    else this.#wakeReady();
+    this.#wakeReady();
   }
 
   /** The item `seq` could not be sent: it is back at the owner's head; the get meant for it fails. */
@@ -522,8 +562,7 @@ export class QueueProxy {
 
   /** Whether a get here settles without asking the owner. */
   #readyHere(): boolean {
-    return this.#closed || this.#leftover.length > 0 || this.#received.length > 0 ||
-      this.#drained();
+    return this.#closed || this.#leftover.length > 0 || this.#atHand() || this.#drained();
   }
 
   /**
