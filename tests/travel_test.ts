@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Barrier, Condition, Event, Lock, PriorityQueue, Queue, Semaphore } from "../mod.ts";
 import {
   connect,
@@ -400,4 +400,80 @@ Deno.test("W-14: a primitive inside a null-prototype object travels (the object 
   await release(got.event);
   await served.close();
   await settled();
+});
+
+Deno.test("W-14/P-6: a proxy whose connection was closed, passed on, arrives broken: its calls reject LinkClosed", async () => {
+  const served = await servedQueue<unknown>();
+  const { port1, port2 } = new MessageChannel();
+  const event = new Event();
+  const link = serve(port1, { event });
+  const remote = await connect<{ event: Event }>(port2);
+  const stale = remote.event;
+  await remote.close();
+  await served.proxy.put([stale]);
+  const [proxy] = await served.proxy.get() as [RemoteEvent];
+  await assertRejects(() => proxy.set(), LinkClosed);
+  assertEquals(event.isSet(), false);
+  await release(proxy);
+  link.close();
+  port1.close();
+  port2.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-10/W-14: an attach frame for a name not served here is refused and reported; its port is closed", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const errors: unknown[] = [];
+  const link = serve(port1, { event: new Event() }, { onError: (error) => errors.push(error) });
+  const extra = new MessageChannel();
+  port2.postMessage(
+    {
+      "@baton": 2,
+      peer: "forged",
+      seq: 0,
+      frames: [{ type: "attach", name: "nope", port: extra.port1 }],
+    },
+    [extra.port1],
+  );
+  for (let i = 0; i < 200 && errors.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assertEquals(errors.length, 1);
+  assert(String(errors[0]).includes("cannot travel from here"), String(errors[0]));
+  link.close();
+  port1.close();
+  port2.close();
+  extra.port2.close();
+});
+
+Deno.test("W-15: an endpoint with postMessage but neither addEventListener nor on/off is refused with TypeError", () => {
+  const endpoint = { postMessage() {} } as unknown as MessagePort;
+  assertThrows(() => serve(endpoint, {}), TypeError, "addEventListener");
+});
+
+Deno.test("W-10/W-14: a travel envelope with a token that does not fit, or a frame that is not an object, is reported", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const errors: unknown[] = [];
+  const queue = new Queue<unknown>();
+  const link = serve(port1, { queue }, { onError: (error) => errors.push(error) });
+  port2.postMessage({
+    "@baton": 2,
+    peer: "forged",
+    seq: 0,
+    travel: true,
+    frames: [7, {
+      type: "put",
+      name: "queue",
+      items: [{ "@baton:travel": 1, kind: "Nope", port: 1 }],
+    }],
+  });
+  for (let i = 0; i < 200 && errors.length < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert(errors.some((error) => String(error).includes("does not fit")), errors.join("; "));
+  assertEquals(queue.qsize(), 0, "a put without credit changes nothing");
+  link.close();
+  port1.close();
+  port2.close();
 });
