@@ -477,3 +477,23 @@ Deno.test("W-10/W-14: a travel envelope with a token that does not fit, or a fra
   port1.close();
   port2.close();
 });
+
+Deno.test("P-2/P-1: an exit report of another shape, and an argument token that is not a name, are not taken for baton's", async () => {
+  const { readExitReport } = await import("../src/worker/_process_wire.ts");
+  const { decodeArgs } = await import("../src/worker/_process_args.ts");
+  assertEquals(readExitReport({ "@baton:exit": 2 }), undefined);
+  assertEquals(readExitReport(null), undefined);
+  assertEquals(readExitReport({ "@baton:exit": 0 }), { "@baton:exit": 0 });
+  const odd = { "@baton:arg": 5 };
+  assertEquals(decodeArgs([odd], {}), [odd]);
+  await assertRejects(
+    async () => decodeArgs([{ "@baton:arg": "a9" }], {}),
+    Error,
+    "did not arrive",
+  );
+});
+
+Deno.test("M-1: a queue's readiness refuses a negative timeout with RangeError", async () => {
+  const { queueReady } = await import("../src/worker/wait.ts");
+  await assertRejects(() => queueReady(new Queue<unknown>(), { timeout: -1 }), RangeError);
+});

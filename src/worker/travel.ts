@@ -410,6 +410,8 @@ export function travelChannel(): { port1: MessagePort; port2: MessagePort } {
   const threads = process?.getBuiltinModule?.("node:worker_threads") as
     | { MessageChannel?: new () => { port1: MessagePort; port2: MessagePort } }
     | undefined;
+  // Deno, Node and Bun have node:worker_threads; the global channel is for browsers.
+  // deno-coverage-ignore
   const Channel = threads?.MessageChannel ?? MessageChannel;
   return new Channel();
 }
