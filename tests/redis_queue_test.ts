@@ -640,3 +640,37 @@ Deno.test(
     assert(text.includes("maxsize: 8") && text.includes("baton:{q:seen}"), text);
   }),
 );
+
+Deno.test(
+  "R-1: close() while puts are on their way in ends: each put either resolved and is stored, or rejected LinkClosed",
+  () =>
+    withRedisServer(async (path) => {
+      const reader = await connectRedis({ path });
+      try {
+        for (let round = 0; round < 5; round++) {
+          const writer = await connectRedis({ path });
+          const name = `closing-${round}`;
+          const queue = writer.queue<number>(name, { maxsize: 100 });
+          await queue.put(0); // initialised, with a small put window
+          // Not awaited: they are still asking for room when the client closes. Before the
+          // fix, close() never resolved and the thread spun on a reservation loop.
+          const outcomes = Array.from(
+            { length: 10 },
+            (_, i) => queue.put(i + 1).then(() => "put", (error) => error),
+          );
+          await writer.close();
+          const settled = await Promise.all(outcomes);
+          for (const outcome of settled) {
+            assert(
+              outcome === "put" || (outcome instanceof Error && outcome.name === "LinkClosed"),
+              String(outcome),
+            );
+          }
+          const resolved = settled.filter((outcome) => outcome === "put").length;
+          assertEquals(await reader.queue<number>(name, { maxsize: 100 }).qsize(), 1 + resolved);
+        }
+      } finally {
+        await reader.close();
+      }
+    }),
+);

@@ -703,6 +703,13 @@ export class RedisQueue<T> implements QueueLike<T> {
   // ---- producer ----
 
   #pumpPuts(): void {
+    if (this.#closeSignal.signal.aborted) {
+      // Puts that were on their way in when the client closed: no reservation can come any
+      // more (a loop asking for one would end at once and start again, for ever).
+      const closed = new LinkClosed("the Redis client is closed");
+      while (this.#putters.length > 0) settle(this.#putters.shift()!, closed);
+      return;
+    }
     while (this.#putters.length > 0 && this.#reserved > 0 && this.#shut === 0) {
       const putter = this.#putters.shift()!;
       this.#reserved--;
