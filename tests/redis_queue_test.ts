@@ -284,6 +284,33 @@ Deno.test(
 );
 
 Deno.test(
+  "R-4: a get whose fetch found nothing just before a put and a shutdown takes the item",
+  withClients(1, async ([redis], path) => {
+    const raw = new Redis({ path });
+    try {
+      const queue = redis!.queue<number>("late-item");
+      await queue.put(0);
+      assertEquals(await queue.get(), 0); // initialised, and the queue is empty
+      // Held by the server, the get's fetch, the put and the shutdown run in that order
+      // once it resumes, and their answers come back together.
+      await raw.client("PAUSE", 60_000, "WRITE");
+      const got = queue.get().then((item) => item, (error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the fetch has been sent
+      await queue.putNowait(4);
+      const shut = queue.shutdown();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await raw.client("UNPAUSE");
+      await shut;
+      // the fetch's empty answer came from before the put: the shutdown must not end the get
+      assertEquals(await got, 4);
+      await assertRejects(() => queue.get(), QueueShutDown);
+    } finally {
+      await raw.quit();
+    }
+  }),
+);
+
+Deno.test(
   "R-4: shutdown(true) discards queued and prefetched items and releases join",
   withClients(2, async ([a, b]) => {
     const qa = a!.queue<number>("now", { maxsize: 50 });

@@ -859,7 +859,14 @@ export class RedisQueue<T> implements QueueLike<T> {
     });
   }
 
-  async #fetchOnce(): Promise<number> {
+  /**
+   * Fetches up to a window of items. Returns how many came and whether the
+   * queue was shut down when the server answered: that answer, not the
+   * client's latest news, tells an empty fetch from a drained queue (a
+   * shutdown's reply can be read before the fetch's caller resumes, while a
+   * put made after the fetch left waits in the list).
+   */
+  async #fetchOnce(): Promise<{ got: number; shut: number }> {
     const want = this.#getWindow;
     let reply = await this.#call("fetch", want) as (number | string)[];
     if (reply[1] === 1) {
@@ -868,18 +875,19 @@ export class RedisQueue<T> implements QueueLike<T> {
     }
     // [shutdown, reaped, ...items]
     const got = reply.length - 2;
+    const shut = Number(reply[0]);
     for (let i = 2; i < reply.length; i++) this.#buffer.push(reply[i] as string);
     if (got === want) this.#getWindow = Math.min(this.#maxWindow, want * 2);
-    this.#onShut(Number(reply[0]));
+    this.#onShut(shut);
     this.#serve();
-    return got;
+    return { got, shut };
   }
 
   async #fetchLoop(): Promise<void> {
     while (this.#getters.length > 0 && !this.#core.closed) {
-      const got = await this.#fetchOnce();
+      const { got, shut } = await this.#fetchOnce();
       if (got > 0 || this.#getters.length === 0) continue;
-      if (this.#shut > 0) {
+      if (shut > 0) {
         while (this.#getters.length > 0) settle(this.#getters.shift()!, new QueueShutDown());
         return;
       }
