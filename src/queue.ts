@@ -17,9 +17,10 @@ import {
   grantQueueAccess,
   type QueueAccess,
   type QueueWait,
-  SlotHold,
+  type SlotHold,
   type Taken,
 } from "./_queue_access.ts";
+import { QueueLedger } from "./_queue_ledger.ts";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
 import { inspectView } from "./_inspect.ts";
 import { QueueIterator, readableOfQueue } from "./_streams.ts";
@@ -74,13 +75,6 @@ class Reservation {
 /** What `waitReserve`/`waitTake` return when they settled at once. */
 const SETTLED: QueueWait = { cancel: () => false };
 
-/** Inserts `taken` into `list`, kept in stamp order (a short list). */
-function insertByStamp<T>(list: Taken<T>[], taken: Taken<T>): void {
-  let index = list.length;
-  while (index > 0 && list[index - 1]!.stamp > taken.stamp) index--;
-  list.splice(index, 0, taken);
-}
-
 /**
  * A first-in, first-out queue (Python's `queue.Queue`) for async tasks.
  *
@@ -110,29 +104,13 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   readonly maxsize: number;
   #bound: number;
   /**
-   * Slots held by named holders (the worker layer's put credits and items
-   * sent to remote consumers): `stored + held <= bound` always holds.
+   * Slots held for the worker layer (`stored + held <= bound` always holds),
+   * items given back to the head, and the worker layer's watchers.
    */
-  #held = 0;
-  #holds: Set<SlotHold> | undefined;
-  /** Items taken for a holder and given back, oldest first: served before storage. */
-  #returned: Taken<T>[] | undefined;
-  /** Numbers held takes, so returned items go back in the order they left. */
-  #nextStamp = 0;
+  readonly #ledger = new QueueLedger<T>();
   #unfinished = 0;
   #isShutdown = false;
   #discarding = false;
-  #shutdownWatchers: Set<(immediate: boolean) => void> | undefined;
-  /** One-shot callbacks waiting for free slots (the worker layer's credit top-ups). */
-  #spaceWatchers: Map<() => void, number> | undefined;
-  /** The fewest free slots any space watcher waits for (`Infinity` when none does). */
-  #spaceLeast = Infinity;
-  /** Told once when the queue is drained (the worker layer ends remote consumers). */
-  #drainWatchers: Set<() => void> | undefined;
-  /** Told when a putter starts to wait (the worker layer reclaims idle credits). */
-  #waitWatchers: Set<() => void> | undefined;
-  /** Told once when a `get` would not wait: an item is stored, or the queue is drained (`wait`). */
-  #readyWatchers: Set<() => void> | undefined;
   #getters: WaitList<T, HeldGet | undefined>;
   #putters: WaitList<void, T | Reservation>;
   #joiners: WaitList<boolean, undefined>;
@@ -241,7 +219,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * ```
    */
   full(): boolean {
-    return this.#putters.size !== 0 || this.#stored() + this.#held >= this.#bound;
+    return this.#putters.size !== 0 || this.#stored() + this.#ledger.held >= this.#bound;
   }
 
   /**
@@ -306,7 +284,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       const error = checkWaitOptions(options);
       if (error !== undefined) return rejected(error);
     }
-    if (this.#putters.size === 0 && this.#stored() + this.#held < this.#bound) {
+    if (this.#putters.size === 0 && this.#stored() + this.#ledger.held < this.#bound) {
       try {
         this.#add(item);
       } catch (error) {
@@ -354,21 +332,18 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     }
     this.storagePut(item); // may throw (a compare function): nothing counted yet
     this.#unfinished++;
-    if (this.#readyWatchers !== undefined) this.#fireReady();
+    if (this.#ledger.watchingReady) this.#fireReady();
   }
 
   /** Calls, once each, the ready watchers, when a `get` would not wait now. */
   #fireReady(): void {
-    const watchers = this.#readyWatchers;
-    if (watchers === undefined || (this.#stored() === 0 && !this.#drained())) return;
-    this.#readyWatchers = undefined;
-    for (const watcher of watchers) watcher(); // must not throw: it runs inside a put
+    if (this.#stored() > 0 || this.#drained()) this.#ledger.fireReady();
   }
 
   /** An item handed to a held getter: its slot moves to the holder, with the next stamp. */
   #holdTaken(held: HeldGet): void {
     this.#hold(held.hold, 1);
-    held.stamp = this.#nextStamp++;
+    held.stamp = this.#ledger.stamp();
   }
 
   /**
@@ -431,18 +406,13 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
 
   /** Items stored: in storage, and given back to the head. */
   #stored(): number {
-    const returned = this.#returned;
+    const returned = this.#ledger.returned;
     return returned === undefined ? this.storageSize() : this.storageSize() + returned.length;
   }
 
   /** Removes the next stored item (given-back items first); may throw (a compare function). */
   #takeStored(): T {
-    const returned = this.#returned;
-    if (returned !== undefined && returned.length > 0) {
-      const taken = returned.shift()!; // a short list, only after a give-back
-      if (returned.length === 0) this.#returned = undefined;
-      return taken.item;
-    }
+    if (this.#ledger.returned !== undefined) return this.#ledger.takeReturned();
     return this.storageGet();
   }
 
@@ -454,7 +424,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   }
 
   #admitPutters(): void {
-    while (this.#putters.size !== 0 && this.#stored() + this.#held < this.#bound) {
+    while (this.#putters.size !== 0 && this.#stored() + this.#ledger.held < this.#bound) {
       const putter = this.#putters.shift()!;
       const data = putter.data;
       if (data instanceof Reservation) {
@@ -472,33 +442,19 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       }
       putter.resolve();
     }
-    if (
-      this.#spaceLeast !== Infinity &&
-      this.#bound - this.#stored() - this.#held >= this.#spaceLeast
-    ) {
-      this.#fireSpace();
+    const least = this.#ledger.spaceLeast;
+    if (least !== Infinity && this.#bound - this.#stored() - this.#ledger.held >= least) {
+      this.#ledger.fireSpace(this.#free, this.#blocked);
     }
   }
 
-  /** Calls, once each, the space watchers whose number of slots is free now. */
-  #fireSpace(): void {
-    const watchers = this.#spaceWatchers!;
-    try {
-      for (const [watcher, least] of watchers) {
-        if (this.#isShutdown || this.#putters.size !== 0) break;
-        if (this.#bound - this.#stored() - this.#held < least) continue;
-        watchers.delete(watcher);
-        watcher(); // must not throw: it runs inside the call that freed the slots
-      }
-    } finally {
-      this.#spaceLeast = Infinity;
-      for (const least of watchers.values()) this.#spaceLeast = Math.min(this.#spaceLeast, least);
-    }
-  }
+  /** Free slots, counting held ones as used. */
+  #free = (): number => this.#bound - this.#stored() - this.#ledger.held;
+  /** No slot may go to a holder now: shut down, or putters wait for room first. */
+  #blocked = (): boolean => this.#isShutdown || this.#putters.size !== 0;
 
   #putterWaits(): void {
-    if (this.#waitWatchers === undefined || this.#putters.size === 0) return;
-    for (const watcher of [...this.#waitWatchers]) watcher();
+    if (this.#putters.size !== 0) this.#ledger.firePutterWaits();
   }
 
   /** Serves waiting getters from storage (after items came back to it). */
@@ -593,8 +549,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     this.#isShutdown = true;
     if (immediate) {
       this.#discarding = true;
-      let discarded = this.#returned?.length ?? 0;
-      this.#returned = undefined;
+      let discarded = this.#ledger.dropReturned();
       // Through the hooks, as Python does, so a subclass's own storage empties too.
       while (this.storageSize() > 0) {
         this.storageGet();
@@ -604,9 +559,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     }
     this.#putters.rejectAll(new QueueShutDown());
     this.#rejectIfDrained();
-    if (this.#shutdownWatchers !== undefined) {
-      for (const watcher of [...this.#shutdownWatchers]) watcher(immediate);
-    }
+    this.#ledger.fireShutdown(immediate);
   }
 
   /**
@@ -624,60 +577,37 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * held, so no item is on its way in and none can come back.
    */
   #drained(): boolean {
-    return this.#isShutdown && this.#stored() === 0 && this.#held === 0;
+    return this.#isShutdown && this.#stored() === 0 && this.#ledger.held === 0;
   }
 
   #rejectIfDrained(): void {
     if (!this.#drained()) return;
     this.#getters.rejectAll(new QueueShutDown());
-    const watchers = this.#drainWatchers;
-    if (watchers !== undefined) {
-      this.#drainWatchers = undefined;
-      for (const watcher of watchers) watcher();
-    }
+    this.#ledger.fireDrained();
     this.#fireReady();
   }
 
   // ---- the ledger of held slots ----
 
   #hold(hold: SlotHold, n: number): void {
-    if (!this.#holds?.has(hold)) {
-      throw new AccountingError(`${hold.label} is not a hold of this queue`);
-    }
-    hold.count += n;
-    this.#held += n;
+    this.#ledger.hold(hold, n);
     // An invariant (Q-7): every caller checked the room first; this fires only on a bug in baton.
     // deno-coverage-ignore
-    if (this.#stored() + this.#held > this.#bound) {
+    if (this.#stored() + this.#ledger.held > this.#bound) {
       throw new AccountingError(
-        `${this.#stored()} stored + ${this.#held} held exceed maxsize ${this.maxsize}`,
+        `${this.#stored()} stored + ${this.#ledger.held} held exceed maxsize ${this.maxsize}`,
       );
     }
   }
 
-  #unhold(hold: SlotHold, n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > hold.count) {
-      throw new AccountingError(`${hold.label} releases ${n} of the ${hold.count} slots it holds`);
-    }
-    hold.count -= n;
-    this.#held -= n;
-  }
-
   /** Throws when the ledger's invariants do not hold. */
   #check(): void {
-    let sum = 0;
-    for (const hold of this.#holds ?? []) {
-      if (!(hold.count >= 0)) throw new AccountingError(`${hold.label} holds ${hold.count}`);
-      sum += hold.count;
-    }
-    if (sum !== this.#held) {
-      throw new AccountingError(`the holds add up to ${sum}, the queue counts ${this.#held}`);
-    }
+    this.#ledger.check();
     // Invariants (Q-6, Q-7) no public call can break: they fire only on a bug in baton.
     // deno-coverage-ignore
-    if (this.#stored() + this.#held > this.#bound) {
+    if (this.#stored() + this.#ledger.held > this.#bound) {
       throw new AccountingError(
-        `${this.#stored()} stored + ${this.#held} held exceed ${this.#bound}`,
+        `${this.#stored()} stored + ${this.#ledger.held} held exceed ${this.#bound}`,
       );
     }
     // deno-coverage-ignore
@@ -685,22 +615,21 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   }
 
   #view(): object {
-    const holds: Record<string, number> = {};
-    for (const hold of this.#holds ?? []) if (hold.count > 0) holds[hold.label] = hold.count;
+    const watching = this.#ledger.watching();
     return {
       size: this.#stored(),
       maxsize: this.maxsize,
       unfinishedTasks: this.#unfinished,
       waitingGetters: this.#getters.size,
       waitingPutters: this.#putters.size,
-      held: this.#held,
-      holds,
-      watchingSpace: this.#spaceWatchers?.size ?? 0,
-      watchingReady: this.#readyWatchers?.size ?? 0,
+      held: this.#ledger.held,
+      holds: this.#ledger.holdsView(),
+      watchingSpace: watching.space,
+      watchingReady: watching.ready,
       joiners: this.#joiners.size,
       isShutdown: this.#isShutdown,
       items: [
-        ...(this.#returned ?? []).map((taken) => taken.item),
+        ...(this.#ledger.returned ?? []).map((taken) => taken.item),
         ...storedItems(this, this.#fifo),
       ].slice(0, 10),
     };
@@ -716,24 +645,12 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     // deno-lint-ignore no-this-alias
     const queue = this;
     return {
-      newHold: (label) => {
-        const hold = new SlotHold(label);
-        (this.#holds ??= new Set()).add(hold);
-        return hold;
-      },
-      dropHold: (hold) => {
-        if (hold.count !== 0) {
-          throw new AccountingError(`${hold.label} dropped holding ${hold.count}`);
-        }
-        this.#holds?.delete(hold);
-      },
-      free: () => {
-        if (this.#isShutdown || this.#putters.size !== 0) return 0;
-        return this.#bound - this.#stored() - this.#held;
-      },
+      newHold: (label) => this.#ledger.newHold(label),
+      dropHold: (hold) => this.#ledger.dropHold(hold),
+      free: () => this.#blocked() ? 0 : this.#free(),
       reserve: (hold, max, least) => {
-        if (this.#isShutdown || this.#putters.size !== 0) return 0;
-        const free = this.#bound - this.#stored() - this.#held;
+        if (this.#blocked()) return 0;
+        const free = this.#free();
         if (free < least || free <= 0) return 0;
         const granted = Math.min(max, free);
         this.#hold(hold, granted);
@@ -744,7 +661,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
           failed(new QueueShutDown());
           return SETTLED;
         }
-        if (this.#putters.size === 0 && this.#stored() + this.#held < this.#bound) {
+        if (this.#putters.size === 0 && this.#stored() + this.#ledger.held < this.#bound) {
           this.#hold(hold, 1);
           admitted();
           return SETTLED;
@@ -755,7 +672,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
         return { cancel: () => this.#putters.cancel(waiter) };
       },
       putHeld: (hold, items) => {
-        this.#unhold(hold, items.length);
+        this.#ledger.unhold(hold, items.length);
         const refused: unknown[] = [];
         if (!this.#discarding) {
           for (const item of items) {
@@ -773,7 +690,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
         return refused;
       },
       release: (hold, n) => {
-        this.#unhold(hold, n);
+        this.#ledger.unhold(hold, n);
         this.#admitPutters();
         this.#rejectIfDrained();
       },
@@ -810,56 +727,31 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
         return waiter === undefined ? SETTLED : { cancel: () => this.#getters.cancel(waiter) };
       },
       requeue: (hold, items) => {
-        this.#unhold(hold, items.length);
+        this.#ledger.unhold(hold, items.length);
         if (this.#discarding) {
           // An immediate shutdown discards what comes back, as it discarded what was queued.
           this.#discard(items.length);
           this.#rejectIfDrained();
           return;
         }
-        if (items.length > 0) {
-          const returned = this.#returned ??= [];
-          for (const taken of items) insertByStamp(returned, taken);
-        }
+        this.#ledger.giveBack(items);
         this.#serveGetters();
         this.#fireReady(); // what no getter took is stored now
         this.#rejectIfDrained();
       },
-      watchSpace: (least, watcher) => {
-        const watchers = this.#spaceWatchers ??= new Map();
-        watchers.set(watcher, least);
-        this.#spaceLeast = Math.min(this.#spaceLeast, least);
-        // A stale minimum only costs one look at the watchers.
-        return () => void watchers.delete(watcher);
-      },
-      watchWaiting: (watcher) => {
-        const watchers = this.#waitWatchers ??= new Set();
-        watchers.add(watcher);
-        return () => void watchers.delete(watcher);
-      },
+      watchSpace: (least, watcher) => this.#ledger.watchSpace(least, watcher),
+      watchWaiting: (watcher) => this.#ledger.watchWaiting(watcher),
       watchDrained: (watcher) => {
-        if (this.#drained()) {
-          watcher();
-          return () => {};
-        }
-        const watchers = this.#drainWatchers ??= new Set();
-        watchers.add(watcher);
-        return () => void this.#drainWatchers?.delete(watcher);
+        if (!this.#drained()) return this.#ledger.watchDrained(watcher);
+        watcher();
+        return () => {};
       },
       watchReady: (watcher) => {
-        if (this.#stored() > 0 || this.#drained()) {
-          watcher();
-          return () => {};
-        }
-        const watchers = this.#readyWatchers ??= new Set();
-        watchers.add(watcher);
-        return () => void this.#readyWatchers?.delete(watcher);
+        if (this.#stored() === 0 && !this.#drained()) return this.#ledger.watchReady(watcher);
+        watcher();
+        return () => {};
       },
-      watchShutdown: (watcher) => {
-        const watchers = this.#shutdownWatchers ??= new Set();
-        watchers.add(watcher);
-        return () => void watchers.delete(watcher);
-      },
+      watchShutdown: (watcher) => this.#ledger.watchShutdown(watcher),
       get discarding() {
         return queue.#discarding;
       },
