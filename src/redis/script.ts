@@ -33,6 +33,9 @@
  * @module
  */
 
+/** The marker a shut-down queue keeps in its lists: the script's `MARK` (see above). */
+export const MARK = "s";
+
 export const SCRIPT = `
 local META = KEYS[1]
 local base, cid, op = ARGV[1], ARGV[2], ARGV[3]

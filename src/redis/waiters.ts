@@ -68,6 +68,11 @@ export function settle(waiter: Waiter<never> | Waiter<unknown>, reason: unknown)
   waiter.reject(reason);
 }
 
+/** Rejects every waiter of a line, first to last, emptying it. */
+export function settleAll<W extends Waiter<never>>(queue: Deque<W>, reason: unknown): void {
+  while (queue.length > 0) settle(queue.shift()!, reason);
+}
+
 /** Resolves a waiter, clearing its timer and listener. */
 export function resolveWaiter<V>(waiter: Waiter<V>, value: V): void {
   waiter.settled = true;
