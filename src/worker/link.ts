@@ -172,6 +172,14 @@ export class Peer {
     }
   }
 
+  /**
+   * The connection between the two sides ended with the owner's last link
+   * (W-13): a new peer may start over at the other end, as after a bye.
+   */
+  letRemoteStartOver(): void {
+    this.#remoteLeft = true;
+  }
+
   /** Sends a frame with this turn's envelope. */
   send(frame: CallerFrame | OwnerFrame, transfer?: Transferable[]): void {
     this.outbox.push(frame, transfer);
