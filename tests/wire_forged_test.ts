@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { Barrier, Condition, Queue } from "../mod.ts";
 import { connect, serve } from "../src/worker/mod.ts";
+import { until } from "./fixtures/agent.ts";
 
 type Envelope = { frames: unknown[]; seq: number; peer: string };
 
@@ -214,6 +215,78 @@ Deno.test("C-4/W-10: a notify call frame without its count notifies one waiter",
     link.close();
     await Promise.all(waiters);
     assertEquals(woken, [1]);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-10: a side's own envelopes echoed back to it (before the other side spoke, and after) are refused and reported; it still connects and works", async () => {
+  const jobs = new Queue<number>();
+  const { port1, port2 } = new MessageChannel();
+  // The other end echoes every message it hears, baton's too (a ping handler, a naive relay).
+  const echo = (event: MessageEvent) => port1.postMessage(event.data);
+  port1.addEventListener("message", echo);
+  port1.start();
+  const reported: unknown[] = [];
+  const connecting = connect<{ jobs: Queue<number> }>(port2, {
+    timeout: 10_000,
+    onError: (error) => reported.push(error),
+  });
+  let link: ReturnType<typeof serve> | undefined;
+  try {
+    await until(() => reported.length > 0, "the echo of the hello"); // nothing served yet
+    link = serve(port1, { jobs });
+    const remote = await connecting;
+    await remote.jobs.put(1);
+    assertEquals(await jobs.get(), 1);
+    const messages = reported.map((error) => (error as Error).message);
+    assert(messages.length >= 2, messages.join("\n")); // the hello, and the hello answering the manifest
+    for (const message of messages) assert(message.includes("reflection"), message);
+  } finally {
+    port1.removeEventListener("message", echo);
+    await connecting.then((r) => r.close(), () => {}); // settled: the connect times out at worst
+    link?.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-10: an envelope forged with the peer id and next number it observed is applied; the genuine envelope it displaced is refused whole and reported, and the link goes on", async () => {
+  // Only code that sees what this side posts (here: a wrapper of its postMessage) can forge
+  // one: the peer id is random and never leaves the two ends of the endpoint.
+  const jobs = new Queue<number>(10);
+  const { port1, port2 } = new MessageChannel();
+  const sent: Envelope[] = [];
+  const original = port2.postMessage.bind(port2);
+  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port2.postMessage;
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<number> }>(port2);
+  try {
+    await remote.jobs.put(1);
+    assertEquals(await jobs.get(), 1);
+    await turns();
+    const last = sent[sent.length - 1]!;
+    original({ ...last, seq: last.seq + 1, frames: [] }); // takes the next number
+    await turns();
+    assertEquals(reported, []); // it fits the protocol: nothing tells it from the genuine one
+    await remote.jobs.put(2); // resolves on credit; its envelope has the number already used
+    await until(() => reported.length > 0, "the refusal of the displaced envelope");
+    await remote.jobs.put(3);
+    assertEquals(await jobs.get(), 3); // the stream goes on with the next number
+    const messages = reported.map((error) => (error as Error).message);
+    assertEquals(messages.length, 1, messages.join("\n"));
+    assert(messages[0]!.includes(`replayed or out-of-order message (#${last.seq + 1}`));
+    // What the refused envelope carried (item 2) is not applied, and the owner was told.
+    assertEquals(jobs.qsize(), 0);
   } finally {
     await remote.close();
     link.close();

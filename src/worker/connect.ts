@@ -116,8 +116,17 @@ class CallerSide implements Role {
         return;
       case "closed":
         for (const name of f.names) this.#closeName(name);
-        // Nothing more goes out for these names: the owner can stop listening.
-        this.peer.send({ type: "gone", names: f.names });
+        if (f.last !== true) {
+          // Nothing more goes out for these names: the owner can stop listening.
+          this.peer.send({ type: "gone", names: f.names });
+          return;
+        }
+        // The owner's last link: this connection is over, and its peer may be done with the
+        // endpoint; a new serve there needs a new connect, which may start over (W-13).
+        this.peer.send({ type: "gone", names: f.names, last: true });
+        this.peer.letRemoteStartOver();
+        this.#end(new LinkClosed("the other side closed its last link"));
+        this.peer.release();
         return;
     }
     const proxy = this.queues.get(f.name);
@@ -331,11 +340,16 @@ class CallerSide implements Role {
     // A side that closed left its peer, which then tells it nothing more: a guard only.
     // deno-coverage-ignore
     if (this.#closed) return;
+    this.#end(new LinkClosed("the other side is gone"));
+  }
+
+  /** Ends this side without a bye (the owner is gone or done): everything pending rejects. */
+  #end(failure: LinkClosed): void {
     this.#closed = true;
     for (const name of this.proxies.keys()) this.#closeName(name);
     for (const call of this.calls.values()) call.reject(new LinkClosed());
     this.calls.clear();
-    this.#failure ??= new LinkClosed("the other side is gone");
+    this.#failure ??= failure;
     this.#waiting.rejectAll(this.#failure);
     if (this.peer.caller === this) this.peer.caller = undefined;
   }
@@ -363,7 +377,10 @@ export function travelConnection(
  * Connects to the primitives served on `endpoint` by {@linkcode serve} in
  * another thread (inside a worker: `connect(self)`), and resolves with a
  * proxy for each served name once the other side has told what it serves.
- * Calling it again on the same endpoint gives the same connection.
+ * Calling it again on the same endpoint gives the same connection while it
+ * lasts. It ends when the other side closes its last link on the endpoint
+ * (its calls reject `LinkClosed`): a later `serve` there is reached by a new
+ * `connect`.
  *
  * @typeParam T The served primitives by name, as typed in the owner's thread.
  * @param endpoint Where the other side listens.

@@ -121,6 +121,11 @@ export class Peer {
       return;
     }
     if (envelope.peer !== this.#remote) {
+      if (envelope.peer === this.id) {
+        // This side's own envelope, come back (the other end echoes): nobody else's numbering.
+        this.report(new TypeError("baton: ignored a reflection of this side's own message"));
+        return;
+      }
       if (this.#remote !== undefined && !this.#remoteLeft) {
         this.report(new TypeError("baton: ignored a message from a second peer on this endpoint"));
         return;
@@ -165,6 +170,14 @@ export class Peer {
         role.report(error);
       }
     }
+  }
+
+  /**
+   * The connection between the two sides ended with the owner's last link
+   * (W-13): a new peer may start over at the other end, as after a bye.
+   */
+  letRemoteStartOver(): void {
+    this.#remoteLeft = true;
   }
 
   /** Sends a frame with this turn's envelope. */

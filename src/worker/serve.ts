@@ -96,7 +96,8 @@ export interface ServeOptions {
  * prefetched for the other side to the head of their queue. Items the other
  * side put before it heard of the close still go into their queue; once it
  * has heard (at once if it left or failed), every listener baton added is
- * removed.
+ * removed. Closing the endpoint's last link ends the other side's
+ * connection: what is served there later is reached by a new `connect`.
  *
  * @example
  * ```ts
@@ -221,7 +222,8 @@ class OwnerSide implements Role {
   readonly links = new Set<LinkImpl>();
   readonly calls = new Map<number, PendingCall>();
   readonly late = new Map<string, Late>();
-  readonly onError: ((error: unknown) => void) | undefined;
+  /** Replaced by a `serve` once every link closed (W-13: the options of the links in use). */
+  onError: ((error: unknown) => void) | undefined;
   #announce = false;
 
   constructor(peer: Peer, onError: ((error: unknown) => void) | undefined) {
@@ -330,6 +332,8 @@ class OwnerSide implements Role {
         this.calls.get(f.id)?.controller.abort(CANCELLED);
         return;
       case "gone":
+        // After the last link closed, the other side's connection ended: a new one may start over.
+        if (f.last === true) this.peer.letRemoteStartOver();
         for (const name of f.names) this.#finish(name);
         this.peer.release();
         return;
@@ -553,7 +557,12 @@ class OwnerSide implements Role {
         );
       }
     }
-    this.peer.send({ type: "closed", names: [...link.names] });
+    // The last link: the other side's connection ends with it (a new serve needs a new connect).
+    this.peer.send(
+      this.links.size > 0
+        ? { type: "closed", names: [...link.names] }
+        : { type: "closed", names: [...link.names], last: true },
+    );
     this.peer.outbox.flush(); // the close goes out now, after every answer queued before it
     this.peer.release();
   }
@@ -669,6 +678,9 @@ export function serve(
   if (owner === undefined || !owner.active) {
     owner = new OwnerSide(peer, options.onError);
     peer.owner = owner;
+  } else if (owner.links.size === 0) {
+    // Every link closed; only their tails are left to finish: a new serve sets the options.
+    owner.onError = options.onError;
   } else if (options.onError !== undefined && options.onError !== owner.onError) {
     // One endpoint, one set of options (W-13).
     throw new Error("this endpoint is already served with another onError");

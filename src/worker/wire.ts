@@ -122,7 +122,8 @@ export type CallerFrame =
   /** Same, and every later item sent goes back. */
   | { type: "return"; name: string; seq: number }
   | { type: "done"; name: string; count: number }
-  | { type: "gone"; names: string[] }
+  /** The caller heard that these names closed; `last`: its connection ended with them. */
+  | { type: "gone"; names: string[]; last?: true }
   /** Serve the primitive of `name` on `port` too: a proxy of it travels on (W-14). */
   | { type: "attach"; name: string; port: MessagePort };
 
@@ -142,7 +143,8 @@ export type OwnerFrame =
   | { type: "unpulled"; name: string; cancelled: number }
   | { type: "end"; name: string }
   | { type: "shutdown"; name: string; immediate: boolean }
-  | { type: "closed"; names: string[] };
+  /** These names' link closed; `last`: it was this owner's last link, so the connection ends. */
+  | { type: "closed"; names: string[]; last?: true };
 
 /** Any frame. */
 export type Frame = CallerFrame | OwnerFrame;
@@ -203,7 +205,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   ack: { name, seq: count },
   return: { name, seq: count },
   done: { name, count },
-  gone: { names },
+  gone: { names, "?last": yes },
   attach: { name, port },
   manifest: { entries, reply: bool },
   result: { id: count, value: any, "?seq": count },
@@ -216,7 +218,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   unpulled: { name, cancelled: count },
   end: { name },
   shutdown: { name, immediate: bool },
-  closed: { names },
+  closed: { names, "?last": yes },
 };
 
 /** The schemas as lists of `[field, optional, check]`, read once: every message runs them. */
