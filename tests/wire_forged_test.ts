@@ -210,8 +210,9 @@ Deno.test("C-4/W-10: a notify call frame without its count notifies one waiter",
       seq = Number(outOfOrder[1]);
     }
     assertEquals(reported, []);
-    // The forged message took the number the worker's side would use next, so that side can
-    // make no more calls: closing the link gives back the lock it holds (W-9).
+    // The forged message took the number the worker's side would use next: that side's next
+    // envelope is refused whole (and reported). Closing the link gives back the lock it holds
+    // (W-9), whatever it says next.
     link.close();
     await Promise.all(waiters);
     assertEquals(woken, [1]);

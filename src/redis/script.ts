@@ -313,7 +313,7 @@ elseif op == 'unreserve' then
   ensure_marks()
   return real
 elseif op == 'batch' then
-  -- ARGV from 4: 'W' n | 'm' | 'M' | 'P' n v1..vn | 'R' n | 'D' n, in that order (see queue.ts)
+  -- ARGV from 4: 'W' n | 'm' | 'M' | 'P' n v1..vn | 'R' n | 'D' n, in that order (see batch.ts)
   local PROC, WAIT, RESV = K('proc:' .. cid), K('wait:' .. cid), K('resv:' .. cid)
   local PF = 'p:' .. cid
   local failed = 0
