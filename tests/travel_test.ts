@@ -25,7 +25,7 @@ import {
   wait,
 } from "@baton/baton/worker";
 import { liveTravelled } from "../src/worker/travel_proxy.ts";
-import { liveTravelLinks } from "../src/worker/serve.ts";
+import { liveTravelLinks } from "../src/worker/owner_side.ts";
 
 /** A queue served over a MessageChannel, its remote proxy, and a cleanup. */
 async function servedQueue<T>() {

@@ -16,7 +16,7 @@ import { workerData } from "node:worker_threads";
 import { decodeArgs } from "./_process_args.ts";
 import { CURRENT_PROCESS, EXIT_TAG, type ExitReport, type StartData } from "./_process_wire.ts";
 import { connect } from "./connect.ts";
-import { closeTravelLinks } from "./serve.ts";
+import { closeTravelLinks } from "./owner_side.ts";
 import { decodeValue } from "./travel.ts";
 import { closeTravelled } from "./travel_proxy.ts";
 import { serializeError } from "./wire.ts";

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { checkFrame, type Endpoint, newPeerId, Outbox, readEnvelope } from "./wire.ts";
+import { Outbox } from "./outbox.ts";
+import { checkFrame, type Endpoint, newPeerId, readEnvelope } from "./wire.ts";
 import type { CallerFrame, Frame, OwnerFrame } from "./wire.ts";
 import { CALLER_TYPES } from "./wire.ts";
 import { decodeFrames } from "./travel.ts";

@@ -9,7 +9,7 @@
 import { Deque } from "../_deque.ts";
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "../_waiters.ts";
 import { PipeClosed } from "../errors.ts";
-import { afterTurn } from "./wire.ts";
+import { afterTurn } from "./outbox.ts";
 import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
 import { inspectView } from "../_inspect.ts";
 import { checkedCopy, decodeValue, encodeValue, Travelling } from "./travel.ts";

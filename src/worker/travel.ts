@@ -32,7 +32,7 @@
 import { adapterOf, adapterOfKind } from "./adapters.ts";
 import { travelledProxy } from "./travel_proxy.ts";
 import { Connection } from "./pipe.ts";
-import { serveTravel } from "./serve.ts";
+import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
 
 /** The key of a token on the wire. */

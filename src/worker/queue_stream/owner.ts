@@ -24,7 +24,8 @@ import { QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { Queue } from "../../queue.ts";
 import { postable } from "../clone.ts";
 import { Travelling } from "../travel.ts";
-import { CREDIT_WINDOW, type Outbox, type OwnerFrame, serializeError } from "../wire.ts";
+import type { Outbox } from "../outbox.ts";
+import { CREDIT_WINDOW, type OwnerFrame, serializeError } from "../wire.ts";
 
 /** What a stream needs of the link it belongs to. */
 export interface StreamHost {

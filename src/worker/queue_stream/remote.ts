@@ -15,7 +15,8 @@ import { postable } from "../clone.ts";
 import { Travelling } from "../travel.ts";
 import type { RemoteQueue } from "../remote.ts";
 import { waitable } from "../wait.ts";
-import { afterTurn, CREDIT_WINDOW, type Entry, type Outbox } from "../wire.ts";
+import { afterTurn, type Outbox } from "../outbox.ts";
+import { CREDIT_WINDOW, type Entry } from "../wire.ts";
 
 /** A batch drained sooner than this after it arrived means the consumer is fast. */
 const FAST_DRAIN_MS = 1;
