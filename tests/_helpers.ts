@@ -148,3 +148,29 @@ export async function withRemote<T extends Record<string, Servable>>(
     port2.close();
   }
 }
+
+/** A baton envelope as the tests read it. */
+export type Envelope = { frames: unknown[]; seq: number; peer: string };
+
+/**
+ * Keeps a structured copy of every baton envelope `port` posts from now on,
+ * in `sent`; `original` is the port's own `postMessage`, to post forged or
+ * replayed envelopes that the record does not see.
+ */
+export function recordEnvelopes(port: MessagePort): {
+  sent: Envelope[];
+  original: (message: unknown, transfer?: Transferable[]) => void;
+} {
+  const sent: Envelope[] = [];
+  const original = port.postMessage.bind(port) as (
+    message: unknown,
+    transfer?: Transferable[],
+  ) => void;
+  port.postMessage = ((message: Envelope, transfer: Transferable[]) => {
+    if (typeof message === "object" && message !== null && "frames" in message) {
+      sent.push(structuredClone(message));
+    }
+    original(message, transfer);
+  }) as typeof port.postMessage;
+  return { sent, original };
+}

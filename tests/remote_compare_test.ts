@@ -10,9 +10,8 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { PriorityQueue, Queue } from "../mod.ts";
 import { connect, serve } from "../src/worker/mod.ts";
+import { recordEnvelopes } from "./_helpers.ts";
 import { queueAccess } from "../src/_queue_access.ts";
-
-type Envelope = { frames: unknown[]; seq: number; peer: string };
 
 async function turns(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -116,14 +115,7 @@ Deno.test("W-10: a pull beyond any window is reported and changes nothing", asyn
   const { queue } = touchyQueue();
   queue.putNowait(1);
   const { port1, port2 } = new MessageChannel();
-  const sent: Envelope[] = [];
-  const original = port2.postMessage.bind(port2);
-  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
-    if (typeof message === "object" && message !== null && "frames" in message) {
-      sent.push(structuredClone(message));
-    }
-    original(message, transfer);
-  }) as typeof port2.postMessage;
+  const { sent, original } = recordEnvelopes(port2);
   const reported: unknown[] = [];
   const link = serve(port1, { queue }, { onError: (error) => reported.push(error) });
   const remote = await connect<{ queue: PriorityQueue<number> }>(port2, { prefetch: 0 });

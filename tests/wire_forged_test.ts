@@ -8,9 +8,8 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { Barrier, Condition, Queue } from "../mod.ts";
 import { connect, serve } from "../src/worker/mod.ts";
+import { recordEnvelopes } from "./_helpers.ts";
 import { until } from "./fixtures/agent.ts";
-
-type Envelope = { frames: unknown[]; seq: number; peer: string };
 
 async function turns(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -19,14 +18,7 @@ async function turns(n = 5): Promise<void> {
 Deno.test("W-10: envelopes without a sequence number or frames, frames that are not objects, a second peer and frames for a role this side does not have are reported and change nothing", async () => {
   const jobs = new Queue<number>(2);
   const { port1, port2 } = new MessageChannel();
-  const sent: Envelope[] = [];
-  const original = port2.postMessage.bind(port2);
-  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
-    if (typeof message === "object" && message !== null && "frames" in message) {
-      sent.push(structuredClone(message));
-    }
-    original(message, transfer);
-  }) as typeof port2.postMessage;
+  const { sent, original } = recordEnvelopes(port2);
   const reported: unknown[] = [];
   const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
   const remote = await connect<{ jobs: Queue<number> }>(port2);
@@ -95,14 +87,7 @@ Deno.test("W-7: errors of any shape cross: a thrown string arrives as an Error, 
 Deno.test("W-10: on the worker's side, items unasked or twice and cancels beyond the pulls are reported; unasked items are kept, not lost", async () => {
   const jobs = new Queue<number>();
   const { port1, port2 } = new MessageChannel();
-  const sent: Envelope[] = [];
-  const original = port1.postMessage.bind(port1);
-  port1.postMessage = ((message: Envelope, transfer: Transferable[]) => {
-    if (typeof message === "object" && message !== null && "frames" in message) {
-      sent.push(structuredClone(message));
-    }
-    original(message, transfer);
-  }) as typeof port1.postMessage;
+  const { sent, original } = recordEnvelopes(port1);
   const reported: unknown[] = [];
   const link = serve(port1, { jobs });
   const remote = await connect<{ jobs: Queue<number> }>(port2, {
@@ -139,14 +124,7 @@ Deno.test("W-10: on the worker's side, items unasked or twice and cancels beyond
 Deno.test("W-10: a call frame reusing a pending call's id is reported; an onError that throws breaks nothing", async () => {
   const jobs = new Queue<number>();
   const { port1, port2 } = new MessageChannel();
-  const sent: Envelope[] = [];
-  const original = port2.postMessage.bind(port2);
-  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
-    if (typeof message === "object" && message !== null && "frames" in message) {
-      sent.push(structuredClone(message));
-    }
-    original(message, transfer);
-  }) as typeof port2.postMessage;
+  const { sent, original } = recordEnvelopes(port2);
   const reported: unknown[] = [];
   const link = serve(port1, { jobs }, {
     onError: (error) => {
@@ -176,14 +154,7 @@ Deno.test("W-10: a call frame reusing a pending call's id is reported; an onErro
 Deno.test("C-4/W-10: a notify call frame without its count notifies one waiter", async () => {
   const condition = new Condition();
   const { port1, port2 } = new MessageChannel();
-  const sent: Envelope[] = [];
-  const original = port2.postMessage.bind(port2);
-  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
-    if (typeof message === "object" && message !== null && "frames" in message) {
-      sent.push(structuredClone(message));
-    }
-    original(message, transfer);
-  }) as typeof port2.postMessage;
+  const { sent, original } = recordEnvelopes(port2);
   const reported: Error[] = [];
   const link = serve(port1, { condition }, { onError: (error) => reported.push(error as Error) });
   const remote = await connect<{ condition: Condition }>(port2);
@@ -260,14 +231,7 @@ Deno.test("W-10: an envelope forged with the peer id and next number it observed
   // one: the peer id is random and never leaves the two ends of the endpoint.
   const jobs = new Queue<number>(10);
   const { port1, port2 } = new MessageChannel();
-  const sent: Envelope[] = [];
-  const original = port2.postMessage.bind(port2);
-  port2.postMessage = ((message: Envelope, transfer: Transferable[]) => {
-    if (typeof message === "object" && message !== null && "frames" in message) {
-      sent.push(structuredClone(message));
-    }
-    original(message, transfer);
-  }) as typeof port2.postMessage;
+  const { sent, original } = recordEnvelopes(port2);
   const reported: unknown[] = [];
   const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
   const remote = await connect<{ jobs: Queue<number> }>(port2);

@@ -7,6 +7,7 @@
 
 import type { Redis, RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
+import type { Batch } from "./batch.ts";
 import type { RedisTarget } from "./options.ts";
 
 /** What a primitive needs from its client. Internal. */
@@ -41,6 +42,28 @@ export interface Part {
   touch(): Promise<void>;
   /** Settles every local waiter and gives back what this client holds. */
   close(): Promise<void>;
+}
+
+/** What each side of a Redis queue (producer, consumer) needs from its queue. Internal. */
+export interface SideHooks {
+  readonly core: Core;
+  /** The queue's key prefix. */
+  readonly base: string;
+  readonly batch: Batch;
+  /** Aborted once the client closes. */
+  readonly closing: AbortSignal;
+  /** What this client knows of the shutdown: 0 open, 1 shut down, 2 immediately. */
+  shut(): number;
+  /** Initialises the queue on the server, once. */
+  ready(): Promise<void>;
+  /** Rejects in the contract's order: QueueShutDown, then a bad option. */
+  check(options: WaitOptions | undefined, put: boolean): Promise<void>;
+  /** Runs one operation of the script, after sending the batch. */
+  call(op: string, ...args: (string | number)[]): Promise<unknown>;
+  /** This client was reaped while alive: take part again. */
+  revive(): Promise<void>;
+  /** A reply told of a shutdown. */
+  onShut(shut: number): void;
 }
 
 /** The `reason` a timeout gives to {@linkcode Core.block}. */

@@ -13,7 +13,7 @@ import type { WaitOptions } from "../_waiters.ts";
 import { LinkClosed, QueueFull, QueueShutDown } from "../errors.ts";
 import type { Batch } from "./batch.ts";
 import type { Codec } from "./codec.ts";
-import type { Core } from "./core.ts";
+import type { Core, SideHooks } from "./core.ts";
 import { MARK } from "./script.ts";
 import { makeWaiter, type Putter, resolveWaiter, settle, settleAll } from "./waiters.ts";
 
@@ -21,29 +21,11 @@ import { makeWaiter, type Putter, resolveWaiter, settle, settleAll } from "./wai
 const IDLE_MS = 50;
 
 /** What the producer side needs from its queue. */
-export interface ProducerHooks {
-  readonly core: Core;
-  /** The queue's key prefix. */
-  readonly base: string;
-  readonly batch: Batch;
-  /** Aborted once the client closes. */
-  readonly closing: AbortSignal;
+export interface ProducerHooks extends SideHooks {
   /** Slots reserved at once, at most. */
   readonly maxWindow: number;
   /** Whether the server has answered the queue's `init`. */
   initialized(): boolean;
-  /** What this client knows of the shutdown: 0 open, 1 shut down, 2 immediately. */
-  shut(): number;
-  /** Initialises the queue on the server, once. */
-  ready(): Promise<void>;
-  /** Rejects in the contract's order: QueueShutDown, then a bad option. */
-  check(options: WaitOptions | undefined, put: boolean): Promise<void>;
-  /** Runs one operation of the script, after sending the batch. */
-  call(op: string, ...args: (string | number)[]): Promise<unknown>;
-  /** This client was reaped while alive: take part again. */
-  revive(): Promise<void>;
-  /** A reply told of a shutdown. */
-  onShut(shut: number): void;
 }
 
 /** The puts of one queue in one client, and the slots it holds for them. */
