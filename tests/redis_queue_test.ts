@@ -258,6 +258,25 @@ Deno.test(
 );
 
 Deno.test(
+  "R-4: taskDone in a client that took none of the items counts on the server; one too many rejects RangeError",
+  withClients(2, async ([a, b]) => {
+    // A JoinableQueue's items may be marked done by another process than the one that took them.
+    const qa = a!.queue<number>("done-elsewhere");
+    const qb = b!.queue<number>("done-elsewhere");
+    await qa.put(1);
+    await qa.put(2);
+    assertEquals([await qb.get(), await qb.get()], [1, 2]);
+    await qa.taskDone();
+    assertEquals(await qb.join({ timeout: 0 }), false);
+    await qa.taskDone();
+    assertEquals(await qb.join({ timeout: 0 }), true);
+    assertEquals(await qa.unfinishedTasks, 0);
+    await assertRejects(() => qa.taskDone(), RangeError);
+    assertEquals(await qa.unfinishedTasks, 0);
+  }),
+);
+
+Deno.test(
   "R-4: shutdown wakes blocked getters and putters on every client",
   withClients(3, async ([a, b, c], path) => {
     // outcomes are caught at once: both reject in the same instant

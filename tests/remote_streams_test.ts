@@ -127,3 +127,30 @@ Deno.test("R-1: a Redis queue is a Web Stream both ways: pipeTo fills it, a read
     }
   });
 });
+
+Deno.test("R-5: a Redis queue's readable cancelled at any step of a read takes nothing it does not deliver: every item once, in order", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path });
+    try {
+      const jobs = redis.queue<number>("cancelled-read");
+      const count = 40;
+      for (let i = 0; i < count; i++) await jobs.put(i);
+      const seen: number[] = [await jobs.get()]; // its fetch window brought more
+      // Cancelled after 0, 1, 2, ... microtasks: before the get, while it checks, as it is
+      // handed an item (which then stays for the next get), and after the read got one.
+      for (let ticks = 0; ticks < 16; ticks++) {
+        const reader = jobs.toReadableStream().getReader();
+        const read = reader.read();
+        for (let i = 0; i < ticks; i++) await Promise.resolve();
+        await reader.cancel();
+        const result = await read;
+        if (!result.done) seen.push(result.value);
+      }
+      await jobs.shutdown();
+      for await (const item of jobs) seen.push(item);
+      assertEquals(seen, Array.from({ length: count }, (_, i) => i));
+    } finally {
+      await redis.close();
+    }
+  });
+});
