@@ -20,18 +20,22 @@ const CANCELLED = new Error("the stream was cancelled");
  * A `ReadableStream` that takes one item per read with `get` (nothing ahead
  * of a reader) and closes on `QueueShutDown`. Cancelling it aborts the read
  * waiting; an item that read was handed before the abort took effect is
- * given to `keep` (the queue's next `get` returns it), never lost.
+ * given to `keep` (the queue's next `get` returns it), never lost. The
+ * cancel resolves once that read has settled, so whatever the program does
+ * after `await cancel()` finds the kept item first (W-2, R-5).
  */
 export function readableOf<T>(
   get: (options: WaitOptions) => Promise<T>,
   keep: (item: T) => void,
 ): ReadableStream<T> {
-  let reading: AbortController | undefined;
+  let reading: { abort: AbortController; settled: Promise<void> } | undefined;
   let cancelled = false;
   return new ReadableStream<T>({
     pull: async (controller) => {
       const abort = new AbortController();
-      reading = abort;
+      let settle!: () => void;
+      const current = { abort, settled: new Promise<void>((resolve) => settle = resolve) };
+      reading = current;
       try {
         const item = await get({ signal: abort.signal });
         if (cancelled) keep(item);
@@ -41,12 +45,16 @@ export function readableOf<T>(
         if (error instanceof QueueShutDown) controller.close();
         else controller.error(error);
       } finally {
-        if (reading === abort) reading = undefined;
+        if (reading === current) reading = undefined;
+        settle();
       }
     },
     cancel: () => {
       cancelled = true;
-      reading?.abort(CANCELLED);
+      const current = reading;
+      if (current === undefined) return;
+      current.abort.abort(CANCELLED);
+      return current.settled;
     },
   }, { highWaterMark: 0 });
 }

@@ -48,6 +48,28 @@ Deno.test("W-2/Q-5: cancelling a remote readable stream while its read waits los
   });
 });
 
+Deno.test("W-2/Q-5: a remote readable cancelled at any step of a read takes nothing it does not deliver: every item once, in order", async () => {
+  const jobs = new Queue<number>();
+  const count = 40;
+  for (let i = 0; i < count; i++) jobs.putNowait(i);
+  await withRemote({ jobs }, async (remote) => {
+    const seen: number[] = [await remote.jobs.get()]; // items are prefetched from now on
+    // Cancelled after 0, 1, 2, ... microtasks: before the get, while it waits, as it is handed
+    // an item (which then stays for the next get), and after the read got one.
+    for (let ticks = 0; ticks < 16; ticks++) {
+      const reader = remote.jobs.toReadableStream().getReader();
+      const read = reader.read();
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      await reader.cancel();
+      const result = await read;
+      if (!result.done) seen.push(result.value);
+    }
+    jobs.shutdown();
+    for await (const item of remote.jobs) seen.push(item);
+    assertEquals(seen, Array.from({ length: count }, (_, i) => i));
+  });
+});
+
 Deno.test("W-2/Q-5: cancelling a remote readable stream in the turn its read was handed an item keeps it for the next get", async () => {
   const jobs = new Queue<number>();
   await withRemote({ jobs }, async (remote) => {
