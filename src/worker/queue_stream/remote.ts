@@ -170,8 +170,10 @@ export class QueueProxy {
   put(item: unknown, options?: WaitOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#shutdown) return Promise.reject(new QueueShutDown());
-    const error = checkWaitOptions(options);
-    if (error !== undefined) return Promise.reject(error);
+    if (options !== undefined) {
+      const error = checkWaitOptions(options);
+      if (error !== undefined) return Promise.reject(error);
+    }
     let checked: Checked;
     try {
       checked = postable(item); // the verdict, before anything else happens to the item (W-3)
@@ -225,22 +227,17 @@ export class QueueProxy {
   /** Uses one credit for an item already checked: it joins this turn's put frame. */
   #send(checked: Checked): void {
     const outbox = this.#outbox;
-    if (checked instanceof Travelling) outbox.travel();
-    const frame = this.#putFrame;
+    if (typeof checked === "object" && checked instanceof Travelling) outbox.travel();
     // Items join this side's put frame while it is the last one queued (identity, not shape).
-    if (frame !== undefined && outbox.last() === frame) {
-      frame.items.push(checked);
-      outbox.added(1);
-    } else {
+    if (!outbox.append(this.#putFrame, checked)) {
       this.#putFrame = outbox.push({ type: "put", name: this.#name, items: [checked] });
     }
-    this.#credits--;
-    if (this.#credits < CREDIT_WINDOW / 2) this.#want();
+    if (--this.#credits < CREDIT_WINDOW / 2 && this.#wantSent === false) this.#want();
     // Only an ask for more is withdrawn when idle: without one, nothing to watch (and
     // scheduling the watch costs a thread back from idle about 20 µs).
     if (this.#wantSent === "ahead") {
       this.#putSinceCheck = true;
-      this.#watchIdle();
+      if (!this.#idleCheck) this.#watchIdle();
     }
   }
 
