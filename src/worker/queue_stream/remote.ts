@@ -634,14 +634,26 @@ export class QueueProxy {
 
   #iterator(): AsyncIterator<unknown> {
     return {
-      next: (): Promise<IteratorResult<unknown>> =>
-        this.get().then(
+      next: (): Promise<IteratorResult<unknown>> => {
+        // An item at hand is the step's result at once: what get() would take, without
+        // a second promise and its turn (the common step of a stream that keeps up).
+        if (!this.#closed && this.#leftover.length === 0 && this.#atHand()) {
+          const received = this.#received.peekFront()!;
+          if (received.error === undefined) {
+            this.#received.shift();
+            this.#taken(received.seq);
+            this.#pull();
+            return Promise.resolve({ value: received.value, done: false });
+          }
+        }
+        return this.get().then(
           (value) => ({ value, done: false }),
           (error) => {
             if (error instanceof QueueShutDown) return { value: undefined, done: true };
             throw error;
           },
-        ),
+        );
+      },
       return: () => {
         // The loop is left: what was fetched ahead for it goes back to the queue.
         if (
