@@ -21,7 +21,7 @@ import {
   QueueEmpty,
   Semaphore,
 } from "../mod.ts";
-import { connect, type Link, type Servable, serve } from "../src/worker/mod.ts";
+import { connect, type Endpoint, type Link, type Servable, serve } from "../src/worker/mod.ts";
 import {
   Agent,
   COMMAND_DEADLINE,
@@ -638,6 +638,44 @@ Deno.test("W-2: a remote producer's unused put credits do not hold the owner's p
     assertEquals(jobs.qsize(), 4);
     assertEquals([1, 2, 3, 4].map(() => jobs.getNowait()), [1, 2, 3, 4]);
   });
+});
+
+Deno.test("W-2: a remote put that runs out of credit while more is on its way is not asked to give it back", async () => {
+  // One thread: the owner's frames are recorded as it posts them.
+  const { port1, port2 } = new MessageChannel();
+  const frames: string[] = [];
+  const endpoint: Endpoint = {
+    postMessage(message: unknown, transfer: Transferable[]) {
+      port1.postMessage(message, transfer);
+      for (const frame of (message as { frames?: { type: string }[] }).frames ?? []) {
+        frames.push(frame.type);
+      }
+    },
+    addEventListener: (type, listener) => port1.addEventListener(type, listener),
+    removeEventListener: (type, listener) => port1.removeEventListener(type, listener),
+    start: () => port1.start(),
+  };
+  const jobs = new Queue<number>(8);
+  const link = serve(endpoint, { jobs });
+  const remote = await connect<{ jobs: Queue<number> }>(port2);
+  try {
+    for (let i = 0; i < 8; i++) await remote.jobs.put(i, { timeout: COMMAND_DEADLINE });
+    await until(() => jobs.qsize() === 8, "the eight items");
+    // Two slots free: the owner grants them at once. Before that credit arrives, the producer
+    // runs out and asks, blocked: the credit on its way answers the ask.
+    assertEquals([jobs.getNowait(), jobs.getNowait()], [0, 1]);
+    const puts = [8, 9].map((i) => remote.jobs.put(i, { timeout: COMMAND_DEADLINE }));
+    await Promise.all(puts);
+    await until(() => jobs.qsize() === 8, "the two late items");
+    await pause(5); // room for a reclaim that should not come
+    assertEquals(frames.filter((type) => type === "reclaim"), []);
+    assertEquals(Array.from({ length: 8 }, () => jobs.getNowait()), [2, 3, 4, 5, 6, 7, 8, 9]);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
 });
 
 // ---- W-3 ----

@@ -55,6 +55,8 @@ export class Outbox {
   #peer: string;
   #seq = 0;
   #frames: Pending[] = [];
+  /** The last frame queued, while unsent (read on every put: kept, not looked up). */
+  #last: Frame | undefined;
   #count = 0;
   /** A post at the end of the turn is scheduled. */
   #turnScheduled = false;
@@ -112,13 +114,25 @@ export class Outbox {
     const pending: Pending = { frame };
     if (transfer !== undefined && transfer.length > 0) pending.transfer = transfer;
     this.#frames.push(pending);
+    this.#last = frame;
     this.#added(1, lazy);
     return frame;
   }
 
   /** The last frame queued, while it is unsent: items of the same stream join it. */
   last(): Frame | undefined {
-    return this.#frames[this.#frames.length - 1]?.frame;
+    return this.#last;
+  }
+
+  /**
+   * Appends `item` to `frame` when it is the last frame queued and unsent
+   * (the items of one stream join one frame); false when it is not.
+   */
+  append(frame: { items: unknown[] } | undefined, item: unknown): boolean {
+    if (frame === undefined || frame !== this.#last) return false;
+    frame.items.push(item);
+    this.#added(1);
+    return true;
   }
 
   /** Says that a frame queued now holds a travelling copy (W-14). */
@@ -255,6 +269,7 @@ export class Outbox {
     if (this.#frames.length === 0 || this.#closed) return true;
     const pending = this.#frames;
     this.#frames = [];
+    this.#last = undefined;
     this.#count = 0;
     this.#gaveUp = false;
     this.#idleBatch = false;
@@ -289,5 +304,6 @@ export class Outbox {
     this.#closed = true;
     this.#beforeFlush = [];
     this.#frames = [];
+    this.#last = undefined;
   }
 }

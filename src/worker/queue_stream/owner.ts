@@ -107,7 +107,11 @@ export class QueueTap<T = unknown> {
       this.#push({ type: "shutdown", name: this.name, immediate: this.#access.discarding });
       return;
     }
-    if (blocked) this.#grantBlocked();
+    // The caller held no credit when it asked (its frames arrive in order, and it asks so only
+    // with none): credits granted since are on their way to it and answer the ask. Waiting in
+    // line for a slot as well would make its own ask a putter waiting for room, and the owner
+    // would reclaim the very credits that free it.
+    if (blocked && this.#granted() === 0) this.#grantBlocked();
     else this.#grantAhead();
   }
 

@@ -171,8 +171,10 @@ export class QueueProxy {
   put(item: unknown, options?: WaitOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new LinkClosed());
     if (this.#shutdown) return Promise.reject(new QueueShutDown());
-    const error = checkWaitOptions(options);
-    if (error !== undefined) return Promise.reject(error);
+    if (options !== undefined) {
+      const error = checkWaitOptions(options);
+      if (error !== undefined) return Promise.reject(error);
+    }
     let checked: Checked;
     try {
       checked = postable(item); // the verdict, before anything else happens to the item (W-3)
@@ -226,22 +228,17 @@ export class QueueProxy {
   /** Uses one credit for an item already checked: it joins this turn's put frame. */
   #send(checked: Checked): void {
     const outbox = this.#outbox;
-    if (checked instanceof Travelling) outbox.travel();
-    const frame = this.#putFrame;
+    if (typeof checked === "object" && checked instanceof Travelling) outbox.travel();
     // Items join this side's put frame while it is the last one queued (identity, not shape).
-    if (frame !== undefined && outbox.last() === frame) {
-      frame.items.push(checked);
-      outbox.added(1);
-    } else {
+    if (!outbox.append(this.#putFrame, checked)) {
       this.#putFrame = outbox.push({ type: "put", name: this.#name, items: [checked] });
     }
-    this.#credits--;
-    if (this.#credits < CREDIT_WINDOW / 2) this.#want();
+    if (--this.#credits < CREDIT_WINDOW / 2 && this.#wantSent === false) this.#want();
     // Only an ask for more is withdrawn when idle: without one, nothing to watch (and
     // scheduling the watch costs a thread back from idle about 20 µs).
     if (this.#wantSent === "ahead") {
       this.#putSinceCheck = true;
-      this.#watchIdle();
+      if (!this.#idleCheck) this.#watchIdle();
     }
   }
 
@@ -638,14 +635,26 @@ export class QueueProxy {
 
   #iterator(): AsyncIterator<unknown> {
     return {
-      next: (): Promise<IteratorResult<unknown>> =>
-        this.get().then(
+      next: (): Promise<IteratorResult<unknown>> => {
+        // An item at hand is the step's result at once: what get() would take, without
+        // a second promise and its turn (the common step of a stream that keeps up).
+        if (!this.#closed && this.#leftover.length === 0 && this.#atHand()) {
+          const received = this.#received.peekFront()!;
+          if (received.error === undefined) {
+            this.#received.shift();
+            this.#taken(received.seq);
+            this.#pull();
+            return Promise.resolve({ value: received.value, done: false });
+          }
+        }
+        return this.get().then(
           (value) => ({ value, done: false }),
           (error) => {
             if (error instanceof QueueShutDown) return { value: undefined, done: true };
             throw error;
           },
-        ),
+        );
+      },
       return: () => {
         // The loop is left: what was fetched ahead for it goes back to the queue.
         if (
