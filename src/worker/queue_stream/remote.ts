@@ -1,8 +1,9 @@
 /**
  * The remote side of a queue streamed over one link: puts write ahead on
- * credits the owner granted, gets take from items the owner sent ahead, in
- * the order it sent them (its seq), and say which they took (acks) or give
- * back (returns) by seq. See `PROTOCOL.md` for the states.
+ * credits the owner granted (the producer half, `remote_producer.ts`), gets
+ * take from items the owner sent ahead, in the order it sent them (its
+ * seq), and say which they took (acks) or give back (returns) by seq. See
+ * `PROTOCOL.md` for the states.
  *
  * @module
  */
@@ -10,13 +11,12 @@
 import { Deque } from "../../_deque.ts";
 import { readableOf, writableOf } from "../../_streams.ts";
 import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
-import { LinkClosed, QueueEmpty, QueueFull, QueueShutDown } from "../../errors.ts";
-import { postable } from "../clone.ts";
-import { Travelling } from "../travel.ts";
+import { LinkClosed, QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { RemoteQueue } from "../remote.ts";
+import { ProxyProducer } from "./remote_producer.ts";
 import { waitable } from "../wait.ts";
-import { afterTurn, type Outbox } from "../outbox.ts";
-import { CREDIT_WINDOW, type Entry } from "../wire.ts";
+import type { Outbox } from "../outbox.ts";
+import type { Entry } from "../wire.ts";
 
 /** A batch drained sooner than this after it arrived means the consumer is fast. */
 const FAST_DRAIN_MS = 1;
@@ -41,18 +41,12 @@ export interface ProxyHost {
   ): Promise<unknown>;
 }
 
-/** A put waiting for credit holds the copy of its item that is certain to cross (`postable`). */
-type Checked = unknown;
-
 /** An item the owner sent, or the error that stands in its place. */
 type Received = { seq: number; value: unknown; error?: undefined } | {
   seq: number;
   error: Error;
   value?: undefined;
 };
-
-/** What a put on credit resolves with: one settled promise for all of them. */
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Why a `ready` call to the owner is cancelled: this side became ready first. */
 const READY_HERE = Object.freeze(new Error("ready on this side"));
@@ -61,21 +55,14 @@ const READY_HERE = Object.freeze(new Error("ready on this side"));
 export class QueueProxy {
   readonly face: RemoteQueue<unknown>;
   readonly #host: ProxyHost;
-  /** The peer's outbox (it never changes): read once, not through the host on every put. */
+  /** The peer's outbox (it never changes): read once, not through the host on every get. */
   readonly #outbox: Outbox;
   readonly #name: string;
   readonly #kind: "Queue" | "LifoQueue" | "PriorityQueue";
-  readonly #useCredit: boolean;
   readonly #prefetch: number;
   #closed = false;
-  #shutdown = false;
   #discarding = false;
-  // ---- put side ----
-  #credits = 0;
-  #wantSent: false | "ahead" | "blocked" = false;
-  #putSinceCheck = false;
-  #idleCheck = false;
-  #putters: WaitList<void, Checked>;
+  readonly #producer: ProxyProducer;
   // ---- get side ----
   /** Items a cancelled stream's read was handed: this side's next gets return them first. */
   #leftover: unknown[] = [];
@@ -100,7 +87,6 @@ export class QueueProxy {
   /** The highest seq that arrived: seqs only grow. */
   #lastSeq = -1;
   #ackFrame: { type: "ack"; name: string; seq: number } | undefined;
-  #putFrame: { type: "put"; name: string; items: unknown[] } | undefined;
   #doneFrame: { type: "done"; name: string; count: number } | undefined;
   /** Items this side took and has not marked done: those taskDone calls need no round trip. */
   #undone = 0;
@@ -112,16 +98,9 @@ export class QueueProxy {
     this.#outbox = host.outbox;
     this.#name = name;
     this.#kind = entry.kind as "Queue" | "LifoQueue" | "PriorityQueue";
-    // A compare function may throw on put, and only a call can report that.
-    this.#useCredit = this.#kind !== "PriorityQueue";
+    // A compare function may throw on put, and only a call can report that: no credit for it.
+    this.#producer = new ProxyProducer(host, name, this.#kind !== "PriorityQueue");
     this.#prefetch = this.#kind === "Queue" ? host.prefetch : 0;
-    this.#putters = new WaitList<void, Checked>({
-      onTimeout: () => {
-        // The shutdown notice rejects every waiting put at once: the QueueShutDown side is a guard.
-        // deno-coverage-ignore
-        throw this.#shutdown ? new QueueShutDown() : new QueueFull();
-      },
-    });
     this.#getters = new WaitList<unknown>({
       onTimeout: () => {
         // Once drained, every waiting get is rejected at once: the QueueShutDown side is a guard.
@@ -135,8 +114,8 @@ export class QueueProxy {
     const face = {
       kind: this.#kind,
       maxsize: entry.constants.maxsize as number,
-      put: (item: unknown, options?: WaitOptions) => this.put(item, options),
-      putNowait: (item: unknown) => this.putNowait(item),
+      put: (item: unknown, options?: WaitOptions) => this.#producer.put(item, options),
+      putNowait: (item: unknown) => this.#producer.putNowait(item),
       get: (options?: WaitOptions) => this.get(options),
       getNowait: () => this.getNowait(),
       qsize: () => call("qsize") as Promise<number>,
@@ -153,7 +132,7 @@ export class QueueProxy {
         }),
       toWritableStream: () =>
         writableOf<unknown>(
-          (item) => this.put(item),
+          (item) => this.#producer.put(item),
           (immediate) => call("shutdown", [immediate]),
         ),
     };
@@ -166,136 +145,14 @@ export class QueueProxy {
     waitable(this.face, (options) => this.ready(options));
   }
 
-  // ---- put ----
-
-  put(item: unknown, options?: WaitOptions): Promise<void> {
-    if (this.#closed) return Promise.reject(new LinkClosed());
-    if (this.#shutdown) return Promise.reject(new QueueShutDown());
-    if (options !== undefined) {
-      const error = checkWaitOptions(options);
-      if (error !== undefined) return Promise.reject(error);
-    }
-    let checked: Checked;
-    try {
-      checked = postable(item); // the verdict, before anything else happens to the item (W-3)
-    } catch (failure) {
-      return Promise.reject(failure);
-    }
-    if (!this.#useCredit) return this.#putCall("put", checked, options);
-    if (this.#credits > 0 && this.#putters.size === 0) {
-      this.#send(checked);
-      this.#outbox.postIfIdle(); // a put on an idle link leaves now
-      return RESOLVED;
-    }
-    if (options?.timeout === 0) return this.#putNowaitCall(checked);
-    this.#want(true);
-    const waiting = this.#putters.wait(options, checked);
-    // This producer stops until credit comes: what it queued leaves now, not at the end of the turn.
-    this.#outbox.flush();
-    return waiting;
-  }
-
-  putNowait(item: unknown): Promise<void> {
-    if (this.#closed) return Promise.reject(new LinkClosed());
-    if (this.#shutdown) return Promise.reject(new QueueShutDown());
-    let checked: Checked;
-    try {
-      checked = postable(item);
-    } catch (failure) {
-      return Promise.reject(failure);
-    }
-    if (this.#useCredit && this.#credits > 0 && this.#putters.size === 0) {
-      this.#send(checked);
-      return RESOLVED;
-    }
-    return this.#putNowaitCall(checked);
-  }
-
-  /**
-   * A put that must not wait, without credit. While this side's own earlier
-   * puts wait for room it is full from here: asking the owner could let
-   * this item overtake them.
-   */
-  #putNowaitCall(checked: Checked): Promise<void> {
-    if (this.#putters.size > 0) return Promise.reject(new QueueFull());
-    return this.#putCall("putNowait", checked);
-  }
-
-  #putCall(op: string, checked: Checked, options?: WaitOptions): Promise<void> {
-    return this.#host.call(this.#name, op, [checked], options) as Promise<void>;
-  }
-
-  /** Uses one credit for an item already checked: it joins this turn's put frame. */
-  #send(checked: Checked): void {
-    const outbox = this.#outbox;
-    if (typeof checked === "object" && checked instanceof Travelling) outbox.travel();
-    // Items join this side's put frame while it is the last one queued (identity, not shape).
-    if (!outbox.append(this.#putFrame, checked)) {
-      this.#putFrame = outbox.push({ type: "put", name: this.#name, items: [checked] });
-    }
-    if (--this.#credits < CREDIT_WINDOW / 2 && this.#wantSent === false) this.#want();
-    // Only an ask for more is withdrawn when idle: without one, nothing to watch (and
-    // scheduling the watch costs a thread back from idle about 20 µs).
-    if (this.#wantSent === "ahead") {
-      this.#putSinceCheck = true;
-      if (!this.#idleCheck) this.#watchIdle();
-    }
-  }
-
-  /**
-   * Credits are kept while connected (the next put goes out at once), but a
-   * producer idle for a turn withdraws its ask for more, so the owner keeps
-   * no freed slot for it.
-   */
-  #watchIdle(): void {
-    if (this.#idleCheck) return;
-    this.#idleCheck = true;
-    afterTurn(() => {
-      this.#idleCheck = false;
-      if (this.#putSinceCheck) {
-        this.#putSinceCheck = false;
-        this.#watchIdle();
-        return;
-      }
-      if (this.#wantSent === "ahead" && !this.#closed && this.#putters.size === 0) {
-        this.#wantSent = false;
-        this.#outbox.push({ type: "uncredit", name: this.#name, count: 0 });
-      }
-    });
-  }
-
-  /** Asks for credits: `blocked` when a put waits for them. */
-  #want(blocked = false): void {
-    if (
-      this.#shutdown || this.#closed || this.#wantSent === "blocked" ||
-      (this.#wantSent === "ahead" && !blocked)
-    ) return;
-    this.#wantSent = blocked ? "blocked" : "ahead";
-    this.#outbox.push({ type: "want", name: this.#name, blocked });
-  }
+  // ---- put: the producer half ----
 
   credit(count: number): void {
-    this.#wantSent = false;
-    if (this.#shutdown || this.#closed) {
-      this.#outbox.push({ type: "uncredit", name: this.#name, count });
-      return;
-    }
-    this.#credits += count;
-    while (this.#credits > 0 && this.#putters.size > 0) {
-      const putter = this.#putters.shift()!;
-      this.#send(putter.data);
-      putter.resolve();
-    }
-    if (this.#putters.size > 0) this.#want(true);
+    this.#producer.credit(count);
   }
 
-  /** Someone at the owner waits for room: give back the credits not in use. */
   reclaim(): void {
-    const unused = this.#credits;
-    this.#credits = 0;
-    if (this.#wantSent === "ahead") this.#wantSent = false;
-    this.#outbox.push({ type: "uncredit", name: this.#name, count: unused });
-    if (this.#putters.size > 0) this.#want(true);
+    this.#producer.reclaim();
   }
 
   // ---- get ----
@@ -541,12 +398,7 @@ export class QueueProxy {
   }
 
   shutdownNotice(immediate: boolean): void {
-    this.#shutdown = true;
-    this.#putters.rejectAll(new QueueShutDown());
-    if (this.#credits > 0) {
-      this.#outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
-      this.#credits = 0;
-    }
+    this.#producer.shutdownNotice();
     if (!immediate || this.#discarding) return;
     // The owner discarded what was queued; what was sent here goes the same way (W-12).
     this.#discarding = true;
@@ -671,10 +523,7 @@ export class QueueProxy {
   /** This side is closing: give back what it holds, before its bye. */
   leave(): void {
     if (this.#closed) return;
-    if (this.#credits > 0) {
-      this.#outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
-      this.#credits = 0;
-    }
+    this.#producer.leave();
     if (this.#prefetch > 0 && (this.#received.length > 0 || this.#outstanding > 0)) {
       this.#giveBack();
     }
@@ -684,7 +533,7 @@ export class QueueProxy {
   closed(): void {
     this.#closed = true;
     this.#received.clear();
-    this.#putters.rejectAll(new LinkClosed());
+    this.#producer.closed();
     this.#getters.rejectAll(new LinkClosed());
     // Pending ready calls are rejected LinkClosed next, which counts as ready.
   }

@@ -1,0 +1,210 @@
+/**
+ * The producer half of a remote queue proxy: puts write ahead on credits
+ * the owner granted; without credit a put waits here, in call order, and
+ * asks for more. Its states are in `PROTOCOL.md` ("Producer"). Internal:
+ * `QueueProxy` (`remote.ts`) owns one.
+ *
+ * @module
+ */
+
+import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
+import { LinkClosed, QueueFull, QueueShutDown } from "../../errors.ts";
+import { postable } from "../clone.ts";
+import { afterTurn, type Outbox } from "../outbox.ts";
+import { Travelling } from "../travel.ts";
+import { CREDIT_WINDOW } from "../wire.ts";
+import type { ProxyHost } from "./remote.ts";
+
+/** A put waiting for credit holds the copy of its item that is certain to cross (`postable`). */
+type Checked = unknown;
+
+/** What a put on credit resolves with: one settled promise for all of them. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** The puts of one remote queue proxy. */
+export class ProxyProducer {
+  readonly #host: ProxyHost;
+  /** The peer's outbox (it never changes): read once, not through the host on every put. */
+  readonly #outbox: Outbox;
+  readonly #name: string;
+  /** False for a priority queue: a compare function may throw on put, and only a call can report that. */
+  readonly #useCredit: boolean;
+  #closed = false;
+  #shutdown = false;
+  #credits = 0;
+  #wantSent: false | "ahead" | "blocked" = false;
+  #putSinceCheck = false;
+  #idleCheck = false;
+  #putters: WaitList<void, Checked>;
+  #putFrame: { type: "put"; name: string; items: unknown[] } | undefined;
+
+  constructor(host: ProxyHost, name: string, useCredit: boolean) {
+    this.#host = host;
+    this.#outbox = host.outbox;
+    this.#name = name;
+    this.#useCredit = useCredit;
+    this.#putters = new WaitList<void, Checked>({
+      onTimeout: () => {
+        // The shutdown notice rejects every waiting put at once: the QueueShutDown side is a guard.
+        // deno-coverage-ignore
+        throw this.#shutdown ? new QueueShutDown() : new QueueFull();
+      },
+    });
+  }
+
+  put(item: unknown, options?: WaitOptions): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#shutdown) return Promise.reject(new QueueShutDown());
+    if (options !== undefined) {
+      const error = checkWaitOptions(options);
+      if (error !== undefined) return Promise.reject(error);
+    }
+    let checked: Checked;
+    try {
+      checked = postable(item); // the verdict, before anything else happens to the item (W-3)
+    } catch (failure) {
+      return Promise.reject(failure);
+    }
+    if (!this.#useCredit) return this.#putCall("put", checked, options);
+    if (this.#credits > 0 && this.#putters.size === 0) {
+      this.#send(checked);
+      this.#outbox.postIfIdle(); // a put on an idle link leaves now
+      return RESOLVED;
+    }
+    if (options?.timeout === 0) return this.#putNowaitCall(checked);
+    this.#want(true);
+    const waiting = this.#putters.wait(options, checked);
+    // This producer stops until credit comes: what it queued leaves now, not at the end of the turn.
+    this.#outbox.flush();
+    return waiting;
+  }
+
+  putNowait(item: unknown): Promise<void> {
+    if (this.#closed) return Promise.reject(new LinkClosed());
+    if (this.#shutdown) return Promise.reject(new QueueShutDown());
+    let checked: Checked;
+    try {
+      checked = postable(item);
+    } catch (failure) {
+      return Promise.reject(failure);
+    }
+    if (this.#useCredit && this.#credits > 0 && this.#putters.size === 0) {
+      this.#send(checked);
+      return RESOLVED;
+    }
+    return this.#putNowaitCall(checked);
+  }
+
+  /**
+   * A put that must not wait, without credit. While this side's own earlier
+   * puts wait for room it is full from here: asking the owner could let
+   * this item overtake them.
+   */
+  #putNowaitCall(checked: Checked): Promise<void> {
+    if (this.#putters.size > 0) return Promise.reject(new QueueFull());
+    return this.#putCall("putNowait", checked);
+  }
+
+  #putCall(op: string, checked: Checked, options?: WaitOptions): Promise<void> {
+    return this.#host.call(this.#name, op, [checked], options) as Promise<void>;
+  }
+
+  /** Uses one credit for an item already checked: it joins this turn's put frame. */
+  #send(checked: Checked): void {
+    const outbox = this.#outbox;
+    if (typeof checked === "object" && checked instanceof Travelling) outbox.travel();
+    // Items join this side's put frame while it is the last one queued (identity, not shape).
+    if (!outbox.append(this.#putFrame, checked)) {
+      this.#putFrame = outbox.push({ type: "put", name: this.#name, items: [checked] });
+    }
+    if (--this.#credits < CREDIT_WINDOW / 2 && this.#wantSent === false) this.#want();
+    // Only an ask for more is withdrawn when idle: without one, nothing to watch (and
+    // scheduling the watch costs a thread back from idle about 20 µs).
+    if (this.#wantSent === "ahead") {
+      this.#putSinceCheck = true;
+      if (!this.#idleCheck) this.#watchIdle();
+    }
+  }
+
+  /**
+   * Credits are kept while connected (the next put goes out at once), but a
+   * producer idle for a turn withdraws its ask for more, so the owner keeps
+   * no freed slot for it.
+   */
+  #watchIdle(): void {
+    if (this.#idleCheck) return;
+    this.#idleCheck = true;
+    afterTurn(() => {
+      this.#idleCheck = false;
+      if (this.#putSinceCheck) {
+        this.#putSinceCheck = false;
+        this.#watchIdle();
+        return;
+      }
+      if (this.#wantSent === "ahead" && !this.#closed && this.#putters.size === 0) {
+        this.#wantSent = false;
+        this.#outbox.push({ type: "uncredit", name: this.#name, count: 0 });
+      }
+    });
+  }
+
+  /** Asks for credits: `blocked` when a put waits for them. */
+  #want(blocked = false): void {
+    if (
+      this.#shutdown || this.#closed || this.#wantSent === "blocked" ||
+      (this.#wantSent === "ahead" && !blocked)
+    ) return;
+    this.#wantSent = blocked ? "blocked" : "ahead";
+    this.#outbox.push({ type: "want", name: this.#name, blocked });
+  }
+
+  credit(count: number): void {
+    this.#wantSent = false;
+    if (this.#shutdown || this.#closed) {
+      this.#outbox.push({ type: "uncredit", name: this.#name, count });
+      return;
+    }
+    this.#credits += count;
+    while (this.#credits > 0 && this.#putters.size > 0) {
+      const putter = this.#putters.shift()!;
+      this.#send(putter.data);
+      putter.resolve();
+    }
+    if (this.#putters.size > 0) this.#want(true);
+  }
+
+  /** Someone at the owner waits for room: give back the credits not in use. */
+  reclaim(): void {
+    const unused = this.#credits;
+    this.#credits = 0;
+    if (this.#wantSent === "ahead") this.#wantSent = false;
+    this.#outbox.push({ type: "uncredit", name: this.#name, count: unused });
+    if (this.#putters.size > 0) this.#want(true);
+  }
+
+  // ---- told by the proxy ----
+
+  /** The queue was shut down: waiting puts reject, unused credits go back. */
+  shutdownNotice(): void {
+    this.#shutdown = true;
+    this.#putters.rejectAll(new QueueShutDown());
+    this.#uncreditAll();
+  }
+
+  /** This side is closing: unused credits go back, before its bye. */
+  leave(): void {
+    if (!this.#closed) this.#uncreditAll();
+  }
+
+  /** The link of this name closed. */
+  closed(): void {
+    this.#closed = true;
+    this.#putters.rejectAll(new LinkClosed());
+  }
+
+  #uncreditAll(): void {
+    if (this.#credits === 0) return;
+    this.#outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
+    this.#credits = 0;
+  }
+}
