@@ -11,7 +11,7 @@
 import { assert, assertEquals, assertInstanceOf, assertNotStrictEquals } from "@std/assert";
 import { Lock, Queue } from "../mod.ts";
 import { connect, type Link, LinkClosed, serve } from "../src/worker/mod.ts";
-import { track, type Tracked } from "./_helpers.ts";
+import { recordEnvelopes, track, type Tracked } from "./_helpers.ts";
 import { until } from "./fixtures/agent.ts";
 import { turns, withScope } from "./fixtures/scope.ts";
 
@@ -146,5 +146,77 @@ Deno.test("W-6/W-13: a worker's connection to a closed link ends; serving the wo
     assert(lock2.locked());
     await agent.op("lock", "release");
     assertEquals(lock2.locked(), false);
+  });
+});
+
+Deno.test("W-10: a gone with last that answers no close of the last link is reported and changes nothing: a second peer is still refused", async () => {
+  await withChannel(async ({ port1, port2 }, keep) => {
+    const jobs = new Queue<number>(10);
+    const reported: unknown[] = [];
+    keep.links.push(serve(port1, { jobs }, { onError: (error) => reported.push(error) }));
+    const { sent, original } = recordEnvelopes(port2);
+    const remote = await connect<{ jobs: Queue<number> }>(port2, { timeout: 10_000 });
+    keep.remotes.push(remote);
+    await remote.jobs.put(1);
+    await turns(5);
+    const last = sent[sent.length - 1]!;
+    // The caller's next envelope says its connection ended, though the owner closed nothing.
+    original({ ...last, seq: last.seq + 1, frames: [{ type: "gone", names: [], last: true }] });
+    await until(() => reported.length === 1, "the unasked gone to be reported");
+    original({ "@baton": 2, peer: "second", seq: 0, frames: [] });
+    await until(() => reported.length === 2, "the second peer to be refused");
+    assert(String(reported[0]).includes("gone"), String(reported[0]));
+    assert(String(reported[1]).includes("second peer"), String(reported[1]));
+    assertEquals(jobs.qsize(), 1);
+  });
+});
+
+Deno.test("W-10/W-13: on an endpoint used both ways, the owner's last link closing leaves the other direction as it was: a second peer is still refused", async () => {
+  await withChannel(async ({ port1, port2 }, keep) => {
+    const jobs = new Queue<number>();
+    const results = new Queue<number>();
+    const mainErrors: unknown[] = [];
+    const mainLink = serve(port1, { jobs }, { onError: (error) => mainErrors.push(error) });
+    keep.links.push(mainLink, serve(port2, { results }));
+    const worker = await connect<{ jobs: Queue<number> }>(port2, { timeout: 10_000 });
+    const main = await connect<{ results: Queue<number> }>(port1, {
+      timeout: 10_000,
+      onError: (error) => mainErrors.push(error),
+    });
+    keep.remotes.push(worker, main);
+    await worker.jobs.put(1);
+    await main.results.put(2);
+    assertEquals([await jobs.get(), await results.get()], [1, 2]);
+    mainLink.close(); // main's last owner link on port1; its connection to results stays
+    assertInstanceOf(await rejection(worker.jobs.get(), "the ended connection's get"), LinkClosed);
+    await main.results.put(3);
+    assertEquals(await results.get(), 3);
+    port2.postMessage({ "@baton": 2, peer: "intruder", seq: 0, frames: [] }); // heard by port1
+    await until(
+      () => mainErrors.some((e) => String(e).includes("second peer")),
+      "the intruder refused",
+    );
+    assertEquals(await main.results.qsize(), 0); // still answered
+    await main.results.put(4);
+    assertEquals(await results.get(), 4);
+  });
+});
+
+Deno.test("W-13: a connect waiting for its first manifest outlives a link closed before it was announced, and gets what is served next", async () => {
+  await withChannel(async ({ port1, port2 }, keep) => {
+    const connecting = track(connect<{ b: Lock }>(port2, { timeout: 10_000 }));
+    await turns(3); // its hello found nothing served
+    const a = serve(port1, { a: new Lock() });
+    a.close(); // before its announcement left: the caller never heard of "a"
+    const b = new Lock();
+    keep.links.push(serve(port1, { b }));
+    await until(() => connecting.status !== "pending", "the connect to settle");
+    assertEquals(connecting.status, "fulfilled", String(connecting.reason));
+    const remote = connecting.value!;
+    keep.remotes.push(remote);
+    assertEquals(Object.keys(remote), ["b"]);
+    assertEquals(await remote.b.acquire(), true);
+    assertEquals(b.locked(), true);
+    await remote.b.release();
   });
 });

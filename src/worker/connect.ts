@@ -114,20 +114,27 @@ class CallerSide implements Role {
       case "error":
         this.#settle(f);
         return;
-      case "closed":
+      case "closed": {
         for (const name of f.names) this.#closeName(name);
         if (f.last !== true) {
           // Nothing more goes out for these names: the owner can stop listening.
           this.peer.send({ type: "gone", names: f.names });
           return;
         }
-        // The owner's last link: this connection is over, and its peer may be done with the
-        // endpoint; a new serve there needs a new connect, which may start over (W-13).
-        this.peer.send({ type: "gone", names: f.names, last: true });
-        this.peer.letRemoteStartOver();
+        // The owner's last link. Unless this peer still serves the other side (an endpoint used
+        // both ways), both peers may start over: a new serve there is met by a new peer.
+        const alone = !this.peer.owner?.active;
+        this.peer.send(
+          alone ? { type: "gone", names: f.names, last: true } : { type: "gone", names: f.names },
+        );
+        if (alone) this.peer.letRemoteStartOver();
+        // A connect still waiting for its first manifest never met that link: it waits for the
+        // next one. A connection that did is over; a new serve needs a new connect (W-13).
+        if (!this.#ready) return;
         this.#end(new LinkClosed("the other side closed its last link"));
         this.peer.release();
         return;
+      }
     }
     const proxy = this.queues.get(f.name);
     if (proxy === undefined) return; // a name closed or never known here

@@ -84,6 +84,8 @@ export class Peer {
   #expected = 0;
   /** The other side said bye: a new peer may start over on this endpoint. */
   #remoteLeft = false;
+  /** The envelope being read is the first heard from its sender. */
+  #fresh = false;
   #unlisten: () => void;
   #restore: (() => void)[] = [];
   #disposed = false;
@@ -136,6 +138,7 @@ export class Peer {
       this.#remote = envelope.peer;
       this.#remoteLeft = false;
       this.#expected = envelope.seq;
+      this.#fresh = true;
     }
     if (envelope.seq !== this.#expected) {
       this.report(
@@ -171,6 +174,15 @@ export class Peer {
         role.report(error);
       }
     }
+    this.#fresh = false;
+  }
+
+  /**
+   * Whether the envelope being read is the first this side heard from its
+   * sender: a farewell in it comes from a side this one never talked with.
+   */
+  get freshRemote(): boolean {
+    return this.#fresh;
   }
 
   /**

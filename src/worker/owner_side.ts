@@ -123,6 +123,8 @@ export class OwnerSide implements Role {
   /** Replaced by a `serve` once every link closed (W-13: the options of the links in use). */
   onError: ((error: unknown) => void) | undefined;
   #announce = false;
+  /** `closed` frames with `last` sent and not yet answered by a `gone` with `last`. */
+  #lastClosesOwed = 0;
 
   constructor(peer: Peer, onError: ((error: unknown) => void) | undefined) {
     this.peer = peer;
@@ -230,9 +232,22 @@ export class OwnerSide implements Role {
         this.calls.get(f.id)?.controller.abort(CANCELLED);
         return;
       case "gone":
-        // After the last link closed, the other side's connection ended: a new one may start over.
-        if (f.last === true) this.peer.letRemoteStartOver();
         for (const name of f.names) this.#finish(name);
+        if (f.last === true) {
+          if (this.#lastClosesOwed > 0) {
+            this.#lastClosesOwed--;
+            // The answer to this side's close of its last link: the other side's connection
+            // ended, and unless this peer still talks to it the other way, a new peer may start over.
+            if (!this.peer.caller?.active) this.peer.letRemoteStartOver();
+          } else if (this.peer.freshRemote) {
+            // The farewell of a side this one never talked with (it answers a close by the
+            // endpoint's previous owner, gone since): nothing to keep of it.
+            this.peer.letRemoteStartOver();
+          } else {
+            // Never on its word alone (W-10): it would let a second peer in.
+            this.report(new ProtocolError("a gone with last answers no close of the last link"));
+          }
+        }
         this.peer.release();
         return;
       case "attach": {
@@ -456,6 +471,7 @@ export class OwnerSide implements Role {
       }
     }
     // The last link: the other side's connection ends with it (a new serve needs a new connect).
+    if (this.links.size === 0) this.#lastClosesOwed++;
     this.peer.send(
       this.links.size > 0
         ? { type: "closed", names: [...link.names] }
