@@ -164,11 +164,12 @@ export class QueueEngine<T> {
     }
     this.#storage.storagePut(item); // may throw (a compare function): nothing counted yet
     this.#unfinished++;
-    if (this.ledger.watchingReady) this.#fireReady();
+    this.#fireReady();
   }
 
   /** Calls, once each, the ready watchers, when a `get` would not wait now. */
   #fireReady(): void {
+    if (!this.ledger.watchingReady) return;
     if (this.stored() > 0 || this.drained()) this.ledger.fireReady();
   }
 

@@ -3,8 +3,8 @@
  * counting: the ledger of named slot holds, the items given back to its
  * head (in the order they first left it), and the one-shot watchers the
  * worker layer registers through the queue's door (`_queue_access.ts`).
- * Internal: `queue.ts` owns one per queue and checks every bound; the ledger
- * only counts and calls.
+ * Internal: the queue's engine (`_queue_engine.ts`) owns one per queue and
+ * checks every bound; the ledger only counts and calls.
  *
  * @module
  */

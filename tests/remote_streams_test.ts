@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { Queue, QueueShutDown } from "../mod.ts";
+import { LifoQueue, Queue, QueueShutDown } from "../mod.ts";
 import { connect, LinkClosed, type Remote, type Servable, serve } from "../src/worker/mod.ts";
 import { connectRedis } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
@@ -67,6 +67,27 @@ Deno.test("W-2/Q-5: a remote readable cancelled at any step of a read takes noth
     jobs.shutdown();
     for await (const item of remote.jobs) seen.push(item);
     assertEquals(seen, Array.from({ length: count }, (_, i) => i));
+  });
+});
+
+Deno.test("W-2/Q-5: a remote LifoQueue's readable (direct gets) cancelled at any step of a read: the next get takes the item that read was handed, in LIFO order", async () => {
+  const jobs = new LifoQueue<number>();
+  const count = 40;
+  for (let i = 0; i < count; i++) jobs.putNowait(i);
+  await withRemote({ jobs }, async (remote) => {
+    const seen: number[] = [];
+    for (let ticks = 0; ticks < 16; ticks++) {
+      const reader = remote.jobs.toReadableStream().getReader();
+      const read = reader.read();
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      await reader.cancel();
+      const result = await read;
+      if (!result.done) seen.push(result.value);
+      seen.push(await remote.jobs.get()); // right after the cancel: the kept item comes first
+    }
+    jobs.shutdown();
+    for await (const item of remote.jobs) seen.push(item);
+    assertEquals(seen, Array.from({ length: count }, (_, i) => count - 1 - i));
   });
 });
 

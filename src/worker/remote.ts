@@ -124,7 +124,10 @@ export interface RemoteQueue<T> extends QueueLike<T> {
   /**
    * A `ReadableStream` that reads with `get()`, one item per read; it closes
    * once the queue is shut down and drained. Cancelling it takes nothing more
-   * (an item handed to the read it cancels is kept for this side's next `get`).
+   * (an item handed to the read it cancels is kept for this side's next `get`);
+   * the cancel resolves once that read settled, an answer from the owner's
+   * thread at most. A read left waiting by `releaseLock()` still takes the
+   * next item, into the stream's own buffer: read it before cancelling.
    */
   toReadableStream(): ReadableStream<T>;
   /** A `WritableStream` whose writes are `put()`s; `close()` → `shutdown()`, `abort()` → `shutdown(true)`. */
