@@ -162,6 +162,10 @@ export class Peer {
         continue;
       }
       if (role === undefined) {
+        // An announcement of what the other side serves asks for a hello; with no caller here
+        // (none connected, or its connection ended), nobody asked: nothing to report.
+        const f = frame as Frame;
+        if (f.type === "manifest" && !f.reply) continue;
         this.report(
           new TypeError(`baton: ignored a ${(frame as Frame).type} frame: no such role here`),
         );
