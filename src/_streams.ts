@@ -15,6 +15,8 @@ import { QueueShutDown } from "./errors.ts";
 
 /** The reason a read's `get` is aborted with when its stream is cancelled. */
 const CANCELLED = new Error("the stream was cancelled");
+/** The reason a read's `get` is aborted with when its reader released its lock. */
+const RELEASED = new Error("the reader released its lock");
 
 /**
  * A `ReadableStream` that takes one item per read with `get` (nothing ahead
@@ -22,26 +24,34 @@ const CANCELLED = new Error("the stream was cancelled");
  * waiting; an item that read was handed before the abort took effect is
  * given to `keep` (the queue's next `get` returns it), never lost. The
  * cancel resolves once that read has settled, so whatever the program does
- * after `await cancel()` finds the kept item first (W-2, R-5).
+ * after `await cancel()` finds the kept item first (W-2, R-5). A read its
+ * reader gave up by `releaseLock()` is aborted the same way: its item, if
+ * it had one, is kept, never left in the stream's own buffer.
  */
 export function readableOf<T>(
   get: (options: WaitOptions) => Promise<T>,
   keep: (item: T) => void,
 ): ReadableStream<T> {
-  let reading: { abort: AbortController; settled: Promise<void> } | undefined;
+  let reading:
+    | { abort: AbortController; settled: Promise<void>; released: boolean }
+    | undefined;
   let cancelled = false;
-  return new ReadableStream<T>({
+  const stream = new ReadableStream<T>({
     pull: async (controller) => {
       const abort = new AbortController();
       let settle!: () => void;
-      const current = { abort, settled: new Promise<void>((resolve) => settle = resolve) };
+      const current = {
+        abort,
+        settled: new Promise<void>((resolve) => settle = resolve),
+        released: false,
+      };
       reading = current;
       try {
         const item = await get({ signal: abort.signal });
-        if (cancelled) keep(item);
+        if (cancelled || current.released) keep(item);
         else controller.enqueue(item);
       } catch (error) {
-        if (cancelled) return;
+        if (cancelled || current.released) return;
         if (error instanceof QueueShutDown) controller.close();
         else controller.error(error);
       } finally {
@@ -57,6 +67,43 @@ export function readableOf<T>(
       return current.settled;
     },
   }, { highWaterMark: 0 });
+  return onReaderRelease(stream, () => {
+    const current = reading;
+    if (current === undefined || current.released) return;
+    current.released = true;
+    current.abort.abort(RELEASED);
+  });
+}
+
+/**
+ * Calls `released` when a reader of `stream` (one `getReader()` gave) is
+ * about to release its lock, while its read, if any, is still waiting: the
+ * platform then rejects that read, and an item handed to it later would
+ * stay in the stream's own buffer, which a cancel discards. The stream's
+ * own iteration and pipes take their readers without `getReader()` and
+ * release them only between reads.
+ */
+function onReaderRelease<T>(stream: ReadableStream<T>, released: () => void): ReadableStream<T> {
+  const getReader = stream.getReader;
+  Object.defineProperty(stream, "getReader", {
+    configurable: true,
+    writable: true,
+    value: function (this: unknown, ...args: unknown[]) {
+      const reader = (getReader as (...args: unknown[]) => ReadableStreamDefaultReader<T>)
+        .apply(stream, args);
+      const releaseLock = reader.releaseLock;
+      Object.defineProperty(reader, "releaseLock", {
+        configurable: true,
+        writable: true,
+        value: () => {
+          released();
+          releaseLock.call(reader);
+        },
+      });
+      return reader;
+    },
+  });
+  return stream;
 }
 
 /** A `WritableStream` whose writes are `put`s; `close` and `abort` shut the queue down. */
@@ -80,7 +127,16 @@ export function readableOfQueue<T>(access: QueueAccess<T>): ReadableStream<T> {
   /** The read waiting in line, with the hold its item's slot moves to until it is enqueued. */
   let pending: { wait: QueueWait | undefined; hold: SlotHold; done: () => void } | undefined;
   let cancelled = false;
-  return new ReadableStream<T>({
+  /** Leaves the line if the read still waits there: nothing is taken for it. */
+  const giveUp = () => {
+    const read = pending;
+    if (read?.wait?.cancel()) {
+      pending = undefined;
+      access.dropHold(read.hold);
+      read.done();
+    }
+  };
+  const stream = new ReadableStream<T>({
     pull: (controller) =>
       new Promise<void>((resolve) => {
         const hold = access.newHold("a readable stream's read");
@@ -111,14 +167,12 @@ export function readableOfQueue<T>(access: QueueAccess<T>): ReadableStream<T> {
       }),
     cancel: () => {
       cancelled = true;
-      const read = pending;
-      if (read?.wait?.cancel()) {
-        pending = undefined;
-        access.dropHold(read.hold);
-        read.done();
-      }
+      giveUp();
     },
   }, { highWaterMark: 0 });
+  // A read given up by its reader's releaseLock() leaves the line too: an item handed to it
+  // later would wait in the stream's own buffer, which a cancel discards.
+  return onReaderRelease(stream, giveUp);
 }
 
 /** The queue iterator: a plain object, not an async generator, so each step costs one `get`. */

@@ -1561,6 +1561,27 @@ Deno.test("Queue#toReadableStream: an item handed to the read in the turn it is 
   assertEquals(queue.qsize(), 0);
 });
 
+Deno.test("Q-5: Queue#toReadableStream: a read left waiting by releaseLock() takes nothing; a cancel after it loses nothing", async () => {
+  const queue = new Queue<number>();
+  const stream = queue.toReadableStream();
+  const reader = stream.getReader();
+  const waiting = reader.read().then(() => "read", (error) => error);
+  await flush();
+  reader.releaseLock(); // the platform rejects the waiting read
+  assertInstanceOf(await waiting, TypeError);
+  queue.putNowait(1);
+  queue.putNowait(2);
+  await flush();
+  assertEquals(queue.qsize(), 2, "nothing went into the stream's buffer");
+  // A new reader reads as before, in order.
+  const again = stream.getReader();
+  assertEquals(await again.read(), { value: 1, done: false });
+  again.releaseLock();
+  await stream.cancel();
+  assertEquals(queue.getNowait(), 2);
+  assertEquals(queue.unfinishedTasks, 2);
+});
+
 Deno.test("Queue#toWritableStream: writes are puts with backpressure; close shuts down, abort discards", async () => {
   const queue = new Queue<number>(1);
   const writer = queue.toWritableStream().getWriter();

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { LifoQueue, Queue, QueueShutDown } from "../mod.ts";
 import { connect, LinkClosed, type Remote, type Servable, serve } from "../src/worker/mod.ts";
 import { connectRedis } from "../src/redis/mod.ts";
@@ -88,6 +88,26 @@ Deno.test("W-2/Q-5: a remote LifoQueue's readable (direct gets) cancelled at any
     jobs.shutdown();
     for await (const item of remote.jobs) seen.push(item);
     assertEquals(seen, Array.from({ length: count }, (_, i) => count - 1 - i));
+  });
+});
+
+Deno.test("W-2/Q-5: a remote readable's read left waiting by releaseLock() takes nothing into the stream's buffer; a cancel after it loses nothing", async () => {
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    const stream = remote.jobs.toReadableStream();
+    const reader = stream.getReader();
+    const waiting = reader.read().then(() => "read", (error) => error);
+    await flush();
+    reader.releaseLock();
+    assertInstanceOf(await waiting, TypeError);
+    jobs.putNowait(1);
+    jobs.putNowait(2);
+    await flush();
+    await stream.cancel();
+    // Whatever reached this side is kept for its next gets: 1, then 2, once each.
+    const wait = { timeout: 10_000 }; // a lost item would fail the test, not hang it
+    assertEquals([await remote.jobs.get(wait), await remote.jobs.get(wait)], [1, 2]);
+    assertEquals(jobs.qsize(), 0);
   });
 });
 
@@ -192,6 +212,30 @@ Deno.test("R-5: a Redis queue's readable cancelled at any step of a read takes n
       await jobs.shutdown();
       for await (const item of jobs) seen.push(item);
       assertEquals(seen, Array.from({ length: count }, (_, i) => i));
+    } finally {
+      await redis.close();
+    }
+  });
+});
+
+Deno.test("R-5: a Redis readable's read left waiting by releaseLock() takes nothing into the stream's buffer; a cancel after it loses nothing", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path });
+    try {
+      const jobs = redis.queue<number>("released-read");
+      const stream = jobs.toReadableStream();
+      const reader = stream.getReader();
+      const waiting = reader.read().then(() => "read", (error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // its get waits at the server
+      reader.releaseLock();
+      assertInstanceOf(await waiting, TypeError);
+      await jobs.put(1);
+      await jobs.put(2);
+      await redis.flush();
+      await stream.cancel();
+      const wait = { timeout: 10_000 }; // a lost item would fail the test, not hang it
+      assertEquals([await jobs.get(wait), await jobs.get(wait)], [1, 2]);
+      assertEquals(await jobs.qsize(), 0);
     } finally {
       await redis.close();
     }
