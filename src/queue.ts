@@ -398,10 +398,8 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * is shut down and drained. Cancelling it takes nothing more: a read
    * waiting then gives up, and an item it was handed in that same turn goes
    * back to the head of the queue. Items read are not marked done: call
-   * `taskDone` when you use `join`. A read left waiting by `releaseLock()`
-   * still takes the next item, into the stream's own buffer, where the next
-   * reader finds it; cancelling the stream discards that buffer, so read it
-   * first.
+   * `taskDone` when you use `join`. A read its reader gives up with
+   * `releaseLock()` takes nothing either.
    *
    * @returns The stream.
    *

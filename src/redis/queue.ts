@@ -215,9 +215,8 @@ export class RedisQueue<T> implements QueueLike<T> {
    * A `ReadableStream` that reads with `get()`, one item per read; it closes
    * once the queue is shut down and drained. Cancelling it takes nothing
    * more: an item handed to the read it cancels is kept for the next `get`,
-   * and the cancel resolves once that read settled. A read left waiting by
-   * `releaseLock()` still takes the next item, into the stream's own buffer:
-   * read it before cancelling.
+   * and the cancel resolves once that read settled. A read its reader gives
+   * up with `releaseLock()` is treated the same way.
    *
    * @returns The stream.
    *

@@ -126,8 +126,8 @@ export interface RemoteQueue<T> extends QueueLike<T> {
    * once the queue is shut down and drained. Cancelling it takes nothing more
    * (an item handed to the read it cancels is kept for this side's next `get`);
    * the cancel resolves once that read settled, an answer from the owner's
-   * thread at most. A read left waiting by `releaseLock()` still takes the
-   * next item, into the stream's own buffer: read it before cancelling.
+   * thread at most. A read its reader gives up with `releaseLock()` is
+   * treated the same way.
    */
   toReadableStream(): ReadableStream<T>;
   /** A `WritableStream` whose writes are `put()`s; `close()` → `shutdown()`, `abort()` → `shutdown(true)`. */
