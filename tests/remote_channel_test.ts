@@ -363,6 +363,51 @@ Deno.test("W-2: two remote producers blocked on one queue get a like share of th
   }
 });
 
+Deno.test("W-2: a remote put admitted in line while fewer than a batch of slots is free is granted the free slots with its own, not one slot alone", async () => {
+  const jobs = new Queue<number>(100); // a batch of credits: 25 slots
+  await withRemote<{ jobs: Queue<number> }>({ jobs }, async (remote) => {
+    for (let i = 0; i < 100; i++) jobs.putNowait(i);
+    const waiting = remote.jobs.put(100); // full: waits in line at the owner
+    await settle(() => inspected(jobs, "waitingPutters") === 1);
+    for (let i = 0; i < 10; i++) jobs.getNowait(); // the first slot admits it, nine more are free
+    assertEquals(inspected(jobs, "held"), 1, "its slot, in line");
+    await waiting;
+    await settle(() => jobs.qsize() === 91);
+    assertEquals(inspected(jobs, "held"), 9, "the nine free slots went with its credit");
+    assert(jobs.full());
+    for (let i = 101; i < 110; i++) await remote.jobs.put(i); // on that credit
+    await settle(() => jobs.qsize() === 100);
+    assertEquals(inspected(jobs, "held"), 0);
+  });
+});
+
+Deno.test("W-2: remote puts on two links admitted in line in one step share the free slots", async () => {
+  const jobs = new Queue<number>(100);
+  const first = new MessageChannel();
+  const second = new MessageChannel();
+  const links = [serve(first.port1, { jobs }), serve(second.port1, { jobs })];
+  const remotes = [
+    await connect<{ jobs: Queue<number> }>(first.port2),
+    await connect<{ jobs: Queue<number> }>(second.port2),
+  ];
+  try {
+    for (let i = 0; i < 100; i++) jobs.putNowait(i);
+    const waiting = remotes.map((remote, index) => remote.jobs.put(100 + index));
+    await settle(() => inspected(jobs, "waitingPutters") === 2);
+    for (let i = 0; i < 12; i++) jobs.getNowait(); // one slot each in line, then ten free
+    await Promise.all(waiting);
+    await settle(() => jobs.qsize() === 90);
+    const view = Deno.inspect(jobs, { depth: 2 });
+    const credits = [...view.matchAll(/credits of [^:]*: (\d+)/g)].map((match) => Number(match[1]));
+    assertEquals(credits, [5, 5], `each link's credits: ${view}`);
+  } finally {
+    jobs.shutdown(true);
+    for (const remote of remotes) await remote.close();
+    for (const link of links) link.close();
+    for (const port of [first.port1, first.port2, second.port1, second.port2]) port.close();
+  }
+});
+
 Deno.test("Q-9/W-2: a side that connects after the queue was shut down and drained ends its loop, and its put rejects QueueShutDown", async () => {
   const jobs = new Queue<number>(4);
   jobs.shutdown(); // drained at once: nothing was put

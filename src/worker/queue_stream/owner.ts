@@ -48,6 +48,12 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * Per queue, the taps admitted in line whose grant has not gone out yet:
+ * they share the slots free when they grant (see `#topUp`).
+ */
+const admittedTaps = new WeakMap<object, Set<QueueTap<unknown>>>();
+
 /** One queue, one link, on the owner's side. */
 export class QueueTap<T = unknown> {
   readonly name: string;
@@ -159,6 +165,7 @@ export class QueueTap<T = unknown> {
       settled = true;
       this.#creditWait = undefined;
       this.#owed++;
+      this.#admitted().add(this as QueueTap<unknown>);
       this.#queueTopUp();
     }, () => {
       settled = true;
@@ -173,15 +180,30 @@ export class QueueTap<T = unknown> {
     this.#outbox.beforeFlush(this.#topUp);
   }
 
-  /** Grants what is owed, and free slots up to the window when a batch is free. */
+  #admitted(): Set<QueueTap<unknown>> {
+    let taps = admittedTaps.get(this.queue);
+    if (taps === undefined) admittedTaps.set(this.queue, taps = new Set());
+    return taps;
+  }
+
+  /**
+   * Grants what is owed, and free slots up to the window: after a slot
+   * admitted in line, its share of the free slots (even fewer than a batch,
+   * so a blocked producer is not fed one slot per round trip; shared with
+   * the other taps admitted and not yet granted, so no producer takes the
+   * leftovers every time); else only when a batch is free.
+   */
   #topUp = (): void => {
     this.#topUpQueued = false;
+    const admitted = this.#admitted();
+    const sharing = admitted.size;
+    const inLine = admitted.delete(this as QueueTap<unknown>);
     if (this.#host.closed) return;
-    const extra = this.#access.reserve(
-      this.#credit,
-      CREDIT_WINDOW - this.#credit.count,
-      this.#batch(),
-    );
+    const room = CREDIT_WINDOW - this.#credit.count;
+    const share = inLine ? Math.min(room, Math.floor(this.#access.free() / sharing)) : room;
+    const extra = share <= 0
+      ? 0
+      : this.#access.reserve(this.#credit, share, inLine ? 1 : this.#batch());
     const granted = this.#owed + extra;
     this.#owed = 0;
     if (granted > 0) this.#push({ type: "credit", name: this.name, count: granted });
@@ -491,6 +513,7 @@ export class QueueTap<T = unknown> {
     this.#unwatchSpace?.();
     this.#unwatchSpace = undefined;
     this.#owed = 0;
+    this.#admitted().delete(this as QueueTap<unknown>);
     if (this.#credit.count > 0) this.#access.release(this.#credit, this.#credit.count);
   }
 
