@@ -326,8 +326,15 @@ Deno.test("Q-9/W-2: a remote put given its slot in line before a shutdown resolv
   }
 });
 
-Deno.test("W-2: two remote producers blocked on one queue get a like share of the freed slots", async () => {
-  const jobs = new Queue<number>(100);
+/**
+ * Serves `jobs` on two MessageChannels and connects one remote to each;
+ * `fn` runs with both remotes, then `jobs` is shut down (discarding) and
+ * everything is closed.
+ */
+async function withTwoLinks(
+  jobs: Queue<number>,
+  fn: (remotes: Remote<{ jobs: Queue<number> }>[]) => Promise<void>,
+): Promise<void> {
   const first = new MessageChannel();
   const second = new MessageChannel();
   const links = [serve(first.port1, { jobs }), serve(second.port1, { jobs })];
@@ -335,32 +342,43 @@ Deno.test("W-2: two remote producers blocked on one queue get a like share of th
     await connect<{ jobs: Queue<number> }>(first.port2),
     await connect<{ jobs: Queue<number> }>(second.port2),
   ];
-  let running = true;
-  const producers = remotes.map(async (remote, index) => {
-    while (running) {
-      try {
-        await remote.jobs.put(index);
-      } catch {
-        return; // shut down
-      }
-    }
-  });
   try {
-    const counts = [0, 0];
-    for (let round = 0; round < 100; round++) {
-      for (let k = 0; k < 10; k++) counts[await jobs.get()]! += 1; // bursts smaller than a batch
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    const [a, b] = counts as [number, number];
-    assert(Math.min(a, b) >= 0.25 * (a + b), `each producer's share of 1000 items: ${a} / ${b}`);
+    await fn(remotes);
   } finally {
-    running = false;
     jobs.shutdown(true);
-    await Promise.all(producers);
     for (const remote of remotes) await remote.close();
     for (const link of links) link.close();
     for (const port of [first.port1, first.port2, second.port1, second.port2]) port.close();
   }
+}
+
+Deno.test("W-2: two remote producers blocked on one queue get a like share of the freed slots", async () => {
+  const jobs = new Queue<number>(100);
+  await withTwoLinks(jobs, async (remotes) => {
+    let running = true;
+    const producers = remotes.map(async (remote, index) => {
+      while (running) {
+        try {
+          await remote.jobs.put(index);
+        } catch {
+          return; // shut down
+        }
+      }
+    });
+    try {
+      const counts = [0, 0];
+      for (let round = 0; round < 100; round++) {
+        for (let k = 0; k < 10; k++) counts[await jobs.get()]! += 1; // bursts smaller than a batch
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const [a, b] = counts as [number, number];
+      assert(Math.min(a, b) >= 0.25 * (a + b), `each producer's share of 1000 items: ${a} / ${b}`);
+    } finally {
+      running = false;
+      jobs.shutdown(true);
+      await Promise.all(producers);
+    }
+  });
 });
 
 Deno.test("W-2: a remote put admitted in line while fewer than a batch of slots is free is granted the free slots with its own, not one slot alone", async () => {
@@ -383,14 +401,7 @@ Deno.test("W-2: a remote put admitted in line while fewer than a batch of slots 
 
 Deno.test("W-2: remote puts on two links admitted in line in one step share the free slots", async () => {
   const jobs = new Queue<number>(100);
-  const first = new MessageChannel();
-  const second = new MessageChannel();
-  const links = [serve(first.port1, { jobs }), serve(second.port1, { jobs })];
-  const remotes = [
-    await connect<{ jobs: Queue<number> }>(first.port2),
-    await connect<{ jobs: Queue<number> }>(second.port2),
-  ];
-  try {
+  await withTwoLinks(jobs, async (remotes) => {
     for (let i = 0; i < 100; i++) jobs.putNowait(i);
     const waiting = remotes.map((remote, index) => remote.jobs.put(100 + index));
     await settle(() => inspected(jobs, "waitingPutters") === 2);
@@ -400,12 +411,7 @@ Deno.test("W-2: remote puts on two links admitted in line in one step share the 
     const view = Deno.inspect(jobs, { depth: 2 });
     const credits = [...view.matchAll(/credits of [^:]*: (\d+)/g)].map((match) => Number(match[1]));
     assertEquals(credits, [5, 5], `each link's credits: ${view}`);
-  } finally {
-    jobs.shutdown(true);
-    for (const remote of remotes) await remote.close();
-    for (const link of links) link.close();
-    for (const port of [first.port1, first.port2, second.port1, second.port2]) port.close();
-  }
+  });
 });
 
 Deno.test("Q-9/W-2: a side that connects after the queue was shut down and drained ends its loop, and its put rejects QueueShutDown", async () => {

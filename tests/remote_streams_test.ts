@@ -10,7 +10,7 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { LifoQueue, Queue, QueueShutDown } from "../mod.ts";
 import { connect, LinkClosed, type Remote, type Servable, serve } from "../src/worker/mod.ts";
-import { connectRedis } from "../src/redis/mod.ts";
+import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
 import { flush } from "./_helpers.ts";
 
@@ -30,6 +30,42 @@ async function withRemote<T extends Record<string, Servable>>(
     port1.close();
     port2.close();
   }
+}
+
+/**
+ * Reads `queue` through a fresh readable stream 16 times, cancelling the
+ * read after 0, 1, 2, ... microtasks: before its get, while it waits, as it
+ * is handed an item (which then stays for the next get), and after it got
+ * one. Returns what the reads delivered, with what `after` took after each
+ * cancel.
+ */
+async function readCancelledAtEveryStep(
+  queue: { toReadableStream(): ReadableStream<number> },
+  after?: () => Promise<number>,
+): Promise<number[]> {
+  const seen: number[] = [];
+  for (let ticks = 0; ticks < 16; ticks++) {
+    const reader = queue.toReadableStream().getReader();
+    const read = reader.read();
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    await reader.cancel();
+    const result = await read;
+    if (!result.done) seen.push(result.value);
+    if (after !== undefined) seen.push(await after());
+  }
+  return seen;
+}
+
+/** Runs `fn` with a client of a fresh throwaway Redis server; closes both. */
+async function withRedis(fn: (redis: RedisClient) => Promise<void>): Promise<void> {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path });
+    try {
+      await fn(redis);
+    } finally {
+      await redis.close();
+    }
+  });
 }
 
 Deno.test("W-2/Q-5: cancelling a remote readable stream while its read waits loses nothing", async () => {
@@ -54,16 +90,7 @@ Deno.test("W-2/Q-5: a remote readable cancelled at any step of a read takes noth
   for (let i = 0; i < count; i++) jobs.putNowait(i);
   await withRemote({ jobs }, async (remote) => {
     const seen: number[] = [await remote.jobs.get()]; // items are prefetched from now on
-    // Cancelled after 0, 1, 2, ... microtasks: before the get, while it waits, as it is handed
-    // an item (which then stays for the next get), and after the read got one.
-    for (let ticks = 0; ticks < 16; ticks++) {
-      const reader = remote.jobs.toReadableStream().getReader();
-      const read = reader.read();
-      for (let i = 0; i < ticks; i++) await Promise.resolve();
-      await reader.cancel();
-      const result = await read;
-      if (!result.done) seen.push(result.value);
-    }
+    seen.push(...await readCancelledAtEveryStep(remote.jobs));
     jobs.shutdown();
     for await (const item of remote.jobs) seen.push(item);
     assertEquals(seen, Array.from({ length: count }, (_, i) => i));
@@ -75,16 +102,8 @@ Deno.test("W-2/Q-5: a remote LifoQueue's readable (direct gets) cancelled at any
   const count = 40;
   for (let i = 0; i < count; i++) jobs.putNowait(i);
   await withRemote({ jobs }, async (remote) => {
-    const seen: number[] = [];
-    for (let ticks = 0; ticks < 16; ticks++) {
-      const reader = remote.jobs.toReadableStream().getReader();
-      const read = reader.read();
-      for (let i = 0; i < ticks; i++) await Promise.resolve();
-      await reader.cancel();
-      const result = await read;
-      if (!result.done) seen.push(result.value);
-      seen.push(await remote.jobs.get()); // right after the cancel: the kept item comes first
-    }
+    // Right after each cancel, a get: the item the cancelled read was handed comes first.
+    const seen = await readCancelledAtEveryStep(remote.jobs, () => remote.jobs.get());
     jobs.shutdown();
     for await (const item of remote.jobs) seen.push(item);
     assertEquals(seen, Array.from({ length: count }, (_, i) => count - 1 - i));
@@ -161,83 +180,59 @@ Deno.test("W-1: aborting a remote queue's writable stream is shutdown(true): the
 });
 
 Deno.test("R-1: a Redis queue is a Web Stream both ways: pipeTo fills it, a readable drains it, abort discards", async () => {
-  await withRedisServer(async (path) => {
-    const redis = await connectRedis({ path });
-    try {
-      const jobs = redis.queue<number>("streamed", { maxsize: 2 });
-      const writing = ReadableStream.from([1, 2, 3, 4]).pipeTo(jobs.toWritableStream());
-      const reading = Array.fromAsync(jobs.toReadableStream());
-      await writing; // closing the stream shut the queue down
-      assertEquals(await reading, [1, 2, 3, 4]);
-      assert(await jobs.isShutdown);
+  await withRedis(async (redis) => {
+    const jobs = redis.queue<number>("streamed", { maxsize: 2 });
+    const writing = ReadableStream.from([1, 2, 3, 4]).pipeTo(jobs.toWritableStream());
+    const reading = Array.fromAsync(jobs.toReadableStream());
+    await writing; // closing the stream shut the queue down
+    assertEquals(await reading, [1, 2, 3, 4]);
+    assert(await jobs.isShutdown);
 
-      const other = redis.queue<string>("aborted");
-      const writer = other.toWritableStream().getWriter();
-      await writer.write("x");
-      await writer.abort(new Error("stop"));
-      assert(await other.isShutdown);
-      await assertRejects(() => other.get(), QueueShutDown);
+    const other = redis.queue<string>("aborted");
+    const writer = other.toWritableStream().getWriter();
+    await writer.write("x");
+    await writer.abort(new Error("stop"));
+    assert(await other.isShutdown);
+    await assertRejects(() => other.get(), QueueShutDown);
 
-      const idle = redis.queue<string>("idle");
-      const reader = idle.toReadableStream().getReader();
-      const read = reader.read();
-      await reader.cancel();
-      assertEquals(await read, { value: undefined, done: true });
-      await idle.put("kept");
-      assertEquals(await idle.get(), "kept");
-    } finally {
-      await redis.close();
-    }
+    const idle = redis.queue<string>("idle");
+    const reader = idle.toReadableStream().getReader();
+    const read = reader.read();
+    await reader.cancel();
+    assertEquals(await read, { value: undefined, done: true });
+    await idle.put("kept");
+    assertEquals(await idle.get(), "kept");
   });
 });
 
 Deno.test("R-5: a Redis queue's readable cancelled at any step of a read takes nothing it does not deliver: every item once, in order", async () => {
-  await withRedisServer(async (path) => {
-    const redis = await connectRedis({ path });
-    try {
-      const jobs = redis.queue<number>("cancelled-read");
-      const count = 40;
-      for (let i = 0; i < count; i++) await jobs.put(i);
-      const seen: number[] = [await jobs.get()]; // its fetch window brought more
-      // Cancelled after 0, 1, 2, ... microtasks: before the get, while it checks, as it is
-      // handed an item (which then stays for the next get), and after the read got one.
-      for (let ticks = 0; ticks < 16; ticks++) {
-        const reader = jobs.toReadableStream().getReader();
-        const read = reader.read();
-        for (let i = 0; i < ticks; i++) await Promise.resolve();
-        await reader.cancel();
-        const result = await read;
-        if (!result.done) seen.push(result.value);
-      }
-      await jobs.shutdown();
-      for await (const item of jobs) seen.push(item);
-      assertEquals(seen, Array.from({ length: count }, (_, i) => i));
-    } finally {
-      await redis.close();
-    }
+  await withRedis(async (redis) => {
+    const jobs = redis.queue<number>("cancelled-read");
+    const count = 40;
+    for (let i = 0; i < count; i++) await jobs.put(i);
+    const seen: number[] = [await jobs.get()]; // its fetch window brought more
+    seen.push(...await readCancelledAtEveryStep(jobs));
+    await jobs.shutdown();
+    for await (const item of jobs) seen.push(item);
+    assertEquals(seen, Array.from({ length: count }, (_, i) => i));
   });
 });
 
 Deno.test("R-5: a Redis readable's read left waiting by releaseLock() takes nothing into the stream's buffer; a cancel after it loses nothing", async () => {
-  await withRedisServer(async (path) => {
-    const redis = await connectRedis({ path });
-    try {
-      const jobs = redis.queue<number>("released-read");
-      const stream = jobs.toReadableStream();
-      const reader = stream.getReader();
-      const waiting = reader.read().then(() => "read", (error) => error);
-      await new Promise((resolve) => setTimeout(resolve, 20)); // its get waits at the server
-      reader.releaseLock();
-      assertInstanceOf(await waiting, TypeError);
-      await jobs.put(1);
-      await jobs.put(2);
-      await redis.flush();
-      await stream.cancel();
-      const wait = { timeout: 10_000 }; // a lost item would fail the test, not hang it
-      assertEquals([await jobs.get(wait), await jobs.get(wait)], [1, 2]);
-      assertEquals(await jobs.qsize(), 0);
-    } finally {
-      await redis.close();
-    }
+  await withRedis(async (redis) => {
+    const jobs = redis.queue<number>("released-read");
+    const stream = jobs.toReadableStream();
+    const reader = stream.getReader();
+    const waiting = reader.read().then(() => "read", (error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // its get waits at the server
+    reader.releaseLock();
+    assertInstanceOf(await waiting, TypeError);
+    await jobs.put(1);
+    await jobs.put(2);
+    await redis.flush();
+    await stream.cancel();
+    const wait = { timeout: 10_000 }; // a lost item would fail the test, not hang it
+    assertEquals([await jobs.get(wait), await jobs.get(wait)], [1, 2]);
+    assertEquals(await jobs.qsize(), 0);
   });
 });
