@@ -236,6 +236,7 @@ class CallerSide implements Role {
         return side.peer.outbox;
       },
       prefetch: this.prefetch,
+      sharesMemory: this.peer.sharesMemory,
       report: (error) => this.report(error),
       call: (name, op, args, options, onItem) => this.call(name, op, args, options, false, onItem),
     };

@@ -72,6 +72,27 @@ function hear(endpoint: Endpoint, onData: (data: unknown) => void, onEnd: () => 
 
 type Post = (message: unknown, transfer: Transferable[]) => void;
 
+/**
+ * Whether messages on `endpoint` can carry a `SharedArrayBuffer` that both
+ * ends then share: the platform has one (in a browser, only when the page
+ * is cross-origin isolated), and the endpoint is one of its own: a
+ * `Worker`, a `MessagePort`, or a worker's own scope. Any other object with
+ * `postMessage` (a relay, a socket adapter) may serialise what it carries,
+ * so baton offers it none.
+ */
+function sharesMemory(endpoint: Endpoint): boolean {
+  const global = globalThis as {
+    crossOriginIsolated?: boolean;
+    Worker?: abstract new (...args: never[]) => unknown;
+    MessagePort?: abstract new (...args: never[]) => unknown;
+    WorkerGlobalScope?: abstract new (...args: never[]) => unknown;
+  };
+  if (typeof SharedArrayBuffer !== "function" || global.crossOriginIsolated === false) return false;
+  return [global.Worker, global.MessagePort, global.WorkerGlobalScope].some((kind) =>
+    typeof kind === "function" && endpoint instanceof kind
+  );
+}
+
 /** The baton side of one endpoint in this thread. */
 export class Peer {
   readonly endpoint: Endpoint;
@@ -91,9 +112,12 @@ export class Peer {
   #disposed = false;
   /** A travel channel's port (W-14): this side closes it once the peer is done. */
   closesEndpoint = false;
+  /** Whether a `SharedArrayBuffer` posted here is shared with the other end (credits, W-2). */
+  readonly sharesMemory: boolean;
 
   private constructor(endpoint: Endpoint) {
     this.endpoint = endpoint;
+    this.sharesMemory = sharesMemory(endpoint);
     const post = endpoint.postMessage as Post;
     this.outbox = new Outbox(endpoint, this.id, post, (error) => this.report(error));
     this.#unlisten = hear(endpoint, (data) => this.#receive(data), this.#onWorkerError);

@@ -266,7 +266,7 @@ export class OwnerSide implements Role {
       case "put":
         return tap.put(f.items);
       case "want":
-        return tap.want(f.blocked);
+        return tap.want(f.blocked, f.shared);
       case "uncredit":
         return tap.uncredit(f.count);
       case "pull":

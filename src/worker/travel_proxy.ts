@@ -205,6 +205,7 @@ function shapeOf(entry: Entry): object {
     const host = {
       outbox: undefined as never,
       prefetch: 0,
+      sharesMemory: false,
       report: () => {},
       call: () => Promise.reject(new LinkClosed()),
     };

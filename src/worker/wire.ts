@@ -112,7 +112,7 @@ export type CallerFrame =
   }
   | { type: "cancel"; id: number }
   | { type: "put"; name: string; items: unknown[] }
-  | { type: "want"; name: string; blocked: boolean }
+  | { type: "want"; name: string; blocked: boolean; shared?: SharedArrayBuffer }
   | { type: "uncredit"; name: string; count: number }
   | { type: "pull"; name: string; count: number }
   /** Cancels what is left of the pulls; items already sent stay with the caller. */
@@ -187,6 +187,10 @@ const wireError: Check = (value) =>
   typeof value === "object" && value !== null &&
   typeof (value as WireError).name === "string" &&
   typeof (value as WireError).message === "string";
+/** A shared credit counter: one Int32 (see `PROTOCOL.md`, "Shared credits"). */
+const counter: Check = (value) =>
+  typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer &&
+  value.byteLength === Int32Array.BYTES_PER_ELEMENT;
 const port: Check = (value) => typeof MessagePort === "function" && value instanceof MessagePort;
 const entries: Check = (value) =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -198,7 +202,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   call: { id: count, name, op: name, args: list, "?timeout": timeout, "?cancellable": yes },
   cancel: { id: count },
   put: { name, items },
-  want: { name, blocked: bool },
+  want: { name, blocked: bool, "?shared": counter },
   uncredit: { name, count },
   pull: { name, count },
   unpull: { name },

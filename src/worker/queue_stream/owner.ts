@@ -68,6 +68,13 @@ export class QueueTap<T = unknown> {
   #creditWait: QueueWait | undefined;
   #unwatchSpace: (() => void) | undefined;
   #reclaiming = false;
+  /** The remote producer's shared credit counter, once offered: grants are added there. */
+  #shared: Int32Array | undefined;
+  /**
+   * The remote producer said it waits (a blocked want) and no frame has
+   * answered since: a grant must go as a frame, which wakes it.
+   */
+  #parked = false;
   // ---- consumer: items sent ----
   readonly #out: SlotHold;
   readonly #sent = new Deque<Sent<T>>();
@@ -106,8 +113,17 @@ export class QueueTap<T = unknown> {
 
   // ---- credits ----
 
-  /** The remote side wants credits: `blocked` when a put waits for them. */
-  want(blocked: boolean): void {
+  /**
+   * The remote side wants credits: `blocked` when a put waits for them;
+   * `shared`, offered once, the counter it reads grants from.
+   */
+  want(blocked: boolean, shared?: SharedArrayBuffer): void {
+    if (shared !== undefined) {
+      // One producer side offers one counter: another would strand what was added to the first.
+      if (this.#shared !== undefined) throw new ProtocolError("a second shared credit counter");
+      this.#shared = new Int32Array(shared);
+    }
+    if (blocked) this.#parked = true;
     if (this.queue.isShutdown) {
       // It had no proxy yet when the notice went out: it hears it again.
       this.#push({ type: "shutdown", name: this.name, immediate: this.#access.discarding });
@@ -118,7 +134,11 @@ export class QueueTap<T = unknown> {
     // line for a slot as well would make its own ask a putter waiting for room, and the owner
     // would reclaim the very credits that free it.
     if (blocked && this.#granted() === 0) this.#grantBlocked();
-    else this.#grantAhead();
+    else {
+      // Credits it has not used may sit in the shared counter, unseen: a frame says "look".
+      if (blocked && this.#shared !== undefined) this.#grant(0);
+      this.#grantAhead();
+    }
   }
 
   /** The least number of credits worth a message when nobody waits for them. */
@@ -206,8 +226,21 @@ export class QueueTap<T = unknown> {
       : this.#access.reserve(this.#credit, share, inLine ? 1 : this.#batch());
     const granted = this.#owed + extra;
     this.#owed = 0;
-    if (granted > 0) this.#push({ type: "credit", name: this.name, count: granted });
+    if (granted > 0) this.#grant(granted);
   };
+
+  /**
+   * Hands over credits already held for the link: through the shared
+   * counter while the producer runs (no post, no wake), else in a frame.
+   */
+  #grant(count: number): void {
+    if (this.#shared !== undefined && !this.#parked) {
+      Atomics.add(this.#shared, 0, count);
+      return;
+    }
+    this.#parked = false;
+    this.#push({ type: "credit", name: this.name, count });
+  }
 
   /** Credits the remote side may be holding: granted in a frame, not yet used or returned. */
   #granted(): number {
@@ -230,6 +263,7 @@ export class QueueTap<T = unknown> {
         `${items.length} items for "${this.name}" on ${this.#granted()} credits`,
       );
     }
+    this.#parked = false; // it runs: what it waited for came
     for (const error of this.#access.putHeld(this.#credit, items as T[])) this.#host.report(error);
     this.#grantAhead();
   }

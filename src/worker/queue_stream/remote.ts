@@ -27,6 +27,8 @@ const SLOW_DRAIN_MS = 20;
 export interface ProxyHost {
   readonly outbox: Outbox;
   readonly prefetch: number;
+  /** Whether the endpoint can carry a `SharedArrayBuffer` to the owner (see `Peer.sharesMemory`). */
+  readonly sharesMemory: boolean;
   report(error: unknown): void;
   /**
    * Calls `op` on the owner. For a get, `onItem` takes the answer (its seq

@@ -1,8 +1,11 @@
 /**
  * The producer half of a remote queue proxy: puts write ahead on credits
  * the owner granted; without credit a put waits here, in call order, and
- * asks for more. Its states are in `PROTOCOL.md` ("Producer"). Internal:
- * `QueueProxy` (`remote.ts`) owns one.
+ * asks for more. Where the endpoint shares memory, the owner grants through
+ * a shared counter instead of a frame, and a put out of credit watches it
+ * for a moment before it asks (see `PROTOCOL.md`, "Shared credits"). Its
+ * states are in `PROTOCOL.md` ("Producer"). Internal: `QueueProxy`
+ * (`remote.ts`) owns one.
  *
  * @module
  */
@@ -15,11 +18,23 @@ import { Travelling } from "../travel.ts";
 import { CREDIT_WINDOW } from "../wire.ts";
 import type { ProxyHost } from "./remote.ts";
 
+/** The `want` frame, with the shared counter offered on the first. */
+type WantFrame = { type: "want"; name: string; blocked: boolean; shared?: SharedArrayBuffer };
+
 /** A put waiting for credit holds the copy of its item that is certain to cross (`postable`). */
 type Checked = unknown;
 
 /** What a put on credit resolves with: one settled promise for all of them. */
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * How long (ms) a put out of credit watches the shared counter, once per
+ * turn, before it asks the owner with a frame. A consumer frees a batch of
+ * slots in tens of µs when it is busy: watching spares it a post that costs
+ * the thread that makes it about 25 µs here (the wake of a parked thread),
+ * and spares this side the wake. An owner with no room for longer is asked.
+ */
+const WATCH_MS = 0.5;
 
 /** The puts of one remote queue proxy. */
 export class ProxyProducer {
@@ -37,6 +52,12 @@ export class ProxyProducer {
   #idleCheck = false;
   #putters: WaitList<void, Checked>;
   #putFrame: { type: "put"; name: string; items: unknown[] } | undefined;
+  /** The shared credit counter offered to the owner (W-2: credits it adds there are this side's). */
+  #shared: Int32Array | undefined;
+  /** The counter's total this side has taken into `#credits` (both wrap at 2^32). */
+  #sharedTaken = 0;
+  /** Whether a put out of credit watches the counter now (see {@linkcode WATCH_MS}). */
+  #watching = false;
 
   constructor(host: ProxyHost, name: string, useCredit: boolean) {
     this.#host = host;
@@ -66,13 +87,13 @@ export class ProxyProducer {
       return Promise.reject(failure);
     }
     if (!this.#useCredit) return this.#putCall("put", checked, options);
-    if (this.#credits > 0 && this.#putters.size === 0) {
+    if ((this.#credits > 0 || this.#takeShared()) && this.#putters.size === 0) {
       this.#send(checked);
       this.#outbox.postIfIdle(); // a put on an idle link leaves now
       return RESOLVED;
     }
     if (options?.timeout === 0) return this.#putNowaitCall(checked);
-    this.#want(true);
+    this.#waitForCredit();
     const waiting = this.#putters.wait(options, checked);
     // This producer stops until credit comes: what it queued leaves now, not at the end of the turn.
     this.#outbox.flush();
@@ -88,7 +109,7 @@ export class ProxyProducer {
     } catch (failure) {
       return Promise.reject(failure);
     }
-    if (this.#useCredit && this.#credits > 0 && this.#putters.size === 0) {
+    if (this.#useCredit && (this.#credits > 0 || this.#takeShared()) && this.#putters.size === 0) {
       this.#send(checked);
       return RESOLVED;
     }
@@ -155,26 +176,81 @@ export class ProxyProducer {
       (this.#wantSent === "ahead" && !blocked)
     ) return;
     this.#wantSent = blocked ? "blocked" : "ahead";
-    this.#outbox.push({ type: "want", name: this.#name, blocked });
+    const frame: WantFrame = { type: "want", name: this.#name, blocked };
+    if (this.#shared === undefined && this.#host.sharesMemory) {
+      // Offered once, with the first ask: from then on the owner grants through it.
+      this.#shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+      frame.shared = this.#shared.buffer as SharedArrayBuffer;
+    }
+    this.#outbox.push(frame);
   }
 
-  credit(count: number): void {
-    this.#wantSent = false;
-    if (this.#shutdown || this.#closed) {
-      this.#outbox.push({ type: "uncredit", name: this.#name, count });
+  /** Takes what the owner added to the shared counter; true when there was some. */
+  #takeShared(): boolean {
+    if (this.#shared === undefined) return false;
+    const total = Atomics.load(this.#shared, 0);
+    const added = (total - this.#sharedTaken) | 0; // the counter wraps; what is outstanding never nears 2^31
+    if (added <= 0) return false;
+    this.#sharedTaken = total;
+    this.#credits += added;
+    this.#wantSent = false; // answered, as a credit frame answers
+    return true;
+  }
+
+  /**
+   * A put waits for credit: with a shared counter, watch it once per turn
+   * for {@linkcode WATCH_MS}, then ask with a frame (the owner answers a
+   * blocked ask with a frame, which wakes this side); without one, ask now.
+   */
+  #waitForCredit(): void {
+    if (this.#shared === undefined) {
+      this.#want(true);
       return;
     }
-    this.#credits += count;
+    if (this.#watching) return;
+    this.#watching = true;
+    const until = performance.now() + WATCH_MS;
+    const look = (): void => {
+      if (this.#closed || this.#shutdown || this.#putters.size === 0) {
+        this.#watching = false;
+      } else if (this.#takeShared()) {
+        this.#watching = false;
+        this.#admit();
+      } else if (performance.now() >= until) {
+        this.#watching = false;
+        this.#want(true);
+        this.#outbox.flush();
+      } else {
+        afterTurn(look);
+      }
+    };
+    afterTurn(look);
+  }
+
+  /** Credit came: the waiting puts use it in call order; the rest wait on. */
+  #admit(): void {
     while (this.#credits > 0 && this.#putters.size > 0) {
       const putter = this.#putters.shift()!;
       this.#send(putter.data);
       putter.resolve();
     }
-    if (this.#putters.size > 0) this.#want(true);
+    if (this.#putters.size > 0) this.#waitForCredit();
+  }
+
+  credit(count: number): void {
+    this.#wantSent = false;
+    this.#credits += count;
+    this.#takeShared(); // a frame also says: look at the counter (a count of 0 says only that)
+    if (this.#shutdown || this.#closed) {
+      this.#uncreditAll();
+      return;
+    }
+    this.#admit();
   }
 
   /** Someone at the owner waits for room: give back the credits not in use. */
   reclaim(): void {
+    this.#takeShared();
     const unused = this.#credits;
     this.#credits = 0;
     if (this.#wantSent === "ahead") this.#wantSent = false;
@@ -203,6 +279,7 @@ export class ProxyProducer {
   }
 
   #uncreditAll(): void {
+    this.#takeShared();
     if (this.#credits === 0) return;
     this.#outbox.push({ type: "uncredit", name: this.#name, count: this.#credits });
     this.#credits = 0;

@@ -1,0 +1,145 @@
+/**
+ * Credits through a shared counter (`PROTOCOL.md`, "Shared credits"): on an
+ * endpoint of the platform's own, a remote producer offers one with its
+ * first ask and the owner grants there while the producer runs; a credit
+ * frame only answers a producer that said it waits. Any other endpoint
+ * keeps credit frames. Both deliver every item once, in order (W-2); a bad
+ * counter is refused (W-10).
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertInstanceOf } from "@std/assert";
+import { Queue } from "../mod.ts";
+import { connect, type Endpoint, serve } from "../src/worker/mod.ts";
+import { type Envelope, recordEnvelopes } from "./_helpers.ts";
+
+type AnyFrame = { type: string; name?: string; blocked?: boolean; shared?: unknown };
+
+const framesOf = (sent: Envelope[]): AnyFrame[] =>
+  sent.flatMap((envelope) => envelope.frames as AnyFrame[]);
+
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * A producer puts `count` numbers through `endpoint` into `Queue(maxsize)`
+ * owned on `port1`, while a local consumer takes them, sometimes a timer
+ * turn apart (so the producer runs out of credit and waits both ways).
+ */
+async function stream(
+  port1: MessagePort,
+  endpoint: Endpoint,
+  count: number,
+  maxsize: number,
+): Promise<number[]> {
+  const jobs = new Queue<number>(maxsize);
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<number> }>(endpoint);
+  try {
+    const producing = (async () => {
+      for (let i = 0; i < count; i++) await remote.jobs.put(i);
+    })();
+    const taken: number[] = [];
+    while (taken.length < count) {
+      taken.push(await jobs.get());
+      if (taken.length % 97 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await producing;
+    return taken;
+  } finally {
+    await remote.close();
+    link.close();
+  }
+}
+
+Deno.test("W-2: a producer on a MessagePort offers a shared credit counter; the owner sends credit frames only to answer a producer that waits, and every item arrives once, in order", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const fromProducer = recordEnvelopes(port2);
+  const fromOwner = recordEnvelopes(port1);
+  try {
+    const taken = await stream(port1, port2, 3000, 50);
+    assertEquals(taken, Array.from({ length: 3000 }, (_, i) => i));
+    const wants = framesOf(fromProducer.sent).filter((frame) => frame.type === "want");
+    const offers = wants.filter((frame) => frame.shared !== undefined);
+    assertEquals(offers.length, 1, "the counter is offered once");
+    assertInstanceOf(offers[0]!.shared, SharedArrayBuffer);
+    assert(wants.indexOf(offers[0]!) === 0, "with the first ask");
+    const blocked = wants.filter((frame) => frame.blocked === true).length;
+    const credits = framesOf(fromOwner.sent).filter((frame) => frame.type === "credit").length;
+    // 3000 items through 50 slots took at least 60 grants: all but the answers went shared.
+    assert(credits <= blocked, `${credits} credit frames for ${blocked} blocked asks`);
+  } finally {
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-2: an endpoint that is not the platform's own (a relay object) is offered no shared counter; credits come in frames, every item once, in order", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const fromOwner = recordEnvelopes(port1);
+  const offered: unknown[] = [];
+  // What a relay or a socket adapter looks like to baton: postMessage and listeners, nothing more.
+  const relay: Endpoint = {
+    postMessage(message: unknown, transfer?: Transferable[]) {
+      for (const frame of (message as Envelope).frames as AnyFrame[]) {
+        if (frame.shared !== undefined) offered.push(frame.shared);
+      }
+      port2.postMessage(message, transfer ?? []);
+    },
+    addEventListener: (type: string, listener: (event: Event) => void) =>
+      port2.addEventListener(type, listener),
+    removeEventListener: (type: string, listener: (event: Event) => void) =>
+      port2.removeEventListener(type, listener),
+    start: () => port2.start(),
+  };
+  try {
+    const taken = await stream(port1, relay, 2000, 50);
+    assertEquals(taken, Array.from({ length: 2000 }, (_, i) => i));
+    assertEquals(offered, []);
+    const credits = framesOf(fromOwner.sent).filter((frame) => frame.type === "credit").length;
+    assert(
+      credits >= 2000 / 50 - 1,
+      `only ${credits} credit frames for 2000 items through 50 slots`,
+    );
+  } finally {
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-10: a want frame whose shared counter is not one Int32 of shared memory, or a second counter, is refused whole and reported; the stream goes on", async () => {
+  const jobs = new Queue<number>(4);
+  const { port1, port2 } = new MessageChannel();
+  const { sent, original } = recordEnvelopes(port2);
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<number> }>(port2);
+  try {
+    await remote.jobs.put(1); // the first ask offered the genuine counter
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const want = (shared: unknown) => ({ type: "want", name: "jobs", blocked: false, shared });
+    const forged = [
+      want(new ArrayBuffer(4)),
+      want(new SharedArrayBuffer(8)),
+      want({ byteLength: 4 }),
+      want(new SharedArrayBuffer(4)), // well formed, but a second one
+    ];
+    forged.forEach((frame, k) => original({ ...last, seq: last.seq + 1 + k, frames: [frame] }));
+    await turns();
+    const messages = reported.map((error) => (error as Error).message);
+    assertEquals(messages.length, 4, messages.join("\n"));
+    for (const message of messages.slice(0, 3)) assert(message.includes("bad shared"), message);
+    assert(messages[3]!.includes("a second shared credit counter"), messages[3]);
+    // Nothing changed at the owner: the item put before the forgeries is there, once.
+    assertEquals(jobs.qsize(), 1);
+    assertEquals(await jobs.get(), 1);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
