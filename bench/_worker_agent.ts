@@ -406,10 +406,10 @@ interface Taken {
  */
 async function warmUp(queue: QueueLike<unknown>, loop: Loop, warm: WarmUp): Promise<Taken> {
   const counted = new WarmCount(warm);
-  const iterator = queue[Symbol.asyncIterator]();
+  const iterator = loop === "for-await" ? queue[Symbol.asyncIterator]() : undefined;
   for (;;) {
     let value: unknown;
-    if (loop === "for-await") {
+    if (iterator) {
       const step = await iterator.next();
       if (step.done) return { count: 0, sum: 0, warm: counted.count };
       value = step.value;
