@@ -6,6 +6,16 @@
  * case, so start-up and handshakes stay outside the measured time. Each
  * agent answers with its `result`, times taken on the shared clock.
  *
+ * A throughput command may carry a warm-up: before `ready`, its producers
+ * move their share of the warm items through the same ports, link, queue
+ * and functions as the measured items, untimed. Warm items have negative
+ * ids (measured ones count from 0), so each consumer counts them apart:
+ * it takes warm items until the first measured one arrives, and whichever
+ * consumer takes the case's last warm item (a count the consumers share
+ * over a SharedArrayBuffer) tells the main thread with `warmed`. The main
+ * thread sends `go` only then, so no warm item is in flight in the
+ * measured time, and the measured loop is the cold run's loop unchanged.
+ *
  * Baton rows use only the public API: `Queue` from mod.ts, `serve` and
  * `connect` from src/worker/mod.ts.
  *
@@ -27,14 +37,47 @@ import {
 /** How a consumer takes its items. */
 export type Loop = "for-await" | "get";
 
+/** A producer's share of the warm items: ids `first .. first + n - 1`, all negative. */
+export interface WarmShare {
+  first: number;
+  n: number;
+}
+
+/** The warm-up of a case's consumers: `items` warm items in all, counted in `counter` (an Int32). */
+export interface WarmUp {
+  items: number;
+  counter: SharedArrayBuffer;
+}
+
 /** What the main thread asks an agent to do. */
 export type Command =
   /** Raw postMessage: `batch` items per message (1: the bare item), ids from `first`. */
-  | { cmd: "raw-produce"; port?: MessagePort; n: number; first: number; batch: number; kind: Kind }
+  | {
+    cmd: "raw-produce";
+    port?: MessagePort;
+    n: number;
+    first: number;
+    batch: number;
+    kind: Kind;
+    warm?: WarmShare | undefined;
+  }
   /** Raw postMessage, at most `window` items the consumer has not confirmed. */
-  | { cmd: "raw-bounded-produce"; port: MessagePort; n: number; window: number; kind: Kind }
+  | {
+    cmd: "raw-bounded-produce";
+    port: MessagePort;
+    n: number;
+    window: number;
+    kind: Kind;
+    warm?: WarmShare | undefined;
+  }
   /** Counts raw items until `n` arrived, or until `end` (no `n`); `credit` confirms each message. */
-  | { cmd: "raw-consume"; port?: MessagePort; n?: number; credit?: boolean }
+  | {
+    cmd: "raw-consume";
+    port?: MessagePort;
+    n?: number;
+    credit?: boolean;
+    warm?: WarmUp | undefined;
+  }
   /** `await q.put(x)` through `connect` (on `port`, else `self`); with `shutdown`, then `shutdown()`. */
   | {
     cmd: "remote-produce";
@@ -43,11 +86,19 @@ export type Command =
     first: number;
     kind: Kind;
     shutdown: boolean;
+    warm?: WarmShare | undefined;
   }
   /** Takes from a served queue through `connect(self)`. */
-  | { cmd: "remote-consume"; n?: number; loop: Loop }
+  | { cmd: "remote-consume"; n?: number; loop: Loop; warm?: WarmUp | undefined }
   /** Owns a `Queue(maxsize)`, serves it on `port` and takes from it itself. */
-  | { cmd: "own-consume"; port: MessagePort; n: number; maxsize: number; loop: Loop }
+  | {
+    cmd: "own-consume";
+    port: MessagePort;
+    n: number;
+    maxsize: number;
+    loop: Loop;
+    warm?: WarmUp | undefined;
+  }
   /** Idle one-way latency, producer side: raw messages and remote puts, spaced. */
   | {
     cmd: "latency-produce";
@@ -66,6 +117,8 @@ export interface Consumed {
   count: number;
   sum: number;
   t1: number;
+  /** Warm items this consumer took before the measured ones (0 without a warm-up). */
+  warm: number;
   /** baton cases: messages this worker received on its endpoint (not the bench's own). */
   received?: number;
 }
@@ -124,9 +177,9 @@ function run(
     case "remote-produce":
       return remoteProduce(command, now, ready, go);
     case "remote-consume":
-      return remoteConsume(command, now, ready);
+      return remoteConsume(command, now, ready, go);
     case "own-consume":
-      return ownConsume(command, now, ready);
+      return ownConsume(command, now, ready, go);
     case "latency-produce":
       return latencyProduce(command, now, ready, go);
     case "latency-consume":
@@ -156,12 +209,25 @@ async function rawProduce(
   ready: () => void,
   go: Promise<void>,
 ): Promise<Produced> {
-  const { n, first, batch, kind } = command;
+  const { n, first, batch, kind, warm } = command;
   // Without a port, the items go to the main thread, which forwards them.
   const port = command.port ?? self;
+  if (warm) await postItems(port, warm.first, warm.n, batch, kind);
   ready();
   await go;
   const t0 = now();
+  await postItems(port, first, n, batch, kind);
+  return { t0 };
+}
+
+/** Posts the items with ids `first .. first + n - 1`, `batch` per message (1: the bare item). */
+async function postItems(
+  port: MessagePort | typeof self,
+  first: number,
+  n: number,
+  batch: number,
+  kind: Kind,
+): Promise<void> {
   const end = first + n;
   for (let i = first; i < end;) {
     // Post in slices, yielding between them, as a real producer's loop would.
@@ -177,7 +243,6 @@ async function rawProduce(
     }
     await sleep(0);
   }
-  return { t0 };
 }
 
 async function rawBoundedProduce(
@@ -188,29 +253,60 @@ async function rawBoundedProduce(
 ): Promise<Produced> {
   // The bound of a queue without the queue: at most `window` items unconfirmed,
   // a quarter of the window per message, room given back per message received.
-  const { port, n, window, kind } = command;
+  // The credits carry over from the warm items to the measured ones, as on one port they would.
+  const { port, n, window, kind, warm } = command;
+  let credits = window;
+  let produce: (() => void) | undefined;
+  port.onmessage = (message) => {
+    credits += message.data as number;
+    produce?.();
+  };
+  const postItems = (first: number, count: number) =>
+    new Promise<void>((resolve) => {
+      const end = first + count;
+      let i = first;
+      produce = () => {
+        while (credits > 0 && i < end) {
+          const chunk = new Array(Math.min(window / 4, credits, end - i));
+          for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
+          credits -= chunk.length;
+          port.postMessage(chunk);
+        }
+        if (i === end) {
+          produce = undefined;
+          resolve();
+        }
+      };
+      produce();
+    });
+  if (warm) await postItems(warm.first, warm.n);
   ready();
   await go;
   const t0 = now();
-  let credits = window;
-  let i = 0;
-  await new Promise<void>((resolve) => {
-    const produce = () => {
-      while (credits > 0 && i < n) {
-        const chunk = new Array(Math.min(window / 4, credits, n - i));
-        for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
-        credits -= chunk.length;
-        port.postMessage(chunk);
-      }
-      if (i === n) resolve();
-    };
-    port.onmessage = (message) => {
-      credits += message.data as number;
-      produce();
-    };
-    produce();
-  });
+  await postItems(0, n);
   return { t0 };
+}
+
+/**
+ * A consumer's count of warm items, and the count all consumers of the case
+ * share: the one that takes the last warm item says `warmed`.
+ */
+class WarmCount {
+  count = 0;
+  readonly #shared: Int32Array;
+  readonly #items: number;
+
+  constructor(warm: WarmUp) {
+    this.#shared = new Int32Array(warm.counter);
+    this.#items = warm.items;
+  }
+
+  add(k: number): void {
+    this.count += k;
+    const taken = Atomics.add(this.#shared, 0, k) + k;
+    if (taken > this.#items) throw new Error(`${taken} warm items taken, of ${this.#items}`);
+    if (taken === this.#items) post({ bench: "warmed" });
+  }
 }
 
 function rawConsume(
@@ -220,12 +316,28 @@ function rawConsume(
 ): Promise<Consumed> {
   const { port, n, credit } = command;
   const source = port ?? self;
+  const warm = command.warm && new WarmCount(command.warm);
   let count = 0;
   let sum = 0;
   return new Promise((resolve) => {
     const finish = () => {
+      source.removeEventListener("message", warmListener as EventListener);
       source.removeEventListener("message", listener as EventListener);
-      resolve({ count, sum, t1: now() });
+      resolve({ count, sum, t1: now(), warm: warm ? warm.count : 0 });
+    };
+    // Warm messages (negative ids) are counted apart; the first other message hands
+    // over to the measured listener, the cold run's.
+    const warmListener = (message: MessageEvent) => {
+      const data = message.data;
+      if (!isControl(data) && idOf(Array.isArray(data) ? data[0] : data) < 0) {
+        const k = Array.isArray(data) ? data.length : 1;
+        if (credit) port?.postMessage(k);
+        warm!.add(k);
+        return;
+      }
+      source.removeEventListener("message", warmListener as EventListener);
+      source.addEventListener("message", listener as EventListener);
+      listener(message);
     };
     const listener = (message: MessageEvent) => {
       const data = message.data;
@@ -243,7 +355,7 @@ function rawConsume(
       }
       if (count === n) finish();
     };
-    source.addEventListener("message", listener as EventListener);
+    source.addEventListener("message", (warm ? warmListener : listener) as EventListener);
     port?.start();
     ready();
   });
@@ -255,21 +367,59 @@ async function remoteProduce(
   ready: () => void,
   go: Promise<void>,
 ): Promise<Produced> {
-  const { n, first, kind } = command;
+  const { n, first, kind, warm } = command;
   const endpoint = command.port ?? self;
   const received = countMessages(endpoint);
   const remote = await connect<{ q: Queue<unknown> }>(endpoint);
   const queue = remote.q;
+  if (warm) await putItems(queue, warm.first, warm.n, kind);
   ready();
   await go;
   const before = received();
   const t0 = now();
-  const end = first + n;
-  for (let i = first; i < end; i++) await queue.put(item(kind, i));
+  await putItems(queue, first, n, kind);
   const after = received();
   if (command.shutdown) await queue.shutdown();
   await remote.close();
   return { t0, received: after - before };
+}
+
+/** What users write to put items: ids `first .. first + n - 1`. */
+async function putItems(queue: QueueLike<unknown>, first: number, n: number, kind: Kind) {
+  const end = first + n;
+  for (let i = first; i < end; i++) await queue.put(item(kind, i));
+}
+
+/** What a consumer took before its measured loop: none, or the first measured item. */
+interface Taken {
+  count: number;
+  sum: number;
+  warm: number;
+}
+
+/**
+ * The warm-up of a consumer: takes warm items (negative ids) the way its
+ * measured loop will (`get()`, or `next()` of the queue's async iterator),
+ * until it takes the first measured item or the queue ends. Nothing here
+ * closes the iterator: the measured `for await` then starts its own on the
+ * same queue, as a second loop of a user's would.
+ */
+async function warmUp(queue: QueueLike<unknown>, loop: Loop, warm: WarmUp): Promise<Taken> {
+  const counted = new WarmCount(warm);
+  const iterator = loop === "for-await" ? queue[Symbol.asyncIterator]() : undefined;
+  for (;;) {
+    let value: unknown;
+    if (iterator) {
+      const step = await iterator.next();
+      if (step.done) return { count: 0, sum: 0, warm: counted.count };
+      value = step.value;
+    } else {
+      value = await queue.get();
+    }
+    const id = idOf(value);
+    if (id >= 0) return { count: 1, sum: id & CHECKSUM_MASK, warm: counted.count };
+    counted.add(1);
+  }
 }
 
 /** What users write to take items, in the two forms the bench compares. */
@@ -278,9 +428,9 @@ async function consume(
   loop: Loop,
   n: number | undefined,
   now: () => number,
+  taken: Taken = { count: 0, sum: 0, warm: 0 },
 ): Promise<Consumed> {
-  let count = 0;
-  let sum = 0;
+  let { count, sum } = taken;
   if (loop === "for-await") {
     for await (const value of queue) {
       sum = (sum + idOf(value)) & CHECKSUM_MASK;
@@ -288,25 +438,29 @@ async function consume(
     }
   } else {
     if (n === undefined) throw new Error("a get loop needs its item count");
-    let left = n;
+    let left = n - count;
     while (left--) {
       sum = (sum + idOf(await queue.get())) & CHECKSUM_MASK;
       count++;
     }
   }
-  return { count, sum, t1: now() };
+  return { count, sum, t1: now(), warm: taken.warm };
 }
 
 async function remoteConsume(
   command: Extract<Command, { cmd: "remote-consume" }>,
   now: () => number,
   ready: () => void,
+  go: Promise<void>,
 ): Promise<Consumed> {
   const received = countMessages(self);
   const remote = await connect<{ q: Queue<unknown> }>(self); // default prefetch
-  const before = received();
+  let before = received();
+  // After a warm-up, only what arrives once the measured items start counts.
+  if (command.warm) go.then(() => before = received());
   ready();
-  const result = await consume(remote.q, command.loop, command.n, now);
+  const taken = command.warm && await warmUp(remote.q, command.loop, command.warm);
+  const result = await consume(remote.q, command.loop, command.n, now, taken || undefined);
   await remote.close();
   return { ...result, received: received() - before };
 }
@@ -315,16 +469,21 @@ async function ownConsume(
   command: Extract<Command, { cmd: "own-consume" }>,
   now: () => number,
   ready: () => void,
+  go: Promise<void>,
 ): Promise<Consumed> {
   // This worker owns the queue, serves it to the producer and drains it itself.
   // The link stays open: the producer may still be closing its side, and the
   // main thread terminates both workers once the results are in.
   const queue = new Queue<unknown>(command.maxsize);
   const received = countMessages(command.port); // includes the producer's connect handshake
+  let before = 0;
+  // After a warm-up, only what arrives once the measured items start counts.
+  if (command.warm) go.then(() => before = received());
   serve(command.port, { q: queue });
   ready();
-  const result = await consume(queue, command.loop, command.n, now);
-  return { ...result, received: received() };
+  const taken = command.warm && await warmUp(queue, command.loop, command.warm);
+  const result = await consume(queue, command.loop, command.n, now, taken || undefined);
+  return { ...result, received: received() - before };
 }
 
 /**

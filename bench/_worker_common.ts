@@ -46,6 +46,7 @@ export type Control =
   | { bench: "command"; command: unknown; origin: number }
   | { bench: "go" }
   | { bench: "end" }
+  | { bench: "warmed" }
   | { bench: "ready" }
   | { bench: "result"; value: unknown }
   | { bench: "error"; message: string };

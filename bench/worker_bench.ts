@@ -19,6 +19,16 @@
  *   the main thread (`for await`, numbers); raw: 100 per message, forwarded
  *   by the main thread to the consumers in turn.
  *
+ * Every case runs twice: cold, in fresh workers (the rows marked so), and
+ * warm: fresh workers first move `warm` items the same way (same ports,
+ * link, queue and functions), untimed, and only then the measured items.
+ * Warm items have negative ids; each consumer counts them apart, and the
+ * main thread starts the measured items only once the consumers took the
+ * last warm one. A cold run of baton mostly measures V8 warming its code
+ * up (raw `postMessage` code warms within a few thousand items), so both
+ * figures are printed, each warm row against the warm run of its baseline
+ * and held to the same target as its cold row.
+ *
  * Times come from the workers, on a clock all threads share: from the
  * first producer's start (after every worker is set up and connected) to
  * the last consumer's end. Every consumer checks its count and checksum, so
@@ -38,10 +48,11 @@
  *
  * Settings, by argument (`--items=100000`) or environment (`ITEMS=100000`):
  * `items` per throughput run (500,000; one message per item moves a fifth
- * of them, to keep the run short), `rounds` (5: a warm-up round with a
- * tenth of the items, then the median of `rounds`; every round runs each
- * case once, back to back, and the ratio is the median of the per-round
- * ratios), `samples` per side for the idle latency (2,000), `gap` between
+ * of them, to keep the run short), `warm` items moved before them in the
+ * warm runs (200,000; `--warm=0`: cold runs only), `rounds` (5: a warm-up
+ * round with a tenth of the items, then the median of `rounds`; every
+ * round runs each case cold and then warm, back to back, and the ratio is
+ * the median of the per-round ratios), `samples` per side for the idle latency (2,000), `gap` between
  * them in ms (1), `pings` per side for the round trip (5,000); `only`
  * (`--only=one hop,idle`): run just the cases whose id holds one of these
  * words (the ids are in the table below the results; `idle one hop` and
@@ -57,7 +68,15 @@
 import { Queue } from "../mod.ts";
 import { serve } from "../src/worker/mod.ts";
 import type { Link } from "../src/worker/mod.ts";
-import type { Command, Consumed, Loop, Produced, Timings } from "./_worker_agent.ts";
+import type {
+  Command,
+  Consumed,
+  Loop,
+  Produced,
+  Timings,
+  WarmShare,
+  WarmUp,
+} from "./_worker_agent.ts";
 import {
   CHECKSUM_MASK,
   type Control,
@@ -68,14 +87,14 @@ import {
 import { median } from "./_workloads.ts";
 import { busy, type CpuSnapshot, cpuSnapshot, MAIN_THREAD } from "./_thread_cpu.ts";
 
-function setting(name: string, fallback: number): number {
+function setting(name: string, fallback: number, least = 1): number {
   const prefix = `--${name}=`;
   const arg = Deno.args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
   const text = arg ?? Deno.env.get(name.toUpperCase());
   if (text === undefined) return fallback;
   const value = Number(text.replaceAll("_", ""));
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive integer, received ${text}`);
+  if (!Number.isInteger(value) || value < least) {
+    throw new RangeError(`${name} must be an integer of at least ${least}, received ${text}`);
   }
   return value;
 }
@@ -90,6 +109,8 @@ const ROUNDS = setting("rounds", 5);
 const SAMPLES = setting("samples", 2_000);
 const GAP_MS = setting("gap", 1);
 const PINGS = setting("pings", 5_000);
+/** Warm items moved through the same workers before the measured ones (0: cold runs only). */
+const WARM = setting("warm", 200_000, 0);
 /** No single run may take longer: a hang fails the bench instead of stalling it. */
 const DEADLINE_MS = 120_000;
 /** Latency samples dropped from the start of each series (start-up and JIT). */
@@ -104,24 +125,30 @@ class Agent {
   /** The worker's thread name, for CPU figures: Deno numbers workers from 1, in creation order. */
   readonly thread = `worker-${++Agent.#created}`;
   readonly #ready: Promise<void>;
+  readonly #warmed: Promise<void>;
   readonly #result: Promise<unknown>;
 
   constructor(readonly name: string) {
     const ready = Promise.withResolvers<void>();
+    const warmed = Promise.withResolvers<void>();
     const result = Promise.withResolvers<unknown>();
     this.#ready = ready.promise;
+    this.#warmed = warmed.promise;
     this.#result = result.promise;
     // Awaited later (or not at all, when another agent fails first).
     this.#ready.catch(() => {});
+    this.#warmed.catch(() => {});
     this.#result.catch(() => {});
     const fail = (error: Error) => {
       ready.reject(error);
+      warmed.reject(error);
       result.reject(error);
     };
     this.worker.addEventListener("message", (event: MessageEvent) => {
       const data = event.data;
       if (!isControl(data)) return;
       if (data.bench === "ready") ready.resolve();
+      else if (data.bench === "warmed") warmed.resolve();
       else if (data.bench === "result") result.resolve(data.value);
       else if (data.bench === "error") fail(new Error(`${name}: ${data.message}`));
     });
@@ -139,6 +166,11 @@ class Agent {
 
   send(message: Control, transfer: Transferable[] = []): void {
     this.worker.postMessage(message, transfer);
+  }
+
+  /** Resolves once this consumer took the last warm item of the case. */
+  warmed(): Promise<void> {
+    return this.#warmed;
   }
 
   result<T>(): Promise<T> {
@@ -180,6 +212,7 @@ async function throughput(
   producers: Agent[],
   consumers: Agent[],
   items: number,
+  warm: number,
   started: CpuSnapshot | undefined,
 ): Promise<Measured> {
   // Both at once, so a failing consumer surfaces while a producer still waits.
@@ -194,6 +227,8 @@ async function throughput(
   if (count !== items || sum !== checksum) {
     throw new Error(`lost or duplicated items: ${count} of ${items}, checksum ${sum}/${checksum}`);
   }
+  const warmTaken = ends.reduce((total, end) => total + end.warm, 0);
+  if (warmTaken !== warm) throw new Error(`${warmTaken} warm items taken, of ${warm}`);
   const t0 = Math.min(...starts.map((start) => start.t0));
   const t1 = Math.max(...ends.map((end) => end.t1));
   if (!(t1 > t0)) throw new Error(`the last item arrived (${t1}) before the first left (${t0})`);
@@ -223,48 +258,104 @@ function go(agents: Agent[]): CpuSnapshot | undefined {
   return snapshot;
 }
 
+/** The consumers' side of a warm-up of `warm` items, or none (a cold run). */
+function warmUp(warm: number): WarmUp | undefined {
+  return warm > 0 ? { items: warm, counter: new SharedArrayBuffer(4) } : undefined;
+}
+
+/** Producer `i`'s share of the warm items, ids below 0 (none on a cold run). */
+function warmShare(warm: number, producers: number, i: number): WarmShare | undefined {
+  if (warm === 0) return undefined;
+  const { first, n } = share(warm, producers, i);
+  return { first: first - warm, n };
+}
+
+/**
+ * Starts the measured items: once every producer is set up and done with its
+ * warm items (`start` resolved) and, after a warm-up, a consumer took the
+ * last warm item. The consumers hear `go` first: they count messages from it.
+ */
+async function goWarm(
+  producers: Agent[],
+  consumers: Agent[],
+  warm: number,
+): Promise<CpuSnapshot | undefined> {
+  if (warm === 0) return go(producers);
+  await Promise.race(consumers.map((consumer) => consumer.warmed()));
+  return go([...consumers, ...producers]);
+}
+
 /** One hop, raw: producer worker → consumer worker on a MessagePort. */
-function rawOneHop(kind: Kind, batch: number, items: number): Promise<Measured> {
+function rawOneHop(kind: Kind, batch: number, items: number, warm: number): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
-    await consumer!.start({ cmd: "raw-consume", port: port2, n: items }, [port2]);
+    await consumer!.start(
+      { cmd: "raw-consume", port: port2, n: items, warm: warmUp(warm) },
+      [port2],
+    );
     await producer!.start(
-      { cmd: "raw-produce", port: port1, n: items, first: 0, batch, kind },
+      {
+        cmd: "raw-produce",
+        port: port1,
+        n: items,
+        first: 0,
+        batch,
+        kind,
+        warm: warmShare(warm, 1, 0),
+      },
       [port1],
     );
-    const started = go([producer!]);
-    return await throughput([producer!], [consumer!], items, started);
+    const started = await goWarm([producer!], [consumer!], warm);
+    return await throughput([producer!], [consumer!], items, warm, started);
   });
 }
 
 /** One hop, raw, under the bound of a Queue(1000): the ceiling of any bounded queue. */
-function rawOneHopBounded(kind: Kind, items: number): Promise<Measured> {
+function rawOneHopBounded(kind: Kind, items: number, warm: number): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
-    await consumer!.start({ cmd: "raw-consume", port: port2, n: items, credit: true }, [port2]);
+    await consumer!.start(
+      { cmd: "raw-consume", port: port2, n: items, credit: true, warm: warmUp(warm) },
+      [port2],
+    );
     await producer!.start(
-      { cmd: "raw-bounded-produce", port: port1, n: items, window: 1000, kind },
+      {
+        cmd: "raw-bounded-produce",
+        port: port1,
+        n: items,
+        window: 1000,
+        kind,
+        warm: warmShare(warm, 1, 0),
+      },
       [port1],
     );
-    const started = go([producer!]);
-    return await throughput([producer!], [consumer!], items, started);
+    const started = await goWarm([producer!], [consumer!], warm);
+    return await throughput([producer!], [consumer!], items, warm, started);
   });
 }
 
 /** One hop, baton: the Queue(1000) lives in the consumer worker, served to the producer. */
-function batonOneHop(kind: Kind, loop: Loop, items: number): Promise<Measured> {
+function batonOneHop(kind: Kind, loop: Loop, items: number, warm: number): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
     await consumer!.start(
-      { cmd: "own-consume", port: port1, n: items, maxsize: 1000, loop },
+      { cmd: "own-consume", port: port1, n: items, maxsize: 1000, loop, warm: warmUp(warm) },
       [port1],
     );
     await producer!.start(
-      { cmd: "remote-produce", port: port2, n: items, first: 0, kind, shutdown: true },
+      {
+        cmd: "remote-produce",
+        port: port2,
+        n: items,
+        first: 0,
+        kind,
+        shutdown: true,
+        warm: warmShare(warm, 1, 0),
+      },
       [port2],
     );
-    const started = go([producer!]);
-    return await throughput([producer!], [consumer!], items, started);
+    const started = await goWarm([producer!], [consumer!], warm);
+    return await throughput([producer!], [consumer!], items, warm, started);
   });
 }
 
@@ -278,6 +369,7 @@ function rawForwarded(
   producers: number,
   consumers: number,
   items: number,
+  warm: number,
 ): Promise<Measured> {
   const names = [...label("producer", producers), ...label("consumer", consumers)];
   return withAgents(names, async (agents) => {
@@ -293,21 +385,27 @@ function rawForwarded(
     }
     // One consumer knows its count; several end when told.
     const command: Command = consumers === 1
-      ? { cmd: "raw-consume", n: items }
-      : { cmd: "raw-consume" };
+      ? { cmd: "raw-consume", n: items, warm: warmUp(warm) }
+      : { cmd: "raw-consume", warm: warmUp(warm) };
     await Promise.all(sinks.map((sink) => sink.start(command)));
     await Promise.all(
       sources.map((source, i) =>
-        source.start({ cmd: "raw-produce", ...share(items, producers, i), batch: 100, kind })
+        source.start({
+          cmd: "raw-produce",
+          ...share(items, producers, i),
+          batch: 100,
+          kind,
+          warm: warmShare(warm, producers, i),
+        })
       ),
     );
-    const started = go(sources);
+    const started = await goWarm(sources, sinks, warm);
     if (consumers > 1) {
       // A producer's result leaves after its last item: every item is forwarded by now.
       await Promise.all(sources.map((source) => source.result<Produced>()));
       for (const sink of sinks) sink.send({ bench: "end" });
     }
-    return await throughput(sources, sinks, items, started);
+    return await throughput(sources, sinks, items, warm, started);
   });
 }
 
@@ -318,6 +416,7 @@ function batonInMain(
   consumers: number,
   loop: Loop,
   items: number,
+  warm: number,
 ): Promise<Measured> {
   const names = [...label("producer", producers), ...label("consumer", consumers)];
   return withAgents(names, async (agents) => {
@@ -328,22 +427,28 @@ function batonInMain(
       const sinks = agents.slice(producers);
       // One consumer knows its count; several end at the shutdown.
       const command: Command = consumers === 1
-        ? { cmd: "remote-consume", loop, n: items }
-        : { cmd: "remote-consume", loop };
+        ? { cmd: "remote-consume", loop, n: items, warm: warmUp(warm) }
+        : { cmd: "remote-consume", loop, warm: warmUp(warm) };
       await Promise.all(sinks.map((sink) => sink.start(command)));
       // One producer shuts the queue down itself, as a user's would; several leave it to main.
       const shutdown = producers === 1;
       await Promise.all(
         sources.map((source, i) =>
-          source.start({ cmd: "remote-produce", ...share(items, producers, i), kind, shutdown })
+          source.start({
+            cmd: "remote-produce",
+            ...share(items, producers, i),
+            kind,
+            shutdown,
+            warm: warmShare(warm, producers, i),
+          })
         ),
       );
-      const started = go(sources);
+      const started = await goWarm(sources, sinks, warm);
       if (!shutdown) {
         await Promise.all(sources.map((source) => source.result<Produced>()));
         queue.shutdown();
       }
-      return await throughput(sources, sinks, items, started);
+      return await throughput(sources, sinks, items, warm, started);
     } finally {
       for (const link of links) link.close();
     }
@@ -433,7 +538,8 @@ interface ThroughputCase {
   id: string;
   /** A share of `ITEMS` (1: all of them): one message per item takes a fifth, to keep the run short. */
   scale: number;
-  run: (items: number) => Promise<Measured>;
+  /** Runs `items` measured items, after `warm` warm ones in the same workers (0: cold). */
+  run: (items: number, warm: number) => Promise<Measured>;
 }
 
 const ONE_PER_MESSAGE_SCALE = 0.2;
@@ -441,30 +547,45 @@ const ONE_PER_MESSAGE_SCALE = 0.2;
 const WARM_UP_SCALE = 0.1;
 
 const cases: ThroughputCase[] = [];
-const add = (id: string, run: (items: number) => Promise<Measured>, scale = 1) =>
+const add = (id: string, run: ThroughputCase["run"], scale = 1) =>
   selected(id) && cases.push({ id, run, scale });
 for (const kind of ["numbers", "objects"] as const) {
-  add(`${kind} raw 1`, (items) => rawOneHop(kind, 1, items), ONE_PER_MESSAGE_SCALE);
-  add(`${kind} raw 100`, (items) => rawOneHop(kind, 100, items));
-  add(`${kind} raw bounded`, (items) => rawOneHopBounded(kind, items));
-  add(`${kind} one hop for-await`, (items) => batonOneHop(kind, "for-await", items));
-  add(`${kind} one hop get`, (items) => batonOneHop(kind, "get", items));
-  add(`${kind} raw forwarded`, (items) => rawForwarded(kind, 1, 1, items));
-  add(`${kind} two hops for-await`, (items) => batonInMain(kind, 1, 1, "for-await", items));
-  add(`${kind} two hops get`, (items) => batonInMain(kind, 1, 1, "get", items));
+  add(`${kind} raw 1`, (items, warm) => rawOneHop(kind, 1, items, warm), ONE_PER_MESSAGE_SCALE);
+  add(`${kind} raw 100`, (items, warm) => rawOneHop(kind, 100, items, warm));
+  add(`${kind} raw bounded`, (items, warm) => rawOneHopBounded(kind, items, warm));
+  add(
+    `${kind} one hop for-await`,
+    (items, warm) => batonOneHop(kind, "for-await", items, warm),
+  );
+  add(`${kind} one hop get`, (items, warm) => batonOneHop(kind, "get", items, warm));
+  add(`${kind} raw forwarded`, (items, warm) => rawForwarded(kind, 1, 1, items, warm));
+  add(
+    `${kind} two hops for-await`,
+    (items, warm) => batonInMain(kind, 1, 1, "for-await", items, warm),
+  );
+  add(`${kind} two hops get`, (items, warm) => batonInMain(kind, 1, 1, "get", items, warm));
 }
-add("4x4 raw forwarded", (items) => rawForwarded("numbers", 4, 4, items));
-add("4x4 baton", (items) => batonInMain("numbers", 4, 4, "for-await", items));
+add("4x4 raw forwarded", (items, warm) => rawForwarded("numbers", 4, 4, items, warm));
+add("4x4 baton", (items, warm) => batonInMain("numbers", 4, 4, "for-await", items, warm));
 
 const started = performance.now();
+/** Per case, the cold runs (fresh workers) and the warm ones (after `WARM` items in them). */
 const results = new Map<string, Measured[]>(cases.map((c) => [c.id, []]));
+const warmResults = new Map<string, Measured[]>(WARM > 0 ? cases.map((c) => [c.id, []]) : []);
 for (let round = 0; round <= ROUNDS; round++) {
   for (const { id, run, scale } of cases) {
     const items = Math.max(1000, Math.round(ITEMS * scale * (round === 0 ? WARM_UP_SCALE : 1)));
-    const value = await run(items).catch((error: Error) => {
-      throw new Error(`${id}, ${items} items: ${error.message}`, { cause: error });
-    });
-    if (round > 0) results.get(id)!.push(value); // round 0 warms up
+    const warm = Math.round(WARM * (round === 0 ? WARM_UP_SCALE : 1));
+    // Cold, then warm, back to back: each ratio compares runs of one load.
+    for (const [runs, warmItems] of [[results, 0], [warmResults, warm]] as const) {
+      if (!runs.has(id)) continue;
+      const value = await run(items, warmItems).catch((error: Error) => {
+        throw new Error(`${id}, ${items} items after ${warmItems} warm: ${error.message}`, {
+          cause: error,
+        });
+      });
+      if (round > 0) runs.get(id)!.push(value); // round 0 warms up
+    }
   }
 }
 const oneWay = selected("idle one hop") ? await idleOneHop() : undefined;
@@ -474,6 +595,10 @@ const elapsed = (performance.now() - started) / 1000;
 const fmt = (value: number) => value.toLocaleString("en-US");
 const rows: Row[] = [];
 const MS_TO_US = 1000;
+/**
+ * The row of a case on fresh workers (cold) and, after a warm-up, its warm
+ * row: each against its baseline run the same way, held to the same target.
+ */
 function throughputRow(
   name: string,
   id: string,
@@ -481,15 +606,20 @@ function throughputRow(
   baselineId: string,
   target?: number,
 ): void {
-  if (!results.has(id) || !results.has(baselineId)) return;
-  rows.push({
-    name,
-    baseline,
-    values: results.get(id)!.map((measured) => measured.rate),
-    baselines: results.get(baselineId)!.map((measured) => measured.rate),
-    unit: "items/s",
-    ...(target !== undefined && { target: { direction: "at least" as const, ratio: target } }),
-  });
+  const warmName = `warm: after ${fmt(WARM)} items in the same workers`;
+  for (
+    const [runs, state] of [[results, "cold: fresh workers"], [warmResults, warmName]] as const
+  ) {
+    if (!runs.has(id) || !runs.has(baselineId)) continue;
+    rows.push({
+      name: `${name} (${state})`,
+      baseline,
+      values: runs.get(id)!.map((measured) => measured.rate),
+      baselines: runs.get(baselineId)!.map((measured) => measured.rate),
+      unit: "items/s",
+      ...(target !== undefined && { target: { direction: "at least" as const, ratio: target } }),
+    });
+  }
 }
 for (const kind of ["numbers", "objects"] as const) {
   const direct = `raw worker → worker, 100 per message`;
@@ -620,7 +750,12 @@ console.log(
 console.log(
   `throughput: ${fmt(ITEMS)} items per run, median of ${ROUNDS} rounds after a warm-up round ` +
     `(range in brackets); ratio: median of the per-round ratios (range in brackets), so it ` +
-    `need not equal the quotient of the two medians`,
+    `need not equal the quotient of the two medians; ` +
+    (WARM > 0
+      ? `every case runs cold (fresh workers) and warm (the same workers first move ${
+        fmt(WARM)
+      } items the same way, untimed)`
+      : "cold runs only (fresh workers; --warm=0)"),
 );
 console.log(
   `idle one hop: ${fmt(SAMPLES)} samples per side, ${GAP_MS} ms apart; round trip: ${
@@ -664,19 +799,22 @@ console.log(
     : "| case | messages into producer | into consumer |\n|---|---:|---:|",
 );
 for (const { id } of cases) {
-  const measured = results.get(id)!;
-  const messages = `| ${id} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
-    perThousand(measured.map((m) => m.intoConsumers))
-  } |`;
-  if (!withCpu) {
-    if (measured.some((m) => m.intoConsumers !== undefined)) console.log(messages);
-    continue;
+  for (const [runs, state] of [[results, ""], [warmResults, " (warm)"]] as const) {
+    const measured = runs.get(id);
+    if (measured === undefined) continue;
+    const messages = `| ${id}${state} | ${perThousand(measured.map((m) => m.intoProducers))} | ${
+      perThousand(measured.map((m) => m.intoConsumers))
+    } |`;
+    if (!withCpu) {
+      if (measured.some((m) => m.intoConsumers !== undefined)) console.log(messages);
+      continue;
+    }
+    console.log(
+      `${messages} ${percent(measured.map((m) => m.cpu.producers))} | ${
+        percent(measured.map((m) => m.cpu.consumers))
+      } | ${percent(measured.map((m) => m.cpu.main))} |`,
+    );
   }
-  console.log(
-    `${messages} ${percent(measured.map((m) => m.cpu.producers))} | ${
-      percent(measured.map((m) => m.cpu.consumers))
-    } | ${percent(measured.map((m) => m.cpu.main))} |`,
-  );
 }
 const { arrival, delivery } = oneWay?.timings ?? {};
 if (arrival && delivery) {
