@@ -93,8 +93,10 @@ export class ProxyProducer {
       return RESOLVED;
     }
     if (options?.timeout === 0) return this.#putNowaitCall(checked);
-    this.#waitForCredit();
     const waiting = this.#putters.wait(options, checked);
+    // Credit just taken from the counter goes to the puts already waiting, then to this one.
+    if (this.#credits > 0) this.#admit();
+    else this.#waitForCredit();
     // This producer stops until credit comes: what it queued leaves now, not at the end of the turn.
     this.#outbox.flush();
     return waiting;
@@ -213,7 +215,7 @@ export class ProxyProducer {
     const look = (): void => {
       if (this.#closed || this.#shutdown || this.#putters.size === 0) {
         this.#watching = false;
-      } else if (this.#takeShared()) {
+      } else if (this.#credits > 0 || this.#takeShared()) {
         this.#watching = false;
         this.#admit();
       } else if (performance.now() >= until) {
