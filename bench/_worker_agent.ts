@@ -9,12 +9,13 @@
  * A throughput command may carry a warm-up: before `ready`, its producers
  * move their share of the warm items through the same ports, link, queue
  * and functions as the measured items, untimed. Warm items have negative
- * ids (measured ones count from 0), so each consumer counts them apart:
- * it takes warm items until the first measured one arrives, and whichever
+ * ids (measured ones count from 0), so each consumer counts them apart,
+ * in the same loop (or listener) that then takes the measured ones: that
+ * loop is warm too, as in a program that has run for a while. Whichever
  * consumer takes the case's last warm item (a count the consumers share
  * over a SharedArrayBuffer) tells the main thread with `warmed`. The main
  * thread sends `go` only then, so no warm item is in flight in the
- * measured time, and the measured loop is the cold run's loop unchanged.
+ * measured time.
  *
  * Baton rows use only the public API: `Queue` from mod.ts, `serve` and
  * `connect` from src/worker/mod.ts.
@@ -294,18 +295,19 @@ async function rawBoundedProduce(
 class WarmCount {
   count = 0;
   readonly #shared: Int32Array;
-  readonly #items: number;
+  /** The case's warm items, all consumers together. */
+  readonly items: number;
 
   constructor(warm: WarmUp) {
     this.#shared = new Int32Array(warm.counter);
-    this.#items = warm.items;
+    this.items = warm.items;
   }
 
   add(k: number): void {
     this.count += k;
     const taken = Atomics.add(this.#shared, 0, k) + k;
-    if (taken > this.#items) throw new Error(`${taken} warm items taken, of ${this.#items}`);
-    if (taken === this.#items) post({ bench: "warmed" });
+    if (taken > this.items) throw new Error(`${taken} warm items taken, of ${this.items}`);
+    if (taken === this.items) post({ bench: "warmed" });
   }
 }
 
@@ -321,28 +323,21 @@ function rawConsume(
   let sum = 0;
   return new Promise((resolve) => {
     const finish = () => {
-      source.removeEventListener("message", warmListener as EventListener);
       source.removeEventListener("message", listener as EventListener);
       resolve({ count, sum, t1: now(), warm: warm ? warm.count : 0 });
     };
-    // Warm messages (negative ids) are counted apart; the first other message hands
-    // over to the measured listener, the cold run's.
-    const warmListener = (message: MessageEvent) => {
-      const data = message.data;
-      if (!isControl(data) && idOf(Array.isArray(data) ? data[0] : data) < 0) {
-        const k = Array.isArray(data) ? data.length : 1;
-        if (credit) port?.postMessage(k);
-        warm!.add(k);
-        return;
-      }
-      source.removeEventListener("message", warmListener as EventListener);
-      source.addEventListener("message", listener as EventListener);
-      listener(message);
-    };
+    // One listener takes the warm messages (negative ids, counted apart) and then the measured
+    // ones, so the measured ones run through a listener already warm.
     const listener = (message: MessageEvent) => {
       const data = message.data;
       if (isControl(data)) {
         if (data.bench === "end") finish();
+        return;
+      }
+      if (warm && idOf(Array.isArray(data) ? data[0] : data) < 0) {
+        const k = Array.isArray(data) ? data.length : 1;
+        if (credit) port?.postMessage(k);
+        warm.add(k);
         return;
       }
       if (Array.isArray(data)) {
@@ -355,7 +350,7 @@ function rawConsume(
       }
       if (count === n) finish();
     };
-    source.addEventListener("message", (warm ? warmListener : listener) as EventListener);
+    source.addEventListener("message", listener as EventListener);
     port?.start();
     ready();
   });
@@ -390,61 +385,46 @@ async function putItems(queue: QueueLike<unknown>, first: number, n: number, kin
   for (let i = first; i < end; i++) await queue.put(item(kind, i));
 }
 
-/** What a consumer took before its measured loop: none, or the first measured item. */
-interface Taken {
-  count: number;
-  sum: number;
-  warm: number;
-}
-
 /**
- * The warm-up of a consumer: takes warm items (negative ids) the way its
- * measured loop will (`get()`, or `next()` of the queue's async iterator),
- * until it takes the first measured item or the queue ends. Nothing here
- * closes the iterator: the measured `for await` then starts its own on the
- * same queue, as a second loop of a user's would.
+ * What users write to take items, in the two forms the bench compares. With
+ * a warm-up, the same loop first takes the warm items (negative ids, counted
+ * apart), so the measured items run through a loop that is already warm, as
+ * in a program that has run for a while.
  */
-async function warmUp(queue: QueueLike<unknown>, loop: Loop, warm: WarmUp): Promise<Taken> {
-  const counted = new WarmCount(warm);
-  const iterator = loop === "for-await" ? queue[Symbol.asyncIterator]() : undefined;
-  for (;;) {
-    let value: unknown;
-    if (iterator) {
-      const step = await iterator.next();
-      if (step.done) return { count: 0, sum: 0, warm: counted.count };
-      value = step.value;
-    } else {
-      value = await queue.get();
-    }
-    const id = idOf(value);
-    if (id >= 0) return { count: 1, sum: id & CHECKSUM_MASK, warm: counted.count };
-    counted.add(1);
-  }
-}
-
-/** What users write to take items, in the two forms the bench compares. */
 async function consume(
   queue: QueueLike<unknown>,
   loop: Loop,
   n: number | undefined,
   now: () => number,
-  taken: Taken = { count: 0, sum: 0, warm: 0 },
+  warm?: WarmCount,
 ): Promise<Consumed> {
-  let { count, sum } = taken;
+  let count = 0;
+  let sum = 0;
   if (loop === "for-await") {
     for await (const value of queue) {
-      sum = (sum + idOf(value)) & CHECKSUM_MASK;
+      const id = idOf(value);
+      if (id < 0) {
+        warm!.add(1);
+        continue;
+      }
+      sum = (sum + id) & CHECKSUM_MASK;
       count++;
     }
   } else {
     if (n === undefined) throw new Error("a get loop needs its item count");
-    let left = n - count;
+    // A get loop is the only consumer of its case: it takes every warm item.
+    let left = n + (warm ? warm.items : 0);
     while (left--) {
-      sum = (sum + idOf(await queue.get())) & CHECKSUM_MASK;
+      const id = idOf(await queue.get());
+      if (id < 0) {
+        warm!.add(1);
+        continue;
+      }
+      sum = (sum + id) & CHECKSUM_MASK;
       count++;
     }
   }
-  return { count, sum, t1: now(), warm: taken.warm };
+  return { count, sum, t1: now(), warm: warm ? warm.count : 0 };
 }
 
 async function remoteConsume(
@@ -459,8 +439,8 @@ async function remoteConsume(
   // After a warm-up, only what arrives once the measured items start counts.
   if (command.warm) go.then(() => before = received());
   ready();
-  const taken = command.warm && await warmUp(remote.q, command.loop, command.warm);
-  const result = await consume(remote.q, command.loop, command.n, now, taken || undefined);
+  const warm = command.warm && new WarmCount(command.warm);
+  const result = await consume(remote.q, command.loop, command.n, now, warm || undefined);
   await remote.close();
   return { ...result, received: received() - before };
 }
@@ -481,8 +461,8 @@ async function ownConsume(
   if (command.warm) go.then(() => before = received());
   serve(command.port, { q: queue });
   ready();
-  const taken = command.warm && await warmUp(queue, command.loop, command.warm);
-  const result = await consume(queue, command.loop, command.n, now, taken || undefined);
+  const warm = command.warm && new WarmCount(command.warm);
+  const result = await consume(queue, command.loop, command.n, now, warm || undefined);
   return { ...result, received: received() - before };
 }
 

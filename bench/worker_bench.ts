@@ -49,7 +49,7 @@
  * Settings, by argument (`--items=100000`) or environment (`ITEMS=100000`):
  * `items` per throughput run (500,000; one message per item moves a fifth
  * of them, to keep the run short), `warm` items moved before them in the
- * warm runs (200,000; `--warm=0`: cold runs only), `rounds` (5: a warm-up
+ * warm runs (1,000,000; `--warm=0`: cold runs only), `rounds` (5: a warm-up
  * round with a tenth of the items, then the median of `rounds`; every
  * round runs each case cold and then warm, back to back, and the ratio is
  * the median of the per-round ratios), `samples` per side for the idle latency (2,000), `gap` between
@@ -110,7 +110,7 @@ const SAMPLES = setting("samples", 2_000);
 const GAP_MS = setting("gap", 1);
 const PINGS = setting("pings", 5_000);
 /** Warm items moved through the same workers before the measured ones (0: cold runs only). */
-const WARM = setting("warm", 200_000, 0);
+const WARM = setting("warm", 1_000_000, 0);
 /** No single run may take longer: a hang fails the bench instead of stalling it. */
 const DEADLINE_MS = 120_000;
 /** Latency samples dropped from the start of each series (start-up and JIT). */
