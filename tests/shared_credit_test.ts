@@ -1,7 +1,7 @@
 /**
  * Credits through a shared counter (`PROTOCOL.md`, "Shared credits"): on an
- * endpoint of the platform's own, a remote producer offers one with its
- * first ask and the owner grants there while the producer runs; a credit
+ * endpoint of the platform's own, a remote producer that runs out of credit
+ * offers one and the owner grants there while the producer runs; a credit
  * frame only answers a producer that said it waits. Any other endpoint
  * keeps credit frames. Both deliver every item once, in order (W-2); a bad
  * counter is refused (W-10).
@@ -54,7 +54,7 @@ async function stream(
   }
 }
 
-Deno.test("W-2: a producer on a MessagePort offers a shared credit counter; the owner sends credit frames only to answer a producer that waits, and every item arrives once, in order", async () => {
+Deno.test("W-2: a producer on a MessagePort that runs out of credit offers a shared credit counter; the owner sends credit frames only to answer a producer that waits, and every item arrives once, in order", async () => {
   const { port1, port2 } = new MessageChannel();
   const fromProducer = recordEnvelopes(port2);
   const fromOwner = recordEnvelopes(port1);
@@ -65,7 +65,8 @@ Deno.test("W-2: a producer on a MessagePort offers a shared credit counter; the 
     const offers = wants.filter((frame) => frame.shared !== undefined);
     assertEquals(offers.length, 1, "the counter is offered once");
     assertInstanceOf(offers[0]!.shared, SharedArrayBuffer);
-    assert(wants.indexOf(offers[0]!) === 0, "with the first ask");
+    // Not with the first ask (before any credit), but once the producer streams and runs out.
+    assert(wants.indexOf(offers[0]!) > 0 && offers[0]!.blocked === true, "with a blocked ask");
     const blocked = wants.filter((frame) => frame.blocked === true).length;
     const credits = framesOf(fromOwner.sent).filter((frame) => frame.type === "credit").length;
     // 3000 items through 50 slots took at least 60 grants: all but the answers went shared.
@@ -110,14 +111,21 @@ Deno.test("W-2: an endpoint that is not the platform's own (a relay object) is o
 });
 
 Deno.test("W-10: a want frame whose shared counter is not one Int32 of shared memory, or a second counter, is refused whole and reported; the stream goes on", async () => {
-  const jobs = new Queue<number>(4);
+  const jobs = new Queue<number>(2);
   const { port1, port2 } = new MessageChannel();
   const { sent, original } = recordEnvelopes(port2);
   const reported: unknown[] = [];
   const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
   const remote = await connect<{ jobs: Queue<number> }>(port2);
   try {
-    await remote.jobs.put(1); // the first ask offered the genuine counter
+    // The third put runs out of credit: its ask offers the genuine counter.
+    const puts = [1, 2, 3].map((item) => remote.jobs.put(item));
+    assertEquals([await jobs.get(), await jobs.get(), await jobs.get()], [1, 2, 3]);
+    await Promise.all(puts);
+    const offered = sent.flatMap((envelope) => envelope.frames as AnyFrame[])
+      .filter((frame) => frame.type === "want" && frame.shared !== undefined);
+    assertEquals(offered.length, 1);
+    await remote.jobs.put(4);
     await turns();
     const last = sent[sent.length - 1]!;
     const want = (shared: unknown) => ({ type: "want", name: "jobs", blocked: false, shared });
@@ -135,7 +143,7 @@ Deno.test("W-10: a want frame whose shared counter is not one Int32 of shared me
     assert(messages[3]!.includes("a second shared credit counter"), messages[3]);
     // Nothing changed at the owner: the item put before the forgeries is there, once.
     assertEquals(jobs.qsize(), 1);
-    assertEquals(await jobs.get(), 1);
+    assertEquals(await jobs.get(), 4);
   } finally {
     await remote.close();
     link.close();
