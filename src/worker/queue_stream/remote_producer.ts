@@ -36,6 +36,9 @@ const RESOLVED: Promise<void> = Promise.resolve();
  */
 const WATCH_MS = 0.5;
 
+/** After a watch that saw nothing, this many waits ask at once before one watches again. */
+const UNWATCHED_AFTER_MISS = 8;
+
 /** The puts of one remote queue proxy. */
 export class ProxyProducer {
   readonly #host: ProxyHost;
@@ -58,8 +61,12 @@ export class ProxyProducer {
   #sharedTaken = 0;
   /** Whether a put out of credit watches the counter now (see {@linkcode WATCH_MS}). */
   #watching = false;
-  /** A credit frame came: a put that runs out of credit after it streams. */
-  #credited = false;
+  /** Waits for credit that ask at once, without watching, after a watch saw nothing. */
+  #unwatched = 0;
+  /** When (ms) the last blocked ask went out, until a credit frame answers it; 0 when none. */
+  #askedAt = 0;
+  /** A blocked ask was answered within {@linkcode WATCH_MS}: watching the counter would pay. */
+  #answeredSoon = false;
 
   constructor(host: ProxyHost, name: string, useCredit: boolean) {
     this.#host = host;
@@ -181,10 +188,13 @@ export class ProxyProducer {
     ) return;
     this.#wantSent = blocked ? "blocked" : "ahead";
     const frame: WantFrame = { type: "want", name: this.#name, blocked };
-    if (blocked && this.#credited && this.#shared === undefined && this.#host.sharesMemory) {
-      // Offered once, when credit first ran out (a producer that streams): from then on the owner
-      // grants through it. Not before: a shared buffer between the two threads makes every
-      // message between them about 10 µs slower here, which an occasional put would only pay.
+    if (blocked) this.#askedAt = performance.now();
+    if (blocked && this.#answeredSoon && this.#shared === undefined && this.#host.sharesMemory) {
+      // Offered once, when a put ran out of credit and the owner had answered such an ask within
+      // a watch: from then on it grants through the counter. Not otherwise: a buffer shared by
+      // the two threads makes every message between them about 10 µs slower here, which a
+      // producer that puts now and then, or whose room frees slowly (a consumer farther away,
+      // several producers), would pay for nothing.
       this.#shared = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
       frame.shared = this.#shared.buffer as SharedArrayBuffer;
     }
@@ -214,6 +224,13 @@ export class ProxyProducer {
       return;
     }
     if (this.#watching) return;
+    if (this.#unwatched > 0) {
+      // The last watch saw nothing: room frees slowly here (a consumer farther away, or several
+      // producers), and watching would only take a core from the threads that free it.
+      this.#unwatched--;
+      this.#want(true);
+      return;
+    }
     this.#watching = true;
     const until = performance.now() + WATCH_MS;
     const look = (): void => {
@@ -224,6 +241,7 @@ export class ProxyProducer {
         this.#admit();
       } else if (performance.now() >= until) {
         this.#watching = false;
+        this.#unwatched = UNWATCHED_AFTER_MISS;
         this.#want(true);
         this.#outbox.flush();
       } else {
@@ -244,7 +262,10 @@ export class ProxyProducer {
   }
 
   credit(count: number): void {
-    this.#credited = true;
+    if (this.#askedAt !== 0) {
+      this.#answeredSoon = performance.now() - this.#askedAt < WATCH_MS;
+      this.#askedAt = 0;
+    }
     this.#wantSent = false;
     this.#credits += count;
     this.#takeShared(); // a frame also says: look at the counter (a count of 0 says only that)
