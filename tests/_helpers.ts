@@ -152,6 +152,39 @@ export async function withRemote<T extends Record<string, Servable>>(
 /** A baton envelope as the tests read it. */
 export type Envelope = { frames: unknown[]; seq: number; peer: string };
 
+/** What a forgery test sees of the wire: the caller's envelopes and the owner's reports. */
+export interface Wire {
+  /** A structured copy of every envelope the caller posted. */
+  sent: Envelope[];
+  /** The caller's port's own `postMessage`: what it posts is not recorded. */
+  original: (message: unknown, transfer?: Transferable[]) => void;
+  /** What the owner's `onError` was given. */
+  reported: unknown[];
+}
+
+/**
+ * As {@linkcode withRemote}, recording what the caller posts and what the
+ * owner reports: for tests that forge or replay baton's envelopes (W-10).
+ */
+export async function withWire<T extends Record<string, Servable>>(
+  primitives: T,
+  body: (remote: Remote<T>, wire: Wire) => Promise<void>,
+): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  const { sent, original } = recordEnvelopes(port2);
+  const reported: unknown[] = [];
+  const link = serve(port1, primitives, { onError: (error) => reported.push(error) });
+  const remote = await connect<T>(port2);
+  try {
+    await body(remote, { sent, original, reported });
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+}
+
 /**
  * Keeps a structured copy of every baton envelope `port` posts from now on,
  * in `sent`; `original` is the port's own `postMessage`, to post forged or

@@ -12,7 +12,7 @@
 import { assert, assertEquals, assertInstanceOf } from "@std/assert";
 import { Queue } from "../mod.ts";
 import { connect, type Endpoint, serve } from "../src/worker/mod.ts";
-import { type Envelope, recordEnvelopes } from "./_helpers.ts";
+import { type Envelope, recordEnvelopes, withWire } from "./_helpers.ts";
 
 type AnyFrame = { type: string; name?: string; blocked?: boolean; shared?: unknown };
 
@@ -137,12 +137,7 @@ Deno.test("W-2: an endpoint that is not the platform's own (a relay object) is o
 
 Deno.test("W-10: a want frame whose shared counter is not one Int32 of shared memory, or a second counter, is refused whole and reported; the stream goes on", async () => {
   const jobs = new Queue<number>(2);
-  const { port1, port2 } = new MessageChannel();
-  const { sent, original } = recordEnvelopes(port2);
-  const reported: unknown[] = [];
-  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ jobs: Queue<number> }>(port2);
-  try {
+  await withWire({ jobs }, async (remote, { sent, original, reported }) => {
     // Puts that run out of credit, answered soon: one of their asks offers the genuine counter.
     const offered = () =>
       sent.flatMap((envelope) => envelope.frames as AnyFrame[])
@@ -172,10 +167,5 @@ Deno.test("W-10: a want frame whose shared counter is not one Int32 of shared me
     // Nothing changed at the owner: the item put before the forgeries is there, once.
     assertEquals(jobs.qsize(), 1);
     assertEquals(await jobs.get(), 4);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  });
 });

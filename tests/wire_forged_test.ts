@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { Barrier, Condition, Queue } from "../mod.ts";
 import { connect, serve } from "../src/worker/mod.ts";
-import { recordEnvelopes } from "./_helpers.ts";
+import { recordEnvelopes, withWire } from "./_helpers.ts";
 import { until } from "./fixtures/agent.ts";
 
 async function turns(n = 5): Promise<void> {
@@ -17,12 +17,7 @@ async function turns(n = 5): Promise<void> {
 
 Deno.test("W-10: envelopes without a sequence number or frames, frames that are not objects, a second peer and frames for a role this side does not have are reported and change nothing", async () => {
   const jobs = new Queue<number>(2);
-  const { port1, port2 } = new MessageChannel();
-  const { sent, original } = recordEnvelopes(port2);
-  const reported: unknown[] = [];
-  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ jobs: Queue<number> }>(port2);
-  try {
+  await withWire({ jobs }, async (remote, { sent, original, reported }) => {
     await remote.jobs.put(1);
     await turns();
     const last = sent[sent.length - 1]!;
@@ -44,12 +39,7 @@ Deno.test("W-10: envelopes without a sequence number or frames, frames that are 
     assert(messages[5]!.includes("no such role here"));
     assertEquals(jobs.qsize(), 1);
     assertEquals(jobs.unfinishedTasks, 1);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  });
 });
 
 /** An error class baton does not know, with a name that does not end in "Error". */
@@ -230,12 +220,7 @@ Deno.test("W-10: an envelope forged with the peer id and next number it observed
   // Only code that sees what this side posts (here: a wrapper of its postMessage) can forge
   // one: the peer id is random and never leaves the two ends of the endpoint.
   const jobs = new Queue<number>(10);
-  const { port1, port2 } = new MessageChannel();
-  const { sent, original } = recordEnvelopes(port2);
-  const reported: unknown[] = [];
-  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ jobs: Queue<number> }>(port2);
-  try {
+  await withWire({ jobs }, async (remote, { sent, original, reported }) => {
     await remote.jobs.put(1);
     assertEquals(await jobs.get(), 1);
     await turns();
@@ -252,10 +237,5 @@ Deno.test("W-10: an envelope forged with the peer id and next number it observed
     assert(messages[0]!.includes(`replayed or out-of-order message (#${last.seq + 1}`));
     // What the refused envelope carried (item 2) is not applied, and the owner was told.
     assertEquals(jobs.qsize(), 0);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  });
 });
