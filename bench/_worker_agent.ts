@@ -62,10 +62,13 @@ export type Command =
     kind: Kind;
     warm?: WarmShare | undefined;
   }
-  /** Raw postMessage, at most `window` items the consumer has not confirmed. */
+  /**
+   * Raw postMessage, at most `window` items the consumer has not confirmed
+   * (on `port`, else through the main thread, which relays both ways).
+   */
   | {
     cmd: "raw-bounded-produce";
-    port: MessagePort;
+    port?: MessagePort;
     n: number;
     window: number;
     kind: Kind;
@@ -256,12 +259,19 @@ async function rawBoundedProduce(
   // a quarter of the window per message, room given back per message received.
   // The credits carry over from the warm items to the measured ones, as on one port they would.
   const { port, n, window, kind, warm } = command;
+  const endpoint = port ?? self;
   let credits = window;
   let produce: (() => void) | undefined;
-  port.onmessage = (message) => {
-    credits += message.data as number;
-    produce?.();
-  };
+  // Through the main thread the bench's own control messages share the endpoint: counts only.
+  endpoint.addEventListener(
+    "message",
+    ((message: MessageEvent) => {
+      if (typeof message.data !== "number") return;
+      credits += message.data;
+      produce?.();
+    }) as EventListener,
+  );
+  port?.start();
   const postItems = (first: number, count: number) =>
     new Promise<void>((resolve) => {
       const end = first + count;
@@ -271,7 +281,7 @@ async function rawBoundedProduce(
           const chunk = new Array(Math.min(window / 4, credits, end - i));
           for (let k = 0; k < chunk.length; k++) chunk[k] = item(kind, i++);
           credits -= chunk.length;
-          port.postMessage(chunk);
+          endpoint.postMessage(chunk);
         }
         if (i === end) {
           produce = undefined;
@@ -336,14 +346,14 @@ function rawConsume(
       }
       if (warm && idOf(Array.isArray(data) ? data[0] : data) < 0) {
         const k = Array.isArray(data) ? data.length : 1;
-        if (credit) port?.postMessage(k);
+        if (credit) source.postMessage(k);
         warm.add(k);
         return;
       }
       if (Array.isArray(data)) {
         for (const value of data) sum = (sum + idOf(value)) & CHECKSUM_MASK;
         count += data.length;
-        if (credit) port?.postMessage(data.length);
+        if (credit) source.postMessage(data.length);
       } else {
         sum = (sum + idOf(data)) & CHECKSUM_MASK;
         count++;

@@ -14,7 +14,10 @@
  *   message: the bound of a `Queue(1000)` without a queue).
  * - two hops: the `Queue(1000)` lives in the main thread, served to both
  *   workers over their `Worker` endpoints; raw: 100 per message, the
- *   producer posting to the main thread, which forwards to the consumer.
+ *   producer posting to the main thread, which forwards to the consumer
+ *   (the baseline), and at most 1000 items unconfirmed (250 per message,
+ *   the consumer's confirmations forwarded back by the main thread: the
+ *   bound of a `Queue(1000)` on this route, without a queue).
  * - 4 × 4: four producer and four consumer workers on one `Queue(1000)` in
  *   the main thread (`for await`, numbers); raw: 100 per message, forwarded
  *   by the main thread to the consumers in turn.
@@ -409,6 +412,33 @@ function rawForwarded(
   });
 }
 
+/**
+ * Raw through the main thread under the bound of a Queue(1000): at most 1000
+ * items unconfirmed, 250 per message; the main thread forwards the items to
+ * the consumer and the consumer's confirmations back to the producer. The
+ * ceiling of any bounded queue on this route.
+ */
+function rawForwardedBounded(kind: Kind, items: number, warm: number): Promise<Measured> {
+  return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
+    producer!.worker.addEventListener("message", (event: MessageEvent) => {
+      if (Array.isArray(event.data)) consumer!.worker.postMessage(event.data);
+    });
+    consumer!.worker.addEventListener("message", (event: MessageEvent) => {
+      if (typeof event.data === "number") producer!.worker.postMessage(event.data);
+    });
+    await consumer!.start({ cmd: "raw-consume", n: items, credit: true, warm: warmUp(warm) });
+    await producer!.start({
+      cmd: "raw-bounded-produce",
+      n: items,
+      window: 1000,
+      kind,
+      warm: warmShare(warm, 1, 0),
+    });
+    const started = await goWarm([producer!], [consumer!], warm);
+    return await throughput([producer!], [consumer!], items, warm, started);
+  });
+}
+
 /** baton through the main thread: one Queue(1000) there, served to every worker. */
 function batonInMain(
   kind: Kind,
@@ -559,6 +589,7 @@ for (const kind of ["numbers", "objects"] as const) {
   );
   add(`${kind} one hop get`, (items, warm) => batonOneHop(kind, "get", items, warm));
   add(`${kind} raw forwarded`, (items, warm) => rawForwarded(kind, 1, 1, items, warm));
+  add(`${kind} raw bounded forwarded`, (items, warm) => rawForwardedBounded(kind, items, warm));
   add(
     `${kind} two hops for-await`,
     (items, warm) => batonInMain(kind, 1, 1, "for-await", items, warm),
@@ -651,6 +682,12 @@ for (const kind of ["numbers", "objects"] as const) {
     `${kind} raw bounded`,
     direct,
     `${kind} raw 100`,
+  );
+  throughputRow(
+    `${kind}, two hops: raw, at most 1000 unconfirmed (250 per message), confirmations through main`,
+    `${kind} raw bounded forwarded`,
+    forwarded,
+    `${kind} raw forwarded`,
   );
   throughputRow(
     `${kind}, two hops: baton \`for await\`, Queue(1000) in main`,
