@@ -294,6 +294,25 @@ export class QueueTap<T = unknown> {
     this.#pump();
   }
 
+  /** A pump is queued for the end of the current step. */
+  #pumpQueued = false;
+
+  /**
+   * Serves the rest of the demand once the step that handed the standing
+   * get an item is over: the rest of a put batch is stored by then and
+   * taken in one loop, where waiting in line again at once would be handed
+   * it one item per wait (in two hops about a quarter of the owner's thread's
+   * time per item). Items go out in the order they leave the queue either way.
+   */
+  #pumpAfterStep(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      if (!this.#host.closed) this.#pump();
+    });
+  }
+
   #pump(): void {
     while (this.#demand > 0 && this.#standing === undefined) {
       let taken: Taken<T> | undefined;
@@ -308,7 +327,7 @@ export class QueueTap<T = unknown> {
         const wait = this.#access.waitTake(this.#out, (next) => {
           settled = true;
           this.#standing = undefined;
-          if (this.#send(next)) this.#pump();
+          if (this.#send(next)) this.#pumpAfterStep();
         }, (error) => {
           settled = true;
           this.#standing = undefined;
