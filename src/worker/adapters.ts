@@ -144,17 +144,26 @@ export const ADAPTERS: readonly Adapter[] = [
         if (state.holds === 0) throw withoutLock("notifyAll");
         c.notifyAll();
       },
+      // Whether this link holds the lock: misuse is told before a bad argument (C-1, Conventions).
+      holding: (c: Condition, _a, _o, state) => state.holds > 0 && c.locked(),
     },
     release: (c: Condition, state) => releaseLock(c, state, "the lock of Condition"),
     face: (caller) => {
       const face: Record<string, unknown> = {
         ...lockFace(caller, "lock"),
-        wait: (options?: WaitOptions) => caller.call("wait", [], options),
+        wait: (options?: WaitOptions) => {
+          const error = checkWaitOptions(options);
+          if (error === undefined) return caller.call("wait", [], options);
+          // Only the owner knows whether this link holds the lock, and misuse goes first.
+          return caller.call("holding").then((holding) => {
+            throw holding ? error : withoutLock("wait");
+          });
+        },
         notify: (count = 1) => caller.call("notify", [count]),
         notifyAll: () => caller.call("notifyAll"),
       };
       face.waitFor = (predicate: () => unknown, options?: WaitOptions) =>
-        remoteWaitFor(face, predicate, options);
+        remoteWaitFor(caller, face, predicate, options);
       return face;
     },
   },
@@ -320,13 +329,13 @@ export function adapterOfKind(kind: unknown): Adapter | undefined {
  * returns a promise, as locally, C-3), waits happen there.
  */
 async function remoteWaitFor(
+  caller: Caller,
   face: Record<string, unknown>,
   predicate: () => unknown,
   options?: WaitOptions,
 ): Promise<unknown> {
-  if (!(await (face.locked as () => Promise<boolean>)())) {
-    throw new Error("waitFor() called without holding the Condition's lock");
-  }
+  // Held through this link, not merely locked by someone (W-9, C-1).
+  if (!(await caller.call("holding"))) throw withoutLock("waitFor");
   if (typeof predicate !== "function") throw new TypeError("waitFor() takes a predicate function");
   const error = checkWaitOptions(options);
   if (error !== undefined) throw error;
