@@ -7,8 +7,9 @@
  */
 
 import { assertEquals, assertRejects } from "@std/assert";
-import { Condition } from "../mod.ts";
-import { withRemote } from "./_helpers.ts";
+import { Condition, Queue } from "../mod.ts";
+import { connect, serve } from "../src/worker/mod.ts";
+import { flush, withRemote } from "./_helpers.ts";
 
 Deno.test("W-9/C-1: a remote Condition wait without the lock rejects Error before a bad timeout or an aborted signal", async () => {
   const condition = new Condition();
@@ -50,4 +51,29 @@ Deno.test("W-9/C-1: a remote waitFor needs the lock through this link, not merel
     assertEquals(await remote.condition.waitFor(() => "ready"), "ready");
     await remote.condition.release();
   });
+});
+
+Deno.test("W-2: an item a cancelled stream read kept still needs valid options: RangeError or the aborted signal, and it stays", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<string>();
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<string> }>(port2, { prefetch: 0 });
+  try {
+    const reader = remote.jobs.toReadableStream().getReader();
+    const reading = reader.read();
+    await flush(8); // the read's get waits in the owner's line
+    jobs.putNowait("kept"); // handed to that get: its answer is on its way
+    await reader.cancel(); // the read is cancelled after the hand-off: the item is kept here
+    await reading;
+    await assertRejects(() => remote.jobs.get({ timeout: NaN }), RangeError);
+    await assertRejects(() => remote.jobs.get({ timeout: -1 }), RangeError);
+    const aborted = AbortSignal.abort(new TypeError("mine"));
+    await assertRejects(() => remote.jobs.get({ signal: aborted }), TypeError, "mine");
+    assertEquals(await remote.jobs.get({ timeout: 0 }), "kept");
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
 });
