@@ -7,8 +7,8 @@
  */
 
 import { assertEquals, assertRejects } from "@std/assert";
-import { Condition, Queue } from "../mod.ts";
-import { connect, serve } from "../src/worker/mod.ts";
+import { Condition, Event, Lock, Queue, Semaphore } from "../mod.ts";
+import { connect, LinkClosed, serve } from "../src/worker/mod.ts";
 import { flush, withRemote } from "./_helpers.ts";
 
 Deno.test("W-9/C-1: a remote Condition wait without the lock rejects Error before a bad timeout or an aborted signal", async () => {
@@ -73,6 +73,69 @@ Deno.test("W-2: an item a cancelled stream read kept still needs valid options: 
   } finally {
     await remote.close();
     link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-6/W-9: a remote hold disposed after its connection closed does nothing, and rejects nowhere", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const lock = new Lock();
+  const permits = new Semaphore(1);
+  const reported: unknown[] = [];
+  const link = serve(port1, { lock, permits }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ lock: Lock; permits: Semaphore }>(port2);
+  try {
+    {
+      using _lock = await remote.lock.hold();
+      using _permit = await remote.permits.hold();
+      await remote.close(); // the owner releases both (W-9)
+    } // disposing the handles must not throw or leave a rejection behind
+    await flush(8);
+    assertEquals([lock.locked(), permits.value], [false, 1]);
+  } finally {
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+Deno.test("W-6/W-9: a proxy whose link the owner closed stays closed: a stale hold never releases a later holder's lock", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const lock = new Lock();
+  const permits = new Semaphore(1);
+  const reported: unknown[] = [];
+  const onError = (error: unknown) => reported.push(error);
+  const first = serve(port1, { lock, permits }, { onError });
+  const other = serve(port1, { done: new Event() }, { onError }); // the endpoint stays connected
+  const callerReported: unknown[] = [];
+  const remote = await connect<{ lock: Lock; permits: Semaphore; done: Event }>(port2, {
+    onError: (error) => callerReported.push(error),
+  });
+  const lockHold = await remote.lock.hold();
+  const permitHold = await remote.permits.hold();
+  first.close(); // releases both (W-9)
+  await flush(8);
+  assertEquals([lock.locked(), permits.value], [false, 1]);
+  const again = serve(port1, { lock, permits }, { onError }); // the same names, served anew
+  await flush(8);
+  try {
+    await lock.acquire(); // held in the owner's thread now
+    await permits.acquire();
+    lockHold[Symbol.dispose]();
+    permitHold[Symbol.dispose]();
+    await flush(8);
+    assertEquals(lock.locked(), true, "the stale hold released the owner's lock");
+    assertEquals(permits.value, 0, "the stale hold gave back the owner's permit");
+    await assertRejects(() => remote.lock.locked(), LinkClosed);
+    await assertRejects(() => remote.permits.acquire({ timeout: 0 }), LinkClosed);
+    assertEquals(callerReported, []);
+    lock.release();
+    permits.release();
+  } finally {
+    await remote.close();
+    again.close();
+    other.close();
     port1.close();
     port2.close();
   }
