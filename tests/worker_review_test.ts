@@ -6,10 +6,21 @@
  * @module
  */
 
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Condition, Event, Lock, Queue, Semaphore } from "../mod.ts";
-import { connect, LinkClosed, serve } from "../src/worker/mod.ts";
+import {
+  connect,
+  Connection,
+  LinkClosed,
+  Pipe,
+  PipeClosed,
+  Process,
+  type RemoteQueue,
+  serve,
+} from "../src/worker/mod.ts";
 import { flush, withRemote } from "./_helpers.ts";
+
+const TARGETS = new URL("./fixtures/process/targets.ts", import.meta.url);
 
 Deno.test("W-9/C-1: a remote Condition wait without the lock rejects Error before a bad timeout or an aborted signal", async () => {
   const condition = new Condition();
@@ -136,6 +147,126 @@ Deno.test("W-6/W-9: a proxy whose link the owner closed stays closed: a stale ho
     await remote.close();
     again.close();
     other.close();
+    port1.close();
+    port2.close();
+  }
+});
+
+/** A served queue and a connection to it, over a MessageChannel in this thread. */
+async function withQueue(
+  body: (jobs: Queue<unknown>, remote: RemoteQueue<unknown>, reported: unknown[]) => Promise<void>,
+): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  const jobs = new Queue<unknown>(10);
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ jobs: Queue<unknown> }>(port2, {
+    onError: (error) => reported.push(error),
+  });
+  try {
+    await body(jobs, remote.jobs, reported);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+}
+
+/** Takes every item queued now, closing the pipe ends that arrived in them. */
+function drainClosingEnds(jobs: Queue<unknown>): unknown[] {
+  const items: unknown[] = [];
+  while (!jobs.empty()) items.push(jobs.getNowait());
+  for (const item of items) {
+    if (Array.isArray(item)) {
+      for (const part of item) if (part instanceof Connection) part.close();
+    }
+  }
+  return items.map((item) => Array.isArray(item) ? item.map((p) => typeof p) : item);
+}
+
+Deno.test("W-3/W-14: a pipe end that cannot move rejects the put carrying it with DataCloneError; nothing else changes", async () => {
+  await withQueue(async (jobs, remote, reported) => {
+    const [closed, closedPeer] = Pipe();
+    closed.close();
+    const [receiving, sender] = Pipe();
+    const reading = receiving.recv().catch((error) => error);
+    await remote.put(0);
+    await assertRejects(() => remote.put([closed]), DOMException, "pipe end");
+    await assertRejects(() => remote.putNowait({ end: receiving }), DOMException, "pipe end");
+    await assertRejects(() => remote.put([1, receiving], { timeout: 0 }), DOMException, "pipe end");
+    await remote.put(1);
+    await flush(8);
+    assertEquals(drainClosingEnds(jobs), [0, 1]);
+    assertEquals(reported, []);
+    sender.send("still works"); // the end that was refused is untouched
+    assertEquals(await reading, "still works");
+    receiving.close();
+    sender.close();
+    closedPeer.close();
+  });
+});
+
+Deno.test("W-3/W-14: a pipe end put twice in one turn: both puts are delivered, the second item holds a closed end", async () => {
+  await withQueue(async (jobs, remote, reported) => {
+    const [end, peer] = Pipe<string, string>();
+    await remote.put(["first", end]);
+    await remote.put(["second", end]); // resolved: it must be delivered (W-3)
+    await remote.put("after");
+    const items = [await jobs.get(), await jobs.get(), await jobs.get()];
+    const [[, moved], [, again], after] = items as [
+      [string, Connection],
+      [string, Connection],
+      string,
+    ];
+    assertEquals(after, "after");
+    peer.send("through the moved end");
+    assertEquals(await moved.recv(), "through the moved end");
+    await assertRejects(() => again.recv(), PipeClosed); // it could move once only
+    moved.close();
+    again.close();
+    peer.close();
+    assertEquals(reported, []);
+  });
+});
+
+Deno.test("W-5/W-3: a pipe end sent through itself throws DataCloneError, and the end keeps working", async () => {
+  const [a, b] = Pipe<unknown, unknown>();
+  try {
+    assertThrows(() => a.send(a), DOMException, "pipe end");
+    assertThrows(() => a.send([1, { end: a }]), DOMException, "pipe end");
+    assertEquals(a.closed, false);
+    a.send("after");
+    assertEquals(await b.recv(), "after");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("P-1/P-6: a pipe end in args that cannot move makes start() throw DataCloneError, and moves no other end", () => {
+  const [closed, closedPeer] = Pipe();
+  closed.close();
+  const [good, goodPeer] = Pipe();
+  const child = new Process(TARGETS, { args: ["pipe", good, closed] });
+  assertThrows(() => child.start(), DOMException, "pipe end");
+  assertEquals(good.closed, false, "the movable end stays with the parent");
+  assertEquals(child.isAlive(), false);
+  for (const end of [good, goodPeer, closedPeer]) end.close();
+});
+
+Deno.test("W-5: serve() that refuses a pipe end that cannot move leaves the other ends given with it untouched", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const [good, goodPeer] = Pipe<string, string>();
+  const [closed, closedPeer] = Pipe();
+  closed.close();
+  try {
+    assertThrows(() => serve(port1, { good, closed }), Error, "cannot move");
+    assertEquals(good.closed, false);
+    good.send("still here");
+    assertEquals(await goodPeer.recv(), "still here");
+  } finally {
+    for (const end of [good, goodPeer, closedPeer]) end.close();
     port1.close();
     port2.close();
   }

@@ -14,6 +14,7 @@ import type { Lock } from "../lock.ts";
 import { Queue } from "../queue.ts";
 import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
+import { Connection, movable } from "./pipe.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
 import { refPort } from "./travel.ts";
 import { type CallerFrame, type Entry, type Frame, serializeError } from "./wire.ts";
@@ -156,6 +157,12 @@ export class OwnerSide implements Role {
         throw new Error(`the same pipe end is served twice, as "${name}"`);
       }
       seen.add(primitive);
+      // Checked before any end moves: a refused serve leaves every end given to it as it was.
+      if (primitive instanceof Connection && !movable(primitive)) {
+        throw new Error(
+          `a pipe end served as a name cannot move: "${name}" is closed or has started receiving`,
+        );
+      }
     }
     // Pipe ends move now, or serve() throws: never a name silently missing later.
     try {

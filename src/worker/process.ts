@@ -26,7 +26,7 @@ import type {
   RemoteQueue,
   RemoteSemaphore,
 } from "./remote.ts";
-import { Connection } from "./pipe.ts";
+import { cannotMove, Connection, movable } from "./pipe.ts";
 import { type Link, type PipeEnd, type Servable, serve } from "./serve.ts";
 import { waitable } from "./wait.ts";
 import { deserializeError } from "./wire.ts";
@@ -319,6 +319,10 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     if (this.#state !== "new") throw new Error(`process ${this.name} was already started`);
     const served: Record<string, Servable> = {};
     const args = encodeArgs(this.#args, served);
+    // Every pipe end can move, or none moves (P-1, P-6).
+    for (const end of Object.values(served)) {
+      if (end instanceof Connection && !movable(end)) throw cannotMove();
+    }
     // The platform's verdict now (P-1), before anything starts; remote proxies in the
     // arguments travel to the child as copies that talk to their owners (W-14, P-6).
     const checked = checkedCopy(args);

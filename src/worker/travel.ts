@@ -31,7 +31,7 @@
 
 import { adapterOf, adapterOfKind } from "./adapters.ts";
 import { travelledProxy } from "./travel_proxy.ts";
-import { Connection } from "./pipe.ts";
+import { cannotMove, Connection, goneEnd, movable } from "./pipe.ts";
 import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
 
@@ -169,6 +169,8 @@ export function travelCopy(value: unknown): unknown {
     }
     if (seen.has(part)) return seen.get(part);
     if (isTraveller(part)) {
+      // A pipe end must be able to move when the value is posted: the verdict is now (W-3).
+      if (part instanceof Connection && !movable(part)) throw cannotMove();
       const placeholder = new Traveller(part);
       seen.set(part, placeholder);
       return placeholder;
@@ -301,7 +303,20 @@ function tokenOf(primitive: object): Token {
   if (primitive instanceof Connection) {
     // A pipe end moves (the sender's copy is closed), as when it is served.
     const constants = { readable: primitive.readable, writable: primitive.writable };
-    return { [TRAVEL]: 1, kind: "Connection", constants, port: primitive.transfer() };
+    if (movable(primitive)) {
+      return { [TRAVEL]: 1, kind: "Connection", constants, port: primitive.transfer() };
+    }
+    // One that can no longer move (an earlier item took it, or it closed since its put was
+    // checked) arrives as an end whose other end is gone: the item, whose put resolved, is
+    // still delivered (W-3).
+    const { port1, port2 } = new MessageChannel();
+    port2.close();
+    return {
+      [TRAVEL]: 1,
+      kind: "Connection",
+      constants: { ...constants, gone: true },
+      port: port1,
+    };
   }
   const source = FACES.get(primitive);
   const moved = source?.take?.();
@@ -389,10 +404,13 @@ function proxyOf(token: Token, report: (error: unknown) => void): unknown {
   }
   const entry: Entry = { kind: token.kind, constants: token.constants ?? {} };
   if (token.kind === "Connection") {
-    return Connection.fromPort(token.port, {
+    const options = {
       readable: entry.constants.readable !== false,
       writable: entry.constants.writable !== false,
-    });
+    };
+    return entry.constants.gone === true
+      ? goneEnd(token.port, options)
+      : Connection.fromPort(token.port, options);
   }
   return travelledProxy(token.port, entry);
 }
