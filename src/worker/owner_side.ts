@@ -123,6 +123,8 @@ export class OwnerSide implements Role {
   readonly late = new Map<string, Late>();
   /** Replaced by a `serve` once every link closed (W-13: the options of the links in use). */
   onError: ((error: unknown) => void) | undefined;
+  /** The name reports give the one primitive this side serves, when it travelled (W-14). */
+  label: string | undefined;
   #announce = false;
   /** `closed` frames with `last` sent and not yet answered by a `gone` with `last`. */
   #lastClosesOwed = 0;
@@ -264,7 +266,8 @@ export class OwnerSide implements Role {
           f.port.close();
           throw new ProtocolError(`"${f.name}" cannot travel from here`);
         }
-        serveTravel(f.port, served.primitive);
+        // Its releases are reported where this name's are, under this name (W-9).
+        serveTravel(f.port, served.primitive, this.onError, f.name);
         return;
       }
     }
@@ -473,7 +476,9 @@ export class OwnerSide implements Role {
       const released = served.adapter.release?.(served.primitive as never, served);
       if (released !== undefined) {
         this.report(
-          new LinkClosed(`link ${link.id} closed holding ${released} "${name}": released`),
+          new LinkClosed(
+            `link ${link.id} closed holding ${released} "${this.label ?? name}": released`,
+          ),
         );
       }
     }
@@ -507,10 +512,16 @@ const TRAVEL_LINKS = new Set<LinkImpl>();
  * (W-14). The port does not keep this thread alive, and closes once the
  * receiver is done (its bye, or its end of the port closed).
  */
-export function serveTravel(port: MessagePort, primitive: object): void {
+export function serveTravel(
+  port: MessagePort,
+  primitive: object,
+  onError?: (error: unknown) => void,
+  label?: string,
+): void {
   const peer = Peer.of(port);
   peer.closesEndpoint = true;
-  const owner = new OwnerSide(peer, undefined);
+  const owner = new OwnerSide(peer, onError);
+  owner.label = label;
   peer.owner = owner;
   // The receiver knows what it talks to from the token: no manifest, no hello.
   const link = owner.add({ p: primitive as Servable }, false);
