@@ -13,7 +13,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { Condition, Event, Lock, Queue, Semaphore } from "../mod.ts";
+import { BoundedSemaphore, Condition, Event, Lock, Queue, Semaphore } from "../mod.ts";
 import {
   connect,
   Connection,
@@ -343,4 +343,28 @@ Deno.test({
       port2.close();
     }
   },
+});
+
+Deno.test("W-6/W-9: closing a link whose BoundedSemaphore permit was already given back in the owner's thread does not throw, and releases the rest", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const bounded = new BoundedSemaphore(2);
+  const lock = new Lock();
+  const reported: unknown[] = [];
+  const link = serve(port1, { bounded, lock }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ bounded: BoundedSemaphore; lock: Lock }>(port2);
+  try {
+    assertEquals(await remote.bounded.acquire(), true);
+    assertEquals(await remote.bounded.acquire(), true);
+    assertEquals(await remote.lock.acquire(), true);
+    bounded.release(); // permits have no owner: the owner's thread gives one back
+    link.close(); // must not throw: one permit is still out, and the lock is held
+    assertEquals(bounded.value, 2);
+    assertEquals(lock.locked(), false);
+    assertEquals(reported.length, 2);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
 });

@@ -278,9 +278,12 @@ function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
       waiting: (s: Semaphore) => s.waiting,
     },
     release: (s: Semaphore, state) => {
-      if (state.holds === 0) return undefined;
-      const permits = state.holds;
+      let permits = state.holds;
       state.holds = 0;
+      // Permits have no owner: another holder may have given this link's back already, and a
+      // BoundedSemaphore takes back only what is out (W-9: what is still held, never more).
+      if (s instanceof BoundedSemaphore) permits = Math.min(permits, s.initialValue - s.value);
+      if (permits === 0) return undefined;
       s.release(permits);
       return `${permits} permit(s) of ${kind}`;
     },
