@@ -308,21 +308,13 @@ Deno.test("W-9/W-14: a hold released for a proxy that travelled on is reported t
   }
 });
 
-// Not fixed: a Process child's connections to the owners of remote proxies it was given (or of
-// primitives that travelled to it in items) are made by the child and handed to the owner; when
-// the child is terminated nothing tells those owners (Deno fires no `close` on a transferred
-// port), so what the child held through them stays held and their ports stay open. A fix needs
-// the parent (or the thread whose boot port the child used) to end those links when the process
-// ends: a protocol addition (see the report).
-Deno.test({
-  name:
-    "P-3/P-5/W-9: a terminated process releases what it held through a remote proxy passed in args",
-  ignore: true,
-  fn: async () => {
+for (const end of ["returns", "is terminated"]) {
+  Deno.test(`P-3/P-5/W-9: a process that ${end} holding a lock through a remote proxy in args: its owner releases it and reports it`, async () => {
     const { port1, port2 } = new MessageChannel();
     const lock = new Lock();
     const permits = new Semaphore(2);
-    const link = serve(port1, { lock, permits }, { onError: () => {} });
+    const reported: unknown[] = [];
+    const link = serve(port1, { lock, permits }, { onError: (error) => reported.push(error) });
     const remote = await connect<{ lock: Lock; permits: Semaphore }>(port2);
     try {
       assertEquals(await remote.lock.locked(), false); // used here: passed on as a copy
@@ -332,18 +324,22 @@ Deno.test({
       });
       child.start();
       await acquired.wait();
-      child.terminate();
-      assertEquals(await child.join(), -15);
-      assertEquals(lock.locked(), false);
-      assertEquals(permits.value, 2);
+      if (end === "is terminated") child.terminate();
+      assertEquals(await child.join(), end === "returns" ? 0 : -15);
+      // The owner hears by a message (from the child, or from the parent when it was terminated).
+      await flush(8);
+      assertEquals([lock.locked(), permits.value], [false, 2]);
+      assertEquals(reported.length, 2);
+      assertEquals(await remote.lock.acquire({ timeout: 0 }), true); // this link still works
+      await remote.lock.release();
     } finally {
       await remote.close();
       link.close();
       port1.close();
       port2.close();
     }
-  },
-});
+  });
+}
 
 Deno.test("W-6/W-9: closing a link whose BoundedSemaphore permit was already given back in the owner's thread does not throw, and releases the rest", async () => {
   const { port1, port2 } = new MessageChannel();

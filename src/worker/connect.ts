@@ -218,9 +218,12 @@ class CallerSide implements Role {
   #source(name: string, entry: Entry): FaceSource {
     return {
       entry: { kind: entry.kind, constants: entry.constants },
-      attach: (port) => {
-        if (this.#closed) port.close(); // its receiver's calls reject LinkClosed
-        else this.peer.send({ type: "attach", name, port }, [port]);
+      attach: (port, lifeline) => {
+        if (this.#closed) {
+          port.close(); // its receiver's calls reject LinkClosed
+          lifeline?.close();
+        } else if (lifeline === undefined) this.peer.send({ type: "attach", name, port }, [port]);
+        else this.peer.send({ type: "attach", name, port, lifeline }, [port, lifeline]);
       },
     };
   }

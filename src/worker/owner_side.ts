@@ -264,10 +264,11 @@ export class OwnerSide implements Role {
         const served = this.served.get(f.name);
         if (served === undefined || served.adapter.kind === "Connection") {
           f.port.close();
+          f.lifeline?.close();
           throw new ProtocolError(`"${f.name}" cannot travel from here`);
         }
         // Its releases are reported where this name's are, under this name (W-9).
-        serveTravel(f.port, served.primitive, this.onError, f.name);
+        serveTravel(f.port, served.primitive, this.onError, f.name, f.lifeline);
         return;
       }
     }
@@ -323,6 +324,7 @@ export class OwnerSide implements Role {
         tap.done(frame.count);
         break;
       case "attach": // the name is closing here: nothing will serve the port
+        frame.lifeline?.close();
         frame.port.close();
         break;
         // want, uncredit, pull, unpull, return: the close ended what they are about.
@@ -517,6 +519,7 @@ export function serveTravel(
   primitive: object,
   onError?: (error: unknown) => void,
   label?: string,
+  lifeline?: MessagePort,
 ): void {
   const peer = Peer.of(port);
   peer.closesEndpoint = true;
@@ -526,7 +529,19 @@ export function serveTravel(
   // The receiver knows what it talks to from the token: no manifest, no hello.
   const link = owner.add({ p: primitive as Servable }, false);
   TRAVEL_LINKS.add(link);
-  link.onClose = () => TRAVEL_LINKS.delete(link);
+  // Its receiver's process ended (its parent says so, W-9): as if the receiver's port closed.
+  const ended = () => port.close();
+  link.onClose = () => {
+    TRAVEL_LINKS.delete(link);
+    if (lifeline === undefined) return;
+    lifeline.removeEventListener("message", ended);
+    lifeline.close();
+  };
+  if (lifeline !== undefined) {
+    lifeline.addEventListener("message", ended);
+    lifeline.start();
+    refPort(lifeline, false);
+  }
   refPort(port, false);
 }
 

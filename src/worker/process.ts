@@ -15,7 +15,7 @@ import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { encodeArgs } from "./_process_args.ts";
-import { checkedCopy, encodeValue, Travelling } from "./travel.ts";
+import { checkedCopy, encodeValue, Travelling, withLifelines } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
   RemoteBarrier,
@@ -230,6 +230,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   readonly name: string;
   #daemon: boolean;
   #args: readonly unknown[];
+  /** Tells the owners of remote proxies in the arguments that the process ended. */
+  #lifelinesEnded: ((tell: boolean) => void) | undefined;
   #onError: ((error: unknown) => void) | undefined;
   #state: "new" | "starting" | "running" | "ended" = "new";
   #exitCode: number | null = null;
@@ -238,6 +240,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   #port: MessagePort | undefined;
   #link: Link | undefined;
   #terminated = false;
+  /** The child's own exit report arrived: it said bye on every connection before it. */
+  #finished = false;
   #report: { code: 0 | 1; error: Error | undefined } | undefined;
   #joiners = new WaitList<number | null>({
     onTimeout: () => null,
@@ -346,7 +350,11 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
       }
       port1.start();
       const transfer: Transferable[] = [port2];
-      const args = encodeValue(checked, transfer) as unknown[];
+      // The owners of remote proxies in the arguments hear when the process ended (W-9).
+      const { value: args, ended } = withLifelines(() =>
+        encodeValue(checked, transfer) as unknown[]
+      );
+      this.#lifelinesEnded = ended;
       const data: StartData = {
         port: port2,
         module: this.module,
@@ -379,6 +387,7 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   #onMessage = (event: MessageEvent): void => {
     const report = readExitReport(event.data);
     if (report === undefined) return; // baton's own envelopes are the link's
+    this.#finished = true;
     this.#report = {
       code: report[EXIT_TAG],
       error: report.error === undefined ? undefined : deserializeError(report.error),
@@ -407,6 +416,9 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     this.#exitCode = code;
     this.#error = code === 1 ? asError(error) : undefined;
     this.#link?.close();
+    // A child that reported said bye to those owners itself, after what it posted to them.
+    this.#lifelinesEnded?.(!this.#finished);
+    this.#lifelinesEnded = undefined;
     if (this.#port !== undefined) {
       this.#port.removeEventListener("message", this.#onMessage);
       this.#port.close();

@@ -67,8 +67,11 @@ export class Travelling {
 /** What a remote proxy's face was made from: its connection, and the name it stands for. */
 export interface FaceSource {
   readonly entry: Entry;
-  /** Asks the owner to serve the same primitive on `port` (an `attach` frame). */
-  attach(port: MessagePort): void;
+  /**
+   * Asks the owner to serve the same primitive on `port` (an `attach` frame); a message on
+   * `lifeline` will tell it that the receiver's process ended.
+   */
+  attach(port: MessagePort, lifeline?: MessagePort): void;
   /** A travelled proxy never used here gives up its boot port, which moves on as it is. */
   take?(): MessagePort | undefined;
 }
@@ -325,18 +328,83 @@ function tokenOf(primitive: object): Token {
   }
   let entry: Entry;
   let serveOn: (port: MessagePort) => void;
+  const { port1, port2 } = travelChannel();
   if (source !== undefined) {
     entry = source.entry;
-    serveOn = (port) => source.attach(port); // the owner serves it: the receiver talks to the owner
+    // The owner serves it: the receiver talks to the owner.
+    serveOn = (port) => source.attach(port);
+    if (lifelines !== undefined) {
+      // A process's argument: its parent tells the owner when the process ended (W-9, P-3).
+      const { port1: keep, port2: give } = new MessageChannel();
+      const lifeline: Lifeline = { keep, give, attached: false, boot: port1 };
+      lifelines.push(lifeline);
+      serveOn = (port) => {
+        lifeline.attached = true;
+        source.attach(port, give);
+      };
+    }
   } else {
     const adapter = adapterOf(primitive);
     entry = { kind: adapter.kind, constants: adapter.constants(primitive as never) };
     serveOn = (port) => serveTravel(port, primitive);
   }
-  const { port1, port2 } = travelChannel();
   bootServer(port1, serveOn);
   return { [TRAVEL]: 1, kind: entry.kind, constants: entry.constants, port: port2 };
 }
+
+/** A remote proxy that travelled as a process's argument, and how to tell its owner the end. */
+interface Lifeline {
+  /** The end this thread keeps: a message on it tells the owner. */
+  readonly keep: MessagePort;
+  /** The end that goes to the owner with the attach frame. */
+  readonly give: MessagePort;
+  /** Whether the receiver booted (the owner has `give`). */
+  attached: boolean;
+  /** The boot port this thread waits on. */
+  readonly boot: MessagePort;
+}
+
+/** Where {@linkcode withLifelines} collects, while it runs. */
+let lifelines: Lifeline[] | undefined;
+
+/**
+ * Runs `encode` (a process's arguments, through {@linkcode encodeValue}) and
+ * returns its value and a function to call once the process ended. With
+ * `tell` (the process could not say goodbye itself: it was terminated, or
+ * ended before its target settled), the owners of the remote proxies in the
+ * arguments end the links the process made to them, releasing what it held
+ * (W-9, P-3). A process that finished said `bye` on each after everything it
+ * posted there: telling the owner by another channel could overtake that.
+ */
+export function withLifelines<T>(
+  encode: () => T,
+): { value: T; ended: (tell: boolean) => void } {
+  const outer = lifelines;
+  const collected: Lifeline[] = [];
+  lifelines = collected;
+  let value: T;
+  try {
+    value = encode();
+  } finally {
+    lifelines = outer;
+  }
+  const ended = (tell: boolean) => {
+    for (const lifeline of collected) {
+      if (lifeline.attached) {
+        if (tell) lifeline.keep.postMessage(GONE);
+      } else {
+        lifeline.give.close();
+        lifeline.boot.close(); // never booted: nothing will
+      }
+      lifeline.keep.close();
+    }
+    collected.length = 0;
+  };
+  return { value, ended };
+}
+
+/** What a lifeline carries: the receiver's process ended. */
+export const GONE = "@baton:gone";
 
 /**
  * Waits on `port` (a local one, unref'd: it keeps no thread alive) for the

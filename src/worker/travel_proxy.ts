@@ -74,11 +74,12 @@ export function travelledProxy(boot: MessagePort, entry: Entry): object {
   COLLECTED.register(proxy, travelled, travelled);
   const source: FaceSource = {
     entry,
-    attach: (port) => {
+    attach: (port, lifeline) => {
       try {
-        faceSource(connect(travelled).face)!.attach(port);
+        faceSource(connect(travelled).face)!.attach(port, lifeline);
       } catch {
         port.close(); // its receiver's calls reject LinkClosed
+        lifeline?.close();
       }
     },
     take: () => {
