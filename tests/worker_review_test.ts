@@ -364,3 +364,31 @@ Deno.test("W-6/W-9: closing a link whose BoundedSemaphore permit was already giv
     port2.close();
   }
 });
+
+Deno.test("W-9: a link that closes after its lock was released by another party and taken by a third does not release the third's lock", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const lock = new Lock();
+  const condition = new Condition();
+  const reported: unknown[] = [];
+  const link = serve(port1, { lock, condition }, { onError: (error) => reported.push(error) });
+  const remote = await connect<{ lock: Lock; condition: Condition }>(port2);
+  try {
+    assertEquals(await remote.lock.acquire(), true);
+    assertEquals(await remote.condition.acquire(), true);
+    lock.release(); // a Lock has no owner: another party ends the link's hold (a hand-off)
+    condition.release();
+    assertEquals(await lock.acquire(), true); // and a third party takes it
+    assertEquals(await condition.acquire(), true);
+    link.close(); // the link holds nothing now
+    assertEquals(lock.locked(), true, "the third party's lock was released");
+    assertEquals(condition.locked(), true, "the third party's Condition lock was released");
+    assertEquals(reported, []);
+    lock.release();
+    condition.release();
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});

@@ -12,6 +12,7 @@
 
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
+import { lockTakes } from "../_lock_access.ts";
 import { Barrier } from "../barrier.ts";
 import { Condition } from "../condition.ts";
 import { Event } from "../event.ts";
@@ -29,6 +30,8 @@ import type { Entry, Kind } from "./wire.ts";
 export interface ServedState {
   /** Locks or permits this link acquired and has not released (W-9). */
   holds: number;
+  /** For a lock: its take count when this link last took it (see `_lock_access.ts`). */
+  taken?: number;
 }
 
 type Options = WaitOptions | undefined;
@@ -65,7 +68,7 @@ function lockOps(): Record<string, Op> {
   return {
     acquire: (l: Lock | Condition, _a, options, state) =>
       l.acquire(options).then((acquired) => {
-        if (acquired) state.holds++;
+        if (acquired) took(l, state);
         return acquired;
       }),
     release: (l: Lock | Condition, _a, _o, state) => {
@@ -134,7 +137,7 @@ export const ADAPTERS: readonly Adapter[] = [
         if (state.holds === 0) throw withoutLock("wait");
         // The wait lets go of the lock and holds it again before it settles, whatever the outcome (C-2).
         state.holds--;
-        return c.wait(options).finally(() => state.holds++);
+        return c.wait(options).finally(() => took(c, state));
       },
       notify: (c: Condition, [count], _o, state) => {
         if (state.holds === 0) throw withoutLock("notify");
@@ -307,9 +310,18 @@ function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
   };
 }
 
+/** This link has taken the lock (W-9): which take it was tells its hold from a later holder's. */
+function took(lock: Lock | Condition, state: ServedState): void {
+  state.holds++;
+  state.taken = lockTakes(lock instanceof Condition ? lock.lock : lock);
+}
+
 function releaseLock(lock: Lock | Condition, state: ServedState, what: string): string | undefined {
-  if (state.holds === 0 || !lock.locked()) return undefined;
+  const holds = state.holds;
   state.holds = 0;
+  if (holds === 0 || !lock.locked()) return undefined;
+  // Taken by someone else since: a Lock has no owner, and another party ended this link's hold.
+  if (lockTakes(lock instanceof Condition ? lock.lock : lock) !== state.taken) return undefined;
   lock.release(); // to the next waiter, first come first served (L-1)
   return what;
 }
