@@ -392,3 +392,18 @@ Deno.test("W-9: a link that closes after its lock was released by another party 
     port2.close();
   }
 });
+
+Deno.test("P-5/W-9/W-14: a process terminated holding a lock that travelled to it inside an item: the lock is released, no port stays open", async () => {
+  const lock = new Lock();
+  const jobs = new Queue<[Lock]>();
+  const acquired = new Event();
+  jobs.putNowait([lock]);
+  const child = new Process(TARGETS, { args: ["hold-item", jobs, acquired] });
+  child.start();
+  await acquired.wait();
+  assertEquals(lock.locked(), true);
+  child.terminate();
+  assertEquals(await child.join(), -15);
+  await flush(8); // this thread serves the lock that travelled: it hears by a message
+  assertEquals(lock.locked(), false);
+});

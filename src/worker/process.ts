@@ -15,7 +15,7 @@ import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { encodeArgs } from "./_process_args.ts";
-import { checkedCopy, encodeValue, Travelling, withLifelines } from "./travel.ts";
+import { checkedCopy, encodeValue, GONE, LIFELINE, Travelling } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
   RemoteBarrier,
@@ -230,8 +230,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   readonly name: string;
   #daemon: boolean;
   #args: readonly unknown[];
-  /** Tells the owners of remote proxies in the arguments that the process ended. */
-  #lifelinesEnded: ((tell: boolean) => void) | undefined;
+  /** One per proxy the child connected to an owner: how to tell it the child is gone (W-9). */
+  #lifelines: MessagePort[] = [];
   #onError: ((error: unknown) => void) | undefined;
   #state: "new" | "starting" | "running" | "ended" = "new";
   #exitCode: number | null = null;
@@ -350,11 +350,7 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
       }
       port1.start();
       const transfer: Transferable[] = [port2];
-      // The owners of remote proxies in the arguments hear when the process ended (W-9).
-      const { value: args, ended } = withLifelines(() =>
-        encodeValue(checked, transfer) as unknown[]
-      );
-      this.#lifelinesEnded = ended;
+      const args = encodeValue(checked, transfer) as unknown[];
       const data: StartData = {
         port: port2,
         module: this.module,
@@ -385,6 +381,12 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   }
 
   #onMessage = (event: MessageEvent): void => {
+    const data = event.data as { [LIFELINE]?: unknown; port?: unknown } | null;
+    if (data?.[LIFELINE] === 1 && data.port instanceof MessagePort) {
+      if (this.#state === "ended") data.port.close();
+      else this.#lifelines.push(data.port);
+      return;
+    }
     const report = readExitReport(event.data);
     if (report === undefined) return; // baton's own envelopes are the link's
     this.#finished = true;
@@ -416,9 +418,13 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     this.#exitCode = code;
     this.#error = code === 1 ? asError(error) : undefined;
     this.#link?.close();
-    // A child that reported said bye to those owners itself, after what it posted to them.
-    this.#lifelinesEnded?.(!this.#finished);
-    this.#lifelinesEnded = undefined;
+    // A child that reported said bye to those owners itself, after what it posted to them:
+    // telling them by another channel could overtake that. One that did not could not.
+    for (const lifeline of this.#lifelines) {
+      if (!this.#finished) lifeline.postMessage(GONE);
+      lifeline.close();
+    }
+    this.#lifelines = [];
     if (this.#port !== undefined) {
       this.#port.removeEventListener("message", this.#onMessage);
       this.#port.close();

@@ -327,83 +327,48 @@ function tokenOf(primitive: object): Token {
     return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: moved };
   }
   let entry: Entry;
-  let serveOn: (port: MessagePort) => void;
-  const { port1, port2 } = travelChannel();
+  let serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void;
   if (source !== undefined) {
     entry = source.entry;
     // The owner serves it: the receiver talks to the owner.
-    serveOn = (port) => source.attach(port);
-    if (lifelines !== undefined) {
-      // A process's argument: its parent tells the owner when the process ended (W-9, P-3).
-      const { port1: keep, port2: give } = new MessageChannel();
-      const lifeline: Lifeline = { keep, give, attached: false, boot: port1 };
-      lifelines.push(lifeline);
-      serveOn = (port) => {
-        lifeline.attached = true;
-        source.attach(port, give);
-      };
-    }
+    serveOn = (port, lifeline) => source.attach(port, lifeline);
   } else {
     const adapter = adapterOf(primitive);
     entry = { kind: adapter.kind, constants: adapter.constants(primitive as never) };
-    serveOn = (port) => serveTravel(port, primitive);
+    serveOn = (port, lifeline) => serveTravel(port, primitive, undefined, undefined, lifeline);
   }
+  const { port1, port2 } = travelChannel();
   bootServer(port1, serveOn);
   return { [TRAVEL]: 1, kind: entry.kind, constants: entry.constants, port: port2 };
 }
 
-/** A remote proxy that travelled as a process's argument, and how to tell its owner the end. */
-interface Lifeline {
-  /** The end this thread keeps: a message on it tells the owner. */
-  readonly keep: MessagePort;
-  /** The end that goes to the owner with the attach frame. */
-  readonly give: MessagePort;
-  /** Whether the receiver booted (the owner has `give`). */
-  attached: boolean;
-  /** The boot port this thread waits on. */
-  readonly boot: MessagePort;
-}
+/**
+ * Where this thread sends the keeping end of a lifeline, once per travelled
+ * proxy it connects (set in a `Process` child: to its parent, which tells
+ * the owner when the process ended without saying goodbye, W-9, P-3).
+ */
+let lifelineSink: ((keep: MessagePort) => void) | undefined;
 
-/** Where {@linkcode withLifelines} collects, while it runs. */
-let lifelines: Lifeline[] | undefined;
+/** Makes this thread's travelled proxies carry lifelines to `sink` (a `Process` child calls it). */
+export function sendLifelinesTo(sink: (keep: MessagePort) => void): void {
+  lifelineSink = sink;
+}
 
 /**
- * Runs `encode` (a process's arguments, through {@linkcode encodeValue}) and
- * returns its value and a function to call once the process ended. With
- * `tell` (the process could not say goodbye itself: it was terminated, or
- * ended before its target settled), the owners of the remote proxies in the
- * arguments end the links the process made to them, releasing what it held
- * (W-9, P-3). A process that finished said `bye` on each after everything it
- * posted there: telling the owner by another channel could overtake that.
+ * A new lifeline for a travelled proxy this thread connects: the end that
+ * goes with the boot request, or `undefined` outside a `Process` child.
  */
-export function withLifelines<T>(
-  encode: () => T,
-): { value: T; ended: (tell: boolean) => void } {
-  const outer = lifelines;
-  const collected: Lifeline[] = [];
-  lifelines = collected;
-  let value: T;
-  try {
-    value = encode();
-  } finally {
-    lifelines = outer;
-  }
-  const ended = (tell: boolean) => {
-    for (const lifeline of collected) {
-      if (lifeline.attached) {
-        if (tell) lifeline.keep.postMessage(GONE);
-      } else {
-        lifeline.give.close();
-        lifeline.boot.close(); // never booted: nothing will
-      }
-      lifeline.keep.close();
-    }
-    collected.length = 0;
-  };
-  return { value, ended };
+export function newLifeline(): MessagePort | undefined {
+  if (lifelineSink === undefined) return undefined;
+  const { port1: keep, port2: give } = new MessageChannel();
+  lifelineSink(keep);
+  return give;
 }
 
-/** What a lifeline carries: the receiver's process ended. */
+/** The message that hands a lifeline's keeping end to a process's parent. */
+export const LIFELINE = "@baton:lifeline";
+
+/** What a lifeline carries: the receiver's process ended without saying goodbye. */
 export const GONE = "@baton:gone";
 
 /**
@@ -411,16 +376,21 @@ export const GONE = "@baton:gone";
  * receiver's boot request, hands its port to `serveOn`, and closes; also
  * closes when the other end is gone unused.
  */
-function bootServer(port: MessagePort, serveOn: (port: MessagePort) => void): void {
+function bootServer(
+  port: MessagePort,
+  serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void,
+): void {
   const done = () => {
     port.removeEventListener("message", onMessage);
     port.removeEventListener("close", done);
     port.close();
   };
   const onMessage = (event: MessageEvent) => {
-    const data = event.data as { [BOOT]?: unknown; port?: unknown } | null;
+    const data = event.data as { [BOOT]?: unknown; port?: unknown; lifeline?: unknown } | null;
     if (typeof data !== "object" || data === null || data[BOOT] !== 1) return;
-    if (data.port instanceof MessagePort) serveOn(data.port);
+    const lifeline = data.lifeline instanceof MessagePort ? data.lifeline : undefined;
+    if (data.port instanceof MessagePort) serveOn(data.port, lifeline);
+    else lifeline?.close();
     done();
   };
   port.addEventListener("message", onMessage);
