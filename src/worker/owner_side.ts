@@ -16,7 +16,7 @@ import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
 import { Connection, movable } from "./pipe.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
-import { refPort } from "./travel.ts";
+import { GONE, refPort } from "./travel.ts";
 import { type CallerFrame, type Entry, type Frame, serializeError } from "./wire.ts";
 import type { Link, PipeEnd, Servable } from "./serve.ts";
 
@@ -535,6 +535,7 @@ export function serveTravel(
     TRAVEL_LINKS.delete(link);
     if (lifeline === undefined) return;
     lifeline.removeEventListener("message", ended);
+    lifeline.postMessage(GONE); // the process's parent lets go of its end (it keeps no port per link)
     lifeline.close();
   };
   if (lifeline !== undefined) {

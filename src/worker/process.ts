@@ -15,7 +15,7 @@ import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { encodeArgs } from "./_process_args.ts";
-import { checkedCopy, encodeValue, GONE, LIFELINE, Travelling } from "./travel.ts";
+import { checkedCopy, encodeValue, GONE, LIFELINE, refPort, Travelling } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
   RemoteBarrier,
@@ -231,7 +231,7 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   #daemon: boolean;
   #args: readonly unknown[];
   /** One per proxy the child connected to an owner: how to tell it the child is gone (W-9). */
-  #lifelines: MessagePort[] = [];
+  #lifelines = new Set<MessagePort>();
   #onError: ((error: unknown) => void) | undefined;
   #state: "new" | "starting" | "running" | "ended" = "new";
   #exitCode: number | null = null;
@@ -383,8 +383,19 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   #onMessage = (event: MessageEvent): void => {
     const data = event.data as { [LIFELINE]?: unknown; port?: unknown } | null;
     if (data?.[LIFELINE] === 1 && data.port instanceof MessagePort) {
-      if (this.#state === "ended") data.port.close();
-      else this.#lifelines.push(data.port);
+      const lifeline = data.port;
+      if (this.#state === "ended") {
+        lifeline.close();
+        return;
+      }
+      this.#lifelines.add(lifeline);
+      // Its link ended while the process runs: the serving side says so, and the end goes.
+      lifeline.addEventListener("message", () => {
+        this.#lifelines.delete(lifeline);
+        lifeline.close();
+      }, { once: true });
+      lifeline.start();
+      refPort(lifeline, false);
       return;
     }
     const report = readExitReport(event.data);
@@ -424,7 +435,7 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
       if (!this.#finished) lifeline.postMessage(GONE);
       lifeline.close();
     }
-    this.#lifelines = [];
+    this.#lifelines.clear();
     if (this.#port !== undefined) {
       this.#port.removeEventListener("message", this.#onMessage);
       this.#port.close();
