@@ -26,6 +26,7 @@
 import { checkWaitOptions, WaitList, type WaitOptions } from "./_waiters.ts";
 import { inspectView } from "./_inspect.ts";
 import { type Held, held, holdTimeout } from "./_held.ts";
+import { grantLockAccess } from "./_lock_access.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
 export type { Held } from "./_held.ts";
@@ -53,7 +54,12 @@ export class Lock {
     (lock) => ({ locked: lock.#locked, waiters: lock.#waiters.size }),
   );
   #locked = false;
+  /** How many times the lock was taken: the worker layer tells holds apart by it (W-9). */
+  #takes = 0;
   #waiters = new WaitList<boolean>({ onTimeout: () => false });
+
+  /** The worker layer's door; a pure field, not a static block, so bundlers can drop an unused Lock. */
+  static #door = /* @__PURE__ */ grantLockAccess((lock: Lock) => lock.#takes);
 
   /**
    * Acquires the lock, waiting while another task holds it.
@@ -83,6 +89,7 @@ export class Lock {
     }
     if (!this.#locked) {
       this.#locked = true;
+      this.#takes++;
       return Promise.resolve(true);
     }
     return this.#waiters.wait(options, undefined);
@@ -131,7 +138,8 @@ export class Lock {
   release(): void {
     if (!this.#locked) throw new Error("release() called on a Lock that is not locked");
     // Hand-off: the lock stays locked and now belongs to the oldest waiter.
-    if (!this.#waiters.resolveNext(true)) this.#locked = false;
+    if (this.#waiters.resolveNext(true)) this.#takes++;
+    else this.#locked = false;
   }
 
   /**

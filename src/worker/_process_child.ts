@@ -17,7 +17,7 @@ import { decodeArgs } from "./_process_args.ts";
 import { CURRENT_PROCESS, EXIT_TAG, type ExitReport, type StartData } from "./_process_wire.ts";
 import { connect } from "./connect.ts";
 import { closeTravelLinks } from "./owner_side.ts";
-import { decodeValue } from "./travel.ts";
+import { decodeValue, LIFELINE, sendLifelinesTo } from "./travel.ts";
 import { closeTravelled } from "./travel_proxy.ts";
 import { serializeError } from "./wire.ts";
 
@@ -27,6 +27,10 @@ const port = data.port;
   name: data.name,
   daemon: data.daemon,
 });
+
+// Each proxy this process connects to an owner gets a lifeline whose keeping end goes to the
+// parent: if this process is terminated, the parent tells that owner (W-9, P-3).
+sendLifelinesTo((keep) => port.postMessage({ [LIFELINE]: 1, port: keep }, [keep]));
 
 let finished = false;
 let remote: { close(): Promise<void> } | undefined;

@@ -12,6 +12,7 @@
 
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
+import { lockTakes } from "../_lock_access.ts";
 import { Barrier } from "../barrier.ts";
 import { Condition } from "../condition.ts";
 import { Event } from "../event.ts";
@@ -29,6 +30,8 @@ import type { Entry, Kind } from "./wire.ts";
 export interface ServedState {
   /** Locks or permits this link acquired and has not released (W-9). */
   holds: number;
+  /** For a lock: its take count when this link last took it (see `_lock_access.ts`). */
+  taken?: number;
 }
 
 type Options = WaitOptions | undefined;
@@ -65,7 +68,7 @@ function lockOps(): Record<string, Op> {
   return {
     acquire: (l: Lock | Condition, _a, options, state) =>
       l.acquire(options).then((acquired) => {
-        if (acquired) state.holds++;
+        if (acquired) took(l, state);
         return acquired;
       }),
     release: (l: Lock | Condition, _a, _o, state) => {
@@ -134,7 +137,7 @@ export const ADAPTERS: readonly Adapter[] = [
         if (state.holds === 0) throw withoutLock("wait");
         // The wait lets go of the lock and holds it again before it settles, whatever the outcome (C-2).
         state.holds--;
-        return c.wait(options).finally(() => state.holds++);
+        return c.wait(options).finally(() => took(c, state));
       },
       notify: (c: Condition, [count], _o, state) => {
         if (state.holds === 0) throw withoutLock("notify");
@@ -144,17 +147,26 @@ export const ADAPTERS: readonly Adapter[] = [
         if (state.holds === 0) throw withoutLock("notifyAll");
         c.notifyAll();
       },
+      // Whether this link holds the lock: misuse is told before a bad argument (C-1, Conventions).
+      holding: (c: Condition, _a, _o, state) => state.holds > 0 && c.locked(),
     },
     release: (c: Condition, state) => releaseLock(c, state, "the lock of Condition"),
     face: (caller) => {
       const face: Record<string, unknown> = {
         ...lockFace(caller, "lock"),
-        wait: (options?: WaitOptions) => caller.call("wait", [], options),
+        wait: (options?: WaitOptions) => {
+          const error = checkWaitOptions(options);
+          if (error === undefined) return caller.call("wait", [], options);
+          // Only the owner knows whether this link holds the lock, and misuse goes first.
+          return caller.call("holding").then((holding) => {
+            throw holding ? error : withoutLock("wait");
+          });
+        },
         notify: (count = 1) => caller.call("notify", [count]),
         notifyAll: () => caller.call("notifyAll"),
       };
       face.waitFor = (predicate: () => unknown, options?: WaitOptions) =>
-        remoteWaitFor(face, predicate, options);
+        remoteWaitFor(caller, face, predicate, options);
       return face;
     },
   },
@@ -269,9 +281,12 @@ function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
       waiting: (s: Semaphore) => s.waiting,
     },
     release: (s: Semaphore, state) => {
-      if (state.holds === 0) return undefined;
-      const permits = state.holds;
+      let permits = state.holds;
       state.holds = 0;
+      // Permits have no owner: another holder may have given this link's back already, and a
+      // BoundedSemaphore takes back only what is out (W-9: what is still held, never more).
+      if (s instanceof BoundedSemaphore) permits = Math.min(permits, s.initialValue - s.value);
+      if (permits === 0) return undefined;
       s.release(permits);
       return `${permits} permit(s) of ${kind}`;
     },
@@ -295,9 +310,18 @@ function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
   };
 }
 
+/** This link has taken the lock (W-9): which take it was tells its hold from a later holder's. */
+function took(lock: Lock | Condition, state: ServedState): void {
+  state.holds++;
+  state.taken = lockTakes(lock instanceof Condition ? lock.lock : lock);
+}
+
 function releaseLock(lock: Lock | Condition, state: ServedState, what: string): string | undefined {
-  if (state.holds === 0 || !lock.locked()) return undefined;
+  const holds = state.holds;
   state.holds = 0;
+  if (holds === 0 || !lock.locked()) return undefined;
+  // Taken by someone else since: a Lock has no owner, and another party ended this link's hold.
+  if (lockTakes(lock instanceof Condition ? lock.lock : lock) !== state.taken) return undefined;
   lock.release(); // to the next waiter, first come first served (L-1)
   return what;
 }
@@ -320,13 +344,13 @@ export function adapterOfKind(kind: unknown): Adapter | undefined {
  * returns a promise, as locally, C-3), waits happen there.
  */
 async function remoteWaitFor(
+  caller: Caller,
   face: Record<string, unknown>,
   predicate: () => unknown,
   options?: WaitOptions,
 ): Promise<unknown> {
-  if (!(await (face.locked as () => Promise<boolean>)())) {
-    throw new Error("waitFor() called without holding the Condition's lock");
-  }
+  // Held through this link, not merely locked by someone (W-9, C-1).
+  if (!(await caller.call("holding"))) throw withoutLock("waitFor");
   if (typeof predicate !== "function") throw new TypeError("waitFor() takes a predicate function");
   const error = checkWaitOptions(options);
   if (error !== undefined) throw error;

@@ -194,22 +194,36 @@ class CallerSide implements Role {
       this.report(new TypeError(`baton: unknown kind ${String(entry.kind)} for "${name}"`));
       return undefined;
     }
+    // Once its link closed, a proxy stays closed, as a queue's does: a name served again later
+    // is another link, and a hold of the old one must not release what the new one holds (W-9).
+    let closed = false;
     const caller: Caller = {
-      call: (op, args = [], options) => this.call(name, op, args, options),
-      fire: (op, args = []) => void this.call(name, op, args, undefined, true),
+      call: (op, args = [], options) =>
+        closed ? Promise.reject(new LinkClosed()) : this.call(name, op, args, options),
+      // A hold given back after its link closed: the owner released it then (W-9).
+      fire: (op, args = []) => void (closed || this.call(name, op, args, undefined, true)),
     };
     const face = adapter.face(caller, entry);
     registerFace(face, this.#source(name, entry));
-    return { face, closed() {}, leave() {} };
+    return {
+      face,
+      closed() {
+        closed = true;
+      },
+      leave() {},
+    };
   }
 
   /** How a proxy of `name` travels on: its owner serves the primitive on a new port (W-14). */
   #source(name: string, entry: Entry): FaceSource {
     return {
       entry: { kind: entry.kind, constants: entry.constants },
-      attach: (port) => {
-        if (this.#closed) port.close(); // its receiver's calls reject LinkClosed
-        else this.peer.send({ type: "attach", name, port }, [port]);
+      attach: (port, lifeline) => {
+        if (this.#closed) {
+          port.close(); // its receiver's calls reject LinkClosed
+          lifeline?.close();
+        } else if (lifeline === undefined) this.peer.send({ type: "attach", name, port }, [port]);
+        else this.peer.send({ type: "attach", name, port, lifeline }, [port, lifeline]);
       },
     };
   }
@@ -278,7 +292,8 @@ class CallerSide implements Role {
     quiet = false,
     onItem?: (seq: number, value: unknown) => unknown,
   ): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new LinkClosed());
+    // A quiet call is a fire-and-forget release: nobody awaits it, so it never rejects.
+    if (this.#closed) return quiet ? Promise.resolve() : Promise.reject(new LinkClosed());
     const error = checkWaitOptions(options);
     if (error !== undefined) return Promise.reject(error);
     const id = this.#nextId++;

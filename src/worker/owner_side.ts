@@ -14,8 +14,9 @@ import type { Lock } from "../lock.ts";
 import { Queue } from "../queue.ts";
 import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
+import { Connection, movable } from "./pipe.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
-import { refPort } from "./travel.ts";
+import { GONE, refPort } from "./travel.ts";
 import { type CallerFrame, type Entry, type Frame, serializeError } from "./wire.ts";
 import type { Link, PipeEnd, Servable } from "./serve.ts";
 
@@ -122,6 +123,8 @@ export class OwnerSide implements Role {
   readonly late = new Map<string, Late>();
   /** Replaced by a `serve` once every link closed (W-13: the options of the links in use). */
   onError: ((error: unknown) => void) | undefined;
+  /** The name reports give the one primitive this side serves, when it travelled (W-14). */
+  label: string | undefined;
   #announce = false;
   /** `closed` frames with `last` sent and not yet answered by a `gone` with `last`. */
   #lastClosesOwed = 0;
@@ -156,6 +159,12 @@ export class OwnerSide implements Role {
         throw new Error(`the same pipe end is served twice, as "${name}"`);
       }
       seen.add(primitive);
+      // Checked before any end moves: a refused serve leaves every end given to it as it was.
+      if (primitive instanceof Connection && !movable(primitive)) {
+        throw new Error(
+          `a pipe end served as a name cannot move: "${name}" is closed or has started receiving`,
+        );
+      }
     }
     // Pipe ends move now, or serve() throws: never a name silently missing later.
     try {
@@ -255,9 +264,11 @@ export class OwnerSide implements Role {
         const served = this.served.get(f.name);
         if (served === undefined || served.adapter.kind === "Connection") {
           f.port.close();
+          f.lifeline?.close();
           throw new ProtocolError(`"${f.name}" cannot travel from here`);
         }
-        serveTravel(f.port, served.primitive);
+        // Its releases are reported where this name's are, under this name (W-9).
+        serveTravel(f.port, served.primitive, this.onError, f.name, f.lifeline);
         return;
       }
     }
@@ -313,6 +324,7 @@ export class OwnerSide implements Role {
         tap.done(frame.count);
         break;
       case "attach": // the name is closing here: nothing will serve the port
+        frame.lifeline?.close();
         frame.port.close();
         break;
         // want, uncredit, pull, unpull, return: the close ended what they are about.
@@ -466,7 +478,9 @@ export class OwnerSide implements Role {
       const released = served.adapter.release?.(served.primitive as never, served);
       if (released !== undefined) {
         this.report(
-          new LinkClosed(`link ${link.id} closed holding ${released} "${name}": released`),
+          new LinkClosed(
+            `link ${link.id} closed holding ${released} "${this.label ?? name}": released`,
+          ),
         );
       }
     }
@@ -500,15 +514,35 @@ const TRAVEL_LINKS = new Set<LinkImpl>();
  * (W-14). The port does not keep this thread alive, and closes once the
  * receiver is done (its bye, or its end of the port closed).
  */
-export function serveTravel(port: MessagePort, primitive: object): void {
+export function serveTravel(
+  port: MessagePort,
+  primitive: object,
+  onError?: (error: unknown) => void,
+  label?: string,
+  lifeline?: MessagePort,
+): void {
   const peer = Peer.of(port);
   peer.closesEndpoint = true;
-  const owner = new OwnerSide(peer, undefined);
+  const owner = new OwnerSide(peer, onError);
+  owner.label = label;
   peer.owner = owner;
   // The receiver knows what it talks to from the token: no manifest, no hello.
   const link = owner.add({ p: primitive as Servable }, false);
   TRAVEL_LINKS.add(link);
-  link.onClose = () => TRAVEL_LINKS.delete(link);
+  // Its receiver's process ended (its parent says so, W-9): as if the receiver's port closed.
+  const ended = () => port.close();
+  link.onClose = () => {
+    TRAVEL_LINKS.delete(link);
+    if (lifeline === undefined) return;
+    lifeline.removeEventListener("message", ended);
+    lifeline.postMessage(GONE); // the process's parent lets go of its end (it keeps no port per link)
+    lifeline.close();
+  };
+  if (lifeline !== undefined) {
+    lifeline.addEventListener("message", ended);
+    lifeline.start();
+    refPort(lifeline, false);
+  }
   refPort(port, false);
 }
 

@@ -23,6 +23,42 @@ export { PipeClosed } from "../errors.ts";
  */
 const PIPE_TAG = "@baton-pipe";
 
+/** Whether a pipe end can move to another thread now (set by the class, which sees its state). */
+let canMove: (end: Connection) => boolean;
+
+/**
+ * Whether `end` can move to another thread now: it is open, has not started
+ * receiving, and is not the end a value holding it is being sent through.
+ * Internal: not exported from an entry point.
+ */
+export function movable(end: Connection): boolean {
+  return canMove(end);
+}
+
+/** The error for a pipe end in a value that cannot move: the value cannot be cloned (W-3). */
+export function cannotMove(): DOMException {
+  return new DOMException(
+    "a pipe end that is closed, has started receiving, or is the end it is sent through cannot be sent",
+    "DataCloneError",
+  );
+}
+
+/** Makes an end behave as if its other end had closed (set by the class, which sees its state). */
+let markGone: (end: Connection) => void;
+
+/**
+ * An end whose other end is gone, on `port`. A value that was checked while
+ * its pipe end could move, and posted once it no longer could (an earlier
+ * value took it, or it was closed meanwhile), arrives holding one: the value
+ * is delivered, and that end's `recv` rejects `PipeClosed`.
+ * Internal: not exported from an entry point.
+ */
+export function goneEnd(port: MessagePort, options: ConnectionOptions): Connection {
+  const end = new Connection(port, options);
+  markGone(end);
+  return end;
+}
+
 /**
  * Values a batch holds before it is posted at once rather than at the end
  * of the turn, so the receiver starts on one batch while the sender fills
@@ -116,6 +152,13 @@ export interface ConnectionOptions {
  */
 export class Connection<S = unknown, R = unknown> implements Disposable {
   /** The view `console.log` and Node's `util.inspect` show. */
+  /** The worker layer's way in; a pure field, not a static block, as for `Queue`'s door. */
+  static #door = /* @__PURE__ */ (() => {
+    canMove = (end) => !end.#closed && !end.#listening && !end.#sending && end.#port !== undefined;
+    markGone = (end) => end.#peerGone();
+    return true;
+  })();
+
   static #inspect = /* @__PURE__ */ inspectView(this, "Connection", (end) => ({
     buffered: end.#buffer.length,
     unsent: end.#batch.length,
@@ -140,6 +183,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   #pollers = new WaitList<boolean>({ onTimeout: () => false });
   #closed = false;
   #peerClosed = false;
+  /** A value is being checked for `send` here: this end cannot travel inside it. */
+  #sending = false;
   /** Copies of the values sent this turn, not posted yet. */
   #batch: unknown[] = [];
   #flushScheduled = false;
@@ -248,7 +293,13 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       // Not all plain data: the platform judges each other part now, and baton
       // primitives or proxies in it travel as proxies (W-14). It goes alone,
       // after what is pending, so a throw is send's throw and the others still go.
-      const checked = checkedCopy(value);
+      let checked: unknown;
+      this.#sending = true; // a port cannot be posted through itself
+      try {
+        checked = checkedCopy(value);
+      } finally {
+        this.#sending = false;
+      }
       this.#flush();
       if (checked instanceof Travelling) {
         const transfer: Transferable[] = [];

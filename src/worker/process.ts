@@ -15,7 +15,7 @@ import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
 import { encodeArgs } from "./_process_args.ts";
-import { checkedCopy, encodeValue, Travelling } from "./travel.ts";
+import { checkedCopy, encodeValue, GONE, LIFELINE, refPort, Travelling } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
   RemoteBarrier,
@@ -26,7 +26,7 @@ import type {
   RemoteQueue,
   RemoteSemaphore,
 } from "./remote.ts";
-import { Connection } from "./pipe.ts";
+import { cannotMove, Connection, movable } from "./pipe.ts";
 import { type Link, type PipeEnd, type Servable, serve } from "./serve.ts";
 import { waitable } from "./wait.ts";
 import { deserializeError } from "./wire.ts";
@@ -230,6 +230,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   readonly name: string;
   #daemon: boolean;
   #args: readonly unknown[];
+  /** One per proxy the child connected to an owner: how to tell it the child is gone (W-9). */
+  #lifelines = new Set<MessagePort>();
   #onError: ((error: unknown) => void) | undefined;
   #state: "new" | "starting" | "running" | "ended" = "new";
   #exitCode: number | null = null;
@@ -238,6 +240,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   #port: MessagePort | undefined;
   #link: Link | undefined;
   #terminated = false;
+  /** The child's own exit report arrived: it said bye on every connection before it. */
+  #finished = false;
   #report: { code: 0 | 1; error: Error | undefined } | undefined;
   #joiners = new WaitList<number | null>({
     onTimeout: () => null,
@@ -319,6 +323,10 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     if (this.#state !== "new") throw new Error(`process ${this.name} was already started`);
     const served: Record<string, Servable> = {};
     const args = encodeArgs(this.#args, served);
+    // Every pipe end can move, or none moves (P-1, P-6).
+    for (const end of Object.values(served)) {
+      if (end instanceof Connection && !movable(end)) throw cannotMove();
+    }
     // The platform's verdict now (P-1), before anything starts; remote proxies in the
     // arguments travel to the child as copies that talk to their owners (W-14, P-6).
     const checked = checkedCopy(args);
@@ -373,8 +381,26 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   }
 
   #onMessage = (event: MessageEvent): void => {
+    const data = event.data as { [LIFELINE]?: unknown; port?: unknown } | null;
+    if (data?.[LIFELINE] === 1 && data.port instanceof MessagePort) {
+      const lifeline = data.port;
+      if (this.#state === "ended") {
+        lifeline.close();
+        return;
+      }
+      this.#lifelines.add(lifeline);
+      // Its link ended while the process runs: the serving side says so, and the end goes.
+      lifeline.addEventListener("message", () => {
+        this.#lifelines.delete(lifeline);
+        lifeline.close();
+      }, { once: true });
+      lifeline.start();
+      refPort(lifeline, false);
+      return;
+    }
     const report = readExitReport(event.data);
     if (report === undefined) return; // baton's own envelopes are the link's
+    this.#finished = true;
     this.#report = {
       code: report[EXIT_TAG],
       error: report.error === undefined ? undefined : deserializeError(report.error),
@@ -403,6 +429,13 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     this.#exitCode = code;
     this.#error = code === 1 ? asError(error) : undefined;
     this.#link?.close();
+    // A child that reported said bye to those owners itself, after what it posted to them:
+    // telling them by another channel could overtake that. One that did not could not.
+    for (const lifeline of this.#lifelines) {
+      if (!this.#finished) lifeline.postMessage(GONE);
+      lifeline.close();
+    }
+    this.#lifelines.clear();
     if (this.#port !== undefined) {
       this.#port.removeEventListener("message", this.#onMessage);
       this.#port.close();

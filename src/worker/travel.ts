@@ -31,7 +31,7 @@
 
 import { adapterOf, adapterOfKind } from "./adapters.ts";
 import { travelledProxy } from "./travel_proxy.ts";
-import { Connection } from "./pipe.ts";
+import { cannotMove, Connection, goneEnd, movable } from "./pipe.ts";
 import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
 
@@ -67,8 +67,11 @@ export class Travelling {
 /** What a remote proxy's face was made from: its connection, and the name it stands for. */
 export interface FaceSource {
   readonly entry: Entry;
-  /** Asks the owner to serve the same primitive on `port` (an `attach` frame). */
-  attach(port: MessagePort): void;
+  /**
+   * Asks the owner to serve the same primitive on `port` (an `attach` frame); a message on
+   * `lifeline` will tell it that the receiver's process ended.
+   */
+  attach(port: MessagePort, lifeline?: MessagePort): void;
   /** A travelled proxy never used here gives up its boot port, which moves on as it is. */
   take?(): MessagePort | undefined;
 }
@@ -169,6 +172,8 @@ export function travelCopy(value: unknown): unknown {
     }
     if (seen.has(part)) return seen.get(part);
     if (isTraveller(part)) {
+      // A pipe end must be able to move when the value is posted: the verdict is now (W-3).
+      if (part instanceof Connection && !movable(part)) throw cannotMove();
       const placeholder = new Traveller(part);
       seen.set(part, placeholder);
       return placeholder;
@@ -301,7 +306,20 @@ function tokenOf(primitive: object): Token {
   if (primitive instanceof Connection) {
     // A pipe end moves (the sender's copy is closed), as when it is served.
     const constants = { readable: primitive.readable, writable: primitive.writable };
-    return { [TRAVEL]: 1, kind: "Connection", constants, port: primitive.transfer() };
+    if (movable(primitive)) {
+      return { [TRAVEL]: 1, kind: "Connection", constants, port: primitive.transfer() };
+    }
+    // One that can no longer move (an earlier item took it, or it closed since its put was
+    // checked) arrives as an end whose other end is gone: the item, whose put resolved, is
+    // still delivered (W-3).
+    const { port1, port2 } = new MessageChannel();
+    port2.close();
+    return {
+      [TRAVEL]: 1,
+      kind: "Connection",
+      constants: { ...constants, gone: true },
+      port: port1,
+    };
   }
   const source = FACES.get(primitive);
   const moved = source?.take?.();
@@ -309,14 +327,15 @@ function tokenOf(primitive: object): Token {
     return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: moved };
   }
   let entry: Entry;
-  let serveOn: (port: MessagePort) => void;
+  let serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void;
   if (source !== undefined) {
     entry = source.entry;
-    serveOn = (port) => source.attach(port); // the owner serves it: the receiver talks to the owner
+    // The owner serves it: the receiver talks to the owner.
+    serveOn = (port, lifeline) => source.attach(port, lifeline);
   } else {
     const adapter = adapterOf(primitive);
     entry = { kind: adapter.kind, constants: adapter.constants(primitive as never) };
-    serveOn = (port) => serveTravel(port, primitive);
+    serveOn = (port, lifeline) => serveTravel(port, primitive, undefined, undefined, lifeline);
   }
   const { port1, port2 } = travelChannel();
   bootServer(port1, serveOn);
@@ -324,20 +343,54 @@ function tokenOf(primitive: object): Token {
 }
 
 /**
+ * Where this thread sends the keeping end of a lifeline, once per travelled
+ * proxy it connects (set in a `Process` child: to its parent, which tells
+ * the owner when the process ended without saying goodbye, W-9, P-3).
+ */
+let lifelineSink: ((keep: MessagePort) => void) | undefined;
+
+/** Makes this thread's travelled proxies carry lifelines to `sink` (a `Process` child calls it). */
+export function sendLifelinesTo(sink: (keep: MessagePort) => void): void {
+  lifelineSink = sink;
+}
+
+/**
+ * A new lifeline for a travelled proxy this thread connects: the end that
+ * goes with the boot request, or `undefined` outside a `Process` child.
+ */
+export function newLifeline(): MessagePort | undefined {
+  if (lifelineSink === undefined) return undefined;
+  const { port1: keep, port2: give } = new MessageChannel();
+  lifelineSink(keep);
+  return give;
+}
+
+/** The message that hands a lifeline's keeping end to a process's parent. */
+export const LIFELINE = "@baton:lifeline";
+
+/** What a lifeline carries: the receiver's process ended without saying goodbye. */
+export const GONE = "@baton:gone";
+
+/**
  * Waits on `port` (a local one, unref'd: it keeps no thread alive) for the
  * receiver's boot request, hands its port to `serveOn`, and closes; also
  * closes when the other end is gone unused.
  */
-function bootServer(port: MessagePort, serveOn: (port: MessagePort) => void): void {
+function bootServer(
+  port: MessagePort,
+  serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void,
+): void {
   const done = () => {
     port.removeEventListener("message", onMessage);
     port.removeEventListener("close", done);
     port.close();
   };
   const onMessage = (event: MessageEvent) => {
-    const data = event.data as { [BOOT]?: unknown; port?: unknown } | null;
+    const data = event.data as { [BOOT]?: unknown; port?: unknown; lifeline?: unknown } | null;
     if (typeof data !== "object" || data === null || data[BOOT] !== 1) return;
-    if (data.port instanceof MessagePort) serveOn(data.port);
+    const lifeline = data.lifeline instanceof MessagePort ? data.lifeline : undefined;
+    if (data.port instanceof MessagePort) serveOn(data.port, lifeline);
+    else lifeline?.close();
     done();
   };
   port.addEventListener("message", onMessage);
@@ -389,10 +442,13 @@ function proxyOf(token: Token, report: (error: unknown) => void): unknown {
   }
   const entry: Entry = { kind: token.kind, constants: token.constants ?? {} };
   if (token.kind === "Connection") {
-    return Connection.fromPort(token.port, {
+    const options = {
       readable: entry.constants.readable !== false,
       writable: entry.constants.writable !== false,
-    });
+    };
+    return entry.constants.gone === true
+      ? goneEnd(token.port, options)
+      : Connection.fromPort(token.port, options);
   }
   return travelledProxy(token.port, entry);
 }

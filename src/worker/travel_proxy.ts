@@ -23,6 +23,7 @@ import {
   BOOT,
   type FaceSource,
   faceSource,
+  newLifeline,
   refPort,
   registerFace,
   travelChannel,
@@ -74,11 +75,12 @@ export function travelledProxy(boot: MessagePort, entry: Entry): object {
   COLLECTED.register(proxy, travelled, travelled);
   const source: FaceSource = {
     entry,
-    attach: (port) => {
+    attach: (port, lifeline) => {
       try {
-        faceSource(connect(travelled).face)!.attach(port);
+        faceSource(connect(travelled).face)!.attach(port, lifeline);
       } catch {
         port.close(); // its receiver's calls reject LinkClosed
+        lifeline?.close();
       }
     },
     take: () => {
@@ -110,7 +112,10 @@ function connect(travelled: Travelled): { readonly face: object; close(): Promis
     throw new LinkClosed("this proxy was released, or travelled on before it was used here");
   }
   const { port1, port2 } = travelChannel();
-  boot.postMessage({ [BOOT]: 1, port: port2 }, [port2]);
+  // In a Process child, a lifeline lets its parent tell the owner when it was terminated (W-9).
+  const lifeline = newLifeline();
+  if (lifeline === undefined) boot.postMessage({ [BOOT]: 1, port: port2 }, [port2]);
+  else boot.postMessage({ [BOOT]: 1, port: port2, lifeline }, [port2, lifeline]);
   boot.close();
   travelled.boot = undefined;
   travelled.port = port1;

@@ -124,8 +124,11 @@ export type CallerFrame =
   | { type: "done"; name: string; count: number }
   /** The caller heard that these names closed; `last`: its connection ended with them. */
   | { type: "gone"; names: string[]; last?: true }
-  /** Serve the primitive of `name` on `port` too: a proxy of it travels on (W-14). */
-  | { type: "attach"; name: string; port: MessagePort };
+  /**
+   * Serve the primitive of `name` on `port` too: a proxy of it travels on (W-14). A message on
+   * `lifeline` says its receiver's process ended: that link ends as if its port closed.
+   */
+  | { type: "attach"; name: string; port: MessagePort; lifeline?: MessagePort };
 
 /** Frames the owner sends to a caller. */
 export type OwnerFrame =
@@ -210,7 +213,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   return: { name, seq: count },
   done: { name, count },
   gone: { names, "?last": yes },
-  attach: { name, port },
+  attach: { name, port, "?lifeline": port },
   manifest: { entries, reply: bool },
   result: { id: count, value: any, "?seq": count },
   error: { id: count, error: wireError, "?cancelled": yes },

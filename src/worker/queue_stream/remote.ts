@@ -165,10 +165,11 @@ export class QueueProxy {
 
   get(options?: WaitOptions): Promise<unknown> {
     if (this.#closed) return Promise.reject(new LinkClosed());
-    if (this.#leftover.length > 0) return Promise.resolve(this.#leftover.shift());
     if (this.#drained()) return Promise.reject(new QueueShutDown());
+    // A bad argument or an aborted signal wins over an item at hand (Conventions).
     const error = checkWaitOptions(options);
     if (error !== undefined) return Promise.reject(error);
+    if (this.#leftover.length > 0) return Promise.resolve(this.#leftover.shift());
     if (this.#atHand()) return this.#take();
     if (this.#prefetch === 0) return this.#direct("get", options);
     if (options?.timeout === 0) return this.#getNowaitCall();
