@@ -6,7 +6,14 @@
  */
 
 import FakeTimers from "@sinonjs/fake-timers";
-import { connect, type Remote, type Servable, serve } from "../src/worker/mod.ts";
+import {
+  connect,
+  type Link,
+  type Remote,
+  type Servable,
+  serve,
+  type ServeOptions,
+} from "../src/worker/mod.ts";
 
 export type Clock = ReturnType<typeof FakeTimers.install>;
 
@@ -131,16 +138,21 @@ export function abortedSignal(): { signal: AbortSignal; reason: Error } {
   return { signal: controller.signal, reason };
 }
 
-/** Serves `primitives` on one end of a MessageChannel, connects the other, runs `body`, closes all. */
+/**
+ * Serves `primitives` on one end of a MessageChannel (with `options`, e.g.
+ * an `onError` that records), connects the other, runs `body` with the
+ * proxies and the owner's link, and closes all.
+ */
 export async function withRemote<T extends Record<string, Servable>>(
   primitives: T,
-  body: (remote: Remote<T>) => Promise<void>,
+  body: (remote: Remote<T>, link: Link) => Promise<void>,
+  options?: ServeOptions,
 ): Promise<void> {
   const { port1, port2 } = new MessageChannel();
-  const link = serve(port1, primitives);
+  const link = serve(port1, primitives, options);
   const remote = await connect<T>(port2);
   try {
-    await body(remote);
+    await body(remote, link);
   } finally {
     await remote.close();
     link.close();

@@ -98,13 +98,10 @@ Deno.test("W-2: an item a cancelled stream read kept still needs valid options: 
 });
 
 Deno.test("W-6/W-9: a remote hold disposed after its connection closed does nothing, and rejects nowhere", async () => {
-  const { port1, port2 } = new MessageChannel();
   const lock = new Lock();
   const permits = new Semaphore(1);
   const reported: unknown[] = [];
-  const link = serve(port1, { lock, permits }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ lock: Lock; permits: Semaphore }>(port2);
-  try {
+  await withRemote({ lock, permits }, async (remote) => {
     {
       using _lock = await remote.lock.hold();
       using _permit = await remote.permits.hold();
@@ -112,11 +109,8 @@ Deno.test("W-6/W-9: a remote hold disposed after its connection closed does noth
     } // disposing the handles must not throw or leave a rejection behind
     await flush(8);
     assertEquals([lock.locked(), permits.value], [false, 1]);
-  } finally {
-    link.close();
-    port1.close();
-    port2.close();
-  }
+    assertEquals(reported.length, 2); // each release reported (W-9)
+  }, { onError: (error) => reported.push(error) });
 });
 
 Deno.test("W-6/W-9: a proxy whose link the owner closed stays closed: a stale hold never releases a later holder's lock", async () => {
@@ -310,13 +304,10 @@ Deno.test("W-9/W-14: a hold released for a proxy that travelled on is reported t
 
 for (const end of ["returns", "is terminated"]) {
   Deno.test(`P-3/P-5/W-9: a process that ${end} holding a lock through a remote proxy in args: its owner releases it and reports it`, async () => {
-    const { port1, port2 } = new MessageChannel();
+    const reported: unknown[] = [];
     const lock = new Lock();
     const permits = new Semaphore(2);
-    const reported: unknown[] = [];
-    const link = serve(port1, { lock, permits }, { onError: (error) => reported.push(error) });
-    const remote = await connect<{ lock: Lock; permits: Semaphore }>(port2);
-    try {
+    await withRemote({ lock, permits }, async (remote) => {
       assertEquals(await remote.lock.locked(), false); // used here: passed on as a copy
       const acquired = new Event();
       const child = new Process(TARGETS, {
@@ -332,23 +323,15 @@ for (const end of ["returns", "is terminated"]) {
       assertEquals(reported.length, 2);
       assertEquals(await remote.lock.acquire({ timeout: 0 }), true); // this link still works
       await remote.lock.release();
-    } finally {
-      await remote.close();
-      link.close();
-      port1.close();
-      port2.close();
-    }
+    }, { onError: (error) => reported.push(error) });
   });
 }
 
 Deno.test("W-6/W-9: closing a link whose BoundedSemaphore permit was already given back in the owner's thread does not throw, and releases the rest", async () => {
-  const { port1, port2 } = new MessageChannel();
+  const reported: unknown[] = [];
   const bounded = new BoundedSemaphore(2);
   const lock = new Lock();
-  const reported: unknown[] = [];
-  const link = serve(port1, { bounded, lock }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ bounded: BoundedSemaphore; lock: Lock }>(port2);
-  try {
+  await withRemote({ bounded, lock }, async (remote, link) => {
     assertEquals(await remote.bounded.acquire(), true);
     assertEquals(await remote.bounded.acquire(), true);
     assertEquals(await remote.lock.acquire(), true);
@@ -357,22 +340,14 @@ Deno.test("W-6/W-9: closing a link whose BoundedSemaphore permit was already giv
     assertEquals(bounded.value, 2);
     assertEquals(lock.locked(), false);
     assertEquals(reported.length, 2);
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  }, { onError: (error) => reported.push(error) });
 });
 
 Deno.test("W-9: a link that closes after its lock was released by another party and taken by a third does not release the third's lock", async () => {
-  const { port1, port2 } = new MessageChannel();
+  const reported: unknown[] = [];
   const lock = new Lock();
   const condition = new Condition();
-  const reported: unknown[] = [];
-  const link = serve(port1, { lock, condition }, { onError: (error) => reported.push(error) });
-  const remote = await connect<{ lock: Lock; condition: Condition }>(port2);
-  try {
+  await withRemote({ lock, condition }, async (remote, link) => {
     assertEquals(await remote.lock.acquire(), true);
     assertEquals(await remote.condition.acquire(), true);
     lock.release(); // a Lock has no owner: another party ends the link's hold (a hand-off)
@@ -385,12 +360,7 @@ Deno.test("W-9: a link that closes after its lock was released by another party 
     assertEquals(reported, []);
     lock.release();
     condition.release();
-  } finally {
-    await remote.close();
-    link.close();
-    port1.close();
-    port2.close();
-  }
+  }, { onError: (error) => reported.push(error) });
 });
 
 Deno.test("P-5/W-9/W-14: a process terminated holding a lock that travelled to it inside an item: the lock is released, no port stays open", async () => {
