@@ -1,0 +1,124 @@
+/**
+ * An adversarial user's review of the one-thread primitives against API.md:
+ * the rule combinations and edges the other test files do not reach. Each
+ * test was written failing first, through the public API.
+ */
+
+import { assert, assertEquals, assertInstanceOf } from "@std/assert";
+import { Barrier, BrokenBarrierError, PriorityQueue, Queue, QueueShutDown } from "../mod.ts";
+import { flush, track } from "./_helpers.ts";
+
+// ---------------------------------------------------------------- Web Streams
+
+Deno.test("Q-9: toWritableStream abort() while a write waits for room shuts the queue down at once", async () => {
+  const queue = new Queue<number>(1);
+  const writer = queue.toWritableStream().getWriter();
+  await writer.write(1);
+  const waiting = track(writer.write(2)); // full, and nobody takes: waits for room
+  await flush();
+  assertEquals(waiting.status, "pending");
+  const reason = new Error("stop");
+  const aborting = track(writer.abort(reason));
+  await flush();
+  assertEquals(aborting.status, "fulfilled", "abort() settles: it does not wait for room");
+  assertEquals(waiting.status, "rejected");
+  assert(queue.isShutdown, "abort() is shutdown(true)");
+  assertEquals(queue.qsize(), 0, "what was queued is discarded, the waiting write added nothing");
+  assertEquals(queue.unfinishedTasks, 0);
+  assertEquals(Deno.inspect(queue).includes("waitingPutters: 0"), true, Deno.inspect(queue));
+});
+
+Deno.test("Q-5: toReadableStream piped with preventCancel and stopped by a signal: the pipe's pending read takes nothing", async () => {
+  const queue = new Queue<number>();
+  const stream = queue.toReadableStream();
+  const stop = new AbortController();
+  const written: number[] = [];
+  const piping = stream.pipeTo(new WritableStream({ write: (item) => void written.push(item) }), {
+    signal: stop.signal,
+    preventCancel: true, // the stream stays usable after the pipe stops
+  }).catch((error) => error);
+  await flush(); // the pipe's read waits in line for an item
+  stop.abort();
+  assertInstanceOf(await piping, DOMException);
+  assertEquals(stream.locked, false, "the pipe let go of the stream");
+  queue.putNowait(1);
+  await flush();
+  assertEquals(queue.qsize(), 1, "nothing was taken into the stream's buffer, ahead of any reader");
+  await stream.cancel(); // a cancel loses nothing
+  assertEquals(queue.getNowait(), 1);
+  assertEquals(written, []);
+  assertEquals(queue.unfinishedTasks, 1);
+});
+
+// ---------------------------------------------------------------- a storage hook that throws
+
+Deno.test("Q-9: shutdown(true) whose storage hook throws still releases the waiting putters", async () => {
+  let failing = false;
+  const queue = new PriorityQueue<number>({
+    maxsize: 3,
+    compare: (a, b) => {
+      if (failing) throw new Error("compare failed");
+      return a - b;
+    },
+  });
+  for (const item of [1, 2, 3]) queue.putNowait(item);
+  const putter = track(queue.put(4)); // full: waits for room
+  await flush();
+  failing = true;
+  let thrown: unknown;
+  try {
+    queue.shutdown(true);
+  } catch (error) {
+    thrown = error;
+  }
+  assertInstanceOf(thrown, Error, "the hook's error reaches the caller of shutdown");
+  await flush();
+  assert(queue.isShutdown);
+  assertEquals(putter.status, "rejected", "a waiting put never hangs after shutdown");
+  assertInstanceOf(putter.reason, QueueShutDown);
+  assertEquals(Deno.inspect(queue).includes("waitingPutters: 0"), true, Deno.inspect(queue));
+});
+
+Deno.test("Q-2: the async iterator's next() rejects with a compare's error, never throws synchronously", async () => {
+  let failing = false;
+  const queue = new PriorityQueue<number>({
+    compare: (a, b) => {
+      if (failing) throw new Error("compare failed");
+      return a - b;
+    },
+  });
+  for (const item of [1, 2, 3]) queue.putNowait(item);
+  failing = true;
+  const iterator = queue[Symbol.asyncIterator]();
+  let next: Promise<IteratorResult<number>> | undefined;
+  try {
+    next = iterator.next();
+  } catch (error) {
+    throw new Error(`next() threw synchronously: ${error}`);
+  }
+  const outcome = await next.then(() => undefined, (error) => error);
+  assertInstanceOf(outcome, Error);
+  assertEquals(outcome.message, "compare failed");
+  assertEquals(queue.qsize(), 3, "the queue is unchanged");
+});
+
+// ---------------------------------------------------------------- Barrier
+
+Deno.test("B-1: reset() inside the action releases no party of that trip, sync or async", async () => {
+  for (const asAsync of [false, true]) {
+    const barrier: Barrier = new Barrier(3, {
+      action: () => {
+        barrier.reset();
+        return asAsync ? Promise.resolve() : undefined;
+      },
+    });
+    const parties = [track(barrier.wait()), track(barrier.wait()), track(barrier.wait())];
+    await flush();
+    for (const party of parties) {
+      assertEquals(party.status, "rejected", `async: ${asAsync}`);
+      assertInstanceOf(party.reason, BrokenBarrierError);
+    }
+    assertEquals(barrier.broken, false, "reset() leaves the barrier whole");
+    assertEquals(barrier.nWaiting, 0);
+  }
+});
