@@ -337,6 +337,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * `shutdown(true)` after `shutdown()` still discards.
    *
    * @param immediate Discard the items still queued.
+   * @throws what a storage hook (a `PriorityQueue`'s `compare`) throws while
+   *   discarding; the queue is shut down all the same, waiting putters are
+   *   released, and the items it could not discard stay queued.
    *
    * @example
    * ```ts
@@ -421,7 +424,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   /**
    * A `WritableStream` whose writes are `put()`s: a write waits while the
    * queue is full (backpressure). Closing the stream shuts the queue down
-   * (`shutdown()`); aborting it discards what is queued (`shutdown(true)`).
+   * (`shutdown()`) once the writes before it are in; aborting it discards
+   * what is queued (`shutdown(true)`) at once: a write still waiting for
+   * room then rejects and adds nothing.
    *
    * @returns The stream.
    *
@@ -436,7 +441,12 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    */
   toWritableStream(): WritableStream<T> {
     return new WritableStream<T>({
-      write: (item) => this.put(item),
+      // The stream aborts this signal at once on abort(), which otherwise waits for the write in
+      // flight: a write that waits for room would hold abort() back, and shutdown(true) with it.
+      write: (item, controller) =>
+        controller.signal === undefined
+          ? this.put(item)
+          : this.put(item, { signal: controller.signal }),
       close: () => this.shutdown(),
       abort: () => this.shutdown(true),
     });
