@@ -287,19 +287,30 @@ export class QueueEngine<T> {
 
   shutdown(immediate: boolean): void {
     this.#isShutdown = true;
-    if (immediate) {
-      this.#discarding = true;
-      let discarded = this.ledger.dropReturned();
+    try {
+      if (immediate) this.#discardStored();
+    } finally {
+      // Also when a storage hook threw while discarding (the error goes on to the caller): the
+      // shutdown itself happened, so no putter may go on waiting, nor a getter of a drained queue.
+      this.#putters.rejectAll(new QueueShutDown());
+      this.#rejectIfDrained();
+      this.ledger.fireShutdown(immediate);
+    }
+  }
+
+  /** Discards every stored item for `shutdown(true)`, lowering the unfinished-task count. */
+  #discardStored(): void {
+    this.#discarding = true;
+    let discarded = this.ledger.dropReturned();
+    try {
       // Through the hooks, as Python does, so a subclass's own storage empties too.
       while (this.#storage.storageSize() > 0) {
-        this.#storage.storageGet();
+        this.#storage.storageGet(); // may throw (a compare function): what is left stays stored
         discarded++;
       }
+    } finally {
       this.#discard(discarded);
     }
-    this.#putters.rejectAll(new QueueShutDown());
-    this.#rejectIfDrained();
-    this.ledger.fireShutdown(immediate);
   }
 
   /**
