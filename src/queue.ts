@@ -358,11 +358,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   // ---- the inspect view and the worker layer's door ----
 
   #view(): object {
+    const view = this.#engine.view();
+    const stored = storedItems(this, this.#fifo, this.storageSize());
+    // Storage of a subclass's own: its items are unknown here, so the view shows its size only.
+    if (stored === undefined) return view;
     return {
-      ...this.#engine.view(),
+      ...view,
       items: [
         ...(this.#engine.ledger.returned ?? []).map((taken) => taken.item),
-        ...storedItems(this, this.#fifo),
+        ...stored,
       ].slice(0, 10),
     };
   }
@@ -473,14 +477,25 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
 }
 
 /**
- * The stored items of the built-in variants, for the inspect view (a
- * subclass with storage of its own shows its size only).
+ * The stored items of the built-in variants, for the inspect view;
+ * `undefined` for a subclass with storage of its own (the built-in storage
+ * is missing, or does not hold the `size` items its hooks report).
  */
-function storedItems<T>(queue: Queue<T>, fifo: Deque<T> | undefined): Iterable<T> {
+function storedItems<T>(
+  queue: Queue<T>,
+  fifo: Deque<T> | undefined,
+  size: number,
+): Iterable<T> | undefined {
   // The variants' storage fields are TypeScript-private, read here for the view
   // only, by shape: their modules import this one, so this one cannot import them.
   const variant = queue as unknown as { stack?: unknown; heap?: unknown };
-  if (variant.stack instanceof Deque) return [...(variant.stack as Deque<T>)].reverse();
-  if (variant.heap instanceof Heap) return variant.heap as Heap<T>;
-  return fifo ?? [];
+  if (variant.stack instanceof Deque) {
+    const stack = variant.stack as Deque<T>;
+    return stack.length === size ? [...stack].reverse() : undefined;
+  }
+  if (variant.heap instanceof Heap) {
+    const heap = variant.heap as Heap<T>;
+    return heap.length === size ? heap : undefined;
+  }
+  return fifo !== undefined && fifo.length === size ? fifo : undefined;
 }

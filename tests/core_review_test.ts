@@ -122,3 +122,55 @@ Deno.test("B-1: reset() inside the action releases no party of that trip, sync o
     assertEquals(barrier.nWaiting, 0);
   }
 });
+
+// ---------------------------------------------------------------- Deno.inspect
+
+Deno.test("Q-2: Deno.inspect of a subclass with storage of its own shows its size, never a made-up item list", () => {
+  /** Newest first, in a plain array: the four storage hooks and nothing else overridden. */
+  class ArrayStack<T> extends Queue<T> {
+    declare private items: T[];
+    protected override storageInit(): void {
+      this.items = [];
+    }
+    protected override storageSize(): number {
+      return this.items.length;
+    }
+    protected override storagePut(item: T): void {
+      this.items.push(item);
+    }
+    protected override storageGet(): T {
+      return this.items.pop() as T;
+    }
+  }
+  /** Storage of its own beside the base class's, which it never fills. */
+  class SetQueue extends Queue<string> {
+    #set = new Set<string>();
+    protected override storageSize(): number {
+      return this.#set.size;
+    }
+    protected override storagePut(item: string): void {
+      this.#set.add(item);
+    }
+    protected override storageGet(): string {
+      const [first] = this.#set;
+      this.#set.delete(first!);
+      return first!;
+    }
+  }
+  const stack = new ArrayStack<number>();
+  stack.putNowait(1);
+  stack.putNowait(2);
+  const set = new SetQueue();
+  set.putNowait("a");
+  for (const queue of [stack, set]) {
+    const view = Deno.inspect(queue);
+    assert(view.includes(`size: ${queue.qsize()}`), view);
+    assert(
+      !view.includes("items: []"),
+      `a view that lists no items for a queue that has some: ${view}`,
+    );
+  }
+  const plain = new (class extends Queue<number> {})(); // the built-in storage: items shown
+  plain.putNowait(7);
+  assert(Deno.inspect(plain).includes("items: [ 7 ]"), Deno.inspect(plain));
+});
