@@ -5,7 +5,14 @@
  */
 
 import { assert, assertEquals, assertInstanceOf } from "@std/assert";
-import { Barrier, BrokenBarrierError, PriorityQueue, Queue, QueueShutDown } from "../mod.ts";
+import {
+  Barrier,
+  BrokenBarrierError,
+  LifoQueue,
+  PriorityQueue,
+  Queue,
+  QueueShutDown,
+} from "../mod.ts";
 import { flush, track } from "./_helpers.ts";
 
 // ---------------------------------------------------------------- Web Streams
@@ -48,6 +55,29 @@ Deno.test("Q-5: toReadableStream piped with preventCancel and stopped by a signa
   assertEquals(queue.getNowait(), 1);
   assertEquals(written, []);
   assertEquals(queue.unfinishedTasks, 1);
+});
+
+Deno.test("Q-2: an item given back by a stopped pipe's read keeps its variant's order among later puts", async () => {
+  const cases: [Queue<number>, number[]][] = [
+    [new Queue<number>(), [5, 1, 6]],
+    [new LifoQueue<number>(), [6, 1, 5]],
+    [new PriorityQueue<number>(), [1, 5, 6]],
+  ];
+  for (const [queue, expected] of cases) {
+    const stream = queue.toReadableStream();
+    const stop = new AbortController();
+    const piping = stream.pipeTo(new WritableStream(), { signal: stop.signal, preventCancel: true })
+      .catch(() => {});
+    await flush();
+    stop.abort();
+    await piping;
+    queue.putNowait(5); // handed to the pipe's read, which no reader waits for any more
+    queue.putNowait(1);
+    queue.putNowait(6);
+    const order = [queue.getNowait(), queue.getNowait(), queue.getNowait()];
+    assertEquals(order, expected, queue.constructor.name);
+    await stream.cancel();
+  }
 });
 
 // ---------------------------------------------------------------- a storage hook that throws
