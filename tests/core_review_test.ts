@@ -13,7 +13,7 @@ import {
   Queue,
   QueueShutDown,
 } from "../mod.ts";
-import { flush, track } from "./_helpers.ts";
+import { flush, track, withRemote } from "./_helpers.ts";
 
 // ---------------------------------------------------------------- Web Streams
 
@@ -78,6 +78,26 @@ Deno.test("Q-2: an item given back by a stopped pipe's read keeps its variant's 
     assertEquals(order, expected, queue.constructor.name);
     await stream.cancel();
   }
+});
+
+Deno.test("Q-5: a remote queue's readable piped with preventCancel and stopped: a cancel after it loses nothing", async () => {
+  // The same stream code serves remote (and Redis) queues, through their get().
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    const stream = remote.jobs.toReadableStream();
+    const stop = new AbortController();
+    const piping = stream.pipeTo(new WritableStream(), { signal: stop.signal, preventCancel: true })
+      .catch(() => {});
+    await flush();
+    stop.abort();
+    await piping;
+    jobs.putNowait(1);
+    jobs.putNowait(2);
+    await flush();
+    await stream.cancel(); // discards the stream's own buffer
+    const wait = { timeout: 10_000 }; // a lost item fails the test rather than hanging it
+    assertEquals([await remote.jobs.get(wait), await remote.jobs.get(wait)], [1, 2]);
+  });
 });
 
 // ---------------------------------------------------------------- a storage hook that throws
