@@ -114,9 +114,29 @@ export function writableOf<T>(
   shutdown: (immediate: boolean) => unknown,
 ): WritableStream<T> {
   return new WritableStream<T>({
-    write: (item) => put(item),
+    write: (item, controller) => abortable(put(item), controller.signal),
     close: async () => void await shutdown(false),
     abort: async () => void await shutdown(true),
+  });
+}
+
+/**
+ * Settles as `putting`, or rejects with the reason once `signal` aborts:
+ * the stream aborts that signal at once on `abort()`, which otherwise waits
+ * for the write in flight, so a put waiting for room would hold the abort
+ * (the `shutdown(true)` that ends that put) back for good. The put left
+ * behind is settled by that shutdown; its outcome is ignored.
+ */
+function abortable(putting: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return putting; // a platform without the controller's signal
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      putting.catch(() => {});
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    putting.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 

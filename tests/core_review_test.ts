@@ -13,6 +13,8 @@ import {
   Queue,
   QueueShutDown,
 } from "../mod.ts";
+import { connectRedis } from "../src/redis/mod.ts";
+import { withRedisServer } from "./fixtures/redis_server.ts";
 import { flush, track, withRemote } from "./_helpers.ts";
 
 // ---------------------------------------------------------------- Web Streams
@@ -33,6 +35,47 @@ Deno.test("Q-9: toWritableStream abort() while a write waits for room shuts the 
   assertEquals(queue.qsize(), 0, "what was queued is discarded, the waiting write added nothing");
   assertEquals(queue.unfinishedTasks, 0);
   assertEquals(Deno.inspect(queue).includes("waitingPutters: 0"), true, Deno.inspect(queue));
+});
+
+Deno.test("Q-9: a remote queue's toWritableStream abort() while a write waits for room shuts the queue down", async () => {
+  // The same stream code serves remote (and Redis) queues, through their put().
+  const jobs = new Queue<number>(1);
+  await withRemote({ jobs }, async (remote) => {
+    const writer = remote.jobs.toWritableStream().getWriter();
+    await writer.write(1);
+    const waiting = track(writer.write(2)); // full: waits for room
+    await flush();
+    assertEquals(waiting.status, "pending");
+    const aborting = track(writer.abort(new Error("stop")));
+    for (let turn = 0; turn < 50 && aborting.status === "pending"; turn++) await flush();
+    assertEquals(aborting.status, "fulfilled", "abort() settles: it does not wait for room");
+    assertEquals(waiting.status, "rejected");
+    assert(jobs.isShutdown, "abort() is shutdown(true)");
+    assertEquals(jobs.qsize(), 0);
+    assertEquals(jobs.unfinishedTasks, 0);
+  });
+});
+
+Deno.test("Q-9: a Redis queue's toWritableStream abort() while a write waits for room shuts the queue down", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path });
+    try {
+      const jobs = redis.queue<number>("abort-while-full", { maxsize: 1 });
+      const writer = jobs.toWritableStream().getWriter();
+      await writer.write(1);
+      const waiting = track(writer.write(2)); // full: waits for room
+      await new Promise((resolve) => setTimeout(resolve, 20)); // its put waits at the server
+      assertEquals(waiting.status, "pending");
+      const aborting = track(writer.abort(new Error("stop")));
+      for (let turn = 0; turn < 100 && aborting.status === "pending"; turn++) await flush();
+      assertEquals(aborting.status, "fulfilled", "abort() settles: it does not wait for room");
+      assertEquals(waiting.status, "rejected");
+      assert(await jobs.isShutdown, "abort() is shutdown(true)");
+      assertEquals(await jobs.qsize(), 0);
+    } finally {
+      await redis.close();
+    }
+  });
 });
 
 Deno.test("Q-5: toReadableStream piped with preventCancel and stopped by a signal: the pipe's pending read takes nothing", async () => {
