@@ -237,7 +237,11 @@ export class Barrier {
       }
       // The action itself broke the barrier (abort()) or reset it, which rejected the other
       // parties of this trip: the last one does not go on alone.
-      if (this.#generation !== generation) return Promise.reject(new BrokenBarrierError());
+      if (this.#generation !== generation) {
+        return Promise.reject(
+          this.#broken ? new BrokenBarrierError() : new BrokenBarrierError("the barrier was reset"),
+        );
+      }
     }
     if (isThenable(outcome)) return this.#tripAfter(outcome, index);
     for (let waiter = this.#waiters.shift(); waiter !== undefined; waiter = this.#waiters.shift()) {
