@@ -17,7 +17,7 @@ import type { WaitOptions } from "./_waiters.ts";
 import { grantQueueAccess, type QueueAccess } from "./_queue_access.ts";
 import { parseMaxsize, QueueEngine, type Storage } from "./_queue_engine.ts";
 import { inspectView } from "./_inspect.ts";
-import { QueueIterator, readableOfQueue } from "./_streams.ts";
+import { QueueIterator, readableOfQueue, writableOf } from "./_streams.ts";
 
 /**
  * Options of the queue constructors.
@@ -444,16 +444,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * ```
    */
   toWritableStream(): WritableStream<T> {
-    return new WritableStream<T>({
-      // The stream aborts this signal at once on abort(), which otherwise waits for the write in
-      // flight: a write that waits for room would hold abort() back, and shutdown(true) with it.
-      write: (item, controller) =>
-        controller.signal === undefined
-          ? this.put(item)
-          : this.put(item, { signal: controller.signal }),
-      close: () => this.shutdown(),
-      abort: () => this.shutdown(true),
-    });
+    // A write waiting for room gives up on abort(), which would otherwise wait for it (and the
+    // shutdown(true) that ends it) for good; see writableOf.
+    return writableOf<T>((item) => this.put(item), (immediate) => this.shutdown(immediate));
   }
 
   /**
