@@ -287,19 +287,30 @@ export class QueueEngine<T> {
 
   shutdown(immediate: boolean): void {
     this.#isShutdown = true;
-    if (immediate) {
-      this.#discarding = true;
-      let discarded = this.ledger.dropReturned();
+    try {
+      if (immediate) this.#discardStored();
+    } finally {
+      // Also when a storage hook threw while discarding (the error goes on to the caller): the
+      // shutdown itself happened, so no putter may go on waiting, nor a getter of a drained queue.
+      this.#putters.rejectAll(new QueueShutDown());
+      this.#rejectIfDrained();
+      this.ledger.fireShutdown(immediate);
+    }
+  }
+
+  /** Discards every stored item for `shutdown(true)`, lowering the unfinished-task count. */
+  #discardStored(): void {
+    this.#discarding = true;
+    let discarded = this.ledger.dropReturned();
+    try {
       // Through the hooks, as Python does, so a subclass's own storage empties too.
       while (this.#storage.storageSize() > 0) {
-        this.#storage.storageGet();
+        this.#storage.storageGet(); // may throw (a compare function): what is left stays stored
         discarded++;
       }
+    } finally {
       this.#discard(discarded);
     }
-    this.#putters.rejectAll(new QueueShutDown());
-    this.#rejectIfDrained();
-    this.ledger.fireShutdown(immediate);
   }
 
   /**
@@ -462,7 +473,7 @@ export class QueueEngine<T> {
           this.#rejectIfDrained();
           return;
         }
-        this.ledger.giveBack(items);
+        if (!this.#storeBack(items)) this.ledger.giveBack(items);
         this.#serveGetters();
         this.#fireReady(); // what no getter took is stored now
         this.#rejectIfDrained();
@@ -488,6 +499,28 @@ export class QueueEngine<T> {
       },
       check: () => this.#check(),
     };
+  }
+
+  /**
+   * Stores one item that came back into storage, when nothing is stored,
+   * nothing else is held and no getter waits (one would take it at once):
+   * it is the head then for every variant, and the
+   * variant's own order places later items around it (a smaller one goes
+   * ahead of it in a `PriorityQueue`, a newer one in a `LifoQueue`), which the
+   * list of given-back items, always served first, cannot do. False when it
+   * does not apply, or the hook threw (a compare function): give it back.
+   */
+  #storeBack(items: readonly Taken<T>[]): boolean {
+    if (
+      items.length !== 1 || this.stored() !== 0 || this.ledger.held !== 0 ||
+      this.#getters.size !== 0
+    ) return false;
+    try {
+      this.#storage.storagePut(items[0]!.item);
+    } catch {
+      return false;
+    }
+    return true;
   }
 
   /** Takes the next stored item for `hold`; `undefined` when none is stored. */

@@ -48,7 +48,9 @@ export function readableOf<T>(
       reading = current;
       try {
         const item = await get({ signal: abort.signal });
-        if (cancelled || current.released) keep(item);
+        // Unlocked: its reader was released without our releaseLock (a pipe that stopped with
+        // preventCancel), so no read waits for the item. Kept, not left in the stream's buffer.
+        if (cancelled || current.released || !stream.locked) keep(item);
         else controller.enqueue(item);
       } catch (error) {
         if (cancelled || current.released) return;
@@ -112,9 +114,29 @@ export function writableOf<T>(
   shutdown: (immediate: boolean) => unknown,
 ): WritableStream<T> {
   return new WritableStream<T>({
-    write: (item) => put(item),
+    write: (item, controller) => abortable(put(item), controller.signal),
     close: async () => void await shutdown(false),
     abort: async () => void await shutdown(true),
+  });
+}
+
+/**
+ * Settles as `putting`, or rejects with the reason once `signal` aborts:
+ * the stream aborts that signal at once on `abort()`, which otherwise waits
+ * for the write in flight, so a put waiting for room would hold the abort
+ * (the `shutdown(true)` that ends that put) back for good. The put left
+ * behind is settled by that shutdown; its outcome is ignored.
+ */
+function abortable(putting: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return putting; // a platform without the controller's signal
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      putting.catch(() => {});
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    putting.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
@@ -149,7 +171,9 @@ export function readableOfQueue<T>(access: QueueAccess<T>): ReadableStream<T> {
           resolve();
         };
         const wait = access.waitTake(hold, (taken) => {
-          if (cancelled) access.requeue(hold, [taken]); // handed as it was cancelled: back to the head
+          // Handed as it was cancelled, or when no reader holds the stream (a pipe that stopped
+          // with preventCancel let go of it without our releaseLock): back to the head.
+          if (cancelled || !stream.locked) access.requeue(hold, [taken]);
           else {
             access.release(hold, 1); // read: it leaves the queue as a get's item would
             controller.enqueue(taken.item);
@@ -184,7 +208,11 @@ export class QueueIterator<T> implements AsyncIterator<T> {
   next(): Promise<IteratorResult<T>> {
     const queue = this.#queue;
     if (!queue.empty()) {
-      return Promise.resolve({ value: queue.getNowait(), done: false });
+      try {
+        return Promise.resolve({ value: queue.getNowait(), done: false });
+      } catch (error) {
+        return Promise.reject(error); // a compare that throws: next() rejects, as get() would
+      }
     }
     return queue.get().then(wrapItem<T>, endOnShutdown<T>);
   }

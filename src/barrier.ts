@@ -39,7 +39,9 @@ export interface BarrierOptions {
   /**
    * Runs once per trip, in the last party to arrive, before any party is
    * released. When it throws, the barrier breaks: that party rejects with
-   * the error, the others with `BrokenBarrierError`.
+   * the error, the others with `BrokenBarrierError`. When it calls
+   * `abort()` or `reset()`, every party of its trip rejects with
+   * `BrokenBarrierError`, the last one included.
    *
    * It may be async: when it returns a promise (any thenable), the parties
    * are released only once it fulfils, and a rejection breaks the barrier
@@ -103,6 +105,8 @@ export class Barrier {
   #action: (() => unknown) | undefined;
   #timeout: number | undefined;
   #broken = false;
+  /** Counts resets and breaks: an action that did either ends its own trip. */
+  #generation = 0;
   #waiters: WaitList<number, number>;
   /**
    * The trips whose async action runs now, each with all its parties (the
@@ -224,14 +228,20 @@ export class Barrier {
     // The last party trips the barrier: the action first, then everybody goes.
     let outcome: unknown;
     if (this.#action !== undefined) {
+      const generation = this.#generation;
       try {
         outcome = this.#action();
       } catch (actionError) {
         this.#break();
         return Promise.reject(actionError);
       }
-      // The action itself broke the barrier (abort()): nobody goes on.
-      if (this.#broken) return Promise.reject(new BrokenBarrierError());
+      // The action itself broke the barrier (abort()) or reset it, which rejected the other
+      // parties of this trip: the last one does not go on alone.
+      if (this.#generation !== generation) {
+        return Promise.reject(
+          this.#broken ? new BrokenBarrierError() : new BrokenBarrierError("the barrier was reset"),
+        );
+      }
     }
     if (isThenable(outcome)) return this.#tripAfter(outcome, index);
     for (let waiter = this.#waiters.shift(); waiter !== undefined; waiter = this.#waiters.shift()) {
@@ -287,6 +297,7 @@ export class Barrier {
    */
   reset(): void {
     const error = new BrokenBarrierError("the barrier was reset");
+    this.#generation++;
     this.#rejectTrips(error);
     this.#waiters.rejectAll(error);
     this.#broken = false;
@@ -311,6 +322,7 @@ export class Barrier {
 
   #break(): void {
     this.#broken = true;
+    this.#generation++;
     const error = new BrokenBarrierError();
     this.#rejectTrips(error);
     this.#waiters.rejectAll(error);

@@ -17,7 +17,7 @@ import type { WaitOptions } from "./_waiters.ts";
 import { grantQueueAccess, type QueueAccess } from "./_queue_access.ts";
 import { parseMaxsize, QueueEngine, type Storage } from "./_queue_engine.ts";
 import { inspectView } from "./_inspect.ts";
-import { QueueIterator, readableOfQueue } from "./_streams.ts";
+import { QueueIterator, readableOfQueue, writableOf } from "./_streams.ts";
 
 /**
  * Options of the queue constructors.
@@ -337,6 +337,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * `shutdown(true)` after `shutdown()` still discards.
    *
    * @param immediate Discard the items still queued.
+   * @throws what a storage hook (a `PriorityQueue`'s `compare`) throws while
+   *   discarding; the queue is shut down all the same, waiting putters are
+   *   released, and the items it could not discard stay queued.
    *
    * @example
    * ```ts
@@ -355,11 +358,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   // ---- the inspect view and the worker layer's door ----
 
   #view(): object {
+    const view = this.#engine.view();
+    const stored = storedItems(this, this.#fifo, this.storageSize());
+    // Storage of a subclass's own: its items are unknown here, so the view shows its size only.
+    if (stored === undefined) return view;
     return {
-      ...this.#engine.view(),
+      ...view,
       items: [
         ...(this.#engine.ledger.returned ?? []).map((taken) => taken.item),
-        ...storedItems(this, this.#fifo),
+        ...stored,
       ].slice(0, 10),
     };
   }
@@ -421,7 +428,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   /**
    * A `WritableStream` whose writes are `put()`s: a write waits while the
    * queue is full (backpressure). Closing the stream shuts the queue down
-   * (`shutdown()`); aborting it discards what is queued (`shutdown(true)`).
+   * (`shutdown()`) once the writes before it are in; aborting it discards
+   * what is queued (`shutdown(true)`) at once: a write still waiting for
+   * room then rejects and adds nothing.
    *
    * @returns The stream.
    *
@@ -435,11 +444,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * ```
    */
   toWritableStream(): WritableStream<T> {
-    return new WritableStream<T>({
-      write: (item) => this.put(item),
-      close: () => this.shutdown(),
-      abort: () => this.shutdown(true),
-    });
+    // A write waiting for room gives up on abort(), which would otherwise wait for it (and the
+    // shutdown(true) that ends it) for good; see writableOf.
+    return writableOf<T>((item) => this.put(item), (immediate) => this.shutdown(immediate));
   }
 
   /**
@@ -463,14 +470,25 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
 }
 
 /**
- * The stored items of the built-in variants, for the inspect view (a
- * subclass with storage of its own shows its size only).
+ * The stored items of the built-in variants, for the inspect view;
+ * `undefined` for a subclass with storage of its own (the built-in storage
+ * is missing, or does not hold the `size` items its hooks report).
  */
-function storedItems<T>(queue: Queue<T>, fifo: Deque<T> | undefined): Iterable<T> {
+function storedItems<T>(
+  queue: Queue<T>,
+  fifo: Deque<T> | undefined,
+  size: number,
+): Iterable<T> | undefined {
   // The variants' storage fields are TypeScript-private, read here for the view
   // only, by shape: their modules import this one, so this one cannot import them.
   const variant = queue as unknown as { stack?: unknown; heap?: unknown };
-  if (variant.stack instanceof Deque) return [...(variant.stack as Deque<T>)].reverse();
-  if (variant.heap instanceof Heap) return variant.heap as Heap<T>;
-  return fifo ?? [];
+  if (variant.stack instanceof Deque) {
+    const stack = variant.stack as Deque<T>;
+    return stack.length === size ? [...stack].reverse() : undefined;
+  }
+  if (variant.heap instanceof Heap) {
+    const heap = variant.heap as Heap<T>;
+    return heap.length === size ? heap : undefined;
+  }
+  return fifo !== undefined && fifo.length === size ? fifo : undefined;
 }

@@ -1,0 +1,289 @@
+/**
+ * An adversarial user's review of the one-thread primitives against API.md:
+ * the rule combinations and edges the other test files do not reach. Each
+ * test was written failing first, through the public API.
+ */
+
+import { assert, assertEquals, assertInstanceOf } from "@std/assert";
+import {
+  Barrier,
+  BrokenBarrierError,
+  LifoQueue,
+  PriorityQueue,
+  Queue,
+  QueueShutDown,
+} from "../mod.ts";
+import { connectRedis } from "../src/redis/mod.ts";
+import { withRedisServer } from "./fixtures/redis_server.ts";
+import { flush, track, withRemote } from "./_helpers.ts";
+
+/**
+ * Whether `promise` fulfils within a generous real time: a hang fails the
+ * test instead of hanging it, and a slow machine does not. Leaves no timer.
+ */
+async function settles(promise: Promise<unknown>, ms = 10_000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true), hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------- Web Streams
+
+Deno.test("Q-9: toWritableStream abort() while a write waits for room shuts the queue down at once", async () => {
+  const queue = new Queue<number>(1);
+  const writer = queue.toWritableStream().getWriter();
+  await writer.write(1);
+  const waiting = track(writer.write(2)); // full, and nobody takes: waits for room
+  await flush();
+  assertEquals(waiting.status, "pending");
+  const reason = new Error("stop");
+  const aborting = track(writer.abort(reason));
+  await flush();
+  assertEquals(aborting.status, "fulfilled", "abort() settles: it does not wait for room");
+  assertEquals(waiting.status, "rejected");
+  assert(queue.isShutdown, "abort() is shutdown(true)");
+  assertEquals(queue.qsize(), 0, "what was queued is discarded, the waiting write added nothing");
+  assertEquals(queue.unfinishedTasks, 0);
+  assertEquals(Deno.inspect(queue).includes("waitingPutters: 0"), true, Deno.inspect(queue));
+});
+
+Deno.test("Q-9: a remote queue's toWritableStream abort() while a write waits for room shuts the queue down", async () => {
+  // The same stream code serves remote (and Redis) queues, through their put().
+  const jobs = new Queue<number>(1);
+  await withRemote({ jobs }, async (remote) => {
+    const writer = remote.jobs.toWritableStream().getWriter();
+    await writer.write(1);
+    const waiting = track(writer.write(2)); // full: waits for room
+    await flush();
+    assertEquals(waiting.status, "pending");
+    const aborting = track(writer.abort(new Error("stop")));
+    assertEquals(
+      await settles(aborting.promise),
+      true,
+      "abort() settles: it does not wait for room",
+    );
+    assertEquals(waiting.status, "rejected");
+    assert(jobs.isShutdown, "abort() is shutdown(true)");
+    assertEquals(jobs.qsize(), 0);
+    assertEquals(jobs.unfinishedTasks, 0);
+  });
+});
+
+Deno.test("Q-9: a Redis queue's toWritableStream abort() while a write waits for room shuts the queue down", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path });
+    try {
+      const jobs = redis.queue<number>("abort-while-full", { maxsize: 1 });
+      const writer = jobs.toWritableStream().getWriter();
+      await writer.write(1);
+      const waiting = track(writer.write(2)); // full: waits for room
+      await new Promise((resolve) => setTimeout(resolve, 20)); // its put waits at the server
+      assertEquals(waiting.status, "pending");
+      const aborting = track(writer.abort(new Error("stop")));
+      assertEquals(
+        await settles(aborting.promise),
+        true,
+        "abort() settles: it does not wait for room",
+      );
+      assertEquals(waiting.status, "rejected");
+      assert(await jobs.isShutdown, "abort() is shutdown(true)");
+      assertEquals(await jobs.qsize(), 0);
+    } finally {
+      await redis.close();
+    }
+  });
+});
+
+Deno.test("Q-5: toReadableStream piped with preventCancel and stopped by a signal: the pipe's pending read takes nothing", async () => {
+  const queue = new Queue<number>();
+  const stream = queue.toReadableStream();
+  const stop = new AbortController();
+  const written: number[] = [];
+  const piping = stream.pipeTo(new WritableStream({ write: (item) => void written.push(item) }), {
+    signal: stop.signal,
+    preventCancel: true, // the stream stays usable after the pipe stops
+  }).catch((error) => error);
+  await flush(); // the pipe's read waits in line for an item
+  stop.abort();
+  assertInstanceOf(await piping, DOMException);
+  assertEquals(stream.locked, false, "the pipe let go of the stream");
+  queue.putNowait(1);
+  await flush();
+  assertEquals(queue.qsize(), 1, "nothing was taken into the stream's buffer, ahead of any reader");
+  await stream.cancel(); // a cancel loses nothing
+  assertEquals(queue.getNowait(), 1);
+  assertEquals(written, []);
+  assertEquals(queue.unfinishedTasks, 1);
+});
+
+Deno.test("Q-2: an item given back by a stopped pipe's read keeps its variant's order among later puts", async () => {
+  const cases: [Queue<number>, number[]][] = [
+    [new Queue<number>(), [5, 1, 6]],
+    [new LifoQueue<number>(), [6, 1, 5]],
+    [new PriorityQueue<number>(), [1, 5, 6]],
+  ];
+  for (const [queue, expected] of cases) {
+    const stream = queue.toReadableStream();
+    const stop = new AbortController();
+    const piping = stream.pipeTo(new WritableStream(), { signal: stop.signal, preventCancel: true })
+      .catch(() => {});
+    await flush();
+    stop.abort();
+    await piping;
+    queue.putNowait(5); // handed to the pipe's read, which no reader waits for any more
+    queue.putNowait(1);
+    queue.putNowait(6);
+    const order = [queue.getNowait(), queue.getNowait(), queue.getNowait()];
+    assertEquals(order, expected, queue.constructor.name);
+    await stream.cancel();
+  }
+});
+
+Deno.test("Q-5: a remote queue's readable piped with preventCancel and stopped: a cancel after it loses nothing", async () => {
+  // The same stream code serves remote (and Redis) queues, through their get().
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    const stream = remote.jobs.toReadableStream();
+    const stop = new AbortController();
+    const piping = stream.pipeTo(new WritableStream(), { signal: stop.signal, preventCancel: true })
+      .catch(() => {});
+    await flush();
+    stop.abort();
+    await piping;
+    jobs.putNowait(1);
+    jobs.putNowait(2);
+    await flush();
+    await stream.cancel(); // discards the stream's own buffer
+    const wait = { timeout: 10_000 }; // a lost item fails the test rather than hanging it
+    assertEquals([await remote.jobs.get(wait), await remote.jobs.get(wait)], [1, 2]);
+  });
+});
+
+// ---------------------------------------------------------------- a storage hook that throws
+
+Deno.test("Q-9: shutdown(true) whose storage hook throws still releases the waiting putters", async () => {
+  let failing = false;
+  const queue = new PriorityQueue<number>({
+    maxsize: 3,
+    compare: (a, b) => {
+      if (failing) throw new Error("compare failed");
+      return a - b;
+    },
+  });
+  for (const item of [1, 2, 3]) queue.putNowait(item);
+  const putter = track(queue.put(4)); // full: waits for room
+  await flush();
+  failing = true;
+  let thrown: unknown;
+  try {
+    queue.shutdown(true);
+  } catch (error) {
+    thrown = error;
+  }
+  assertInstanceOf(thrown, Error, "the hook's error reaches the caller of shutdown");
+  await flush();
+  assert(queue.isShutdown);
+  assertEquals(putter.status, "rejected", "a waiting put never hangs after shutdown");
+  assertInstanceOf(putter.reason, QueueShutDown);
+  assertEquals(Deno.inspect(queue).includes("waitingPutters: 0"), true, Deno.inspect(queue));
+});
+
+Deno.test("Q-2: the async iterator's next() rejects with a compare's error, never throws synchronously", async () => {
+  let failing = false;
+  const queue = new PriorityQueue<number>({
+    compare: (a, b) => {
+      if (failing) throw new Error("compare failed");
+      return a - b;
+    },
+  });
+  for (const item of [1, 2, 3]) queue.putNowait(item);
+  failing = true;
+  const iterator = queue[Symbol.asyncIterator]();
+  let next: Promise<IteratorResult<number>> | undefined;
+  try {
+    next = iterator.next();
+  } catch (error) {
+    throw new Error(`next() threw synchronously: ${error}`);
+  }
+  const outcome = await next.then(() => undefined, (error) => error);
+  assertInstanceOf(outcome, Error);
+  assertEquals(outcome.message, "compare failed");
+  assertEquals(queue.qsize(), 3, "the queue is unchanged");
+});
+
+// ---------------------------------------------------------------- Barrier
+
+Deno.test("B-1: reset() inside the action releases no party of that trip, sync or async", async () => {
+  for (const asAsync of [false, true]) {
+    const barrier: Barrier = new Barrier(3, {
+      action: () => {
+        barrier.reset();
+        return asAsync ? Promise.resolve() : undefined;
+      },
+    });
+    const parties = [track(barrier.wait()), track(barrier.wait()), track(barrier.wait())];
+    await flush();
+    for (const party of parties) {
+      assertEquals(party.status, "rejected", `async: ${asAsync}`);
+      assertInstanceOf(party.reason, BrokenBarrierError);
+    }
+    assertEquals(barrier.broken, false, "reset() leaves the barrier whole");
+    assertEquals(barrier.nWaiting, 0);
+  }
+});
+
+// ---------------------------------------------------------------- Deno.inspect
+
+Deno.test("Q-2: Deno.inspect of a subclass with storage of its own shows its size, never a made-up item list", () => {
+  /** Newest first, in a plain array: the four storage hooks and nothing else overridden. */
+  class ArrayStack<T> extends Queue<T> {
+    declare private items: T[];
+    protected override storageInit(): void {
+      this.items = [];
+    }
+    protected override storageSize(): number {
+      return this.items.length;
+    }
+    protected override storagePut(item: T): void {
+      this.items.push(item);
+    }
+    protected override storageGet(): T {
+      return this.items.pop() as T;
+    }
+  }
+  /** Storage of its own beside the base class's, which it never fills. */
+  class SetQueue extends Queue<string> {
+    #set = new Set<string>();
+    protected override storageSize(): number {
+      return this.#set.size;
+    }
+    protected override storagePut(item: string): void {
+      this.#set.add(item);
+    }
+    protected override storageGet(): string {
+      const [first] = this.#set;
+      this.#set.delete(first!);
+      return first!;
+    }
+  }
+  const stack = new ArrayStack<number>();
+  stack.putNowait(1);
+  stack.putNowait(2);
+  const set = new SetQueue();
+  set.putNowait("a");
+  for (const queue of [stack, set]) {
+    const view = Deno.inspect(queue);
+    assert(view.includes(`size: ${queue.qsize()}`), view);
+    assert(
+      !view.includes("items: []"),
+      `a view that lists no items for a queue that has some: ${view}`,
+    );
+  }
+  const plain = new (class extends Queue<number> {})(); // the built-in storage: items shown
+  plain.putNowait(7);
+  assert(Deno.inspect(plain).includes("items: [ 7 ]"), Deno.inspect(plain));
+});
