@@ -19,6 +19,7 @@ import {
   type RedisTarget,
 } from "./options.ts";
 import { SCRIPT } from "./script.ts";
+import { startTimer } from "./waiters.ts";
 import { RedisQueue } from "./queue.ts";
 import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
 
@@ -527,8 +528,8 @@ export class RedisClient implements AsyncDisposable {
       if (blocker !== undefined) unblocking = unblock(blocker);
     };
     const timeout = options?.timeout;
-    const timer = timeout !== undefined && timeout !== Infinity
-      ? setTimeout(() => cancel(TIMED_OUT), timeout)
+    const stopTimer = timeout !== undefined && timeout !== Infinity
+      ? startTimer(timeout, () => cancel(TIMED_OUT))
       : undefined;
     const signal = options?.signal;
     const onAbort = () => cancel(signal?.reason);
@@ -544,7 +545,7 @@ export class RedisClient implements AsyncDisposable {
         if (unblocking !== undefined) await unblocking;
       }
     } finally {
-      clearTimeout(timer);
+      stopTimer?.();
       signal?.removeEventListener("abort", onAbort);
       if (blocker !== undefined) this.#giveBack(blocker);
     }

@@ -1,0 +1,58 @@
+/**
+ * An adversarial review of the Redis layer against API.md's R rules, through
+ * the public API, against a throwaway `redis-server`.
+ */
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { QueueEmpty, QueueFull } from "@baton/baton/errors";
+import { connectRedis, type RedisClient } from "@baton/baton/redis";
+import { withRedisServer } from "./fixtures/redis_server.ts";
+
+function withClients(
+  count: number,
+  fn: (clients: RedisClient[], path: string) => Promise<void>,
+  leaseMs?: number,
+): () => Promise<void> {
+  return () =>
+    withRedisServer(async (path) => {
+      const clients: RedisClient[] = [];
+      try {
+        for (let i = 0; i < count; i++) {
+          clients.push(await connectRedis({ path }, leaseMs === undefined ? {} : { leaseMs }));
+        }
+        await fn(clients, path);
+      } finally {
+        await Promise.all(clients.map((client) => client.close()));
+      }
+    });
+}
+
+Deno.test(
+  "R-5: a timeout beyond 2^31 - 1 ms does not fire early: every wait is still pending when its signal ends it",
+  withClients(1, async ([a]) => {
+    const timeout = 2 ** 31 + 10;
+    const controller = new AbortController();
+    const options = { timeout, signal: controller.signal };
+    const queue = a!.queue<number>("long", { maxsize: 1 });
+    const full = a!.queue<number>("long-full", { maxsize: 1 });
+    await full.put(1);
+    await a!.lock("long").acquire();
+    const waits = [
+      queue.get(options),
+      full.put(2, options),
+      full.join(options),
+      a!.semaphore("long", 0).acquire(options),
+      a!.boundedSemaphore("long", 0).acquire(options),
+      a!.lock("long").acquire(options),
+      a!.event("long").wait(options),
+    ].map((wait) => wait.then((value) => `resolved ${value}`, (error) => error));
+    // long enough for a timer clamped to 1 ms to have fired
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const reason = new Error("stop");
+    controller.abort(reason);
+    assertEquals(await Promise.all(waits), waits.map(() => reason));
+    // nothing was lost: the full queue still holds its item, the empty one nothing
+    assertEquals(await full.qsize(), 1);
+    assertEquals(await queue.qsize(), 0);
+  }),
+);
