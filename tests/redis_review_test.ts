@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { QueueEmpty, QueueFull } from "@baton/baton/errors";
 import { connectRedis, type RedisClient } from "@baton/baton/redis";
+import { scenario, spawn } from "./fixtures/redis_process.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
 
 function withClients(
@@ -54,5 +55,47 @@ Deno.test(
     // nothing was lost: the full queue still holds its item, the empty one nothing
     assertEquals(await full.qsize(), 1);
     assertEquals(await queue.qsize(), 0);
+  }),
+);
+
+Deno.test(
+  "R-3: a semaphore holder reaped while frozen gives its permits back once: its late releases add none",
+  scenario(300, async (main, _raw, path, started) => {
+    // frozen before it releases, and woken long before it does: its lease is refreshed
+    // (it takes part again) by the time its releases arrive
+    const holder = spawn(started, "holdrelease", path, "pool", "bsem", 300, 2, 2_000);
+    await holder.waitFor(() => holder.lines.includes("held"), "the holder's permits");
+    holder.signal("SIGSTOP");
+    const pool = main.boundedSemaphore("pool", 2);
+    // the permits come back once the frozen holder's lease ran out
+    assertEquals(await pool.acquire({ timeout: 30_000 }), true);
+    assertEquals(await pool.acquire({ timeout: 30_000 }), true);
+    holder.signal("SIGCONT");
+    await holder.waitFor(() => holder.lines.includes("released"), "the holder's late releases");
+    await holder.status();
+    // this client holds both permits of a bounded semaphore of 2: none is free
+    assertEquals(await pool.value, 0);
+    assertEquals(await pool.acquire({ timeout: 0 }), false);
+    await pool.release(2);
+    assertEquals(await pool.value, 2);
+  }),
+);
+
+Deno.test(
+  "R-3: a semaphore holder reaped while frozen adds no permit, whether its releases or its lease refresh come first",
+  scenario(300, async (main, _raw, path, started) => {
+    // woken with its releases and its lease refresh both overdue
+    const holder = spawn(started, "holdrelease", path, "pool", "sem", 300, 2, 100);
+    await holder.waitFor(() => holder.lines.includes("held"), "the holder's permits");
+    holder.signal("SIGSTOP");
+    const pool = main.semaphore("pool", 2);
+    assertEquals(await pool.acquire({ timeout: 30_000 }), true);
+    assertEquals(await pool.acquire({ timeout: 30_000 }), true);
+    holder.signal("SIGCONT");
+    await holder.waitFor(() => holder.lines.includes("released"), "the holder's late releases");
+    await holder.status();
+    assertEquals(await pool.value, 0);
+    await pool.release(2);
+    assertEquals(await pool.value, 2);
   }),
 );

@@ -28,7 +28,8 @@
  *
  * Semaphores and locks use `P:permits` (free permit tokens), `P:held:<client>`
  * (permits the client holds), `w:<client>` in `P:meta` (its blocked acquire
- * calls) and, for a lock, `P:fence` (the last token).
+ * calls), `o:<client>` in `P:meta` (permits the reaper gave back while the
+ * client may be alive: its next releases of that many are dropped) and, for a lock, `P:fence` (the last token).
  *
  * @module
  */
@@ -203,7 +204,14 @@ local function reap_permits(c, clean)
   redis.call('DEL', HELD)
   redis.call('HDEL', META, 'w:' .. c)
   redis.call('ZREM', LEASES, c)
-  if not clean then redis.call('ZADD', REAPED, now_ms(), c) else redis.call('ZREM', REAPED, c) end
+  if not clean then
+    redis.call('ZADD', REAPED, now_ms(), c)
+    -- the client may be alive: its next n releases are about the permits given back here
+    if n > 0 then redis.call('HINCRBY', META, 'o:' .. c, n) end
+  else
+    redis.call('ZREM', REAPED, c)
+    redis.call('HDEL', META, 'o:' .. c)
+  end
   return n
 end
 
@@ -225,6 +233,9 @@ local function touch(lease)
   local added = redis.call('ZADD', LEASES, now + lease, cid)
   local flagged = 0
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
+  for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
+    redis.call('HDEL', META, 'o:' .. c)
+  end
   redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))
   local dead = redis.call('ZRANGEBYSCORE', LEASES, '-inf', '(' .. now)
   local reaped = 0
@@ -464,10 +475,15 @@ elseif op == 'info' then
 elseif op == 'release' then
   local n, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
   local PERMITS, HELD = K('permits'), K('held:' .. cid)
-  if redis.call('ZSCORE', REAPED, cid) ~= false then
-    -- the reaper already gave back what this client held
-    redis.call('ZREM', REAPED, cid)
-    return 0
+  -- releases of permits the reaper already gave back (this client looked dead) are dropped,
+  -- whether they arrive before or after the client took part again
+  local owed = math.min(n, num(redis.call('HGET', META, 'o:' .. cid)))
+  if owed > 0 then
+    if redis.call('HINCRBY', META, 'o:' .. cid, -owed) <= 0 then
+      redis.call('HDEL', META, 'o:' .. cid)
+    end
+    n = n - owed
+    if n == 0 then return 0 end
   end
   if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
     return redis.error_reply('LOCK release of a lock this client does not hold')
