@@ -7,7 +7,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { QueueEmpty, QueueFull } from "@baton/baton/errors";
 import { connectRedis, type RedisClient } from "@baton/baton/redis";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
-import { withRedisServer } from "./fixtures/redis_server.ts";
+import { until, withRedisServer } from "./fixtures/redis_server.ts";
 
 function withClients(
   count: number,
@@ -97,5 +97,45 @@ Deno.test(
     assertEquals(await pool.value, 0);
     await pool.release(2);
     assertEquals(await pool.value, 2);
+  }),
+);
+
+Deno.test(
+  "R-3: an item kept for the next get after a stream's read was cancelled goes back to the queue when the client closes",
+  withClients(1, async ([b], path) => {
+    // the cancel lands at every point of the read, one microtask later each time: in one
+    // of them the read was handed its item just before, and the item is kept for the next get
+    for (let depth = 0; depth < 8; depth++) {
+      const name = `kept-${depth}`;
+      const producer = b!.queue<number>(name, { maxsize: 10 });
+      for (let i = 0; i < 4; i++) await producer.put(i);
+      await b!.flush();
+      const a = await connectRedis({ path });
+      let got: number[] = [];
+      try {
+        const queue = a.queue<number>(name, { maxsize: 10 });
+        got.push(await queue.get());
+        await queue.taskDone();
+        // let the consumer's prefetch land: the next read takes a prefetched item
+        await until(async () => (await queue.qsize()) === 3, "the prefetch");
+        const reader = queue.toReadableStream().getReader();
+        const read = reader.read();
+        for (let i = 0; i < depth; i++) await Promise.resolve();
+        await reader.cancel();
+        const result = await read;
+        if (!result.done) got = [...got, result.value];
+      } finally {
+        await a.close();
+      }
+      // every item was got or is in the queue again; the count of unfinished tasks says so too
+      const rest: number[] = [];
+      while ((await producer.qsize()) > 0) {
+        rest.push(await producer.get());
+        await producer.taskDone();
+      }
+      assertEquals([...got, ...rest].sort(), [0, 1, 2, 3], `depth ${depth}`);
+      assertEquals(await producer.unfinishedTasks, 0, `depth ${depth}`);
+      assertEquals(await producer.full(), false, `depth ${depth}`);
+    }
   }),
 );

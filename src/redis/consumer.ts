@@ -174,8 +174,22 @@ export class Consumer<T> {
     this.#buffer.clear();
   }
 
+  /**
+   * The client is closing: the items kept for the next get were handed out on
+   * the server, yet nobody saw them. Returns how many, so the close can give
+   * them back to the head of the queue with the prefetched ones (R-3).
+   */
+  takeBackKept(): number {
+    const kept = this.#leftover.length;
+    this.#leftover.length = 0;
+    this.#takenNotDone -= Math.min(kept, this.#takenNotDone);
+    return kept;
+  }
+
   /** This client was reaped: others requeued what it held. */
   reset(): void {
+    // items kept for the next get were handed out before: requeued too, so stale here
+    this.#leftover.length = 0;
     this.#buffer.clear();
     // the next taskDone calls are for items handed out before: those were requeued
     this.#staleDone += this.#takenNotDone;

@@ -18,7 +18,9 @@
  *   prefetched (sum of `p:<client>`), `p:<client>` (the client's prefetched);
  * - `P:zero` list holding one token while unfinished is 0 (joiners block on it);
  * - `P:proc:<client>` items the client took and has not marked done, oldest
- *   first; its last `p:<client>` items are prefetched and still hold slots;
+ *   first; its last `p:<client>` items are prefetched and still hold slots
+ *   (`unreturn` makes the last handed-out ones prefetched again: items a
+ *   closing client kept for a get that never came);
  * - `P:wait:<client>` the item a blocked get just moved, until the client
  *   turns it into a prefetched one;
  * - `P:resv:<client>` slot tokens the client reserved for its next puts;
@@ -433,6 +435,34 @@ elseif op == 'batch' then
   local reply = {shut(), failed, reaped}
   for _, v in ipairs(moved) do reply[#reply + 1] = v end
   return reply
+elseif op == 'unreturn' then
+  -- the last n items this client handed out were never seen (kept for a next get that
+  -- will not come): they become prefetched again, so a clean close requeues them
+  local n = tonumber(ARGV[4])
+  local PF = 'p:' .. cid
+  if not alive() then return 0 end
+  if shut() == 2 then
+    -- shutdown(true) discards what is queued: these are discarded too, their tasks done
+    -- (the close that follows drops this client's processing list)
+    local k = math.min(n, num(redis.call('HGET', META, 'unfinished')))
+    add_unfinished(-k)
+    return k
+  end
+  local returned = redis.call('LLEN', K('proc:' .. cid)) - num(redis.call('HGET', META, PF))
+  local k = math.min(n, returned)
+  if k <= 0 then return 0 end
+  redis.call('HINCRBY', META, PF, k)
+  redis.call('HINCRBY', META, 'prefetched', k)
+  if bounded() then
+    -- they hold slots again: free ones first (the shutdown marker sits at the head), owed otherwise
+    local took = 0
+    while took < k and redis.call('LINDEX', SLOTS, -1) == '1' do
+      redis.call('RPOP', SLOTS)
+      took = took + 1
+    end
+    if took < k then redis.call('HINCRBY', META, 'debt', k - took) end
+  end
+  return k
 elseif op == 'shutdown' then
   local want = 1
   if ARGV[4] == '1' then want = 2 end
