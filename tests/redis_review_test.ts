@@ -7,7 +7,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { QueueEmpty, QueueFull } from "@baton/baton/errors";
 import { connectRedis, type RedisClient } from "@baton/baton/redis";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
-import { until, withRedisServer } from "./fixtures/redis_server.ts";
+import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
 
 function withClients(
   count: number,
@@ -137,5 +137,31 @@ Deno.test(
       assertEquals(await producer.unfinishedTasks, 0, `depth ${depth}`);
       assertEquals(await producer.full(), false, `depth ${depth}`);
     }
+  }),
+);
+
+Deno.test(
+  "R-3: an item a frozen consumer's blocked get takes after its lease ran out is not lost when it is killed",
+  scenario(300, async (main, raw, path, started) => {
+    const queue = main.queue<number>("frozen-get");
+    await queue.qsize(); // this client takes part (and reaps) from now on
+    const consumer = spawn(started, "consume", path, "frozen-get", 0, 300, 0);
+    await consumer.waitFor(() => consumer.id !== undefined, "the consumer's id");
+    // its get is blocked on the server, waiting for an item
+    await until(async () => (await infoField(path, "blocked_clients")) === 1, "the blocked get");
+    consumer.signal("SIGSTOP");
+    await until(
+      async () => (await raw.zscore("baton:{q:frozen-get}:reaped", consumer.id!)) !== null,
+      "the frozen consumer's lease to run out",
+    );
+    // the blocked get of the frozen (dead for the others) consumer is first in line
+    await queue.put(7);
+    await main.flush();
+    await until(async () => (await infoField(path, "blocked_clients")) === 0, "the item taken");
+    consumer.signal("SIGKILL");
+    await consumer.status();
+    assertEquals(await queue.get({ timeout: 30_000 }), 7);
+    await queue.taskDone();
+    assertEquals(await queue.unfinishedTasks, 0);
   }),
 );

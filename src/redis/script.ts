@@ -24,7 +24,10 @@
  * - `P:wait:<client>` the item a blocked get just moved, until the client
  *   turns it into a prefetched one;
  * - `P:resv:<client>` slot tokens the client reserved for its next puts;
- * - `P:leases` sorted set: client id → lease end, in server milliseconds;
+ * - `P:leases` sorted set: client id → lease end, in server milliseconds; a
+ *   reaped client stays in it and is reaped again every lease (a blocked
+ *   command of a frozen client can still move something into its lists)
+ *   until it revives, closes, or is forgotten with its `P:reaped` entry;
  * - `P:reaped` sorted set: clients reaped while maybe alive → when; until such a
  *   client revives, its acknowledgements about requeued items are dropped.
  *
@@ -195,7 +198,7 @@ local function reap_queue(c, clean)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
-  if not clean then redis.call('ZADD', REAPED, now_ms(), c) end
+  if not clean then redis.call('ZADD', REAPED, 'NX', now_ms(), c) end
   return #back
 end
 
@@ -207,7 +210,7 @@ local function reap_permits(c, clean)
   redis.call('HDEL', META, 'w:' .. c)
   redis.call('ZREM', LEASES, c)
   if not clean then
-    redis.call('ZADD', REAPED, now_ms(), c)
+    redis.call('ZADD', REAPED, 'NX', now_ms(), c)
     -- the client may be alive: its next n releases are about the permits given back here
     if n > 0 then redis.call('HINCRBY', META, 'o:' .. c, n) end
   else
@@ -237,6 +240,8 @@ local function touch(lease)
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
     redis.call('HDEL', META, 'o:' .. c)
+    -- reaped a day ago and never back: no longer watched
+    if c ~= cid then redis.call('ZREM', LEASES, c) end
   end
   redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))
   local dead = redis.call('ZRANGEBYSCORE', LEASES, '-inf', '(' .. now)
@@ -244,6 +249,10 @@ local function touch(lease)
   for _, c in ipairs(dead) do
     if c ~= cid then
       reap(c, false)
+      -- A frozen client's connections stay open: a get, put or acquire it had blocked on
+      -- the server can still move an item, slot or permit into its lists. Watch it: it is
+      -- reaped again every lease until it revives, closes, or is forgotten.
+      redis.call('ZADD', LEASES, now + lease, c)
       reaped = reaped + 1
     end
   end
