@@ -165,3 +165,43 @@ Deno.test(
     assertEquals(await queue.unfinishedTasks, 0);
   }),
 );
+
+Deno.test(
+  "R-3, R-7: a lock handed to a frozen client's blocked acquire after its lease ran out comes back; woken, it waits again",
+  scenario(300, async (main, raw, path, started) => {
+    const lock = main.lock("frozen-lock");
+    assertEquals(await lock.acquire(), true);
+    const first = lock.token!;
+    const waiter = spawn(started, "hold", path, "frozen-lock", "lock", 300);
+    await waiter.waitFor(() => waiter.id !== undefined, "the waiter's id");
+    await until(
+      async () => (await infoField(path, "blocked_clients")) === 1,
+      "the blocked acquire",
+    );
+    waiter.signal("SIGSTOP");
+    await until(
+      async () => (await raw.zscore("baton:{l:frozen-lock}:reaped", waiter.id!)) !== null,
+      "the frozen waiter's lease to run out",
+    );
+    // the frozen waiter's blocked acquire is first in line: the lock moves to it
+    await lock.release();
+    await until(async () => (await infoField(path, "blocked_clients")) === 0, "the lock moved");
+    // it comes back, as from any client that looks dead (R-3)
+    assertEquals(await lock.acquire({ timeout: 30_000 }), true);
+    const second = lock.token!;
+    assert(second > first);
+    // woken, the waiter does not believe it holds the lock: it waits again
+    waiter.signal("SIGCONT");
+    await until(
+      async () => (await infoField(path, "blocked_clients")) === 1,
+      "the waiter waits again",
+    );
+    assertEquals(waiter.numbers("token"), []);
+    await lock.release();
+    await waiter.waitFor(() => waiter.numbers("token").length === 1, "the waiter's token");
+    assert(
+      waiter.numbers("token")[0]! > second,
+      `token ${waiter.numbers("token")[0]} after ${second}`,
+    );
+  }),
+);

@@ -557,9 +557,25 @@ elseif op == 'waiting' then
   end
   return total
 elseif op == 'tryacquire' then
+  -- a client reaped while it looked dead and calling again takes part again first, so the
+  -- next reaping does not take back the permit it takes now (its older holds stay given back)
+  if redis.call('ZSCORE', REAPED, cid) ~= false then
+    redis.call('ZREM', REAPED, cid)
+    touch(tonumber(ARGV[4]))
+  end
   local v = redis.call('LMOVE', K('permits'), K('held:' .. cid), 'LEFT', 'RIGHT')
   if not v then return 0 end
   return 1
+elseif op == 'claim' then
+  -- a blocked acquire was handed a permit: 1 if this client still holds it, 0 if a reaping
+  -- (this client looked dead) gave it back, and then its release is not owed
+  if redis.call('ZSCORE', REAPED, cid) ~= false then
+    redis.call('ZREM', REAPED, cid)
+    touch(tonumber(ARGV[4]))
+  end
+  if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
+  if redis.call('HINCRBY', META, 'o:' .. cid, -1) <= 0 then redis.call('HDEL', META, 'o:' .. cid) end
+  return 0
 end
 return redis.error_reply('baton: unknown operation ' .. tostring(op))
 `;
