@@ -205,3 +205,30 @@ Deno.test(
     );
   }),
 );
+
+Deno.test(
+  "R-5: a get or put whose signal is aborted while the call is on its way in rejects with the reason, never hangs",
+  withClients(1, async ([a]) => {
+    const empty = a!.queue<number>("abort-entering");
+    const full = a!.queue<number>("abort-entering-full", { maxsize: 1 });
+    await full.put(0);
+    // the abort lands at every point of the call, one microtask later each time
+    for (let depth = 0; depth < 12; depth++) {
+      for (const call of ["get", "put"] as const) {
+        const controller = new AbortController();
+        const reason = new Error(`stop ${call} ${depth}`);
+        const waiting = (call === "get"
+          ? empty.get({ signal: controller.signal, timeout: 60_000 })
+          : full.put(1, { signal: controller.signal, timeout: 60_000 })).catch((error) =>
+            error
+          );
+        for (let i = 0; i < depth; i++) await Promise.resolve();
+        controller.abort(reason);
+        assertEquals(await waiting, reason);
+      }
+    }
+    // nothing was taken or added
+    assertEquals(await empty.qsize(), 0);
+    assertEquals(await full.qsize(), 1);
+  }),
+);

@@ -124,6 +124,8 @@ export class Consumer<T> {
       this.#getsEntering--;
     }
     if (this.#getters.length === 0 && this.#buffer.length > 0) return this.#take();
+    // aborted while it was on its way in: a waiter would never hear of it
+    if (options?.signal?.aborted) throw options.signal.reason;
     const nowait = options?.timeout === 0;
     if (nowait && this.#getters.length > 0) throw new QueueEmpty();
     return new Promise<T>((resolve, reject) => {
