@@ -232,3 +232,38 @@ Deno.test(
     assertEquals(await full.qsize(), 1);
   }),
 );
+
+Deno.test(
+  "R-5: join, acquire and wait aborted while on their way to the server reject with the reason, never hang",
+  withClients(1, async ([a]) => {
+    const queue = a!.queue<number>("abort-join");
+    await queue.put(1); // one unfinished task: join waits
+    const lock = a!.lock("abort-lock");
+    assertEquals(await lock.acquire(), true);
+    const calls = {
+      join: (signal: AbortSignal) => queue.join({ signal, timeout: 60_000 }),
+      acquire: (signal: AbortSignal) =>
+        a!.semaphore("abort-sem", 0).acquire({ signal, timeout: 60_000 }),
+      lock: (signal: AbortSignal) => lock.acquire({ signal, timeout: 60_000 }),
+      wait: (signal: AbortSignal) => a!.event("abort-event").wait({ signal, timeout: 60_000 }),
+    };
+    // the abort lands at every point of the call: after a few microtasks, then after turns
+    // of the event loop (while the call's first round trips are out)
+    for (let step = 0; step < 24; step++) {
+      for (const [name, call] of Object.entries(calls)) {
+        const controller = new AbortController();
+        const reason = new Error(`stop ${name} ${step}`);
+        const waiting = call(controller.signal).catch((error) => error);
+        if (step < 12) {
+          for (let i = 0; i < step; i++) await Promise.resolve();
+        } else {
+          for (let i = 12; i < step; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        controller.abort(reason);
+        assertEquals(await waiting, reason, `${name} at step ${step}`);
+      }
+    }
+    assertEquals(await a!.semaphore("abort-sem", 0).value, 0);
+    assertEquals(await lock.locked(), true);
+  }),
+);

@@ -527,6 +527,9 @@ export class RedisClient implements AsyncDisposable {
       cancelled = reason;
       if (blocker !== undefined) unblocking = unblock(blocker);
     };
+    // aborted while the call was on its way here (its first round trips): no listener
+    // would hear of it any more
+    if (options?.signal?.aborted) return { value: null, cancelled: options.signal.reason };
     const timeout = options?.timeout;
     const stopTimer = timeout !== undefined && timeout !== Infinity
       ? startTimer(timeout, () => cancel(TIMED_OUT))
