@@ -267,3 +267,28 @@ Deno.test(
     assertEquals(await lock.locked(), true);
   }),
 );
+
+Deno.test(
+  "R-2, R-5: a put that timed out while its slot was being reserved gives the slot back: other clients can put",
+  scenario(10_000, async (main, raw, path) => {
+    const other = await connectRedis({ path });
+    try {
+      const queue = main.queue<number>("reserve-timeout", { maxsize: 1 });
+      const theirs = other.queue<number>("reserve-timeout", { maxsize: 1 });
+      await queue.qsize();
+      await theirs.qsize();
+      // the server holds the reservation's reply back until the put has timed out
+      await raw.client("PAUSE", 200, "ALL");
+      await assertRejects(() => queue.put(1, { timeout: 50 }), QueueFull);
+      // the queue is empty: the slot reserved for the put that gave up goes back once idle
+      assertEquals(await theirs.qsize(), 0);
+      await until(async () => !(await theirs.full()), "the reserved slot back");
+      await theirs.putNowait(2);
+      await other.flush();
+      assertEquals(await queue.get({ timeout: 0 }), 2);
+      await queue.taskDone();
+    } finally {
+      await other.close();
+    }
+  }),
+);

@@ -188,6 +188,9 @@ export class Producer<T> {
           this.#reserving = undefined;
           this.pump();
         });
+    } else if (this.#putters.length === 0 && this.#reserved > 0 && this.#reserving === undefined) {
+      // slots that came for puts which gave up meanwhile: they go back once the producer idles
+      this.#armIdle();
     }
   }
 
