@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { QueueEmpty, QueueFull } from "@baton/baton/errors";
+import { QueueFull } from "@baton/baton/errors";
 import { connectRedis, type RedisClient } from "@baton/baton/redis";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
 import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
