@@ -56,8 +56,8 @@ Deno.test(
     await consumer.status();
     const held = new Set(consumer.numbers("got"));
     // its lease runs out and this process's reaper returns what it held
-    const leases = "baton:{q:killed}:leases";
-    await until(async () => (await raw.zscore(leases, consumer.id!)) === null, "the reaper");
+    const reaped = "baton:{q:killed}:reaped";
+    await until(async () => (await raw.zscore(reaped, consumer.id!)) !== null, "the reaper");
     const mine: number[] = [];
     const seen = new Set(held);
     while (seen.size < count || (await queue.qsize()) > 0) {
@@ -104,7 +104,7 @@ Deno.test(
     producer.signal("SIGKILL");
     await producer.status();
     await until(
-      async () => (await raw.zscore("baton:{q:slots}:leases", producer.id!)) === null,
+      async () => (await raw.zscore("baton:{q:slots}:reaped", producer.id!)) !== null,
       "the reaper",
     );
     await until(async () => (await queue.qsize()) === 0, "the queue drains");
@@ -153,7 +153,7 @@ Deno.test(
     await holder.waitFor(() => holder.numbers("got").includes(7), "the holder took 7");
     holder.signal("SIGSTOP");
     await until(
-      async () => (await raw.zscore("baton:{q:frozen}:leases", holder.id!)) === null,
+      async () => (await raw.zscore("baton:{q:frozen}:reaped", holder.id!)) !== null,
       "the reaper",
     );
     // what the frozen holder took is back at the head, in order
@@ -195,7 +195,7 @@ Deno.test(
       await holder.status();
       const tag = kind === "lifo" ? "lq" : "pq";
       await until(
-        async () => (await raw.zscore(`baton:{${tag}:${name}}:leases`, holder.id!)) === null,
+        async () => (await raw.zscore(`baton:{${tag}:${name}}:reaped`, holder.id!)) !== null,
         `${kind}: the reaper`,
       );
       const order = [];

@@ -19,6 +19,7 @@ import {
   type RedisTarget,
 } from "./options.ts";
 import { SCRIPT } from "./script.ts";
+import { startTimer } from "./waiters.ts";
 import { RedisQueue } from "./queue.ts";
 import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
 
@@ -526,9 +527,12 @@ export class RedisClient implements AsyncDisposable {
       cancelled = reason;
       if (blocker !== undefined) unblocking = unblock(blocker);
     };
+    // aborted while the call was on its way here (its first round trips): no listener
+    // would hear of it any more
+    if (options?.signal?.aborted) return { value: null, cancelled: options.signal.reason };
     const timeout = options?.timeout;
-    const timer = timeout !== undefined && timeout !== Infinity
-      ? setTimeout(() => cancel(TIMED_OUT), timeout)
+    const stopTimer = timeout !== undefined && timeout !== Infinity
+      ? startTimer(timeout, () => cancel(TIMED_OUT))
       : undefined;
     const signal = options?.signal;
     const onAbort = () => cancel(signal?.reason);
@@ -544,7 +548,7 @@ export class RedisClient implements AsyncDisposable {
         if (unblocking !== undefined) await unblocking;
       }
     } finally {
-      clearTimeout(timer);
+      stopTimer?.();
       signal?.removeEventListener("abort", onAbort);
       if (blocker !== undefined) this.#giveBack(blocker);
     }

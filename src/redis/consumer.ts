@@ -124,6 +124,8 @@ export class Consumer<T> {
       this.#getsEntering--;
     }
     if (this.#getters.length === 0 && this.#buffer.length > 0) return this.#take();
+    // aborted while it was on its way in: a waiter would never hear of it
+    if (options?.signal?.aborted) throw options.signal.reason;
     const nowait = options?.timeout === 0;
     if (nowait && this.#getters.length > 0) throw new QueueEmpty();
     return new Promise<T>((resolve, reject) => {
@@ -174,8 +176,22 @@ export class Consumer<T> {
     this.#buffer.clear();
   }
 
+  /**
+   * The client is closing: the items kept for the next get were handed out on
+   * the server, yet nobody saw them. Returns how many, so the close can give
+   * them back to the head of the queue with the prefetched ones (R-3).
+   */
+  takeBackKept(): number {
+    const kept = this.#leftover.length;
+    this.#leftover.length = 0;
+    this.#takenNotDone -= Math.min(kept, this.#takenNotDone);
+    return kept;
+  }
+
   /** This client was reaped: others requeued what it held. */
   reset(): void {
+    // items kept for the next get were handed out before: requeued too, so stale here
+    this.#leftover.length = 0;
     this.#buffer.clear();
     // the next taskDone calls are for items handed out before: those were requeued
     this.#staleDone += this.#takenNotDone;

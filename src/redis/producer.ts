@@ -144,6 +144,8 @@ export class Producer<T> {
       this.#putNow(text);
       return;
     }
+    // aborted while it was on its way in: a waiter would never hear of it
+    if (options?.signal?.aborted) throw options.signal.reason;
     const nowait = options?.timeout === 0;
     if (nowait && this.#putters.length > 0) throw new QueueFull();
     return new Promise<void>((resolve, reject) => {
@@ -186,6 +188,9 @@ export class Producer<T> {
           this.#reserving = undefined;
           this.pump();
         });
+    } else if (this.#putters.length === 0 && this.#reserved > 0 && this.#reserving === undefined) {
+      // slots that came for puts which gave up meanwhile: they go back once the producer idles
+      this.#armIdle();
     }
   }
 

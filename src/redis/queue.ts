@@ -430,7 +430,10 @@ export class RedisQueue<T> implements QueueLike<T> {
     await Promise.allSettled([this.#consumer.inFlight, this.#producer.inFlight]);
     if (!this.#initialized) return;
     this.#consumer.dropPrefetched();
+    const kept = this.#consumer.takeBackKept();
     await this.flush().catch(() => {});
+    // items kept for the next get count as prefetched again, so the close requeues them
+    if (kept > 0) await this.#core.call(this.#meta, this.#base, "unreturn", kept);
     await this.#core.call(this.#meta, this.#base, "close");
   }
 

@@ -18,17 +18,23 @@
  *   prefetched (sum of `p:<client>`), `p:<client>` (the client's prefetched);
  * - `P:zero` list holding one token while unfinished is 0 (joiners block on it);
  * - `P:proc:<client>` items the client took and has not marked done, oldest
- *   first; its last `p:<client>` items are prefetched and still hold slots;
+ *   first; its last `p:<client>` items are prefetched and still hold slots
+ *   (`unreturn` makes the last handed-out ones prefetched again: items a
+ *   closing client kept for a get that never came);
  * - `P:wait:<client>` the item a blocked get just moved, until the client
  *   turns it into a prefetched one;
  * - `P:resv:<client>` slot tokens the client reserved for its next puts;
- * - `P:leases` sorted set: client id → lease end, in server milliseconds;
+ * - `P:leases` sorted set: client id → lease end, in server milliseconds; a
+ *   reaped client stays in it and is reaped again every lease (a blocked
+ *   command of a frozen client can still move something into its lists)
+ *   until it revives, closes, or is forgotten with its `P:reaped` entry;
  * - `P:reaped` sorted set: clients reaped while maybe alive → when; until such a
  *   client revives, its acknowledgements about requeued items are dropped.
  *
  * Semaphores and locks use `P:permits` (free permit tokens), `P:held:<client>`
  * (permits the client holds), `w:<client>` in `P:meta` (its blocked acquire
- * calls) and, for a lock, `P:fence` (the last token).
+ * calls), `o:<client>` in `P:meta` (permits the reaper gave back while the
+ * client may be alive: its next releases of that many are dropped) and, for a lock, `P:fence` (the last token).
  *
  * @module
  */
@@ -192,7 +198,7 @@ local function reap_queue(c, clean)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
-  if not clean then redis.call('ZADD', REAPED, now_ms(), c) end
+  if not clean then redis.call('ZADD', REAPED, 'NX', now_ms(), c) end
   return #back
 end
 
@@ -203,7 +209,14 @@ local function reap_permits(c, clean)
   redis.call('DEL', HELD)
   redis.call('HDEL', META, 'w:' .. c)
   redis.call('ZREM', LEASES, c)
-  if not clean then redis.call('ZADD', REAPED, now_ms(), c) else redis.call('ZREM', REAPED, c) end
+  if not clean then
+    redis.call('ZADD', REAPED, 'NX', now_ms(), c)
+    -- the client may be alive: its next n releases are about the permits given back here
+    if n > 0 then redis.call('HINCRBY', META, 'o:' .. c, n) end
+  else
+    redis.call('ZREM', REAPED, c)
+    redis.call('HDEL', META, 'o:' .. c)
+  end
   return n
 end
 
@@ -225,12 +238,21 @@ local function touch(lease)
   local added = redis.call('ZADD', LEASES, now + lease, cid)
   local flagged = 0
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
+  for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
+    redis.call('HDEL', META, 'o:' .. c)
+    -- reaped a day ago and never back: no longer watched
+    if c ~= cid then redis.call('ZREM', LEASES, c) end
+  end
   redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))
   local dead = redis.call('ZRANGEBYSCORE', LEASES, '-inf', '(' .. now)
   local reaped = 0
   for _, c in ipairs(dead) do
     if c ~= cid then
       reap(c, false)
+      -- A frozen client's connections stay open: a get, put or acquire it had blocked on
+      -- the server can still move an item, slot or permit into its lists. Watch it: it is
+      -- reaped again every lease until it revives, closes, or is forgotten.
+      redis.call('ZADD', LEASES, now + lease, c)
       reaped = reaped + 1
     end
   end
@@ -422,6 +444,34 @@ elseif op == 'batch' then
   local reply = {shut(), failed, reaped}
   for _, v in ipairs(moved) do reply[#reply + 1] = v end
   return reply
+elseif op == 'unreturn' then
+  -- the last n items this client handed out were never seen (kept for a next get that
+  -- will not come): they become prefetched again, so a clean close requeues them
+  local n = tonumber(ARGV[4])
+  local PF = 'p:' .. cid
+  if not alive() then return 0 end
+  if shut() == 2 then
+    -- shutdown(true) discards what is queued: these are discarded too, their tasks done
+    -- (the close that follows drops this client's processing list)
+    local k = math.min(n, num(redis.call('HGET', META, 'unfinished')))
+    add_unfinished(-k)
+    return k
+  end
+  local returned = redis.call('LLEN', K('proc:' .. cid)) - num(redis.call('HGET', META, PF))
+  local k = math.min(n, returned)
+  if k <= 0 then return 0 end
+  redis.call('HINCRBY', META, PF, k)
+  redis.call('HINCRBY', META, 'prefetched', k)
+  if bounded() then
+    -- they hold slots again: free ones first (the shutdown marker sits at the head), owed otherwise
+    local took = 0
+    while took < k and redis.call('LINDEX', SLOTS, -1) == '1' do
+      redis.call('RPOP', SLOTS)
+      took = took + 1
+    end
+    if took < k then redis.call('HINCRBY', META, 'debt', k - took) end
+  end
+  return k
 elseif op == 'shutdown' then
   local want = 1
   if ARGV[4] == '1' then want = 2 end
@@ -464,10 +514,15 @@ elseif op == 'info' then
 elseif op == 'release' then
   local n, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
   local PERMITS, HELD = K('permits'), K('held:' .. cid)
-  if redis.call('ZSCORE', REAPED, cid) ~= false then
-    -- the reaper already gave back what this client held
-    redis.call('ZREM', REAPED, cid)
-    return 0
+  -- releases of permits the reaper already gave back (this client looked dead) are dropped,
+  -- whether they arrive before or after the client took part again
+  local owed = math.min(n, num(redis.call('HGET', META, 'o:' .. cid)))
+  if owed > 0 then
+    if redis.call('HINCRBY', META, 'o:' .. cid, -owed) <= 0 then
+      redis.call('HDEL', META, 'o:' .. cid)
+    end
+    n = n - owed
+    if n == 0 then return 0 end
   end
   if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
     return redis.error_reply('LOCK release of a lock this client does not hold')
@@ -502,9 +557,25 @@ elseif op == 'waiting' then
   end
   return total
 elseif op == 'tryacquire' then
+  -- a client reaped while it looked dead and calling again takes part again first, so the
+  -- next reaping does not take back the permit it takes now (its older holds stay given back)
+  if redis.call('ZSCORE', REAPED, cid) ~= false then
+    redis.call('ZREM', REAPED, cid)
+    touch(tonumber(ARGV[4]))
+  end
   local v = redis.call('LMOVE', K('permits'), K('held:' .. cid), 'LEFT', 'RIGHT')
   if not v then return 0 end
   return 1
+elseif op == 'claim' then
+  -- a blocked acquire was handed a permit: 1 if this client still holds it, 0 if a reaping
+  -- (this client looked dead) gave it back, and then its release is not owed
+  if redis.call('ZSCORE', REAPED, cid) ~= false then
+    redis.call('ZREM', REAPED, cid)
+    touch(tonumber(ARGV[4]))
+  end
+  if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
+  if redis.call('HINCRBY', META, 'o:' .. cid, -1) <= 0 then redis.call('HDEL', META, 'o:' .. cid) end
+  return 0
 end
 return redis.error_reply('baton: unknown operation ' .. tostring(op))
 `;

@@ -197,9 +197,32 @@ export class RedisSemaphore {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
     await this.ready();
-    // a free permit means nobody waits: take it without blocking
-    if ((await this.#core.call(this.#meta, this.#base, "tryacquire")) === 1) return true;
-    if (options?.timeout === 0) return false;
+    const timeout = options?.timeout;
+    const deadline = timeout !== undefined && timeout !== Infinity
+      ? performance.now() + timeout
+      : undefined;
+    while (true) {
+      // a free permit means nobody waits: take it without blocking
+      const leaseMs = this.#core.leaseMs;
+      if ((await this.#core.call(this.#meta, this.#base, "tryacquire", leaseMs)) === 1) {
+        return true;
+      }
+      if (timeout === 0) return false;
+      const wait: WaitOptions = {};
+      if (options?.signal !== undefined) wait.signal = options.signal;
+      if (deadline !== undefined) {
+        const remaining = deadline - performance.now();
+        if (remaining <= 0) return false;
+        wait.timeout = remaining;
+      }
+      if (!(await this.#block(wait))) return false;
+      if ((await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) return true;
+      // the permit it was handed went back while this client looked dead (R-3): wait again
+    }
+  }
+
+  /** One blocked wait for a permit; `true` once one moved to this client. */
+  async #block(options: WaitOptions): Promise<boolean> {
     const core = this.#core;
     const count = (delta: number) =>
       core.call(this.#meta, this.#base, "waiting", delta).catch(() => {});

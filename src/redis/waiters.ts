@@ -23,6 +23,28 @@ export interface Putter extends Waiter<void> {
   readonly text: string;
 }
 
+/** Largest delay `setTimeout` takes; a longer one would fire at once. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * Calls `fire` once `ms` milliseconds have passed, never earlier: a delay
+ * beyond what `setTimeout` takes re-arms, and so does a timer that fired a
+ * little before its deadline. Returns the function that cancels it.
+ */
+export function startTimer(ms: number, fire: () => void): () => void {
+  const deadline = performance.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (delay: number) => {
+    timer = setTimeout(() => {
+      const remaining = deadline - performance.now();
+      if (remaining > 0) arm(remaining);
+      else fire();
+    }, Math.min(delay, MAX_TIMER_DELAY));
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
+
 /** A waiter in `queue` that leaves it on timeout or abort (calling `onLeave` once the line is empty). */
 export function makeWaiter<V>(
   queue: Deque<Waiter<V>>,
@@ -35,7 +57,7 @@ export function makeWaiter<V>(
 ): Waiter<V> {
   const timeout = options?.timeout;
   const signal = options?.signal;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopTimer: (() => void) | undefined;
   const leave = (reason: unknown) => {
     if (waiter.settled) return;
     queue.deleteLast(waiter);
@@ -49,12 +71,12 @@ export function makeWaiter<V>(
     nowait: timeout === 0,
     settled: false,
     cleanup: () => {
-      clearTimeout(timer);
+      stopTimer?.();
       signal?.removeEventListener("abort", onAbort);
     },
   });
   if (timeout !== undefined && timeout !== 0 && timeout !== Infinity) {
-    timer = setTimeout(() => leave(timedOut()), timeout);
+    stopTimer = startTimer(timeout, () => leave(timedOut()));
   }
   signal?.addEventListener("abort", onAbort, { once: true });
   return waiter;
