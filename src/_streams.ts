@@ -114,7 +114,9 @@ export function writableOf<T>(
   shutdown: (immediate: boolean) => unknown,
 ): WritableStream<T> {
   return new WritableStream<T>({
-    write: (item, controller) => abortable(put(item), controller.signal),
+    // `signal` is missing from some platforms' types (Node's) and, on old ones, at run time.
+    write: (item, controller) =>
+      abortable(put(item), (controller as { signal?: AbortSignal }).signal),
     close: async () => void await shutdown(false),
     abort: async () => void await shutdown(true),
   });
