@@ -143,6 +143,31 @@ Deno.test("Q-2: an item given back by a stopped pipe's read keeps its variant's 
   }
 });
 
+Deno.test("Q-5: an item given back by a stopped pipe's read that its storage refuses then stays at the head, never lost", async () => {
+  class Refusing extends Queue<number> {
+    refuse = false;
+    protected override storagePut(item: number): void {
+      if (this.refuse) throw new RangeError("this storage refuses it now");
+      super.storagePut(item);
+    }
+  }
+  const queue = new Refusing();
+  const stream = queue.toReadableStream();
+  const stop = new AbortController();
+  const piping = stream.pipeTo(new WritableStream(), { signal: stop.signal, preventCancel: true })
+    .catch(() => {});
+  await flush();
+  stop.abort();
+  await piping;
+  queue.refuse = true;
+  queue.putNowait(5); // handed to the pipe's read, never stored; coming back, the storage refuses it
+  queue.refuse = false;
+  queue.putNowait(1);
+  assertEquals(queue.qsize(), 2);
+  assertEquals([queue.getNowait(), queue.getNowait()], [5, 1]);
+  await stream.cancel();
+});
+
 Deno.test("Q-5: a remote queue's readable piped with preventCancel and stopped: a cancel after it loses nothing", async () => {
   // The same stream code serves remote (and Redis) queues, through their get().
   const jobs = new Queue<number>();
