@@ -16,6 +16,7 @@ import {
 import { connectRedis } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
 import { flush, track, withRemote } from "./_helpers.ts";
+import { ArrayStack } from "./fixtures/array_stack.ts";
 
 /**
  * Whether `promise` fulfils within a generous real time: a hang fails the
@@ -264,22 +265,6 @@ Deno.test("B-1: reset() inside the action releases no party of that trip, sync o
 // ---------------------------------------------------------------- Deno.inspect
 
 Deno.test("Q-2: Deno.inspect of a subclass with storage of its own shows its size, never a made-up item list", () => {
-  /** Newest first, in a plain array: the four storage hooks and nothing else overridden. */
-  class ArrayStack<T> extends Queue<T> {
-    declare private items: T[];
-    protected override storageInit(): void {
-      this.items = [];
-    }
-    protected override storageSize(): number {
-      return this.items.length;
-    }
-    protected override storagePut(item: T): void {
-      this.items.push(item);
-    }
-    protected override storageGet(): T {
-      return this.items.pop() as T;
-    }
-  }
   /** Storage of its own beside the base class's, which it never fills. */
   class SetQueue extends Queue<string> {
     #set = new Set<string>();

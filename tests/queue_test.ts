@@ -24,6 +24,7 @@ import {
 } from "../mod.ts";
 import * as queueModule from "../src/queues.ts";
 import { abortedSignal, flush, track, watchListeners, withFakeTime } from "./_helpers.ts";
+import { ArrayStack } from "./fixtures/array_stack.ts";
 
 interface Kind {
   name: string;
@@ -1478,22 +1479,6 @@ Deno.test("Deno.inspect shows a queue's size, maxsize, tasks, waiters and state"
 });
 
 Deno.test("Q-2/Q-9: a subclass that overrides only the four storage hooks works, shutdown(true) and inspect included", async () => {
-  /** Newest first, kept in a plain array: storage of its own, nothing else overridden. */
-  class ArrayStack<T> extends Queue<T> {
-    declare private items: T[];
-    protected override storageInit(): void {
-      this.items = [];
-    }
-    protected override storageSize(): number {
-      return this.items.length;
-    }
-    protected override storagePut(item: T): void {
-      this.items.push(item);
-    }
-    protected override storageGet(): T {
-      return this.items.pop() as T;
-    }
-  }
   const stack = new ArrayStack<number>(3);
   stack.putNowait(1);
   stack.putNowait(2);

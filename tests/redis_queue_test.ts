@@ -8,28 +8,9 @@ import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Redis } from "ioredis";
 import { Queue, QueueEmpty, QueueFull, QueueShutDown } from "@baton/baton";
 import type { QueueLike, RemoteEvent, RemoteLock, RemoteQueue } from "@baton/baton/worker";
-import { type Codec, connectRedis, type RedisClient } from "@baton/baton/redis";
+import { type Codec, connectRedis } from "@baton/baton/redis";
 import { infoField, startRedisServer, until, withRedisServer } from "./fixtures/redis_server.ts";
-
-/** Runs `fn` with `count` clients of one fresh server; closes them all. */
-function withClients(
-  count: number,
-  fn: (clients: RedisClient[], path: string) => Promise<void>,
-  leaseMs?: number,
-): () => Promise<void> {
-  return () =>
-    withRedisServer(async (path) => {
-      const clients: RedisClient[] = [];
-      try {
-        for (let i = 0; i < count; i++) {
-          clients.push(await connectRedis({ path }, leaseMs === undefined ? {} : { leaseMs }));
-        }
-        await fn(clients, path);
-      } finally {
-        await Promise.all(clients.map((client) => client.close()));
-      }
-    });
-}
+import { withClients } from "./fixtures/redis_clients.ts";
 
 async function drain(queue: QueueLike<number>): Promise<number[]> {
   const seen: number[] = [];

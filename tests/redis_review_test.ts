@@ -5,28 +5,10 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { QueueFull } from "@baton/baton/errors";
-import { connectRedis, type RedisClient } from "@baton/baton/redis";
+import { connectRedis } from "@baton/baton/redis";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
-import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
-
-function withClients(
-  count: number,
-  fn: (clients: RedisClient[], path: string) => Promise<void>,
-  leaseMs?: number,
-): () => Promise<void> {
-  return () =>
-    withRedisServer(async (path) => {
-      const clients: RedisClient[] = [];
-      try {
-        for (let i = 0; i < count; i++) {
-          clients.push(await connectRedis({ path }, leaseMs === undefined ? {} : { leaseMs }));
-        }
-        await fn(clients, path);
-      } finally {
-        await Promise.all(clients.map((client) => client.close()));
-      }
-    });
-}
+import { infoField, until } from "./fixtures/redis_server.ts";
+import { withClients } from "./fixtures/redis_clients.ts";
 
 Deno.test(
   "R-5: a timeout beyond 2^31 - 1 ms does not fire early: every wait is still pending when its signal ends it",

@@ -5,25 +5,9 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import type { RemoteSemaphore } from "@baton/baton/worker";
-import { connectRedis, type RedisClient } from "@baton/baton/redis";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
-import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
-
-function withClients(
-  count: number,
-  fn: (clients: RedisClient[], path: string) => Promise<void>,
-): () => Promise<void> {
-  return () =>
-    withRedisServer(async (path) => {
-      const clients: RedisClient[] = [];
-      try {
-        for (let i = 0; i < count; i++) clients.push(await connectRedis({ path }));
-        await fn(clients, path);
-      } finally {
-        await Promise.all(clients.map((client) => client.close()));
-      }
-    });
-}
+import { infoField, until } from "./fixtures/redis_server.ts";
+import { withClients } from "./fixtures/redis_clients.ts";
 
 Deno.test(
   "R-1: an event set on one client wakes every waiter on every client (E-1)",
