@@ -55,7 +55,12 @@ async function stream(
   }
 }
 
-Deno.test("W-2: a producer on a MessagePort that runs out of credit offers a shared credit counter; the owner sends credit frames only to answer a producer that waits, and every item arrives once, in order", async () => {
+/**
+ * A producer on a MessagePort streams 3000 items through `Queue(50)`: it
+ * offers the counter once, with a blocked ask, and from then on the owner
+ * sends credit frames only to answer a producer that waits.
+ */
+async function counterCarriesGrants(): Promise<void> {
   const { port1, port2 } = new MessageChannel();
   // Both sides' envelopes, in the order they were posted.
   const posted: { from: "owner" | "producer"; frames: AnyFrame[] }[] = [];
@@ -99,6 +104,50 @@ Deno.test("W-2: a producer on a MessagePort that runs out of credit offers a sha
   } finally {
     port1.close();
     port2.close();
+  }
+}
+
+Deno.test("W-2: a producer on a MessagePort that runs out of credit offers a shared credit counter; the owner sends credit frames only to answer a producer that waits, and every item arrives once, in order", async () => {
+  await counterCarriesGrants();
+});
+
+Deno.test("W-2: the owner notifies the shared counter after each grant it adds there, so a put that sleeps on it wakes then, not at the end of its watch", async () => {
+  const atomics = Atomics as unknown as Record<"add" | "notify", (...args: unknown[]) => number>;
+  const { add, notify } = atomics;
+  // Grants and notifications on a counter of one Int32 of shared memory: the offered counter.
+  const calls: string[] = [];
+  const onCounter = (array: unknown) =>
+    array instanceof Int32Array && array.length === 1 &&
+    array.buffer instanceof SharedArrayBuffer;
+  atomics.add = (...args) => {
+    if (onCounter(args[0])) calls.push("add");
+    return add.apply(Atomics, args);
+  };
+  atomics.notify = (...args) => {
+    if (onCounter(args[0])) calls.push("notify");
+    return notify.apply(Atomics, args);
+  };
+  try {
+    await counterCarriesGrants();
+  } finally {
+    atomics.add = add;
+    atomics.notify = notify;
+  }
+  assert(calls.length > 0, "grants went through the counter");
+  for (let i = 0; i < calls.length; i += 2) {
+    assertEquals([calls[i], calls[i + 1]], ["add", "notify"], `call ${i} of ${calls.length}`);
+  }
+});
+
+Deno.test("W-2: where the platform has no Atomics.waitAsync, a put out of credit polls the shared counter instead, with the same grants and every item once, in order", async () => {
+  const atomics = Atomics as { waitAsync?: unknown };
+  const waitAsync = atomics.waitAsync;
+  assert(typeof waitAsync === "function", "Deno has Atomics.waitAsync");
+  delete atomics.waitAsync;
+  try {
+    await counterCarriesGrants();
+  } finally {
+    atomics.waitAsync = waitAsync;
   }
 });
 

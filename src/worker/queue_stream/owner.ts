@@ -236,6 +236,7 @@ export class QueueTap<T = unknown> {
   #grant(count: number): void {
     if (this.#shared !== undefined && !this.#parked) {
       Atomics.add(this.#shared, 0, count);
+      Atomics.notify(this.#shared, 0); // wakes a put that watches it (a no-op when none does)
       return;
     }
     this.#parked = false;
