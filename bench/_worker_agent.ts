@@ -74,12 +74,19 @@ export type Command =
     kind: Kind;
     warm?: WarmShare | undefined;
   }
-  /** Counts raw items until `n` arrived, or until `end` (no `n`); `credit` confirms each message. */
+  /**
+   * Counts raw items until `n` arrived, or until `end` (no `n`); `credit`
+   * confirms each message. With `loop` (and `n`), the messages' items are
+   * taken one `await` at a time by that loop, as users take a queue's items:
+   * the cost of the consumer's own loop, on raw messages (with `credit`, a
+   * message is confirmed once the loop took its last item).
+   */
   | {
     cmd: "raw-consume";
     port?: MessagePort;
     n?: number;
     credit?: boolean;
+    loop?: Loop;
     warm?: WarmUp | undefined;
   }
   /** `await q.put(x)` through `connect` (on `port`, else `self`); with `shutdown`, then `shutdown()`. */
@@ -321,11 +328,92 @@ class WarmCount {
   }
 }
 
+/**
+ * Raw messages' items, taken one `await` at a time: the least a queue's
+ * consumer loop can cost on top of the messages (an array read and a settled
+ * promise per item, no queue). It ends after `total` items.
+ */
+class AwaitedItems {
+  #batches: unknown[][] = [];
+  #index = 0;
+  #left: number;
+  #waiting: ((value: unknown) => void) | undefined;
+  /** Called with a message's item count once the loop took its last item. */
+  readonly #taken: ((count: number) => void) | undefined;
+
+  constructor(total: number, taken?: (count: number) => void) {
+    this.#left = total;
+    this.#taken = taken;
+  }
+
+  /** A message's items arrive. */
+  add(items: unknown[]): void {
+    this.#batches.push(items);
+    const waiting = this.#waiting;
+    if (waiting === undefined) return;
+    this.#waiting = undefined;
+    waiting(this.#next());
+  }
+
+  #next(): unknown {
+    const batch = this.#batches[0]!;
+    const value = batch[this.#index++];
+    if (this.#index === batch.length) {
+      this.#batches.shift();
+      this.#index = 0;
+      this.#taken?.(batch.length);
+    }
+    this.#left--;
+    return value;
+  }
+
+  get(): Promise<unknown> {
+    if (this.#batches.length > 0) return Promise.resolve(this.#next());
+    return new Promise((resolve) => this.#waiting = resolve);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    return {
+      next: (): Promise<IteratorResult<unknown>> => {
+        if (this.#left === 0) return Promise.resolve({ value: undefined, done: true });
+        if (this.#batches.length > 0) return Promise.resolve({ value: this.#next(), done: false });
+        return new Promise((resolve) => this.#waiting = (value) => resolve({ value, done: false }));
+      },
+    };
+  }
+}
+
+/** Raw messages taken by a queue consumer's loop (`loop`): see {@linkcode AwaitedItems}. */
+function rawAwaitConsume(
+  command: Extract<Command, { cmd: "raw-consume" }>,
+  loop: Loop,
+  now: () => number,
+  ready: () => void,
+): Promise<Consumed> {
+  const { port, n, credit } = command;
+  if (n === undefined) throw new Error("a raw consumer's loop needs its item count");
+  const source = port ?? self;
+  const warm = command.warm && new WarmCount(command.warm);
+  // Under a bound, a message's slots free once the loop took its items, as a queue's would.
+  const confirm = credit ? (count: number) => source.postMessage(count) : undefined;
+  const items = new AwaitedItems(n + (warm ? warm.items : 0), confirm);
+  source.addEventListener(
+    "message",
+    ((message: MessageEvent) => {
+      if (Array.isArray(message.data)) items.add(message.data);
+    }) as EventListener,
+  );
+  port?.start();
+  ready();
+  return consume(items, loop, n, now, warm || undefined);
+}
+
 function rawConsume(
   command: Extract<Command, { cmd: "raw-consume" }>,
   now: () => number,
   ready: () => void,
 ): Promise<Consumed> {
+  if (command.loop !== undefined) return rawAwaitConsume(command, command.loop, now, ready);
   const { port, n, credit } = command;
   const source = port ?? self;
   const warm = command.warm && new WarmCount(command.warm);
@@ -402,7 +490,7 @@ async function putItems(queue: QueueLike<unknown>, first: number, n: number, kin
  * in a program that has run for a while.
  */
 async function consume(
-  queue: QueueLike<unknown>,
+  queue: Pick<QueueLike<unknown>, "get" | typeof Symbol.asyncIterator>,
   loop: Loop,
   n: number | undefined,
   now: () => number,

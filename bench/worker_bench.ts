@@ -18,6 +18,13 @@
  *   (the baseline), and at most 1000 items unconfirmed (250 per message,
  *   the consumer's confirmations forwarded back by the main thread: the
  *   bound of a `Queue(1000)` on this route, without a queue).
+ * - the consumer's own loop, on both routes: raw, 100 per message, its items
+ *   taken one `await` at a time by the same two loops from a trivial
+ *   in-worker buffer (no queue: an array read and a settled promise per
+ *   item), unbounded and with at most 1000 items untaken (250 per message,
+ *   confirmed once the loop took a message's last item). What any queue
+ *   whose consumer awaits each item can reach; each baton row is also
+ *   printed against it.
  * - 4 × 4: four producer and four consumer workers on one `Queue(1000)` in
  *   the main thread (`for await`, numbers); raw: 100 per message, forwarded
  *   by the main thread to the consumers in turn.
@@ -289,11 +296,17 @@ async function goWarm(
 }
 
 /** One hop, raw: producer worker → consumer worker on a MessagePort. */
-function rawOneHop(kind: Kind, batch: number, items: number, warm: number): Promise<Measured> {
+function rawOneHop(
+  kind: Kind,
+  batch: number,
+  items: number,
+  warm: number,
+  loop?: Loop,
+): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
     await consumer!.start(
-      { cmd: "raw-consume", port: port2, n: items, warm: warmUp(warm) },
+      { cmd: "raw-consume", port: port2, n: items, warm: warmUp(warm), ...(loop && { loop }) },
       [port2],
     );
     await producer!.start(
@@ -314,11 +327,23 @@ function rawOneHop(kind: Kind, batch: number, items: number, warm: number): Prom
 }
 
 /** One hop, raw, under the bound of a Queue(1000): the ceiling of any bounded queue. */
-function rawOneHopBounded(kind: Kind, items: number, warm: number): Promise<Measured> {
+function rawOneHopBounded(
+  kind: Kind,
+  items: number,
+  warm: number,
+  loop?: Loop,
+): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     const { port1, port2 } = new MessageChannel();
     await consumer!.start(
-      { cmd: "raw-consume", port: port2, n: items, credit: true, warm: warmUp(warm) },
+      {
+        cmd: "raw-consume",
+        port: port2,
+        n: items,
+        credit: true,
+        warm: warmUp(warm),
+        ...(loop && { loop }),
+      },
       [port2],
     );
     await producer!.start(
@@ -365,7 +390,8 @@ function batonOneHop(kind: Kind, loop: Loop, items: number, warm: number): Promi
 /**
  * Raw, through the main thread: `producers` post 100 items per message to
  * the main thread, which forwards each message to the next consumer in turn
- * and, once every producer is done, tells the consumers to end.
+ * and, once every producer is done, tells the consumers to end. With
+ * `loop` (one consumer), the consumer takes the items with that loop.
  */
 function rawForwarded(
   kind: Kind,
@@ -373,6 +399,7 @@ function rawForwarded(
   consumers: number,
   items: number,
   warm: number,
+  loop?: Loop,
 ): Promise<Measured> {
   const names = [...label("producer", producers), ...label("consumer", consumers)];
   return withAgents(names, async (agents) => {
@@ -388,7 +415,7 @@ function rawForwarded(
     }
     // One consumer knows its count; several end when told.
     const command: Command = consumers === 1
-      ? { cmd: "raw-consume", n: items, warm: warmUp(warm) }
+      ? { cmd: "raw-consume", n: items, warm: warmUp(warm), ...(loop && { loop }) }
       : { cmd: "raw-consume", warm: warmUp(warm) };
     await Promise.all(sinks.map((sink) => sink.start(command)));
     await Promise.all(
@@ -418,7 +445,12 @@ function rawForwarded(
  * the consumer and the consumer's confirmations back to the producer. The
  * ceiling of any bounded queue on this route.
  */
-function rawForwardedBounded(kind: Kind, items: number, warm: number): Promise<Measured> {
+function rawForwardedBounded(
+  kind: Kind,
+  items: number,
+  warm: number,
+  loop?: Loop,
+): Promise<Measured> {
   return withAgents(["producer", "consumer"], async ([producer, consumer]) => {
     producer!.worker.addEventListener("message", (event: MessageEvent) => {
       if (Array.isArray(event.data)) consumer!.worker.postMessage(event.data);
@@ -426,7 +458,13 @@ function rawForwardedBounded(kind: Kind, items: number, warm: number): Promise<M
     consumer!.worker.addEventListener("message", (event: MessageEvent) => {
       if (typeof event.data === "number") producer!.worker.postMessage(event.data);
     });
-    await consumer!.start({ cmd: "raw-consume", n: items, credit: true, warm: warmUp(warm) });
+    await consumer!.start({
+      cmd: "raw-consume",
+      n: items,
+      credit: true,
+      warm: warmUp(warm),
+      ...(loop && { loop }),
+    });
     await producer!.start({
       cmd: "raw-bounded-produce",
       n: items,
@@ -583,6 +621,21 @@ for (const kind of ["numbers", "objects"] as const) {
   add(`${kind} raw 1`, (items, warm) => rawOneHop(kind, 1, items, warm), ONE_PER_MESSAGE_SCALE);
   add(`${kind} raw 100`, (items, warm) => rawOneHop(kind, 100, items, warm));
   add(`${kind} raw bounded`, (items, warm) => rawOneHopBounded(kind, items, warm));
+  for (const loop of ["for-await", "get"] as const) {
+    add(`${kind} raw loop ${loop}`, (items, warm) => rawOneHop(kind, 100, items, warm, loop));
+    add(
+      `${kind} raw forwarded loop ${loop}`,
+      (items, warm) => rawForwarded(kind, 1, 1, items, warm, loop),
+    );
+    add(
+      `${kind} raw bounded loop ${loop}`,
+      (items, warm) => rawOneHopBounded(kind, items, warm, loop),
+    );
+    add(
+      `${kind} raw bounded forwarded loop ${loop}`,
+      (items, warm) => rawForwardedBounded(kind, items, warm, loop),
+    );
+  }
   add(
     `${kind} one hop for-await`,
     (items, warm) => batonOneHop(kind, "for-await", items, warm),
@@ -677,6 +730,35 @@ for (const kind of ["numbers", "objects"] as const) {
     direct,
     `${kind} raw 100`,
   );
+  for (const [loop, shown] of [["for-await", "`for await`"], ["get", "`while (n--) await`"]]) {
+    // The consumer's own loop on raw messages, without and with the bound: what a Queue(1000)
+    // taken one `await` at a time can reach; baton against the bounded one.
+    const routes = [["one hop", "raw", direct], ["two hops", "raw forwarded", forwarded]] as const;
+    for (const [route, prefix, raw] of routes) {
+      const base = prefix === "raw" ? `${kind} raw 100` : `${kind} raw forwarded`;
+      throughputRow(
+        `${kind}, ${route}: raw, 100 per message, taken one at a time by ${shown} (no queue)`,
+        `${kind} ${prefix} loop ${loop}`,
+        raw,
+        base,
+      );
+      const bounded = prefix === "raw"
+        ? `${kind} raw bounded loop ${loop}`
+        : `${kind} raw bounded forwarded loop ${loop}`;
+      throughputRow(
+        `${kind}, ${route}: raw, at most 1000 untaken (250 per message), taken by ${shown} (no queue)`,
+        bounded,
+        raw,
+        base,
+      );
+      throughputRow(
+        `${kind}, ${route}: baton ${shown}, against raw under the same bound and loop`,
+        `${kind} ${route} ${loop}`,
+        `raw, at most 1000 untaken, taken by ${shown}`,
+        bounded,
+      );
+    }
+  }
   throughputRow(
     `${kind}, one hop: raw, at most 1000 unconfirmed (250 per message)`,
     `${kind} raw bounded`,
