@@ -27,6 +27,7 @@
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
 import { inspectView } from "./_inspect.ts";
 import { type Held, held, holdTimeout } from "./_held.ts";
+import { grantSemaphoreAccess } from "./_semaphore_access.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
 export type { Held } from "./_held.ts";
@@ -73,6 +74,11 @@ export class Semaphore {
   #value: number;
   #waiters = new WaitList<boolean>({ onTimeout: () => false });
 
+  /** The worker layer's door; a pure field, not a static block, so bundlers can drop an unused Semaphore. */
+  static #door = /* @__PURE__ */ grantSemaphoreAccess((semaphore, options, onTaken) =>
+    semaphore.#acquire(options, onTaken)
+  );
+
   /**
    * Makes a semaphore.
    *
@@ -114,6 +120,11 @@ export class Semaphore {
    * ```
    */
   acquire(options?: WaitOptions): Promise<boolean> {
+    return this.#acquire(options, undefined);
+  }
+
+  /** `acquire`, calling `onTaken` in the step that takes the permit (see `_semaphore_access.ts`). */
+  #acquire(options: WaitOptions | undefined, onTaken: (() => void) | undefined): Promise<boolean> {
     if (options !== undefined) {
       const error = checkWaitOptions(options);
       if (error !== undefined) return Promise.reject(error);
@@ -121,9 +132,16 @@ export class Semaphore {
     // Permits go straight to waiters, so a free permit means nobody waits.
     if (this.#value > 0) {
       this.#value--;
+      onTaken?.();
       return Promise.resolve(true);
     }
-    return this.#waiters.wait(options, undefined);
+    if (onTaken === undefined) return this.#waiters.wait(options, undefined);
+    return new Promise<boolean>((resolve, reject) => {
+      this.#waiters.enqueue(options, undefined, (taken) => {
+        if (taken) onTaken(); // handed over by a release, not a timeout's false
+        resolve(taken);
+      }, reject);
+    });
   }
 
   /**
