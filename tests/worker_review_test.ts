@@ -441,3 +441,40 @@ Deno.test("W-9: a permit handed to a link's acquire in the turn its link closes 
     assertEquals(reported.length, 1);
   }, { onError: (error) => reported.push(error) });
 });
+
+Deno.test("S-1/W-7: a remote release that would raise a Semaphore above Number.MAX_SAFE_INTEGER rejects RangeError and changes nothing", async () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const semaphore = new Semaphore(MAX - 1);
+  const bounded = new BoundedSemaphore(MAX);
+  await withRemote({ semaphore, bounded }, async (remote) => {
+    await assertRejects(() => remote.semaphore.release(2), RangeError, "MAX_SAFE_INTEGER");
+    await assertRejects(() => remote.semaphore.release(2 ** 60), RangeError, "MAX_SAFE_INTEGER");
+    assertEquals(semaphore.value, MAX - 1);
+    await remote.semaphore.release();
+    assertEquals(await remote.semaphore.value, MAX);
+    assertEquals(await remote.bounded.acquire(), true);
+    await assertRejects(() => remote.bounded.release(2 ** 60), RangeError);
+    await remote.bounded.release();
+    assertEquals(bounded.value, MAX);
+  });
+});
+
+Deno.test("S-1/W-9: a link that closes holding permits of a Semaphore raised to Number.MAX_SAFE_INTEGER meanwhile does not throw, and reports what it could not give back", async () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const reported: unknown[] = [];
+  const semaphore = new Semaphore(MAX);
+  const lock = new Lock();
+  await withRemote({ semaphore, lock }, async (remote, link) => {
+    assertEquals(await remote.semaphore.acquire(), true);
+    assertEquals(await remote.semaphore.acquire(), true);
+    assertEquals(await remote.lock.acquire(), true);
+    semaphore.release(); // room for one of the link's two permits only
+    link.close(); // must not throw, and the lock is released all the same
+    assertEquals(semaphore.value, MAX);
+    assertEquals(lock.locked(), false);
+    assertEquals(reported.length, 2);
+    const message = reported.map((error) => (error as Error).message).join("\n");
+    assertStringIncludes(message, "1 permit(s) of Semaphore");
+    assertStringIncludes(message, "MAX_SAFE_INTEGER");
+  }, { onError: (error) => reported.push(error) });
+});

@@ -289,8 +289,16 @@ function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
       // Permits have no owner: another holder may have given this link's back already, and a
       // BoundedSemaphore takes back only what is out (W-9: what is still held, never more).
       if (s instanceof BoundedSemaphore) permits = Math.min(permits, s.initialValue - s.value);
+      // A plain Semaphore raised meanwhile to Number.MAX_SAFE_INTEGER takes no more (S-1): the
+      // close gives back what fits, never throws, and says what it could not give back.
+      const room = Number.MAX_SAFE_INTEGER - s.value + s.waiting;
+      const dropped = permits > room ? permits - room : 0;
+      permits -= dropped;
+      if (permits > 0) s.release(permits);
+      if (dropped > 0) {
+        return `${permits} permit(s) of ${kind} (${dropped} more not given back: its value is at Number.MAX_SAFE_INTEGER)`;
+      }
       if (permits === 0) return undefined;
-      s.release(permits);
       return `${permits} permit(s) of ${kind}`;
     },
     face: (caller, entry) => {
