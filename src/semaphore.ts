@@ -89,7 +89,7 @@ export class Semaphore {
 
   /** The worker layer's door; a pure field, not a static block, so bundlers can drop an unused Semaphore. */
   static #door = /* @__PURE__ */ grantSemaphoreAccess((semaphore, options, onTaken) =>
-    semaphore.#acquire(options, onTaken)
+    semaphore.#acquireCounted(options, onTaken)
   );
 
   /**
@@ -134,11 +134,6 @@ export class Semaphore {
    * ```
    */
   acquire(options?: WaitOptions): Promise<boolean> {
-    return this.#acquire(options, undefined);
-  }
-
-  /** `acquire`, calling `onTaken` in the step that takes the permit (see `_semaphore_access.ts`). */
-  #acquire(options: WaitOptions | undefined, onTaken: (() => void) | undefined): Promise<boolean> {
     if (options !== undefined) {
       const error = checkWaitOptions(options);
       if (error !== undefined) return Promise.reject(error);
@@ -146,10 +141,25 @@ export class Semaphore {
     // Permits go straight to waiters, so a free permit means nobody waits.
     if (this.#value > 0) {
       this.#value--;
-      onTaken?.();
       return Promise.resolve(true);
     }
-    if (onTaken === undefined) return this.#waiters.wait(options, undefined);
+    return this.#waiters.wait(options, undefined);
+  }
+
+  /**
+   * `acquire`, calling `onTaken` in the step that takes the permit (see
+   * `_semaphore_access.ts`); kept apart so the public one stays as lean.
+   */
+  #acquireCounted(options: WaitOptions | undefined, onTaken: () => void): Promise<boolean> {
+    if (options !== undefined) {
+      const error = checkWaitOptions(options);
+      if (error !== undefined) return Promise.reject(error);
+    }
+    if (this.#value > 0) {
+      this.#value--;
+      onTaken();
+      return Promise.resolve(true);
+    }
     return new Promise<boolean>((resolve, reject) => {
       this.#waiters.enqueue(options, undefined, (taken) => {
         if (taken) onTaken(); // handed over by a release, not a timeout's false
