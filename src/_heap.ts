@@ -138,6 +138,38 @@ export class Heap<T> {
     return top;
   }
 
+  /**
+   * The first `limit` items in the order `pop` would return them, without
+   * changing the heap (for the inspect view). Walks the heap from the root,
+   * always taking the smallest of the nodes whose parent was taken: about
+   * `limit²` comparisons, meant for a small `limit`. Throws what `compare`
+   * throws; the heap is unchanged either way.
+   */
+  firstInOrder(limit: number): T[] {
+    const items = this.#items;
+    const seqs = this.#seqs;
+    const first: T[] = [];
+    const frontier: number[] = items.length > 0 ? [0] : [];
+    while (first.length < limit && frontier.length > 0) {
+      let best = 0;
+      for (let i = 1; i < frontier.length; i++) {
+        const a = frontier[i] as number;
+        const b = frontier[best] as number;
+        if (this.#less(items[a] as T, seqs[a] as number, items[b] as T, seqs[b] as number)) {
+          best = i;
+        }
+      }
+      const index = frontier[best] as number;
+      frontier[best] = frontier[frontier.length - 1] as number;
+      frontier.pop();
+      first.push(items[index] as T);
+      for (const child of [2 * index + 1, 2 * index + 2]) {
+        if (child < items.length) frontier.push(child);
+      }
+    }
+    return first;
+  }
+
   /** Items in heap order (not sorted). */
   [Symbol.iterator](): IterableIterator<T> {
     return this.#items[Symbol.iterator]();

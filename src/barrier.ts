@@ -43,6 +43,17 @@ export interface BarrierOptions {
    * `abort()` or `reset()`, every party of its trip rejects with
    * `BrokenBarrierError`, the last one included.
    *
+   * It must not wait on its own barrier: a `wait()` called while it runs
+   * (the synchronous part of an async action included) rejects with an
+   * `Error` saying so and changes nothing, instead of tripping the barrier
+   * again inside itself. The trip goes on unless the action passes that
+   * error on (throws it, or returns or awaits the rejected wait), which
+   * breaks the barrier as any failing action does. A `wait()` an async
+   * action makes after its first `await` cannot be told from another
+   * task's: it belongs to the next trip, which the parties of this trip
+   * cannot join while they wait for the action, so it waits for parties
+   * from elsewhere.
+   *
    * It may be async: when it returns a promise (any thenable), the parties
    * are released only once it fulfils, and a rejection breaks the barrier
    * as a throw does. Meanwhile every party of the trip counts in
@@ -114,6 +125,8 @@ export class Barrier {
    * one's action still runs.
    */
   #trips = new Set<Trip>();
+  /** Whether the action's synchronous part runs now: a `wait` then comes from the action itself. */
+  #inAction = false;
 
   /**
    * Makes a barrier.
@@ -203,6 +216,8 @@ export class Barrier {
    * @throws {BrokenBarrierError} when the barrier is or becomes broken, or
    *   the timeout ran out (which breaks it).
    * @throws {RangeError} for a negative or `NaN` timeout.
+   * @throws {Error} when called from the barrier's own action (nothing
+   *   changes then).
    *
    * @example
    * ```ts
@@ -213,6 +228,15 @@ export class Barrier {
    * ```
    */
   wait(options?: WaitOptions): Promise<number> {
+    // The action runs before its own trip's parties go on: a wait there could only trip the
+    // barrier again inside itself (endless recursion) or wait for a trip that cannot come.
+    if (this.#inAction) {
+      return Promise.reject(
+        new Error(
+          "Barrier.wait() called from its own action: the action runs before the parties of its trip go on, so it cannot wait on the barrier",
+        ),
+      );
+    }
     if (this.#broken) return Promise.reject(new BrokenBarrierError());
     const error = checkWaitOptions(options);
     if (error !== undefined) return Promise.reject(error);
@@ -229,11 +253,14 @@ export class Barrier {
     let outcome: unknown;
     if (this.#action !== undefined) {
       const generation = this.#generation;
+      this.#inAction = true;
       try {
         outcome = this.#action();
       } catch (actionError) {
         this.#break();
         return Promise.reject(actionError);
+      } finally {
+        this.#inAction = false;
       }
       // The action itself broke the barrier (abort()) or reset it, which rejected the other
       // parties of this trip: the last one does not go on alone.

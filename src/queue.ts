@@ -359,16 +359,12 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
 
   #view(): object {
     const view = this.#engine.view();
-    const stored = storedItems(this, this.#fifo, this.storageSize());
+    // Items given back are served first, then storage: the first ones `get()` would return.
+    const returned = (this.#engine.ledger.returned ?? []).map((taken) => taken.item);
+    const stored = storedItems(this, this.#fifo, this.storageSize(), VIEW_ITEMS - returned.length);
     // Storage of a subclass's own: its items are unknown here, so the view shows its size only.
     if (stored === undefined) return view;
-    return {
-      ...view,
-      items: [
-        ...(this.#engine.ledger.returned ?? []).map((taken) => taken.item),
-        ...stored,
-      ].slice(0, 10),
-    };
+    return { ...view, items: [...returned, ...stored].slice(0, VIEW_ITEMS) };
   }
 
   /** The worker layer's door; a pure field, not a static block, so bundlers can drop an unused Queue. */
@@ -469,15 +465,21 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   }
 }
 
+/** How many items the inspect view lists, the first ones `get()` would return. */
+const VIEW_ITEMS = 10;
+
 /**
- * The stored items of the built-in variants, for the inspect view;
- * `undefined` for a subclass with storage of its own (the built-in storage
- * is missing, or does not hold the `size` items its hooks report).
+ * The stored items of the built-in variants, for the inspect view, in the
+ * order `get()` takes them (of a heap, the first `limit` only); `undefined`
+ * for a subclass with storage of its own (the built-in storage is missing,
+ * or does not hold the `size` items its hooks report), and for a heap whose
+ * `compare` throws now.
  */
 function storedItems<T>(
   queue: Queue<T>,
   fifo: Deque<T> | undefined,
   size: number,
+  limit: number,
 ): Iterable<T> | undefined {
   // The variants' storage fields are TypeScript-private, read here for the view
   // only, by shape: their modules import this one, so this one cannot import them.
@@ -488,7 +490,14 @@ function storedItems<T>(
   }
   if (variant.heap instanceof Heap) {
     const heap = variant.heap as Heap<T>;
-    return heap.length === size ? heap : undefined;
+    if (heap.length !== size) return undefined;
+    // In the order get() pops them, not the heap's array order; a view must not throw, so a
+    // compare that throws now leaves the view with the size only.
+    try {
+      return heap.firstInOrder(limit);
+    } catch {
+      return undefined;
+    }
   }
   return fifo !== undefined && fifo.length === size ? fifo : undefined;
 }

@@ -27,9 +27,13 @@
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
 import { inspectView } from "./_inspect.ts";
 import { type Held, held, holdTimeout } from "./_held.ts";
+import { grantSemaphoreAccess } from "./_semaphore_access.ts";
 
 export type { WaitOptions } from "./_waiters.ts";
 export type { Held } from "./_held.ts";
+
+// Counts are exact only up to Number.MAX_SAFE_INTEGER: above it, a release could add nothing.
+const MAX = Number.MAX_SAFE_INTEGER;
 
 function checkValue(value: unknown): number {
   if (typeof value !== "number") {
@@ -38,12 +42,22 @@ function checkValue(value: unknown): number {
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(`semaphore value must be a non-negative integer, received ${value}`);
   }
+  if (value > MAX) {
+    throw new RangeError(
+      `semaphore value must be at most Number.MAX_SAFE_INTEGER (${MAX}), received ${value}`,
+    );
+  }
   return value;
 }
 
 function checkCount(n: unknown): number {
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
     throw new RangeError(`release(n) takes an integer n >= 1, received ${describe(n)}`);
+  }
+  if (n > MAX) {
+    throw new RangeError(
+      `release(n) takes n up to Number.MAX_SAFE_INTEGER (${MAX}), received ${n}`,
+    );
   }
   return n;
 }
@@ -73,11 +87,17 @@ export class Semaphore {
   #value: number;
   #waiters = new WaitList<boolean>({ onTimeout: () => false });
 
+  /** The worker layer's door; a pure field, not a static block, so bundlers can drop an unused Semaphore. */
+  static #door = /* @__PURE__ */ grantSemaphoreAccess((semaphore, options, onTaken) =>
+    semaphore.#acquireCounted(options, onTaken)
+  );
+
   /**
    * Makes a semaphore.
    *
    * @param value The initial number of permits.
-   * @throws {RangeError} when `value` is negative or not an integer.
+   * @throws {RangeError} when `value` is negative, not an integer, or above
+   *   `Number.MAX_SAFE_INTEGER` (where counts stop being exact).
    */
   constructor(value = 1) {
     this.#value = checkValue(value);
@@ -127,6 +147,28 @@ export class Semaphore {
   }
 
   /**
+   * `acquire`, calling `onTaken` in the step that takes the permit (see
+   * `_semaphore_access.ts`); kept apart so the public one stays as lean.
+   */
+  #acquireCounted(options: WaitOptions | undefined, onTaken: () => void): Promise<boolean> {
+    if (options !== undefined) {
+      const error = checkWaitOptions(options);
+      if (error !== undefined) return Promise.reject(error);
+    }
+    if (this.#value > 0) {
+      this.#value--;
+      onTaken();
+      return Promise.resolve(true);
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      this.#waiters.enqueue(options, undefined, (taken) => {
+        if (taken) onTaken(); // handed over by a release, not a timeout's false
+        resolve(taken);
+      }, reject);
+    });
+  }
+
+  /**
    * Takes a permit and returns a handle that gives it back when disposed
    * (`using permit = await semaphore.hold()`).
    *
@@ -155,7 +197,9 @@ export class Semaphore {
    * Returns `n` permits, waking up to `n` waiters, oldest first.
    *
    * @param n How many permits: an integer `>= 1`.
-   * @throws {RangeError} when `n` is not an integer `>= 1`.
+   * @throws {RangeError} when `n` is not an integer `>= 1`, or when the
+   *   permits left after the waiters are served would raise the value above
+   *   `Number.MAX_SAFE_INTEGER`; nothing changes then.
    *
    * @example
    * ```ts
@@ -172,6 +216,13 @@ export class Semaphore {
 
   /** Hands `n` checked permits to waiters, then keeps the rest. */
   #release(n: number): void {
+    // Checked before anything moves, so a refused release wakes nobody. Permits handed to
+    // waiters do not raise the value: only the rest must fit.
+    if (n - this.#waiters.size > MAX - this.#value) {
+      throw new RangeError(
+        `release(${n}) would raise the semaphore's value above Number.MAX_SAFE_INTEGER (${MAX}): value ${this.#value}, ${this.#waiters.size} waiting`,
+      );
+    }
     while (n > 0 && this.#waiters.resolveNext(true)) n--;
     this.#value += n;
   }
@@ -215,7 +266,8 @@ export class BoundedSemaphore extends Semaphore {
    * Makes a bounded semaphore.
    *
    * @param value The initial, and largest, number of permits.
-   * @throws {RangeError} when `value` is negative or not an integer.
+   * @throws {RangeError} when `value` is negative, not an integer, or above
+   *   `Number.MAX_SAFE_INTEGER`.
    */
   constructor(value = 1) {
     super(value);

@@ -13,7 +13,14 @@ import {
   assertThrows,
 } from "@std/assert";
 import { Barrier, BrokenBarrierError } from "../mod.ts";
-import { abortedSignal, flush, track, watchListeners, withFakeTime } from "./_helpers.ts";
+import {
+  abortedSignal,
+  flush,
+  track,
+  type Tracked,
+  watchListeners,
+  withFakeTime,
+} from "./_helpers.ts";
 
 const N = 5;
 
@@ -281,6 +288,46 @@ Deno.test("B-1: reset() on a barrier nobody waits on leaves it whole", async () 
   assertEquals(await barrier.wait(), 1);
   assertEquals(await first, 0);
 });
+
+for (const parties of [1, 3]) {
+  Deno.test(`B-1/Conventions: an action that calls wait() on its own barrier gets an Error, and its trip goes on (${parties} parties)`, async () => {
+    let runs = 0;
+    let inner: Tracked<number> | undefined;
+    const barrier = new Barrier(parties, {
+      action: () => {
+        runs++;
+        inner = track(barrier.wait()); // misuse: the action runs before its own trip's parties go on
+      },
+    });
+    const indices = await Promise.all(Array.from({ length: parties }, () => barrier.wait()));
+    assertEquals(indices.sort(), Array.from({ length: parties }, (_, i) => i));
+    assertEquals(runs, 1, "the action ran again inside itself");
+    const error = await assertRejects(() => inner!.promise, Error, "from its own action");
+    assert(!(error instanceof BrokenBarrierError), "misuse is an Error, not a broken barrier");
+    // Nothing changed: the barrier is whole and the next trip works.
+    assertEquals([barrier.broken, barrier.nWaiting], [false, 0]);
+    await Promise.all(Array.from({ length: parties }, () => barrier.wait()));
+    assertEquals(runs, 2);
+  });
+
+  Deno.test(`B-1: an action that returns (or awaits) a wait() on its own barrier breaks it with that Error, once (${parties} parties)`, async () => {
+    let runs = 0;
+    const barrier = new Barrier(parties, {
+      action: async () => {
+        runs++;
+        await barrier.wait();
+      },
+    });
+    const waits = Array.from({ length: parties }, () => track(barrier.wait()));
+    await flush(4);
+    assertEquals(runs, 1);
+    const last = waits.pop()!;
+    assertInstanceOf(last.reason, Error);
+    assertStringIncludes((last.reason as Error).message, "from its own action");
+    for (const other of waits) assertInstanceOf(other.reason, BrokenBarrierError);
+    assertEquals([barrier.broken, barrier.nWaiting], [true, 0]);
+  });
+}
 
 // ---------------------------------------------------------------- B-1, async action
 

@@ -8,6 +8,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import fc from "fast-check";
 import { inspect as nodeInspect } from "node:util";
 import {
   Barrier,
@@ -110,4 +111,72 @@ Deno.test("inspect: a Pipe's Connection shows its buffer and state on Deno and N
     a.close();
     b.close();
   }
+});
+
+/** The items a view shows, as a value: the text between `items: ` and the view's end. */
+function shownItems(view: string): unknown {
+  const start = view.indexOf("items: ");
+  if (start === -1) return undefined;
+  return JSON.parse(view.slice(start + "items: ".length, view.lastIndexOf("]") + 1));
+}
+
+Deno.test("Q-2: Deno.inspect of a PriorityQueue lists its items in get order, ties as they were put, and changes nothing", () => {
+  const byDigit = (a: string, b: string) => a.charCodeAt(0) - b.charCodeAt(0);
+  const queue = new PriorityQueue<string>({ compare: byDigit });
+  for (const item of ["5a", "2b", "9c", "2d", "0e", "7f", "2g", "1h", "8i", "3j", "4k", "6l"]) {
+    queue.putNowait(item);
+  }
+  const order = ["0e", "1h", "2b", "2d", "2g", "3j", "4k", "5a", "6l", "7f", "8i", "9c"];
+  for (const view of [Deno.inspect(queue), sameQuotes(nodeInspect(queue))]) {
+    assertEquals(shownItems(view), order.slice(0, 10), view);
+  }
+  // The view read the heap without changing it: get() takes the same order.
+  assertEquals(Array.from({ length: order.length }, () => queue.getNowait()), order);
+});
+
+Deno.test("Q-2: Deno.inspect of a PriorityQueue with the default order and of a LifoQueue lists items in get order", () => {
+  const numbers = new PriorityQueue<number>();
+  for (const item of [4, 1, 3, 0, 2]) numbers.putNowait(item);
+  assertEquals(shownItems(Deno.inspect(numbers)), [0, 1, 2, 3, 4]);
+  const stack = new LifoQueue<number>();
+  for (const item of [1, 2, 3]) stack.putNowait(item);
+  assertEquals(shownItems(Deno.inspect(stack)), [3, 2, 1]);
+  assertEquals([stack.getNowait(), stack.getNowait(), stack.getNowait()], [3, 2, 1]);
+});
+
+Deno.test("inspect: a PriorityQueue whose compare throws while the view orders it shows its size, and does not throw", () => {
+  let strict = false;
+  const queue = new PriorityQueue<number>({
+    compare: (a, b) => {
+      if (strict) throw new Error("no compare now");
+      return a - b;
+    },
+  });
+  for (const item of [3, 1, 2]) queue.putNowait(item);
+  strict = true;
+  const view = Deno.inspect(queue);
+  assertStringIncludes(view, "size: 3");
+  strict = false;
+  assertEquals([queue.getNowait(), queue.getNowait(), queue.getNowait()], [1, 2, 3]);
+});
+
+Deno.test("Q-2: the PriorityQueue view lists the first items get() returns, for any puts and gets", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant("get" as const)), {
+        maxLength: 60,
+      }),
+      (steps) => {
+        const byPriority = (a: [number, number], b: [number, number]) => a[0] - b[0];
+        const queue = new PriorityQueue<[number, number]>({ compare: byPriority });
+        steps.forEach((step, id) => {
+          if (step !== "get") queue.putNowait([step, id]);
+          else if (!queue.empty()) queue.getNowait();
+        });
+        const shown = shownItems(Deno.inspect(queue, { depth: 4 }));
+        const taken = Array.from({ length: queue.qsize() }, () => queue.getNowait());
+        assertEquals(shown ?? [], taken.slice(0, 10));
+      },
+    ),
+  );
 });

@@ -3,7 +3,7 @@
  * against a throwaway `redis-server`.
  */
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import type { RemoteSemaphore } from "@baton/baton/worker";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
 import { infoField, until } from "./fixtures/redis_server.ts";
@@ -81,6 +81,31 @@ Deno.test(
     assertEquals(await sa.value, 1);
     await sa.release();
     assertEquals(await sb.value, 2);
+  }),
+);
+
+Deno.test(
+  "R-1/S-1: a Redis semaphore refuses a value or a count above Number.MAX_SAFE_INTEGER with RangeError, as locally",
+  withClients(1, async ([redis]) => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    for (const bad of [MAX + 1, 2 ** 60]) {
+      assertThrows(() => redis!.semaphore("huge", bad), RangeError, "MAX_SAFE_INTEGER");
+      assertThrows(
+        () => redis!.boundedSemaphore("huge-bounded", bad),
+        RangeError,
+        "MAX_SAFE_INTEGER",
+      );
+    }
+    const permits = redis!.semaphore("permits", 1);
+    const bounded = redis!.boundedSemaphore("bounded", 1);
+    for (const semaphore of [permits, bounded]) {
+      assertEquals(await semaphore.acquire(), true);
+      await assertRejects(() => semaphore.release(2 ** 60), RangeError, "MAX_SAFE_INTEGER");
+      await assertRejects(() => semaphore.release(MAX + 1), RangeError, "MAX_SAFE_INTEGER");
+      assertEquals(await semaphore.value, 0);
+      await semaphore.release();
+      assertEquals(await semaphore.value, 1);
+    }
   }),
 );
 

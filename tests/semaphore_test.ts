@@ -42,6 +42,48 @@ for (const kind of KINDS) {
   });
 }
 
+const MAX = Number.MAX_SAFE_INTEGER;
+
+for (const kind of KINDS) {
+  Deno.test(`S-1: ${kind.name} with a value above Number.MAX_SAFE_INTEGER throws RangeError (counts would not be exact)`, () => {
+    for (const bad of [MAX + 1, 2 ** 60, Number.MAX_VALUE]) {
+      const error = assertThrows(() => kind.make(bad), RangeError);
+      assertStringIncludes(error.message, "Number.MAX_SAFE_INTEGER");
+      assertStringIncludes(error.message, String(bad));
+    }
+    assertEquals(kind.make(MAX).value, MAX);
+  });
+
+  Deno.test(`S-1: ${kind.name} release(n) with n above Number.MAX_SAFE_INTEGER throws RangeError and changes nothing`, async () => {
+    const semaphore = kind.make(2);
+    await semaphore.acquire();
+    for (const bad of [MAX + 1, 2 ** 60]) {
+      assertThrows(() => semaphore.release(bad), RangeError);
+    }
+    assertEquals(semaphore.value, 1);
+  });
+}
+
+Deno.test("S-1: Semaphore release(n) that would raise the value above Number.MAX_SAFE_INTEGER throws RangeError and changes nothing", async () => {
+  const semaphore = new Semaphore(MAX - 1);
+  semaphore.release(); // exactly MAX: still exact
+  assertEquals(semaphore.value, MAX);
+  const error = assertThrows(() => semaphore.release(), RangeError);
+  assertStringIncludes(error.message, "Number.MAX_SAFE_INTEGER");
+  assertEquals(semaphore.value, MAX);
+  // Permits handed to waiters do not raise the value: only the rest must fit.
+  const empty = new Semaphore(0);
+  const waiters = [track(empty.acquire()), track(empty.acquire())];
+  empty.release(MAX);
+  await flush();
+  assertEquals(waiters.map((waiter) => waiter.value), [true, true]);
+  assertEquals(empty.value, MAX - 2);
+  assertThrows(() => empty.release(3), RangeError);
+  assertEquals(empty.value, MAX - 2);
+  empty.release(2);
+  assertEquals(empty.value, MAX);
+});
+
 // ---------------------------------------------------------------- S-2
 
 for (const kind of KINDS) {

@@ -377,3 +377,104 @@ Deno.test("P-5/W-9/W-14: a process terminated holding a lock that travelled to i
   await flush(8); // this thread serves the lock that travelled: it hears by a message
   assertEquals(lock.locked(), false);
 });
+
+for (const end of ["the owner closes the link", "the remote side closes"] as const) {
+  Deno.test(`W-9: a plain Semaphore released more than it was acquired through a link: the extra permits are gifts, and the close gives back only what is still held (${end})`, async () => {
+    const reported: unknown[] = [];
+    const semaphore = new Semaphore(0);
+    const plain = new Semaphore(1);
+    await withRemote({ semaphore, plain }, async (remote, link) => {
+      // A plain over-release: one taken, two given back; the extra one is a gift.
+      assertEquals(await remote.plain.acquire(), true);
+      await remote.plain.release();
+      await remote.plain.release();
+      assertEquals(plain.value, 2);
+      // An over-release that serves this link's own pending acquire: the permit taken is
+      // given back by the same release, so the link holds nothing afterwards.
+      const acquired = remote.semaphore.acquire();
+      await remote.semaphore.release(2);
+      assertEquals(await acquired, true);
+      assertEquals(semaphore.value, 1); // two given, one taken
+      // Gifts never pay for a later acquire: this permit is held until the link closes.
+      assertEquals(await remote.semaphore.acquire(), true);
+      assertEquals(semaphore.value, 0);
+      if (end === "the owner closes the link") link.close();
+      else await remote.close();
+      await flush(8);
+      assertEquals(semaphore.value, 1, "the close gave back a permit the link had already given");
+      assertEquals(plain.value, 2, "the close gave back a gift");
+      assertEquals(reported.length, 1);
+      assertInstanceOf(reported[0], LinkClosed);
+      assertStringIncludes((reported[0] as Error).message, "1 permit(s) of Semaphore");
+    }, { onError: (error) => reported.push(error) });
+  });
+}
+
+Deno.test("W-9: a link whose release hands a permit to its own waiting acquire holds it no longer, whatever the order of the frames", async () => {
+  const reported: unknown[] = [];
+  const semaphore = new Semaphore(0);
+  await withRemote({ semaphore }, async (remote, link) => {
+    // Both calls leave in one envelope: the owner runs the release while the acquire waits.
+    const acquired = remote.semaphore.acquire();
+    const released = remote.semaphore.release();
+    await released;
+    assertEquals(await acquired, true);
+    assertEquals(semaphore.value, 0);
+    link.close();
+    assertEquals(semaphore.value, 0, "the close released a permit the link had given back");
+    assertEquals(reported, []);
+  }, { onError: (error) => reported.push(error) });
+});
+
+Deno.test("W-9: a permit handed to a link's acquire in the turn its link closes goes back once", async () => {
+  const reported: unknown[] = [];
+  const semaphore = new Semaphore(0);
+  await withRemote({ semaphore }, async (remote, link) => {
+    const acquired = remote.semaphore.acquire();
+    await flush(8); // the acquire waits in the owner's thread
+    assertEquals(semaphore.waiting, 1);
+    semaphore.release(); // handed to the link's acquire...
+    link.close(); // ...whose answer no one will read: the close gives it back
+    await assertRejects(() => acquired, LinkClosed);
+    await flush(8);
+    assertEquals(semaphore.value, 1);
+    assertEquals(reported.length, 1);
+  }, { onError: (error) => reported.push(error) });
+});
+
+Deno.test("S-1/W-7: a remote release that would raise a Semaphore above Number.MAX_SAFE_INTEGER rejects RangeError and changes nothing", async () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const semaphore = new Semaphore(MAX - 1);
+  const bounded = new BoundedSemaphore(MAX);
+  await withRemote({ semaphore, bounded }, async (remote) => {
+    await assertRejects(() => remote.semaphore.release(2), RangeError, "MAX_SAFE_INTEGER");
+    await assertRejects(() => remote.semaphore.release(2 ** 60), RangeError, "MAX_SAFE_INTEGER");
+    assertEquals(semaphore.value, MAX - 1);
+    await remote.semaphore.release();
+    assertEquals(await remote.semaphore.value, MAX);
+    assertEquals(await remote.bounded.acquire(), true);
+    await assertRejects(() => remote.bounded.release(2 ** 60), RangeError);
+    await remote.bounded.release();
+    assertEquals(bounded.value, MAX);
+  });
+});
+
+Deno.test("S-1/W-9: a link that closes holding permits of a Semaphore raised to Number.MAX_SAFE_INTEGER meanwhile does not throw, and reports what it could not give back", async () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const reported: unknown[] = [];
+  const semaphore = new Semaphore(MAX);
+  const lock = new Lock();
+  await withRemote({ semaphore, lock }, async (remote, link) => {
+    assertEquals(await remote.semaphore.acquire(), true);
+    assertEquals(await remote.semaphore.acquire(), true);
+    assertEquals(await remote.lock.acquire(), true);
+    semaphore.release(); // room for one of the link's two permits only
+    link.close(); // must not throw, and the lock is released all the same
+    assertEquals(semaphore.value, MAX);
+    assertEquals(lock.locked(), false);
+    assertEquals(reported.length, 2);
+    const message = reported.map((error) => (error as Error).message).join("\n");
+    assertStringIncludes(message, "1 permit(s) of Semaphore");
+    assertStringIncludes(message, "MAX_SAFE_INTEGER");
+  }, { onError: (error) => reported.push(error) });
+});

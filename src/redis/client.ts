@@ -212,7 +212,8 @@ export class RedisClient implements AsyncDisposable {
    * @param name The semaphore's name.
    * @param value The initial number of permits (every client must agree).
    * @returns The semaphore.
-   * @throws {RangeError} When `value` is not a non-negative integer.
+   * @throws {RangeError} When `value` is not a non-negative integer, or is
+   *   above `Number.MAX_SAFE_INTEGER`.
    *
    * @example
    * ```ts ignore
@@ -226,7 +227,7 @@ export class RedisClient implements AsyncDisposable {
    * ```
    */
   semaphore(name: string, value = 1): RedisSemaphore {
-    checkCount("value", value);
+    checkPermits(value);
     return this.#part(
       "sem",
       name,
@@ -241,7 +242,8 @@ export class RedisClient implements AsyncDisposable {
    * @param name The semaphore's name.
    * @param value The initial (and largest) number of permits.
    * @returns The semaphore.
-   * @throws {RangeError} When `value` is not a non-negative integer.
+   * @throws {RangeError} When `value` is not a non-negative integer, or is
+   *   above `Number.MAX_SAFE_INTEGER`.
    *
    * @example
    * ```ts ignore
@@ -254,7 +256,7 @@ export class RedisClient implements AsyncDisposable {
    * ```
    */
   boundedSemaphore(name: string, value = 1): RedisBoundedSemaphore {
-    checkCount("value", value);
+    checkPermits(value);
     return this.#part(
       "bsem",
       name,
@@ -558,6 +560,16 @@ export class RedisClient implements AsyncDisposable {
 function checkCount(what: string, value: number): void {
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(`${what} must be a non-negative integer, received ${value}`);
+  }
+}
+
+/** A semaphore's value, as locally (S-1): counts are exact only up to `Number.MAX_SAFE_INTEGER`. */
+function checkPermits(value: number): void {
+  checkCount("value", value);
+  if (value > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `value must be at most Number.MAX_SAFE_INTEGER (${Number.MAX_SAFE_INTEGER}), received ${value}`,
+    );
   }
 }
 

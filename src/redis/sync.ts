@@ -265,11 +265,17 @@ export class RedisSemaphore {
    * Returns `n` permits, waking up to `n` waiters in order.
    *
    * @param n How many (a positive integer, default 1).
-   * @throws {RangeError} When `n < 1` or not an integer.
+   * @throws {RangeError} When `n < 1`, not an integer, or above
+   *   `Number.MAX_SAFE_INTEGER` (where counts stop being exact, as locally).
    */
   async release(n = 1): Promise<void> {
     if (!Number.isInteger(n) || n < 1) {
       throw new RangeError(`n must be a positive integer, received ${n}`);
+    }
+    if (n > Number.MAX_SAFE_INTEGER) {
+      throw new RangeError(
+        `n must be at most Number.MAX_SAFE_INTEGER (${Number.MAX_SAFE_INTEGER}), received ${n}`,
+      );
     }
     await this.ready();
     await this.#core.call(this.#meta, this.#base, "release", n, this.limit).catch(rethrow);

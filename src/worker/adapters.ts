@@ -13,6 +13,7 @@
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { lockTakes } from "../_lock_access.ts";
+import { acquireCounted } from "../_semaphore_access.ts";
 import { Barrier } from "../barrier.ts";
 import { Condition } from "../condition.ts";
 import { Event } from "../event.ts";
@@ -266,16 +267,18 @@ function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
     constants: (s: Semaphore) =>
       s instanceof BoundedSemaphore ? { initialValue: s.initialValue } : {},
     ops: {
+      // Counted in the step that hands the permit over, not when the answer is in: a release
+      // of this link that serves this link's own waiting acquire must find it counted.
       acquire: (s: Semaphore, _a, options, state) =>
-        s.acquire(options).then((acquired) => {
-          if (acquired) state.holds++;
-          return acquired;
-        }),
+        acquireCounted(s, options, () => state.holds++),
       release: (s: Semaphore, [count], _o, state) => {
         const released = n(count);
         s.release(released); // throws as locally (RangeError)
-        // Permits are not owned: this link's count goes down by what it holds at most.
-        state.holds -= Math.min(state.holds, released);
+        // What this link holds goes back first. A plain Semaphore may be released more often than
+        // it was acquired (as in Python): the rest are gifts that raise its value for good, and
+        // never pay for a later acquire, so the close gives back exactly what is still held (W-9).
+        const givenBack = Math.min(state.holds, released);
+        state.holds -= givenBack;
       },
       value: (s: Semaphore) => s.value,
       waiting: (s: Semaphore) => s.waiting,
@@ -286,8 +289,16 @@ function semaphoreAdapter(kind: Kind, Class: typeof Semaphore): Adapter {
       // Permits have no owner: another holder may have given this link's back already, and a
       // BoundedSemaphore takes back only what is out (W-9: what is still held, never more).
       if (s instanceof BoundedSemaphore) permits = Math.min(permits, s.initialValue - s.value);
+      // A plain Semaphore raised meanwhile to Number.MAX_SAFE_INTEGER takes no more (S-1): the
+      // close gives back what fits, never throws, and says what it could not give back.
+      const room = Number.MAX_SAFE_INTEGER - s.value + s.waiting;
+      const dropped = permits > room ? permits - room : 0;
+      permits -= dropped;
+      if (permits > 0) s.release(permits);
+      if (dropped > 0) {
+        return `${permits} permit(s) of ${kind} (${dropped} more not given back: its value is at Number.MAX_SAFE_INTEGER)`;
+      }
       if (permits === 0) return undefined;
-      s.release(permits);
       return `${permits} permit(s) of ${kind}`;
     },
     face: (caller, entry) => {

@@ -432,10 +432,13 @@ export class OwnerSide implements Role {
     });
   }
 
-  /** An answer no one will read: give back what the operation took. */
+  /**
+   * An answer no one will read: give back what the operation took. A lock is
+   * counted once its answer is in; a permit is counted in the step that hands
+   * it over, so the link's close already gave it back (W-9).
+   */
   #undo(served: Served, op: string, value: unknown): void {
-    const holdsLock = served.adapter.kind === "Lock" || served.adapter.kind === "Condition" ||
-      served.adapter.kind.endsWith("Semaphore");
+    const holdsLock = served.adapter.kind === "Lock" || served.adapter.kind === "Condition";
     if (holdsLock && ((op === "acquire" && value === true) || op === "wait")) {
       if (served.holds > 0) served.holds--;
       (served.primitive as Lock).release();
