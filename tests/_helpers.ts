@@ -219,3 +219,18 @@ export function recordEnvelopes(port: MessagePort): {
   }) as typeof port.postMessage;
   return { sent, original };
 }
+
+/** A compare on numbers that throws `Error("compare failed")` while `armed.on` is true. */
+export function armedCompare(): {
+  compare: (a: number, b: number) => number;
+  armed: { on: boolean };
+} {
+  const armed = { on: false };
+  return {
+    armed,
+    compare: (a, b) => {
+      if (armed.on) throw new Error("compare failed");
+      return a - b;
+    },
+  };
+}

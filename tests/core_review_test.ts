@@ -15,7 +15,7 @@ import {
 } from "../mod.ts";
 import { connectRedis } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
-import { flush, track, withRemote } from "./_helpers.ts";
+import { armedCompare, flush, track, withRemote } from "./_helpers.ts";
 import { ArrayStack } from "./fixtures/array_stack.ts";
 
 /**
@@ -192,18 +192,12 @@ Deno.test("Q-5: a remote queue's readable piped with preventCancel and stopped: 
 // ---------------------------------------------------------------- a storage hook that throws
 
 Deno.test("Q-9: shutdown(true) whose storage hook throws still releases the waiting putters", async () => {
-  let failing = false;
-  const queue = new PriorityQueue<number>({
-    maxsize: 3,
-    compare: (a, b) => {
-      if (failing) throw new Error("compare failed");
-      return a - b;
-    },
-  });
+  const { compare, armed } = armedCompare();
+  const queue = new PriorityQueue<number>({ maxsize: 3, compare });
   for (const item of [1, 2, 3]) queue.putNowait(item);
   const putter = track(queue.put(4)); // full: waits for room
   await flush();
-  failing = true;
+  armed.on = true;
   let thrown: unknown;
   try {
     queue.shutdown(true);
@@ -219,15 +213,10 @@ Deno.test("Q-9: shutdown(true) whose storage hook throws still releases the wait
 });
 
 Deno.test("Q-2: the async iterator's next() rejects with a compare's error, never throws synchronously", async () => {
-  let failing = false;
-  const queue = new PriorityQueue<number>({
-    compare: (a, b) => {
-      if (failing) throw new Error("compare failed");
-      return a - b;
-    },
-  });
+  const { compare, armed } = armedCompare();
+  const queue = new PriorityQueue<number>({ compare });
   for (const item of [1, 2, 3]) queue.putNowait(item);
-  failing = true;
+  armed.on = true;
   const iterator = queue[Symbol.asyncIterator]();
   let next: Promise<IteratorResult<number>> | undefined;
   try {

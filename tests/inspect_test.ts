@@ -23,6 +23,7 @@ import {
   Semaphore,
 } from "../mod.ts";
 import { Pipe } from "../src/worker/mod.ts";
+import { armedCompare } from "./_helpers.ts";
 
 const DENO_VIEW = Symbol.for("Deno.customInspect");
 const NODE_VIEW = Symbol.for("nodejs.util.inspect.custom");
@@ -145,18 +146,13 @@ Deno.test("Q-2: Deno.inspect of a PriorityQueue with the default order and of a 
 });
 
 Deno.test("inspect: a PriorityQueue whose compare throws while the view orders it shows its size, and does not throw", () => {
-  let strict = false;
-  const queue = new PriorityQueue<number>({
-    compare: (a, b) => {
-      if (strict) throw new Error("no compare now");
-      return a - b;
-    },
-  });
+  const { compare, armed } = armedCompare();
+  const queue = new PriorityQueue<number>({ compare });
   for (const item of [3, 1, 2]) queue.putNowait(item);
-  strict = true;
+  armed.on = true;
   const view = Deno.inspect(queue);
   assertStringIncludes(view, "size: 3");
-  strict = false;
+  armed.on = false;
   assertEquals([queue.getNowait(), queue.getNowait(), queue.getNowait()], [1, 2, 3]);
 });
 

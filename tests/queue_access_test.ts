@@ -10,6 +10,7 @@
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { PriorityQueue, Queue, QueueFull, QueueShutDown } from "../mod.ts";
 import { AccountingError, grantQueueAccess, queueAccess } from "../src/_queue_access.ts";
+import { armedCompare } from "./_helpers.ts";
 
 Deno.test("Q-7: reserve, putHeld, takeHeld, requeue and release keep the ledger exact", () => {
   const queue = new Queue<string>(3);
@@ -129,24 +130,19 @@ Deno.test("Q-2: items a compare function refuses in putHeld come back as errors,
 });
 
 Deno.test("Q-2: a compare that throws while an item is taken for a holder fails that take; the queue keeps its items", () => {
-  let refuse = false;
-  const queue = new PriorityQueue<number>({
-    compare: (a, b) => {
-      if (refuse) throw new Error("refused");
-      return a - b;
-    },
-  });
+  const { compare, armed } = armedCompare();
+  const queue = new PriorityQueue<number>({ compare });
   const access = queueAccess<number>(queue);
   const hold = access.newHold("prefetch");
   queue.putNowait(2);
   queue.putNowait(1);
   queue.putNowait(3);
-  refuse = true;
+  armed.on = true;
   const outcomes: unknown[] = [];
   access.waitTake(hold, (taken) => outcomes.push(taken.item), (error) => outcomes.push(error));
   assertEquals(outcomes.length, 1);
-  assertEquals((outcomes[0] as Error).message, "refused");
-  refuse = false;
+  assertEquals((outcomes[0] as Error).message, "compare failed");
+  armed.on = false;
   assertEquals(queue.qsize(), 3);
   access.dropHold(hold);
 });

@@ -23,7 +23,14 @@ import {
   QueueShutDown,
 } from "../mod.ts";
 import * as queueModule from "../src/queues.ts";
-import { abortedSignal, flush, track, watchListeners, withFakeTime } from "./_helpers.ts";
+import {
+  abortedSignal,
+  armedCompare,
+  flush,
+  track,
+  watchListeners,
+  withFakeTime,
+} from "./_helpers.ts";
 import { ArrayStack } from "./fixtures/array_stack.ts";
 
 interface Kind {
@@ -51,18 +58,6 @@ function drain<T>(queue: Queue<T>): T[] {
   const items: T[] = [];
   while (!queue.empty()) items.push(queue.getNowait());
   return items;
-}
-
-/** A compare on numbers that throws while `armed.on` is true. */
-function armedCompare(): { compare: (a: number, b: number) => number; armed: { on: boolean } } {
-  const armed = { on: false };
-  return {
-    armed,
-    compare: (a, b) => {
-      if (armed.on) throw new Error("compare failed");
-      return a - b;
-    },
-  };
 }
 
 // ---------------------------------------------------------------- Q-1
