@@ -123,23 +123,27 @@ Deno.test("P-5/W-9: terminate() mid-put gives -15, the queue keeps a prefix in o
   assertEquals(jobs.full(), true);
 });
 
-Deno.test("P-3/W-9: a process that returns holding a Lock and permits: both are released by join", async () => {
-  const lock = new Lock();
-  const permits = new Semaphore(2);
-  const acquired = new Event();
-  const errors: unknown[] = [];
-  const child = new Process(TARGETS, {
-    args: ["hold", lock, permits, acquired],
-    onError: (error) => errors.push(error),
+for (const end of ["returns", "is terminated"]) {
+  Deno.test(`P-3/W-9: a process that ${end} holding a Lock and permits passed to it: both are released when join resolves`, async () => {
+    const lock = new Lock();
+    const permits = new Semaphore(2);
+    const acquired = new Event();
+    const errors: unknown[] = [];
+    const child = new Process(TARGETS, {
+      args: ["hold", lock, permits, acquired],
+      onError: (error) => errors.push(error),
+    });
+    child.start();
+    await acquired.wait();
+    assertEquals(lock.locked(), true);
+    assertEquals(permits.value, 1);
+    if (end === "is terminated") child.terminate();
+    assertEquals(await child.join(), end === "returns" ? 0 : -15);
+    // No turn in between: released by the time join resolved.
+    assertEquals([lock.locked(), permits.value], [false, 2]);
+    assert(errors.length >= 1, "the releases are reported");
   });
-  child.start();
-  await acquired.wait();
-  assertEquals(lock.locked(), true);
-  assertEquals(await child.join(), 0);
-  assertEquals(lock.locked(), false);
-  assertEquals(permits.value, 2);
-  assert(errors.length >= 1, "the releases are reported");
-});
+}
 
 Deno.test("P-1: primitives at any depth of args (arrays, objects, Maps) arrive as working proxies", async () => {
   const event = new Event();
