@@ -9,7 +9,14 @@
 
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { Event, Lock, Queue, Semaphore } from "../mod.ts";
-import { currentProcess, Pipe, Process, type ProcessOptions, wait } from "@baton/baton/worker";
+import {
+  currentProcess,
+  Pipe,
+  Process,
+  type ProcessOptions,
+  release,
+  wait,
+} from "@baton/baton/worker";
 
 const TARGETS = new URL("./fixtures/process/targets.ts", import.meta.url);
 const PRODUCER = new URL("./fixtures/process/producer.ts", import.meta.url);
@@ -379,4 +386,32 @@ Deno.test("P-4/P-5: daemon can be set before start; await using a process never 
   child.start();
   assertEquals(await child.join(), 0);
   assertEquals(await child.join({ signal: new AbortController().signal }), 0, "ended: at once");
+});
+
+Deno.test("P-1: plain data shaped like baton's own argument token arrives as the data it is", async () => {
+  const out = new Queue<unknown>();
+  class Box {
+    "@baton:arg" = "a0";
+  }
+  const values: [unknown, unknown][] = [
+    [{ "@baton:arg": "a0" }, { "@baton:arg": "a0" }], // the name `out` is served under
+    [{ "@baton:arg": "a9" }, { "@baton:arg": "a9" }], // a name nothing is served under
+    [[{ "@baton:arg": "a0" }, out], [{ "@baton:arg": "a0" }, "a proxy"]],
+    [new Map([["k", { "@baton:arg": "a0" }]]), new Map([["k", { "@baton:arg": "a0" }]])],
+    [{ inside: new Box() }, { inside: { "@baton:arg": "a0" } }], // a class instance arrives plain
+  ];
+  for (const [value, expected] of values) {
+    const child = new Process(TARGETS, { args: ["data", out, value] });
+    child.start();
+    assertEquals(await child.join(), 0, String(child.error));
+    const got = out.getNowait();
+    if (Array.isArray(expected) && expected[1] === "a proxy") {
+      const [data, proxy] = got as [unknown, unknown];
+      assertEquals(data, expected[0]);
+      assert(typeof proxy === "object" && proxy !== null && "put" in proxy, "the queue's proxy");
+      await release(proxy);
+    } else {
+      assertEquals(got, expected);
+    }
+  }
 });
