@@ -485,9 +485,13 @@ Deno.test("P-2/P-1: an exit report of another shape, and an argument token that 
   assertEquals(readExitReport({ "@baton:exit": 2 }), undefined);
   assertEquals(readExitReport(null), undefined);
   assertEquals(readExitReport({ "@baton:exit": 0 }), { "@baton:exit": 0 });
-  const odd = { "@baton:arg": 5 };
-  assertEquals(decodeArgs([odd], {}), [odd]);
-  assertThrows(() => decodeArgs([{ "@baton:arg": "a9" }], {}), Error, "did not arrive");
+  const odd = { "@baton:arg:k": 5 };
+  assertEquals(decodeArgs([odd], {}, "@baton:arg:k"), [odd]);
+  assertThrows(
+    () => decodeArgs([{ "@baton:arg:k": "a9" }], {}, "@baton:arg:k"),
+    Error,
+    "did not arrive",
+  );
 });
 
 Deno.test("M-1: a queue's readiness refuses a negative timeout with RangeError", async () => {

@@ -75,7 +75,7 @@ try {
   const received = data.travel
     ? decodeValue(data.args, (error) => console.error("baton:", error)) as unknown[]
     : data.args;
-  const args = decodeArgs(received, proxies);
+  const args = decodeArgs(received, proxies, data.argKey);
   const module = await import(data.module);
   const target = (module as { default?: unknown }).default;
   if (typeof target !== "function") {

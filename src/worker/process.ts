@@ -14,7 +14,7 @@ import type { Lock } from "../lock.ts";
 import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
-import { encodeArgs } from "./_process_args.ts";
+import { argKey, encodeArgs } from "./_process_args.ts";
 import { checkedCopy, encodeValue, GONE, LIFELINE, refPort, Travelling } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
@@ -322,7 +322,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   start(): void {
     if (this.#state !== "new") throw new Error(`process ${this.name} was already started`);
     const served: Record<string, Servable> = {};
-    const args = encodeArgs(this.#args, served);
+    const key = argKey();
+    const args = encodeArgs(this.#args, served, key);
     // Every pipe end can move, or none moves (P-1, P-6).
     for (const end of Object.values(served)) {
       if (end instanceof Connection && !movable(end)) throw cannotMove();
@@ -333,12 +334,17 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     moveEnds(served); // a pipe end moves to the child now: the parent's copy is closed (P-6)
     this.#state = "starting";
     import("node:worker_threads").then(
-      (threads) => this.#launch(threads as unknown as WorkerThreads, checked, served),
+      (threads) => this.#launch(threads as unknown as WorkerThreads, checked, served, key),
       (error) => this.#ended(1, error),
     );
   }
 
-  #launch(threads: WorkerThreads, checked: unknown, served: Record<string, Servable>): void {
+  #launch(
+    threads: WorkerThreads,
+    checked: unknown,
+    served: Record<string, Servable>,
+    argKey: string,
+  ): void {
     if (this.#state !== "starting") return; // terminated before the worker existed
     try {
       const { port1, port2 } = new threads.MessageChannel();
@@ -355,6 +361,7 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
         port: port2,
         module: this.module,
         args,
+        argKey,
         travel: checked instanceof Travelling,
         names,
         name: this.name,
