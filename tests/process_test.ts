@@ -12,6 +12,7 @@ import { Event, Lock, Queue, Semaphore } from "../mod.ts";
 import {
   currentProcess,
   Pipe,
+  PipeClosed,
   Process,
   type ProcessOptions,
   release,
@@ -414,4 +415,15 @@ Deno.test("P-1: plain data shaped like baton's own argument token arrives as the
       assertEquals(got, expected);
     }
   }
+});
+
+Deno.test("P-5/P-6: terminate() before the worker exists closes the pipe end it took: its peer's recv rejects PipeClosed", async () => {
+  const [receiver, sender] = Pipe<never, number>({ duplex: false });
+  const child = new Process(TARGETS, { args: ["pipe", sender, 3] });
+  child.start();
+  assertEquals(sender.closed, true, "the parent's copy moved at start()");
+  child.terminate();
+  assertEquals(await child.join(), -15);
+  await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
+  receiver.close();
 });
