@@ -10,6 +10,7 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { Event, Lock, Queue, Semaphore } from "../mod.ts";
 import {
+  Connection,
   currentProcess,
   Pipe,
   PipeClosed,
@@ -18,6 +19,12 @@ import {
   release,
   wait,
 } from "@baton/baton/worker";
+
+/**
+ * The platform's own `MessageChannel`, kept before a process loads `node:worker_threads` (Deno then
+ * replaces the global with one whose ports report a closed peer): ports that tell nothing.
+ */
+const WebMessageChannel = globalThis.MessageChannel;
 
 const TARGETS = new URL("./fixtures/process/targets.ts", import.meta.url);
 const PRODUCER = new URL("./fixtures/process/producer.ts", import.meta.url);
@@ -424,6 +431,21 @@ Deno.test("P-5/P-6: terminate() before the worker exists closes the pipe end it 
   assertEquals(sender.closed, true, "the parent's copy moved at start()");
   child.terminate();
   assertEquals(await child.join(), -15);
+  await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
+  receiver.close();
+});
+
+Deno.test("P-6: a target that returns without closing its pipe end: the parent reads what it sent, then PipeClosed", async () => {
+  // Ports that do not report a closed peer: the process's end must say it closed.
+  const { port1, port2 } = new WebMessageChannel();
+  const receiver = Connection.fromPort<never, number>(port1, { writable: false });
+  const sender = Connection.fromPort<number, never>(port2, { readable: false });
+  const child = new Process(TARGETS, { args: ["pipe-open", sender, 3] });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  const got: number[] = [];
+  for (let i = 0; i < 3; i++) got.push(await receiver.recv({ timeout: 20_000 }));
+  assertEquals(got, [0, 1, 2]);
   await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
   receiver.close();
 });
