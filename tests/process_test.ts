@@ -449,3 +449,20 @@ Deno.test("P-6: a target that returns without closing its pipe end: the parent r
   await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
   receiver.close();
 });
+
+Deno.test("P-6: a pipe end that reached a process inside an item closes when its target returns", async () => {
+  const { port1, port2 } = new WebMessageChannel();
+  const receiver = Connection.fromPort<never, number>(port1, { writable: false });
+  const sender = Connection.fromPort<number, never>(port2, { readable: false });
+  const jobs = new Queue<[Connection<number, never>]>();
+  jobs.putNowait([sender]);
+  const child = new Process(TARGETS, { args: ["pipe-item", jobs, 3] });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  assertEquals(sender.closed, true, "the end moved with the item");
+  const got: number[] = [];
+  for (let i = 0; i < 3; i++) got.push(await receiver.recv({ timeout: 20_000 }));
+  assertEquals(got, [0, 1, 2]);
+  await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
+  receiver.close();
+});

@@ -365,6 +365,17 @@ export function newLifeline(): MessagePort | undefined {
   return give;
 }
 
+/**
+ * Told of each pipe end that arrives in this thread inside a value (set in
+ * a `Process` child: its ends close when its target ended, P-6).
+ */
+let endSink: ((end: Connection) => void) | undefined;
+
+/** Makes this thread tell `sink` of every pipe end that travels here (a `Process` child calls it). */
+export function tellTravelledEndsTo(sink: (end: Connection) => void): void {
+  endSink = sink;
+}
+
 /** The message that hands a lifeline's keeping end to a process's parent. */
 export const LIFELINE = "@baton:lifeline";
 
@@ -446,9 +457,11 @@ function proxyOf(token: Token, report: (error: unknown) => void): unknown {
       readable: entry.constants.readable !== false,
       writable: entry.constants.writable !== false,
     };
-    return entry.constants.gone === true
+    const end = entry.constants.gone === true
       ? goneEnd(token.port, options)
       : Connection.fromPort(token.port, options);
+    endSink?.(end);
+    return end;
   }
   return travelledProxy(token.port, entry);
 }
