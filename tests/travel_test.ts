@@ -498,3 +498,43 @@ Deno.test("M-1: a queue's readiness refuses a negative timeout with RangeError",
   const { queueReady } = await import("../src/worker/wait.ts");
   await assertRejects(() => queueReady(new Queue<unknown>(), { timeout: -1 }), RangeError);
 });
+
+/** `promise`, or a `TimeoutError` rejection after `ms` (a bound on a failure, never a measure). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DOMException("no answer", "TimeoutError")), ms);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("W-14: a proxy whose name closed (other links stay) passed on: its receiver's calls reject LinkClosed, the owner reports nothing", async () => {
+  const served = await servedQueue<unknown>();
+  const { port1, port2 } = new MessageChannel();
+  const errors: unknown[] = [];
+  const event = new Event();
+  const onError = (error: unknown) => errors.push(error);
+  const eventLink = serve(port1, { event }, { onError });
+  const otherLink = serve(port1, { other: new Event() }, { onError });
+  const remote = await connect<{ event: Event; other: Event }>(port2);
+  assertEquals(await remote.event.isSet(), false);
+  eventLink.close();
+  await assertRejects(() => remote.event.isSet(), LinkClosed);
+  assertEquals(await remote.other.isSet(), false, "the other link still works");
+  await served.proxy.put([remote.event]);
+  const [proxy] = await served.proxy.get() as [RemoteEvent];
+  await assertRejects(() => within(proxy.set(), 20_000), LinkClosed);
+  assertEquals(await remote.other.isSet(), false, "a round trip after the attach");
+  assertEquals(errors.map(String), []);
+  await release(proxy);
+  await remote.close();
+  otherLink.close();
+  port1.close();
+  port2.close();
+  await served.close();
+  await settled();
+});
