@@ -45,6 +45,8 @@ class CallerSide implements Role {
   readonly remote: Record<string, unknown> = {};
   #nextId = 1;
   #closed = false;
+  /** Names whose link closed: their proxies stay closed (a name served again is another link). */
+  #closedNames = new Set<string>();
   #ready = false;
   /** Connects waiting for the manifest: they all resolve, or all reject (W-13). */
   #waiting = new WaitList<void>({
@@ -219,7 +221,8 @@ class CallerSide implements Role {
     return {
       entry: { kind: entry.kind, constants: entry.constants },
       attach: (port, lifeline) => {
-        if (this.#closed) {
+        // Once its link closed, nothing serves it there: the owner would refuse the attach.
+        if (this.#closed || this.#closedNames.has(name)) {
           port.close(); // its receiver's calls reject LinkClosed
           lifeline?.close();
         } else if (lifeline === undefined) this.peer.send({ type: "attach", name, port }, [port]);
@@ -330,6 +333,7 @@ class CallerSide implements Role {
   }
 
   #closeName(name: string): void {
+    this.#closedNames.add(name);
     this.proxies.get(name)?.closed();
     this.queues.get(name)?.closed();
     for (const [id, call] of this.calls) {
