@@ -538,3 +538,27 @@ Deno.test("W-14: a proxy whose name closed (other links stay) passed on: its rec
   await served.close();
   await settled();
 });
+
+Deno.test("W-14: cycles: an item that holds itself and a primitive arrives with the same shape, one proxy", async () => {
+  const served = await servedQueue<unknown>();
+  const event = new Event();
+  const item: Record<string, unknown> = { event };
+  item.self = item;
+  item.list = [item, event];
+  await served.proxy.put(item);
+  const got = await served.proxy.get() as { event: RemoteEvent; self: unknown; list: unknown[] };
+  assert(got.self === got && got.list[0] === got && got.list[1] === got.event, "the shape");
+  await got.event.set();
+  assertEquals(event.isSet(), true);
+  const [a, b] = Pipe<unknown, unknown>();
+  a.send(item);
+  const sent = await b.recv() as typeof got;
+  assert(sent.self === sent && sent.list[1] === sent.event, "the shape through a pipe");
+  assertEquals(await sent.event.isSet(), true);
+  await release(got.event);
+  await release(sent.event);
+  a.close();
+  b.close();
+  await served.close();
+  await settled();
+});
