@@ -13,6 +13,7 @@ import {
   connect,
   LinkClosed,
   Pipe,
+  PipeClosed,
   Process,
   release,
   type RemoteBarrier,
@@ -559,6 +560,45 @@ Deno.test("W-14: cycles: an item that holds itself and a primitive arrives with 
   await release(sent.event);
   a.close();
   b.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-3/W-14: a pipe end that has received and whose other end then closed cannot move: put, send and transfer() refuse it, nothing else is lost", async () => {
+  const served = await servedQueue<unknown>();
+  const [a, b] = Pipe<number, number>();
+  a.send(1);
+  assertEquals(await b.recv(), 1); // b has started receiving
+  a.close();
+  await assertRejects(() => b.recv(), PipeClosed); // and heard the close
+  await served.proxy.put("before");
+  const refused = await served.proxy.put([b]).then(() => "resolved", (error) => error);
+  assert(refused instanceof DOMException && refused.name === "DataCloneError", String(refused));
+  await served.proxy.put("after");
+  assertEquals(await within(served.proxy.get(), 20_000), "before");
+  assertEquals(await within(served.proxy.get(), 20_000), "after");
+  const [c, d] = Pipe<unknown, unknown>();
+  assertThrows(() => c.send({ b }), DOMException);
+  assertThrows(() => b.transfer(), Error, "started receiving");
+  b.close();
+  c.close();
+  d.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: a pipe end that arrived with its other end gone travels on as such: the item arrives", async () => {
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  await Promise.all([served.proxy.put(["first", sender]), served.proxy.put(["second", sender])]);
+  const [, moved] = await within(served.proxy.get(), 20_000) as [string, typeof sender];
+  const [label, gone] = await within(served.proxy.get(), 20_000) as [string, typeof receiver];
+  assertEquals(label, "second");
+  await served.proxy.put(["again", gone]); // passed on once more
+  const [again, end] = await within(served.proxy.get(), 20_000) as [string, typeof receiver];
+  assertEquals(again, "again");
+  await assertRejects(() => end.recv({ timeout: 20_000 }), PipeClosed);
+  for (const each of [moved, gone, end, receiver]) each.close();
   await served.close();
   await settled();
 });
