@@ -27,12 +27,26 @@ const PIPE_TAG = "@baton-pipe";
 let canMove: (end: Connection) => boolean;
 
 /**
- * Whether `end` can move to another thread now: it is open, has not started
- * receiving, and is not the end a value holding it is being sent through.
- * Internal: not exported from an entry point.
+ * Whether `end` can move to another thread now: it is open, has never
+ * started receiving, its other end is not known to be gone (its port is
+ * closed then), and it is not the end a value holding it is being sent
+ * through. Internal: not exported from an entry point.
  */
 export function movable(end: Connection): boolean {
   return canMove(end);
+}
+
+/** Whether `end` is an end whose other end is gone that never received (set by the class). */
+let isGone: (end: Connection) => boolean;
+
+/**
+ * Whether `end` travels inside a value as an end whose other end is gone:
+ * it arrived so (see {@linkcode goneEnd}) and has not started receiving or
+ * closed since. Its port is closed, so it cannot move; the value still can.
+ * Internal: not exported from an entry point.
+ */
+export function travelsGone(end: Connection): boolean {
+  return isGone(end);
 }
 
 /** The error for a pipe end in a value that cannot move: the value cannot be cloned (W-3). */
@@ -154,7 +168,10 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   /** The view `console.log` and Node's `util.inspect` show. */
   /** The worker layer's way in; a pure field, not a static block, as for `Queue`'s door. */
   static #door = /* @__PURE__ */ (() => {
-    canMove = (end) => !end.#closed && !end.#listening && !end.#sending && end.#port !== undefined;
+    canMove = (end) =>
+      !end.#closed && !end.#started && !end.#sending && !end.#peerClosed &&
+      end.#port !== undefined;
+    isGone = (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed;
     markGone = (end) => end.#peerGone();
     return true;
   })();
@@ -174,6 +191,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   readonly writable: boolean;
   #port: MessagePort | undefined;
   #listening = false;
+  /** Whether this end ever started receiving: what it took may be buffered here, it stays here. */
+  #started = false;
   #buffer = new Deque<R>();
   #receivers = new WaitList<R>({
     onTimeout: () => {
@@ -450,7 +469,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    * not started receiving can be transferred.
    *
    * @returns The port.
-   * @throws {Error} when this end is closed or has started receiving.
+   * @throws {Error} when this end is closed, has started receiving, or
+   *   its other end is known to be gone.
    *
    * @example
    * ```ts
@@ -464,9 +484,9 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    * ```
    */
   transfer(): MessagePort {
-    if (this.#closed || this.#listening || this.#port === undefined) {
+    if (this.#closed || this.#started || this.#peerClosed || this.#port === undefined) {
       throw new Error(
-        "this connection cannot be transferred: it is closed or has started receiving",
+        "this connection cannot be transferred: it is closed, has started receiving, or its other end is gone",
       );
     }
     const port = this.#port;
@@ -492,6 +512,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   #listen(): void {
     if (this.#listening || this.#port === undefined) return;
     this.#listening = true;
+    this.#started = true;
     this.#port.addEventListener("message", this.#onMessage);
     this.#port.addEventListener("close", this.#onPortClose);
     this.#port.start();

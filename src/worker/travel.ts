@@ -31,7 +31,7 @@
 
 import { adapterOf, adapterOfKind } from "./adapters.ts";
 import { travelledProxy } from "./travel_proxy.ts";
-import { cannotMove, Connection, goneEnd, movable } from "./pipe.ts";
+import { cannotMove, Connection, goneEnd, movable, travelsGone } from "./pipe.ts";
 import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
 
@@ -172,8 +172,9 @@ export function travelCopy(value: unknown): unknown {
     }
     if (seen.has(part)) return seen.get(part);
     if (isTraveller(part)) {
-      // A pipe end must be able to move when the value is posted: the verdict is now (W-3).
-      if (part instanceof Connection && !movable(part)) throw cannotMove();
+      // A pipe end must be able to move when the value is posted (or arrived with its other end
+      // gone, and travels on so): the verdict is now (W-3).
+      if (part instanceof Connection && !movable(part) && !travelsGone(part)) throw cannotMove();
       const placeholder = new Traveller(part);
       seen.set(part, placeholder);
       return placeholder;
@@ -309,9 +310,11 @@ function tokenOf(primitive: object): Token {
     if (movable(primitive)) {
       return { [TRAVEL]: 1, kind: "Connection", constants, port: primitive.transfer() };
     }
-    // One that can no longer move (an earlier item took it, or it closed since its put was
-    // checked) arrives as an end whose other end is gone: the item, whose put resolved, is
-    // still delivered (W-3).
+    // One that can no longer move (an earlier item took it, it closed since its put was
+    // checked, or it arrived with its other end gone) arrives as an end whose other end is
+    // gone: the item, whose put resolved, is still delivered (W-3). A gone end passed on is
+    // this thread's no more.
+    if (travelsGone(primitive)) primitive.close();
     const { port1, port2 } = new MessageChannel();
     port2.close();
     return {
