@@ -52,10 +52,13 @@ export function travelsGone(end: Connection): boolean {
 /** The error for a pipe end in a value that cannot move: the value cannot be cloned (W-3). */
 export function cannotMove(): DOMException {
   return new DOMException(
-    "a pipe end that is closed, has started receiving, or is the end it is sent through cannot be sent",
+    "a pipe end that is closed, has started receiving, or is the end it is sent through (or that end's other end) cannot be sent",
     "DataCloneError",
   );
 }
+
+/** Tells two ends made together that they are each other's other end (set by the class). */
+let pair: (a: Connection, b: Connection) => void;
 
 /** Makes an end behave as if its other end had closed (set by the class, which sees its state). */
 let markGone: (end: Connection) => void;
@@ -173,6 +176,10 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       end.#port !== undefined;
     isGone = (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed;
     markGone = (end) => end.#peerGone();
+    pair = (a, b) => {
+      a.#other = b;
+      b.#other = a;
+    };
     return true;
   })();
 
@@ -204,6 +211,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   #peerClosed = false;
   /** A value is being checked for `send` here: this end cannot travel inside it. */
   #sending = false;
+  /** The other end, when this thread made both (`Pipe()`): it cannot travel through this one. */
+  #other: Connection | undefined;
   /** Copies of the values sent this turn, not posted yet. */
   #batch: unknown[] = [];
   #flushScheduled = false;
@@ -313,11 +322,16 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       // primitives or proxies in it travel as proxies (W-14). It goes alone,
       // after what is pending, so a throw is send's throw and the others still go.
       let checked: unknown;
-      this.#sending = true; // a port cannot be posted through itself
+      // A port cannot be posted through itself, nor through the port it is entangled with
+      // (the platform would drop the message without a word).
+      const other = this.#other;
+      this.#sending = true;
+      if (other !== undefined) other.#sending = true;
       try {
         checked = checkedCopy(value);
       } finally {
         this.#sending = false;
+        if (other !== undefined) other.#sending = false;
       }
       this.#flush();
       if (checked instanceof Travelling) {
@@ -593,9 +607,12 @@ export function Pipe<A = unknown, B = unknown>(
 ): [Connection<A, B>, Connection<B, A>] {
   const duplex = options.duplex ?? true;
   const { port1, port2 } = new MessageChannel();
-  if (duplex) return [new Connection<A, B>(port1), new Connection<B, A>(port2)];
-  return [
-    new Connection<A, B>(port1, { readable: true, writable: false }),
-    new Connection<B, A>(port2, { readable: false, writable: true }),
-  ];
+  const ends: [Connection<A, B>, Connection<B, A>] = duplex
+    ? [new Connection<A, B>(port1), new Connection<B, A>(port2)]
+    : [
+      new Connection<A, B>(port1, { readable: true, writable: false }),
+      new Connection<B, A>(port2, { readable: false, writable: true }),
+    ];
+  pair(ends[0] as Connection, ends[1] as Connection);
+  return ends;
 }
