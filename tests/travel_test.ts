@@ -603,3 +603,34 @@ Deno.test("W-14: a pipe end that arrived with its other end gone travels on as s
   await served.close();
   await settled();
 });
+
+Deno.test("W-14/P-6: a used proxy passed on is a copy: the receiver's works after the sender released its own", async () => {
+  const served = await servedQueue<unknown>();
+  const event = new Event();
+  await served.proxy.put([event]);
+  const [first] = await served.proxy.get() as [RemoteEvent];
+  assertEquals(await first.isSet(), false); // used: connected
+  await served.proxy.put([first]);
+  const [second] = await served.proxy.get() as [RemoteEvent];
+  await release(first); // or collected: the copy passed on does not depend on it
+  await within(second.set(), 20_000);
+  assertEquals(event.isSet(), true);
+  await release(second);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14/P-6: a proxy a process got in its args and passed on inside an item still works after the process ended", async () => {
+  const out = new Queue<unknown>();
+  const event = new Event();
+  const child = new Process(new URL("./fixtures/process/targets.ts", import.meta.url), {
+    args: ["relay", out, event],
+  });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  const [proxy] = out.getNowait() as [RemoteEvent];
+  await within(proxy.set(), 20_000);
+  assertEquals(event.isSet(), true);
+  await release(proxy);
+  await settled();
+});
