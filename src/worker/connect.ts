@@ -220,13 +220,11 @@ class CallerSide implements Role {
   #source(name: string, entry: Entry): FaceSource {
     return {
       entry: { kind: entry.kind, constants: entry.constants },
-      attach: (port, lifeline) => {
+      attach: (port) => {
         // Once its link closed, nothing serves it there: the owner would refuse the attach.
         if (this.#closed || this.#closedNames.has(name)) {
           port.close(); // its receiver's calls reject LinkClosed
-          lifeline?.close();
-        } else if (lifeline === undefined) this.peer.send({ type: "attach", name, port }, [port]);
-        else this.peer.send({ type: "attach", name, port, lifeline }, [port, lifeline]);
+        } else this.peer.send({ type: "attach", name, port }, [port]);
       },
     };
   }

@@ -15,9 +15,11 @@
  *   that is cancelled before it is sent leaves nothing behind.
  * - When the envelope is posted, each placeholder becomes a token with a
  *   new `MessagePort`: a local primitive is served on the other end of that
- *   port; a remote proxy asks its owner (an `attach` frame) to serve the
- *   primitive on it, so the receiver talks to the owner directly, not
- *   through this thread; a pipe end moves. The envelope is marked `travel`.
+ *   port; for a remote proxy, that other end goes to its owner at once (an
+ *   `attach` frame), which serves the primitive on it, so the receiver
+ *   talks to the owner directly, not through this thread, also once this
+ *   thread's proxy is gone; a pipe end moves. The envelope is marked
+ *   `travel`.
  * - The receiving peer turns each token into a proxy on its port. Such a
  *   proxy keeps its thread alive only while one of its operations is
  *   pending; once it is garbage-collected (or `release`d) its connection
@@ -68,10 +70,10 @@ export class Travelling {
 export interface FaceSource {
   readonly entry: Entry;
   /**
-   * Asks the owner to serve the same primitive on `port` (an `attach` frame); a message on
-   * `lifeline` will tell it that the receiver's process ended.
+   * Hands the owner `port`, a boot port (an `attach` frame): the owner waits on it for a
+   * receiver's boot request and serves the same primitive on the port that request carries.
    */
-  attach(port: MessagePort, lifeline?: MessagePort): void;
+  attach(port: MessagePort): void;
   /** A travelled proxy never used here gives up its boot port, which moves on as it is. */
   take?(): MessagePort | undefined;
 }
@@ -300,8 +302,8 @@ function isPlain(value: object): boolean {
 /**
  * Makes the token of one primitive. Its port is a boot port: the receiver
  * sends the end of a channel of its own through it, and this side (or the
- * owner, for a proxy) serves the primitive on that end. A travelled proxy
- * never used here passes its own boot port on.
+ * owner, for a proxy: the other end goes to it now) serves the primitive on
+ * that end. A travelled proxy never used here passes its own boot port on.
  */
 function tokenOf(primitive: object): Token {
   if (primitive instanceof Connection) {
@@ -329,20 +331,24 @@ function tokenOf(primitive: object): Token {
   if (source !== undefined && moved !== undefined) {
     return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: moved };
   }
-  let entry: Entry;
-  let serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void;
-  if (source !== undefined) {
-    entry = source.entry;
-    // The owner serves it: the receiver talks to the owner.
-    serveOn = (port, lifeline) => source.attach(port, lifeline);
-  } else {
-    const adapter = adapterOf(primitive);
-    entry = { kind: adapter.kind, constants: adapter.constants(primitive as never) };
-    serveOn = (port, lifeline) => serveTravel(port, primitive, undefined, undefined, lifeline);
-  }
   const { port1, port2 } = travelChannel();
-  bootServer(port1, serveOn);
-  return { [TRAVEL]: 1, kind: entry.kind, constants: entry.constants, port: port2 };
+  if (source !== undefined) {
+    // The owner waits for the boot request itself, from now on: the receiver reaches it
+    // directly, also once this proxy is released or collected, or this thread has ended.
+    source.attach(port1);
+    return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: port2 };
+  }
+  const adapter = adapterOf(primitive);
+  bootServer(
+    port1,
+    (port, lifeline) => serveTravel(port, primitive, undefined, undefined, lifeline),
+  );
+  return {
+    [TRAVEL]: 1,
+    kind: adapter.kind,
+    constants: adapter.constants(primitive as never),
+    port: port2,
+  };
 }
 
 /**
@@ -386,11 +392,12 @@ export const LIFELINE = "@baton:lifeline";
 export const GONE = "@baton:gone";
 
 /**
- * Waits on `port` (a local one, unref'd: it keeps no thread alive) for the
- * receiver's boot request, hands its port to `serveOn`, and closes; also
- * closes when the other end is gone unused.
+ * Waits on `port` (unref'd: it keeps no thread alive) for the receiver's
+ * boot request, hands its port to `serveOn`, and closes; also closes when
+ * the other end is gone unused. The owner of a primitive runs one for each
+ * boot port an `attach` frame brought it.
  */
-function bootServer(
+export function bootServer(
   port: MessagePort,
   serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void,
 ): void {

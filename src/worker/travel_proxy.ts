@@ -75,12 +75,11 @@ export function travelledProxy(boot: MessagePort, entry: Entry): object {
   COLLECTED.register(proxy, travelled, travelled);
   const source: FaceSource = {
     entry,
-    attach: (port, lifeline) => {
+    attach: (port) => {
       try {
-        faceSource(connect(travelled).face)!.attach(port, lifeline);
+        faceSource(connect(travelled).face)!.attach(port);
       } catch {
-        port.close(); // its receiver's calls reject LinkClosed
-        lifeline?.close();
+        port.close(); // released before it was passed on: its receiver's calls reject LinkClosed
       }
     },
     take: () => {
@@ -128,8 +127,14 @@ function close(travelled: Travelled): Promise<void> {
   ALL.delete(travelled);
   travelled.closed = true;
   travelled.pinned = undefined;
-  travelled.boot?.close();
+  const boot = travelled.boot;
   travelled.boot = undefined;
+  if (boot !== undefined) {
+    // Never used: a boot request without a port tells the side waiting on it (often another
+    // thread, where a moved port hears no close) that no one is coming, and it closes its end.
+    boot.postMessage({ [BOOT]: 1 });
+    boot.close();
+  }
   const connection = travelled.connection;
   travelled.connection = undefined;
   return connection?.close() ?? Promise.resolve();
