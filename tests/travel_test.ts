@@ -634,3 +634,21 @@ Deno.test("W-14/P-6: a proxy a process got in its args and passed on inside an i
   await release(proxy);
   await settled();
 });
+
+Deno.test("M-2/W-14: a travelled queue proxy that was released counts as ready, as a proxy whose link closed does", async () => {
+  const served = await servedQueue<unknown>();
+  const inner = new Queue<number>();
+  const other = new Queue<number>();
+  await served.proxy.put({ inner });
+  await served.proxy.put({ inner });
+  const { inner: unused } = await served.proxy.get() as { inner: RemoteQueue<number> };
+  const { inner: used } = await served.proxy.get() as { inner: RemoteQueue<number> };
+  assertEquals(await used.qsize(), 0); // connected
+  await release(unused);
+  await release(used);
+  await assertRejects(() => unused.get(), LinkClosed); // its get would not wait
+  assertEquals(await wait([other, unused, used], { timeout: 0 }), [unused, used]);
+  assertEquals(await within(wait([other, used]), 20_000), [used]);
+  await served.close();
+  await settled();
+});
