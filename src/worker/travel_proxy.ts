@@ -15,6 +15,7 @@
  * @module
  */
 
+import { checkWaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
 import { adapterOfKind } from "./adapters.ts";
 import { travelConnection } from "./connect.ts";
@@ -93,12 +94,16 @@ export function travelledProxy(boot: MessagePort, entry: Entry): object {
   };
   registerFace(proxy, source);
   if (entry.kind === "Queue" || entry.kind === "LifoQueue" || entry.kind === "PriorityQueue") {
-    waitable(
-      proxy,
-      (options) =>
-        watch(travelled, proxy, () => wait([connect(travelled).face], options))
-          .then((ready) => (ready as unknown[]).length > 0),
-    );
+    waitable(proxy, (options) => {
+      // Released (or moved on): its get rejects LinkClosed at once, so it is ready (M-2), as a
+      // proxy whose link closed is. A bad option or an aborted signal still wins.
+      if (travelled.closed) {
+        const error = checkWaitOptions(options);
+        return error === undefined ? Promise.resolve(true) : Promise.reject(error);
+      }
+      return watch(travelled, proxy, () => wait([connect(travelled).face], options))
+        .then((ready) => (ready as unknown[]).length > 0);
+    });
   }
   return proxy;
 }
