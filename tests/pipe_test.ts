@@ -671,3 +671,16 @@ Deno.test("W-3/W-5: random sends, refusals and turns: exactly the accepted value
     port2.close();
   }
 });
+
+Deno.test("W-3/W-5: an end sent through its own other end is refused with DataCloneError; both ends keep working", async () => {
+  await withPipe<unknown, unknown>(async (a, b) => {
+    const error = assertThrows(() => a.send({ b }));
+    assertInstanceOf(error, DOMException);
+    assertEquals(error.name, "DataCloneError");
+    assertEquals(b.closed, false, "b stays here");
+    a.send("after");
+    assertEquals(await b.recv(), "after");
+    b.send("back");
+    assertEquals(await a.recv(), "back");
+  });
+});

@@ -9,7 +9,22 @@
 
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { Event, Lock, Queue, Semaphore } from "../mod.ts";
-import { currentProcess, Pipe, Process, type ProcessOptions, wait } from "@baton/baton/worker";
+import {
+  Connection,
+  currentProcess,
+  Pipe,
+  PipeClosed,
+  Process,
+  type ProcessOptions,
+  release,
+  wait,
+} from "@baton/baton/worker";
+
+/**
+ * The platform's own `MessageChannel`, kept before a process loads `node:worker_threads` (Deno then
+ * replaces the global with one whose ports report a closed peer): ports that tell nothing.
+ */
+const WebMessageChannel = globalThis.MessageChannel;
 
 const TARGETS = new URL("./fixtures/process/targets.ts", import.meta.url);
 const PRODUCER = new URL("./fixtures/process/producer.ts", import.meta.url);
@@ -379,4 +394,75 @@ Deno.test("P-4/P-5: daemon can be set before start; await using a process never 
   child.start();
   assertEquals(await child.join(), 0);
   assertEquals(await child.join({ signal: new AbortController().signal }), 0, "ended: at once");
+});
+
+Deno.test("P-1: plain data shaped like baton's own argument token arrives as the data it is", async () => {
+  const out = new Queue<unknown>();
+  class Box {
+    "@baton:arg" = "a0";
+  }
+  const values: [unknown, unknown][] = [
+    [{ "@baton:arg": "a0" }, { "@baton:arg": "a0" }], // the name `out` is served under
+    [{ "@baton:arg": "a9" }, { "@baton:arg": "a9" }], // a name nothing is served under
+    [[{ "@baton:arg": "a0" }, out], [{ "@baton:arg": "a0" }, "a proxy"]],
+    [new Map([["k", { "@baton:arg": "a0" }]]), new Map([["k", { "@baton:arg": "a0" }]])],
+    [{ inside: new Box() }, { inside: { "@baton:arg": "a0" } }], // a class instance arrives plain
+  ];
+  for (const [value, expected] of values) {
+    const child = new Process(TARGETS, { args: ["data", out, value] });
+    child.start();
+    assertEquals(await child.join(), 0, String(child.error));
+    const got = out.getNowait();
+    if (Array.isArray(expected) && expected[1] === "a proxy") {
+      const [data, proxy] = got as [unknown, unknown];
+      assertEquals(data, expected[0]);
+      assert(typeof proxy === "object" && proxy !== null && "put" in proxy, "the queue's proxy");
+      await release(proxy);
+    } else {
+      assertEquals(got, expected);
+    }
+  }
+});
+
+Deno.test("P-5/P-6: terminate() before the worker exists closes the pipe end it took: its peer's recv rejects PipeClosed", async () => {
+  const [receiver, sender] = Pipe<never, number>({ duplex: false });
+  const child = new Process(TARGETS, { args: ["pipe", sender, 3] });
+  child.start();
+  assertEquals(sender.closed, true, "the parent's copy moved at start()");
+  child.terminate();
+  assertEquals(await child.join(), -15);
+  await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
+  receiver.close();
+});
+
+Deno.test("P-6: a target that returns without closing its pipe end: the parent reads what it sent, then PipeClosed", async () => {
+  // Ports that do not report a closed peer: the process's end must say it closed.
+  const { port1, port2 } = new WebMessageChannel();
+  const receiver = Connection.fromPort<never, number>(port1, { writable: false });
+  const sender = Connection.fromPort<number, never>(port2, { readable: false });
+  const child = new Process(TARGETS, { args: ["pipe-open", sender, 3] });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  const got: number[] = [];
+  for (let i = 0; i < 3; i++) got.push(await receiver.recv({ timeout: 20_000 }));
+  assertEquals(got, [0, 1, 2]);
+  await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
+  receiver.close();
+});
+
+Deno.test("P-6: a pipe end that reached a process inside an item closes when its target returns", async () => {
+  const { port1, port2 } = new WebMessageChannel();
+  const receiver = Connection.fromPort<never, number>(port1, { writable: false });
+  const sender = Connection.fromPort<number, never>(port2, { readable: false });
+  const jobs = new Queue<[Connection<number, never>]>();
+  jobs.putNowait([sender]);
+  const child = new Process(TARGETS, { args: ["pipe-item", jobs, 3] });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  assertEquals(sender.closed, true, "the end moved with the item");
+  const got: number[] = [];
+  for (let i = 0; i < 3; i++) got.push(await receiver.recv({ timeout: 20_000 }));
+  assertEquals(got, [0, 1, 2]);
+  await assertRejects(() => receiver.recv({ timeout: 20_000 }), PipeClosed);
+  receiver.close();
 });

@@ -13,6 +13,7 @@ import {
   connect,
   LinkClosed,
   Pipe,
+  PipeClosed,
   Process,
   release,
   type RemoteBarrier,
@@ -485,12 +486,169 @@ Deno.test("P-2/P-1: an exit report of another shape, and an argument token that 
   assertEquals(readExitReport({ "@baton:exit": 2 }), undefined);
   assertEquals(readExitReport(null), undefined);
   assertEquals(readExitReport({ "@baton:exit": 0 }), { "@baton:exit": 0 });
-  const odd = { "@baton:arg": 5 };
-  assertEquals(decodeArgs([odd], {}), [odd]);
-  assertThrows(() => decodeArgs([{ "@baton:arg": "a9" }], {}), Error, "did not arrive");
+  const odd = { "@baton:arg:k": 5 };
+  assertEquals(decodeArgs([odd], {}, "@baton:arg:k"), [odd]);
+  assertThrows(
+    () => decodeArgs([{ "@baton:arg:k": "a9" }], {}, "@baton:arg:k"),
+    Error,
+    "did not arrive",
+  );
 });
 
 Deno.test("M-1: a queue's readiness refuses a negative timeout with RangeError", async () => {
   const { queueReady } = await import("../src/worker/wait.ts");
   await assertRejects(() => queueReady(new Queue<unknown>(), { timeout: -1 }), RangeError);
+});
+
+/** `promise`, or a `TimeoutError` rejection after `ms` (a bound on a failure, never a measure). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DOMException("no answer", "TimeoutError")), ms);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("W-14: a proxy whose name closed (other links stay) passed on: its receiver's calls reject LinkClosed, the owner reports nothing", async () => {
+  const served = await servedQueue<unknown>();
+  const { port1, port2 } = new MessageChannel();
+  const errors: unknown[] = [];
+  const event = new Event();
+  const onError = (error: unknown) => errors.push(error);
+  const eventLink = serve(port1, { event }, { onError });
+  const otherLink = serve(port1, { other: new Event() }, { onError });
+  const remote = await connect<{ event: Event; other: Event }>(port2);
+  assertEquals(await remote.event.isSet(), false);
+  eventLink.close();
+  await assertRejects(() => remote.event.isSet(), LinkClosed);
+  assertEquals(await remote.other.isSet(), false, "the other link still works");
+  await served.proxy.put([remote.event]);
+  const [proxy] = await served.proxy.get() as [RemoteEvent];
+  await assertRejects(() => within(proxy.set(), 20_000), LinkClosed);
+  assertEquals(await remote.other.isSet(), false, "a round trip after the attach");
+  assertEquals(errors.map(String), []);
+  await release(proxy);
+  await remote.close();
+  otherLink.close();
+  port1.close();
+  port2.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: cycles: an item that holds itself and a primitive arrives with the same shape, one proxy", async () => {
+  const served = await servedQueue<unknown>();
+  const event = new Event();
+  const item: Record<string, unknown> = { event };
+  item.self = item;
+  item.list = [item, event];
+  await served.proxy.put(item);
+  const got = await served.proxy.get() as { event: RemoteEvent; self: unknown; list: unknown[] };
+  assert(got.self === got && got.list[0] === got && got.list[1] === got.event, "the shape");
+  await got.event.set();
+  assertEquals(event.isSet(), true);
+  const [a, b] = Pipe<unknown, unknown>();
+  a.send(item);
+  const sent = await b.recv() as typeof got;
+  assert(sent.self === sent && sent.list[1] === sent.event, "the shape through a pipe");
+  assertEquals(await sent.event.isSet(), true);
+  await release(got.event);
+  await release(sent.event);
+  a.close();
+  b.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-3/W-14: a pipe end that has received and whose other end then closed cannot move: put, send and transfer() refuse it, nothing else is lost", async () => {
+  const served = await servedQueue<unknown>();
+  const [a, b] = Pipe<number, number>();
+  a.send(1);
+  assertEquals(await b.recv(), 1); // b has started receiving
+  a.close();
+  await assertRejects(() => b.recv(), PipeClosed); // and heard the close
+  await served.proxy.put("before");
+  const refused = await served.proxy.put([b]).then(() => "resolved", (error) => error);
+  assert(refused instanceof DOMException && refused.name === "DataCloneError", String(refused));
+  await served.proxy.put("after");
+  assertEquals(await within(served.proxy.get(), 20_000), "before");
+  assertEquals(await within(served.proxy.get(), 20_000), "after");
+  const [c, d] = Pipe<unknown, unknown>();
+  assertThrows(() => c.send({ b }), DOMException);
+  assertThrows(() => b.transfer(), Error, "started receiving");
+  b.close();
+  c.close();
+  d.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14: a pipe end that arrived with its other end gone travels on as such: the item arrives", async () => {
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  await Promise.all([served.proxy.put(["first", sender]), served.proxy.put(["second", sender])]);
+  const [, moved] = await within(served.proxy.get(), 20_000) as [string, typeof sender];
+  const [label, gone] = await within(served.proxy.get(), 20_000) as [string, typeof sender];
+  assertEquals(label, "second");
+  await served.proxy.put(["again", gone]); // passed on once more
+  const [again, end] = await within(served.proxy.get(), 20_000) as [string, typeof sender];
+  assertEquals(again, "again");
+  assertEquals(gone.closed, true, "it moved on");
+  assertThrows(() => end.send("x"), PipeClosed);
+  for (const each of [moved, gone, end, receiver]) each.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14/P-6: a used proxy passed on is a copy: the receiver's works after the sender released its own", async () => {
+  const served = await servedQueue<unknown>();
+  const event = new Event();
+  await served.proxy.put([event]);
+  const [first] = await served.proxy.get() as [RemoteEvent];
+  assertEquals(await first.isSet(), false); // used: connected
+  await served.proxy.put([first]);
+  const [second] = await served.proxy.get() as [RemoteEvent];
+  await release(first); // or collected: the copy passed on does not depend on it
+  await within(second.set(), 20_000);
+  assertEquals(event.isSet(), true);
+  await release(second);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-14/P-6: a proxy a process got in its args and passed on inside an item still works after the process ended", async () => {
+  const out = new Queue<unknown>();
+  const event = new Event();
+  const child = new Process(new URL("./fixtures/process/targets.ts", import.meta.url), {
+    args: ["relay", out, event],
+  });
+  child.start();
+  assertEquals(await child.join(), 0, String(child.error));
+  const [proxy] = out.getNowait() as [RemoteEvent];
+  await within(proxy.set(), 20_000);
+  assertEquals(event.isSet(), true);
+  await release(proxy);
+  await settled();
+});
+
+Deno.test("M-2/W-14: a travelled queue proxy that was released counts as ready, as a proxy whose link closed does", async () => {
+  const served = await servedQueue<unknown>();
+  const inner = new Queue<number>();
+  const other = new Queue<number>();
+  await served.proxy.put({ inner });
+  await served.proxy.put({ inner });
+  const { inner: unused } = await served.proxy.get() as { inner: RemoteQueue<number> };
+  const { inner: used } = await served.proxy.get() as { inner: RemoteQueue<number> };
+  assertEquals(await used.qsize(), 0); // connected
+  await release(unused);
+  await release(used);
+  await assertRejects(() => unused.get(), LinkClosed); // its get would not wait
+  assertEquals(await wait([other, unused, used], { timeout: 0 }), [unused, used]);
+  assertEquals(await within(wait([other, used]), 20_000), [used]);
+  await served.close();
+  await settled();
 });

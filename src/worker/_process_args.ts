@@ -5,45 +5,56 @@
  * child puts the proxies back in their place. Everything else is left for
  * the platform's structured clone.
  *
+ * A token's key holds a random part made for each start (`argKey`), so the
+ * arguments' own data, which may hold any key at any depth (also inside
+ * class instances, which the clone turns into plain objects), is never
+ * taken for a token (P-1).
+ *
  * Internal: not exported from an entry point.
  *
  * @module
  */
 
 import { adapterOf } from "./adapters.ts";
+import { newPeerId } from "./wire.ts";
 import type { Servable } from "./serve.ts";
 
-/** The key of a token that stands for a served name. */
-export const ARG_TOKEN = "@baton:arg";
+/** The start of the key of a token that stands for a served name. */
+const ARG_TOKEN = "@baton:arg";
 
-/** A primitive's place in the arguments. */
-interface Token {
-  [ARG_TOKEN]: string;
+/** A new token key, for one start: no data of the arguments holds it. */
+export function argKey(): string {
+  return `${ARG_TOKEN}:${newPeerId()}`;
 }
 
 /**
  * Copies the containers of `args` with every baton primitive or pipe end
- * replaced by a token; `served` receives them by name.
+ * replaced by a token (`{ [key]: name }`); `served` receives them by name.
  *
  * @example
  * ```ts ignore
  * const served: Record<string, Servable> = {};
- * const sent = encodeArgs([new Queue(), { n: 1 }], served); // [{ "@baton:arg": "a0" }, { n: 1 }]
+ * const key = argKey();
+ * const sent = encodeArgs([new Queue(), { n: 1 }], served, key); // [{ [key]: "a0" }, { n: 1 }]
  * ```
  */
-export function encodeArgs(args: readonly unknown[], served: Record<string, Servable>): unknown[] {
+export function encodeArgs(
+  args: readonly unknown[],
+  served: Record<string, Servable>,
+  key: string,
+): unknown[] {
   const names = new Map<object, string>();
   const seen = new Map<object, unknown>();
   const visit = (value: unknown): unknown => {
     if (typeof value !== "object" || value === null) return value;
     const named = names.get(value);
-    if (named !== undefined) return { [ARG_TOKEN]: named } satisfies Token;
+    if (named !== undefined) return { [key]: named };
     if (seen.has(value)) return seen.get(value);
     if (isServable(value)) {
       const name = `a${names.size}`;
       names.set(value, name);
       served[name] = value as Servable;
-      return { [ARG_TOKEN]: name } satisfies Token;
+      return { [key]: name };
     }
     const prototype = Object.getPrototypeOf(value);
     if (Array.isArray(value) && prototype === Array.prototype) {
@@ -83,19 +94,23 @@ export function encodeArgs(args: readonly unknown[], served: Record<string, Serv
 }
 
 /**
- * Puts the proxies back where `encodeArgs` left tokens (in place: the value
- * is the child's own clone).
+ * Puts the proxies back where `encodeArgs` left tokens with `key` (in
+ * place: the value is the child's own clone).
  *
  * @example
  * ```ts ignore
- * const args = decodeArgs(workerData.args, remote); // [RemoteQueue, { n: 1 }]
+ * const args = decodeArgs(workerData.args, remote, workerData.argKey); // [RemoteQueue, { n: 1 }]
  * ```
  */
-export function decodeArgs(args: unknown[], proxies: Record<string, unknown>): unknown[] {
+export function decodeArgs(
+  args: unknown[],
+  proxies: Record<string, unknown>,
+  key: string,
+): unknown[] {
   const seen = new Set<object>();
   const visit = (value: unknown): unknown => {
     if (typeof value !== "object" || value === null) return value;
-    const token = tokenName(value);
+    const token = tokenName(value, key);
     if (token !== undefined) {
       if (!Object.hasOwn(proxies, token)) throw new Error(`argument "${token}" did not arrive`);
       return proxies[token];
@@ -124,11 +139,11 @@ export function decodeArgs(args: unknown[], proxies: Record<string, unknown>): u
   return args.map(visit);
 }
 
-function tokenName(value: object): string | undefined {
+function tokenName(value: object, key: string): string | undefined {
   if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
   const keys = Object.keys(value);
-  if (keys.length !== 1 || keys[0] !== ARG_TOKEN) return undefined;
-  const name = (value as Token)[ARG_TOKEN];
+  if (keys.length !== 1 || keys[0] !== key) return undefined;
+  const name = (value as Record<string, unknown>)[key];
   return typeof name === "string" ? name : undefined;
 }
 

@@ -17,7 +17,8 @@ import { decodeArgs } from "./_process_args.ts";
 import { CURRENT_PROCESS, EXIT_TAG, type ExitReport, type StartData } from "./_process_wire.ts";
 import { connect } from "./connect.ts";
 import { closeTravelLinks } from "./owner_side.ts";
-import { decodeValue, LIFELINE, sendLifelinesTo } from "./travel.ts";
+import { Connection } from "./pipe.ts";
+import { decodeValue, LIFELINE, sendLifelinesTo, tellTravelledEndsTo } from "./travel.ts";
 import { closeTravelled } from "./travel_proxy.ts";
 import { serializeError } from "./wire.ts";
 
@@ -31,6 +32,12 @@ const port = data.port;
 // Each proxy this process connects to an owner gets a lifeline whose keeping end goes to the
 // parent: if this process is terminated, the parent tells that owner (W-9, P-3).
 sendLifelinesTo((keep) => port.postMessage({ [LIFELINE]: 1, port: keep }, [keep]));
+
+// The pipe ends this process got (in its args, or inside values since): they close when it ends,
+// so their peers' recv rejects PipeClosed after what was sent, as an exiting Python child's
+// ends do (P-6). Weakly held: an end the target dropped is no longer this process's to close.
+const ends = new Set<WeakRef<Connection>>();
+tellTravelledEndsTo((end) => ends.add(new WeakRef(end)));
 
 let finished = false;
 let remote: { close(): Promise<void> } | undefined;
@@ -46,6 +53,8 @@ async function finish(code: 0 | 1, error?: unknown): Promise<void> {
     // then the connection to the parent closes: its bye goes before the report.
     await closeTravelled();
     closeTravelLinks();
+    // What was sent on them is posted first, then each end's close (a no-op for one moved on).
+    for (const end of ends) end.deref()?.close();
     await remote?.close();
   } catch {
     // the report below still goes out
@@ -71,11 +80,14 @@ try {
     const connected = await connect<Record<string, never>>(port);
     remote = connected;
     proxies = connected as unknown as Record<string, unknown>;
+    for (const proxy of Object.values(proxies)) {
+      if (proxy instanceof Connection) ends.add(new WeakRef(proxy));
+    }
   }
   const received = data.travel
     ? decodeValue(data.args, (error) => console.error("baton:", error)) as unknown[]
     : data.args;
-  const args = decodeArgs(received, proxies);
+  const args = decodeArgs(received, proxies, data.argKey);
   const module = await import(data.module);
   const target = (module as { default?: unknown }).default;
   if (typeof target !== "function") {

@@ -20,6 +20,8 @@ export interface StartData {
   port: MessagePort;
   module: string;
   args: unknown[];
+  /** The key of the tokens that stand for served names in `args` (a new one each start). */
+  argKey: string;
   /** `args` hold travelling proxies' tokens (W-14). */
   travel: boolean;
   names: string[];

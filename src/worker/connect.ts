@@ -45,6 +45,8 @@ class CallerSide implements Role {
   readonly remote: Record<string, unknown> = {};
   #nextId = 1;
   #closed = false;
+  /** Names whose link closed: their proxies stay closed (a name served again is another link). */
+  #closedNames = new Set<string>();
   #ready = false;
   /** Connects waiting for the manifest: they all resolve, or all reject (W-13). */
   #waiting = new WaitList<void>({
@@ -218,12 +220,11 @@ class CallerSide implements Role {
   #source(name: string, entry: Entry): FaceSource {
     return {
       entry: { kind: entry.kind, constants: entry.constants },
-      attach: (port, lifeline) => {
-        if (this.#closed) {
+      attach: (port) => {
+        // Once its link closed, nothing serves it there: the owner would refuse the attach.
+        if (this.#closed || this.#closedNames.has(name)) {
           port.close(); // its receiver's calls reject LinkClosed
-          lifeline?.close();
-        } else if (lifeline === undefined) this.peer.send({ type: "attach", name, port }, [port]);
-        else this.peer.send({ type: "attach", name, port, lifeline }, [port, lifeline]);
+        } else this.peer.send({ type: "attach", name, port }, [port]);
       },
     };
   }
@@ -330,6 +331,7 @@ class CallerSide implements Role {
   }
 
   #closeName(name: string): void {
+    this.#closedNames.add(name);
     this.proxies.get(name)?.closed();
     this.queues.get(name)?.closed();
     for (const [id, call] of this.calls) {

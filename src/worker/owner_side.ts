@@ -16,7 +16,7 @@ import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
 import { Connection, movable } from "./pipe.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
-import { GONE, refPort } from "./travel.ts";
+import { bootServer, GONE, refPort } from "./travel.ts";
 import { type CallerFrame, type Entry, type Frame, serializeError } from "./wire.ts";
 import type { Link, PipeEnd, Servable } from "./serve.ts";
 
@@ -260,15 +260,21 @@ export class OwnerSide implements Role {
         this.peer.release();
         return;
       case "attach": {
-        // A proxy of this name travels on (W-14): its receiver talks to this side directly.
+        // A proxy of this name travels on (W-14): its receiver boots through `port` and talks to
+        // this side directly, whatever becomes of the proxy it was copied from.
         const served = this.served.get(f.name);
         if (served === undefined || served.adapter.kind === "Connection") {
           f.port.close();
-          f.lifeline?.close();
           throw new ProtocolError(`"${f.name}" cannot travel from here`);
         }
+        const { primitive } = served;
+        const onError = this.onError;
+        const label = this.label ?? f.name;
         // Its releases are reported where this name's are, under this name (W-9).
-        serveTravel(f.port, served.primitive, this.onError, f.name, f.lifeline);
+        bootServer(
+          f.port,
+          (port, lifeline) => serveTravel(port, primitive, onError, label, lifeline),
+        );
         return;
       }
     }
@@ -324,7 +330,6 @@ export class OwnerSide implements Role {
         tap.done(frame.count);
         break;
       case "attach": // the name is closing here: nothing will serve the port
-        frame.lifeline?.close();
         frame.port.close();
         break;
         // want, uncredit, pull, unpull, return: the close ended what they are about.

@@ -27,21 +27,38 @@ const PIPE_TAG = "@baton-pipe";
 let canMove: (end: Connection) => boolean;
 
 /**
- * Whether `end` can move to another thread now: it is open, has not started
- * receiving, and is not the end a value holding it is being sent through.
- * Internal: not exported from an entry point.
+ * Whether `end` can move to another thread now: it is open, has never
+ * started receiving, its other end is not known to be gone (its port is
+ * closed then), and it is not the end a value holding it is being sent
+ * through. Internal: not exported from an entry point.
  */
 export function movable(end: Connection): boolean {
   return canMove(end);
 }
 
+/** Whether `end` is an end whose other end is gone that never received (set by the class). */
+let isGone: (end: Connection) => boolean;
+
+/**
+ * Whether `end` travels inside a value as an end whose other end is gone:
+ * it arrived so (see {@linkcode goneEnd}) and has not started receiving or
+ * closed since. Its port is closed, so it cannot move; the value still can.
+ * Internal: not exported from an entry point.
+ */
+export function travelsGone(end: Connection): boolean {
+  return isGone(end);
+}
+
 /** The error for a pipe end in a value that cannot move: the value cannot be cloned (W-3). */
 export function cannotMove(): DOMException {
   return new DOMException(
-    "a pipe end that is closed, has started receiving, or is the end it is sent through cannot be sent",
+    "a pipe end that is closed, has started receiving, or is the end it is sent through (or that end's other end) cannot be sent",
     "DataCloneError",
   );
 }
+
+/** Tells two ends made together that they are each other's other end (set by the class). */
+let pair: (a: Connection, b: Connection) => void;
 
 /** Makes an end behave as if its other end had closed (set by the class, which sees its state). */
 let markGone: (end: Connection) => void;
@@ -154,8 +171,15 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   /** The view `console.log` and Node's `util.inspect` show. */
   /** The worker layer's way in; a pure field, not a static block, as for `Queue`'s door. */
   static #door = /* @__PURE__ */ (() => {
-    canMove = (end) => !end.#closed && !end.#listening && !end.#sending && end.#port !== undefined;
+    canMove = (end) =>
+      !end.#closed && !end.#started && !end.#sending && !end.#peerClosed &&
+      end.#port !== undefined;
+    isGone = (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed;
     markGone = (end) => end.#peerGone();
+    pair = (a, b) => {
+      a.#other = b;
+      b.#other = a;
+    };
     return true;
   })();
 
@@ -174,6 +198,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   readonly writable: boolean;
   #port: MessagePort | undefined;
   #listening = false;
+  /** Whether this end ever started receiving: what it took may be buffered here, it stays here. */
+  #started = false;
   #buffer = new Deque<R>();
   #receivers = new WaitList<R>({
     onTimeout: () => {
@@ -185,6 +211,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   #peerClosed = false;
   /** A value is being checked for `send` here: this end cannot travel inside it. */
   #sending = false;
+  /** The other end, when this thread made both (`Pipe()`): it cannot travel through this one. */
+  #other: Connection | undefined;
   /** Copies of the values sent this turn, not posted yet. */
   #batch: unknown[] = [];
   #flushScheduled = false;
@@ -294,11 +322,16 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       // primitives or proxies in it travel as proxies (W-14). It goes alone,
       // after what is pending, so a throw is send's throw and the others still go.
       let checked: unknown;
-      this.#sending = true; // a port cannot be posted through itself
+      // A port cannot be posted through itself, nor through the port it is entangled with
+      // (the platform would drop the message without a word).
+      const other = this.#other;
+      this.#sending = true;
+      if (other !== undefined) other.#sending = true;
       try {
         checked = checkedCopy(value);
       } finally {
         this.#sending = false;
+        if (other !== undefined) other.#sending = false;
       }
       this.#flush();
       if (checked instanceof Travelling) {
@@ -450,7 +483,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    * not started receiving can be transferred.
    *
    * @returns The port.
-   * @throws {Error} when this end is closed or has started receiving.
+   * @throws {Error} when this end is closed, has started receiving, or
+   *   its other end is known to be gone.
    *
    * @example
    * ```ts
@@ -464,9 +498,9 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    * ```
    */
   transfer(): MessagePort {
-    if (this.#closed || this.#listening || this.#port === undefined) {
+    if (this.#closed || this.#started || this.#peerClosed || this.#port === undefined) {
       throw new Error(
-        "this connection cannot be transferred: it is closed or has started receiving",
+        "this connection cannot be transferred: it is closed, has started receiving, or its other end is gone",
       );
     }
     const port = this.#port;
@@ -492,6 +526,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   #listen(): void {
     if (this.#listening || this.#port === undefined) return;
     this.#listening = true;
+    this.#started = true;
     this.#port.addEventListener("message", this.#onMessage);
     this.#port.addEventListener("close", this.#onPortClose);
     this.#port.start();
@@ -572,9 +607,12 @@ export function Pipe<A = unknown, B = unknown>(
 ): [Connection<A, B>, Connection<B, A>] {
   const duplex = options.duplex ?? true;
   const { port1, port2 } = new MessageChannel();
-  if (duplex) return [new Connection<A, B>(port1), new Connection<B, A>(port2)];
-  return [
-    new Connection<A, B>(port1, { readable: true, writable: false }),
-    new Connection<B, A>(port2, { readable: false, writable: true }),
-  ];
+  const ends: [Connection<A, B>, Connection<B, A>] = duplex
+    ? [new Connection<A, B>(port1), new Connection<B, A>(port2)]
+    : [
+      new Connection<A, B>(port1, { readable: true, writable: false }),
+      new Connection<B, A>(port2, { readable: false, writable: true }),
+    ];
+  pair(ends[0] as Connection, ends[1] as Connection);
+  return ends;
 }

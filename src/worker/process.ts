@@ -14,7 +14,7 @@ import type { Lock } from "../lock.ts";
 import type { PeriodicTimer } from "../periodic_timer.ts";
 import type { Queue } from "../queue.ts";
 import type { Semaphore } from "../semaphore.ts";
-import { encodeArgs } from "./_process_args.ts";
+import { argKey, encodeArgs } from "./_process_args.ts";
 import { checkedCopy, encodeValue, GONE, LIFELINE, refPort, Travelling } from "./travel.ts";
 import { CURRENT_PROCESS, EXIT_TAG, readExitReport, type StartData } from "./_process_wire.ts";
 import type {
@@ -239,6 +239,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   #worker: ThreadWorker | undefined;
   #port: MessagePort | undefined;
   #link: Link | undefined;
+  /** The pipe ends moved out of `args` at `start()`, until the link serves them. */
+  #ends: Connection[] = [];
   #terminated = false;
   /** The child's own exit report arrived: it said bye on every connection before it. */
   #finished = false;
@@ -322,7 +324,8 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   start(): void {
     if (this.#state !== "new") throw new Error(`process ${this.name} was already started`);
     const served: Record<string, Servable> = {};
-    const args = encodeArgs(this.#args, served);
+    const key = argKey();
+    const args = encodeArgs(this.#args, served, key);
     // Every pipe end can move, or none moves (P-1, P-6).
     for (const end of Object.values(served)) {
       if (end instanceof Connection && !movable(end)) throw cannotMove();
@@ -330,15 +333,21 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     // The platform's verdict now (P-1), before anything starts; remote proxies in the
     // arguments travel to the child as copies that talk to their owners (W-14, P-6).
     const checked = checkedCopy(args);
-    moveEnds(served); // a pipe end moves to the child now: the parent's copy is closed (P-6)
+    // A pipe end moves to the child now: the parent's copy is closed (P-6).
+    this.#ends = moveEnds(served);
     this.#state = "starting";
     import("node:worker_threads").then(
-      (threads) => this.#launch(threads as unknown as WorkerThreads, checked, served),
+      (threads) => this.#launch(threads as unknown as WorkerThreads, checked, served, key),
       (error) => this.#ended(1, error),
     );
   }
 
-  #launch(threads: WorkerThreads, checked: unknown, served: Record<string, Servable>): void {
+  #launch(
+    threads: WorkerThreads,
+    checked: unknown,
+    served: Record<string, Servable>,
+    argKey: string,
+  ): void {
     if (this.#state !== "starting") return; // terminated before the worker existed
     try {
       const { port1, port2 } = new threads.MessageChannel();
@@ -355,6 +364,7 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
         port: port2,
         module: this.module,
         args,
+        argKey,
         travel: checked instanceof Travelling,
         names,
         name: this.name,
@@ -428,7 +438,13 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
     this.#state = "ended";
     this.#exitCode = code;
     this.#error = code === 1 ? asError(error) : undefined;
-    this.#link?.close();
+    this.#link?.close(); // closes the ports of pipe ends it has not handed to the child yet
+    if (this.#link === undefined) {
+      // Ended before the link served them (terminated before the worker existed): each end
+      // closes, so its peer's recv rejects PipeClosed instead of waiting for ever (P-5).
+      for (const end of this.#ends) end.close();
+    }
+    this.#ends = [];
     // A child that reported said bye to those owners itself, after what it posted to them:
     // telling them by another channel could overtake that. One that did not could not.
     for (const lifeline of this.#lifelines) {
@@ -504,13 +520,20 @@ export class Process<F extends (...args: never[]) => unknown = (...args: unknown
   }
 }
 
-/** Detaches the pipe ends among `served`, leaving ends that carry the detached ports. */
-function moveEnds(served: Record<string, Servable>): void {
+/**
+ * Detaches the pipe ends among `served`, leaving ends that carry the
+ * detached ports; returns those.
+ */
+function moveEnds(served: Record<string, Servable>): Connection[] {
+  const moved: Connection[] = [];
   for (const [name, end] of Object.entries(served)) {
     if (!isPipeEnd(end)) continue;
     const { readable, writable } = end;
-    served[name] = Connection.fromPort(end.transfer(), { readable, writable });
+    const carrier = Connection.fromPort(end.transfer(), { readable, writable });
+    served[name] = carrier;
+    moved.push(carrier);
   }
+  return moved;
 }
 
 function isPipeEnd(value: unknown): value is PipeEnd {

@@ -15,9 +15,11 @@
  *   that is cancelled before it is sent leaves nothing behind.
  * - When the envelope is posted, each placeholder becomes a token with a
  *   new `MessagePort`: a local primitive is served on the other end of that
- *   port; a remote proxy asks its owner (an `attach` frame) to serve the
- *   primitive on it, so the receiver talks to the owner directly, not
- *   through this thread; a pipe end moves. The envelope is marked `travel`.
+ *   port; for a remote proxy, that other end goes to its owner at once (an
+ *   `attach` frame), which serves the primitive on it, so the receiver
+ *   talks to the owner directly, not through this thread, also once this
+ *   thread's proxy is gone; a pipe end moves. The envelope is marked
+ *   `travel`.
  * - The receiving peer turns each token into a proxy on its port. Such a
  *   proxy keeps its thread alive only while one of its operations is
  *   pending; once it is garbage-collected (or `release`d) its connection
@@ -31,7 +33,7 @@
 
 import { adapterOf, adapterOfKind } from "./adapters.ts";
 import { travelledProxy } from "./travel_proxy.ts";
-import { cannotMove, Connection, goneEnd, movable } from "./pipe.ts";
+import { cannotMove, Connection, goneEnd, movable, travelsGone } from "./pipe.ts";
 import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
 
@@ -68,10 +70,10 @@ export class Travelling {
 export interface FaceSource {
   readonly entry: Entry;
   /**
-   * Asks the owner to serve the same primitive on `port` (an `attach` frame); a message on
-   * `lifeline` will tell it that the receiver's process ended.
+   * Hands the owner `port`, a boot port (an `attach` frame): the owner waits on it for a
+   * receiver's boot request and serves the same primitive on the port that request carries.
    */
-  attach(port: MessagePort, lifeline?: MessagePort): void;
+  attach(port: MessagePort): void;
   /** A travelled proxy never used here gives up its boot port, which moves on as it is. */
   take?(): MessagePort | undefined;
 }
@@ -172,8 +174,9 @@ export function travelCopy(value: unknown): unknown {
     }
     if (seen.has(part)) return seen.get(part);
     if (isTraveller(part)) {
-      // A pipe end must be able to move when the value is posted: the verdict is now (W-3).
-      if (part instanceof Connection && !movable(part)) throw cannotMove();
+      // A pipe end must be able to move when the value is posted (or arrived with its other end
+      // gone, and travels on so): the verdict is now (W-3).
+      if (part instanceof Connection && !movable(part) && !travelsGone(part)) throw cannotMove();
       const placeholder = new Traveller(part);
       seen.set(part, placeholder);
       return placeholder;
@@ -299,8 +302,8 @@ function isPlain(value: object): boolean {
 /**
  * Makes the token of one primitive. Its port is a boot port: the receiver
  * sends the end of a channel of its own through it, and this side (or the
- * owner, for a proxy) serves the primitive on that end. A travelled proxy
- * never used here passes its own boot port on.
+ * owner, for a proxy: the other end goes to it now) serves the primitive on
+ * that end. A travelled proxy never used here passes its own boot port on.
  */
 function tokenOf(primitive: object): Token {
   if (primitive instanceof Connection) {
@@ -309,9 +312,11 @@ function tokenOf(primitive: object): Token {
     if (movable(primitive)) {
       return { [TRAVEL]: 1, kind: "Connection", constants, port: primitive.transfer() };
     }
-    // One that can no longer move (an earlier item took it, or it closed since its put was
-    // checked) arrives as an end whose other end is gone: the item, whose put resolved, is
-    // still delivered (W-3).
+    // One that can no longer move (an earlier item took it, it closed since its put was
+    // checked, or it arrived with its other end gone) arrives as an end whose other end is
+    // gone: the item, whose put resolved, is still delivered (W-3). A gone end passed on is
+    // this thread's no more.
+    if (travelsGone(primitive)) primitive.close();
     const { port1, port2 } = new MessageChannel();
     port2.close();
     return {
@@ -326,20 +331,24 @@ function tokenOf(primitive: object): Token {
   if (source !== undefined && moved !== undefined) {
     return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: moved };
   }
-  let entry: Entry;
-  let serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void;
-  if (source !== undefined) {
-    entry = source.entry;
-    // The owner serves it: the receiver talks to the owner.
-    serveOn = (port, lifeline) => source.attach(port, lifeline);
-  } else {
-    const adapter = adapterOf(primitive);
-    entry = { kind: adapter.kind, constants: adapter.constants(primitive as never) };
-    serveOn = (port, lifeline) => serveTravel(port, primitive, undefined, undefined, lifeline);
-  }
   const { port1, port2 } = travelChannel();
-  bootServer(port1, serveOn);
-  return { [TRAVEL]: 1, kind: entry.kind, constants: entry.constants, port: port2 };
+  if (source !== undefined) {
+    // The owner waits for the boot request itself, from now on: the receiver reaches it
+    // directly, also once this proxy is released or collected, or this thread has ended.
+    source.attach(port1);
+    return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: port2 };
+  }
+  const adapter = adapterOf(primitive);
+  bootServer(
+    port1,
+    (port, lifeline) => serveTravel(port, primitive, undefined, undefined, lifeline),
+  );
+  return {
+    [TRAVEL]: 1,
+    kind: adapter.kind,
+    constants: adapter.constants(primitive as never),
+    port: port2,
+  };
 }
 
 /**
@@ -365,6 +374,17 @@ export function newLifeline(): MessagePort | undefined {
   return give;
 }
 
+/**
+ * Told of each pipe end that arrives in this thread inside a value (set in
+ * a `Process` child: its ends close when its target ended, P-6).
+ */
+let endSink: ((end: Connection) => void) | undefined;
+
+/** Makes this thread tell `sink` of every pipe end that travels here (a `Process` child calls it). */
+export function tellTravelledEndsTo(sink: (end: Connection) => void): void {
+  endSink = sink;
+}
+
 /** The message that hands a lifeline's keeping end to a process's parent. */
 export const LIFELINE = "@baton:lifeline";
 
@@ -372,11 +392,12 @@ export const LIFELINE = "@baton:lifeline";
 export const GONE = "@baton:gone";
 
 /**
- * Waits on `port` (a local one, unref'd: it keeps no thread alive) for the
- * receiver's boot request, hands its port to `serveOn`, and closes; also
- * closes when the other end is gone unused.
+ * Waits on `port` (unref'd: it keeps no thread alive) for the receiver's
+ * boot request, hands its port to `serveOn`, and closes; also closes when
+ * the other end is gone unused. The owner of a primitive runs one for each
+ * boot port an `attach` frame brought it.
  */
-function bootServer(
+export function bootServer(
   port: MessagePort,
   serveOn: (port: MessagePort, lifeline: MessagePort | undefined) => void,
 ): void {
@@ -446,9 +467,11 @@ function proxyOf(token: Token, report: (error: unknown) => void): unknown {
       readable: entry.constants.readable !== false,
       writable: entry.constants.writable !== false,
     };
-    return entry.constants.gone === true
+    const end = entry.constants.gone === true
       ? goneEnd(token.port, options)
       : Connection.fromPort(token.port, options);
+    endSink?.(end);
+    return end;
   }
   return travelledProxy(token.port, entry);
 }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { checkWaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
 import { adapterOfKind } from "./adapters.ts";
 import { travelConnection } from "./connect.ts";
@@ -75,12 +76,11 @@ export function travelledProxy(boot: MessagePort, entry: Entry): object {
   COLLECTED.register(proxy, travelled, travelled);
   const source: FaceSource = {
     entry,
-    attach: (port, lifeline) => {
+    attach: (port) => {
       try {
-        faceSource(connect(travelled).face)!.attach(port, lifeline);
+        faceSource(connect(travelled).face)!.attach(port);
       } catch {
-        port.close(); // its receiver's calls reject LinkClosed
-        lifeline?.close();
+        port.close(); // released before it was passed on: its receiver's calls reject LinkClosed
       }
     },
     take: () => {
@@ -94,12 +94,16 @@ export function travelledProxy(boot: MessagePort, entry: Entry): object {
   };
   registerFace(proxy, source);
   if (entry.kind === "Queue" || entry.kind === "LifoQueue" || entry.kind === "PriorityQueue") {
-    waitable(
-      proxy,
-      (options) =>
-        watch(travelled, proxy, () => wait([connect(travelled).face], options))
-          .then((ready) => (ready as unknown[]).length > 0),
-    );
+    waitable(proxy, (options) => {
+      // Released (or moved on): its get rejects LinkClosed at once, so it is ready (M-2), as a
+      // proxy whose link closed is. A bad option or an aborted signal still wins.
+      if (travelled.closed) {
+        const error = checkWaitOptions(options);
+        return error === undefined ? Promise.resolve(true) : Promise.reject(error);
+      }
+      return watch(travelled, proxy, () => wait([connect(travelled).face], options))
+        .then((ready) => (ready as unknown[]).length > 0);
+    });
   }
   return proxy;
 }
@@ -128,8 +132,14 @@ function close(travelled: Travelled): Promise<void> {
   ALL.delete(travelled);
   travelled.closed = true;
   travelled.pinned = undefined;
-  travelled.boot?.close();
+  const boot = travelled.boot;
   travelled.boot = undefined;
+  if (boot !== undefined) {
+    // Never used: a boot request without a port tells the side waiting on it (often another
+    // thread, where a moved port hears no close) that no one is coming, and it closes its end.
+    boot.postMessage({ [BOOT]: 1 });
+    boot.close();
+  }
   const connection = travelled.connection;
   travelled.connection = undefined;
   return connection?.close() ?? Promise.resolve();

@@ -125,10 +125,10 @@ export type CallerFrame =
   /** The caller heard that these names closed; `last`: its connection ended with them. */
   | { type: "gone"; names: string[]; last?: true }
   /**
-   * Serve the primitive of `name` on `port` too: a proxy of it travels on (W-14). A message on
-   * `lifeline` says its receiver's process ended: that link ends as if its port closed.
+   * A proxy of `name` travels on (W-14): wait on `port`, a boot port, for its receiver's boot
+   * request, and serve the primitive of `name` on the port it carries.
    */
-  | { type: "attach"; name: string; port: MessagePort; lifeline?: MessagePort };
+  | { type: "attach"; name: string; port: MessagePort };
 
 /** Frames the owner sends to a caller. */
 export type OwnerFrame =
@@ -213,7 +213,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   return: { name, seq: count },
   done: { name, count },
   gone: { names, "?last": yes },
-  attach: { name, port, "?lifeline": port },
+  attach: { name, port },
   manifest: { entries, reply: bool },
   result: { id: count, value: any, "?seq": count },
   error: { id: count, error: wireError, "?cancelled": yes },
