@@ -165,26 +165,39 @@ Deno.test(
       async () => (await raw.zscore("baton:{l:frozen-lock}:reaped", waiter.id!)) !== null,
       "the frozen waiter's lease to run out",
     );
-    // the frozen waiter's blocked acquire is first in line: the lock moves to it
-    await lock.release();
-    await until(async () => (await infoField(path, "blocked_clients")) === 0, "the lock moved");
-    // it comes back, as from any client that looks dead (R-3)
-    assertEquals(await lock.acquire({ timeout: 30_000 }), true);
-    const second = lock.token!;
-    assert(second > first);
-    // woken, the waiter does not believe it holds the lock: it waits again
-    waiter.signal("SIGCONT");
-    await until(
-      async () => (await infoField(path, "blocked_clients")) === 1,
-      "the waiter waits again",
-    );
-    assertEquals(waiter.numbers("token"), []);
-    await lock.release();
-    await waiter.waitFor(() => waiter.numbers("token").length === 1, "the waiter's token");
-    assert(
-      waiter.numbers("token")[0]! > second,
-      `token ${waiter.numbers("token")[0]} after ${second}`,
-    );
+    // a live client waits behind the frozen one
+    const other = await connectRedis({ path }, { leaseMs: 300 });
+    try {
+      const live = other.lock("frozen-lock");
+      const liveAcquire = live.acquire({ timeout: 30_000 });
+      await until(
+        async () => (await infoField(path, "blocked_clients")) === 2,
+        "the live acquire blocks",
+      );
+      // the release makes a token for the live acquire, but the frozen waiter's blocked
+      // acquire is first in line on the server: the lock moves to it
+      await lock.release();
+      await until(async () => (await infoField(path, "blocked_clients")) === 1, "the lock moved");
+      // it comes back, as from any client that looks dead (R-3), to the live acquire
+      assertEquals(await liveAcquire, true);
+      const second = live.token!;
+      assert(second > first);
+      // woken, the waiter does not believe it holds the lock: it waits again
+      waiter.signal("SIGCONT");
+      await until(
+        async () => (await infoField(path, "blocked_clients")) === 1,
+        "the waiter waits again",
+      );
+      assertEquals(waiter.numbers("token"), []);
+      await live.release();
+      await waiter.waitFor(() => waiter.numbers("token").length === 1, "the waiter's token");
+      assert(
+        waiter.numbers("token")[0]! > second,
+        `token ${waiter.numbers("token")[0]} after ${second}`,
+      );
+    } finally {
+      await other.close();
+    }
   }),
 );
 

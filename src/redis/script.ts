@@ -31,10 +31,25 @@
  * - `P:reaped` sorted set: clients reaped while maybe alive → when; until such a
  *   client revives, its acknowledgements about requeued items are dropped.
  *
- * Semaphores and locks use `P:permits` (free permit tokens), `P:held:<client>`
- * (permits the client holds), `w:<client>` in `P:meta` (its blocked acquire
- * calls), `o:<client>` in `P:meta` (permits the reaper gave back while the
- * client may be alive: its next releases of that many are dropped) and, for a lock, `P:fence` (the last token).
+ * Semaphores and locks keep their free permits as a number, so that no
+ * operation costs more for more permits:
+ * - `count` in `P:meta`: free permits not in `P:permits`;
+ * - `P:permits` list: free permits as tokens `1`, only for blocked acquirers
+ *   (their `BLMOVE` takes one, in the order they blocked);
+ * - `w:<client>` in `P:meta`: the client's acquire calls counted as blocked
+ *   (from a failed try to the end of its wait); `waiters` in `P:meta`: their
+ *   sum over clients; `v:<client>`: the count of a client reaped while it
+ *   may be alive, set aside (it draws no tokens) until it takes part again;
+ * - `P:held:<client>` list: one token per permit the client holds;
+ * - `o:<client>` in `P:meta`: permits the reaper gave back while the client
+ *   may be alive (its next releases of that many are dropped);
+ * - `P:fence` (a lock): the last fencing token.
+ *
+ * Free permits are `count + LLEN(P:permits)`. After every operation of the
+ * script `LLEN(P:permits) <= waiters`, and `count` is 0 unless
+ * `LLEN(P:permits) == waiters` (`settle_permits`); so with no acquire
+ * counted as blocked the list is empty. Between a `BLMOVE` that took a token
+ * and that call's `claim`, `waiters` still counts it.
  *
  * @module
  */
@@ -202,12 +217,75 @@ local function reap_queue(c, clean)
   return #back
 end
 
+-- Semaphores and locks (see the layout above).
+local PERMITS = K('permits')
+-- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
+local MAX_PERMITS = 9007199254740991
+local function permit_kind()
+  local k = kind()
+  return k == 'sem' or k == 'bsem' or k == 'lock'
+end
+local function free_permits()
+  return num(redis.call('HGET', META, 'count')) + redis.call('LLEN', PERMITS)
+end
+
+-- Makes tokens for the acquirers counted as blocked that have none, from the count, and
+-- puts tokens nobody counted waits for back into the count. Costs the number of tokens
+-- moved: at most the number of blocked acquirers, plus the surplus of one that stopped.
+local function settle_permits()
+  local c = num(redis.call('HGET', META, 'count'))
+  local t = redis.call('LLEN', PERMITS)
+  local w = num(redis.call('HGET', META, 'waiters'))
+  if t < w and c > 0 then
+    local k = math.min(c, w - t)
+    tokens(PERMITS, k)
+    redis.call('HINCRBY', META, 'count', -k)
+  elseif t > w then
+    redis.call('RPOP', PERMITS, t - w)
+    redis.call('HINCRBY', META, 'count', t - w)
+  end
+end
+
+-- Client c's acquire calls counted as blocked change by d. While c is reaped (it may be
+-- alive) they are kept in v:<c>, draw no tokens and are not in 'waiters'. A field is
+-- dropped at 0; one below 0 is a late end of a wait the server no longer counts (the client
+-- closed, or was forgotten): 'waiters' follows the positive fields only.
+local function add_waiting(c, d)
+  local live = redis.call('ZSCORE', REAPED, c) == false
+  local field = (live and 'w:' or 'v:') .. c
+  local n = redis.call('HINCRBY', META, field, d)
+  if n <= 0 then redis.call('HDEL', META, field) end
+  if live then
+    local after = 0
+    if n > 0 then after = n end
+    local change = after - (n - d)
+    if change ~= 0 then redis.call('HINCRBY', META, 'waiters', change) end
+  end
+end
+
+-- Client c takes part again (it is no longer in REAPED): its waits count again.
+local function rejoin_waits(c)
+  local v = num(redis.call('HGET', META, 'v:' .. c))
+  if v > 0 then
+    redis.call('HDEL', META, 'v:' .. c)
+    redis.call('HINCRBY', META, 'w:' .. c, v)
+    redis.call('HINCRBY', META, 'waiters', v)
+    settle_permits()
+  end
+end
+
 local function reap_permits(c, clean)
   local HELD = K('held:' .. c)
   local n = redis.call('LLEN', HELD)
-  if n > 0 then tokens(K('permits'), n) end
+  if n > 0 then redis.call('HINCRBY', META, 'count', n) end
   redis.call('DEL', HELD)
-  redis.call('HDEL', META, 'w:' .. c)
+  local w = num(redis.call('HGET', META, 'w:' .. c))
+  if w > 0 then
+    redis.call('HDEL', META, 'w:' .. c)
+    redis.call('HINCRBY', META, 'waiters', -w)
+    -- the client may be alive and still waiting: its count is set aside until it rejoins
+    if not clean then redis.call('HINCRBY', META, 'v:' .. c, w) end
+  end
   redis.call('ZREM', LEASES, c)
   if not clean then
     redis.call('ZADD', REAPED, 'NX', now_ms(), c)
@@ -215,8 +293,9 @@ local function reap_permits(c, clean)
     if n > 0 then redis.call('HINCRBY', META, 'o:' .. c, n) end
   else
     redis.call('ZREM', REAPED, c)
-    redis.call('HDEL', META, 'o:' .. c)
+    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c)
   end
+  settle_permits()
   return n
 end
 
@@ -239,7 +318,7 @@ local function touch(lease)
   local flagged = 0
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
-    redis.call('HDEL', META, 'o:' .. c)
+    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c)
     -- reaped a day ago and never back: no longer watched
     if c ~= cid then redis.call('ZREM', LEASES, c) end
   end
@@ -268,8 +347,8 @@ if op == 'init' then
     if k == 'fifo' or k == 'lifo' or k == 'pq' then
       redis.call('RPUSH', ZERO, '1')
       if size > 0 then tokens(SLOTS, size) end
-    else
-      if size > 0 then tokens(K('permits'), size) end
+    elseif size > 0 then
+      redis.call('HSET', META, 'count', size, 'waiters', 0)
     end
   elseif have ~= k or num(redis.call('HGET', META, 'maxsize')) ~= size then
     return redis.error_reply('baton: ' .. base .. ' exists as ' .. have .. ' of size ' ..
@@ -285,6 +364,7 @@ elseif op == 'close' then
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
   redis.call('ZREM', REAPED, cid)
+  if permit_kind() then rejoin_waits(cid) end
   return touch(tonumber(ARGV[4]))
 elseif op == 'fetch' then
   local n = tonumber(ARGV[4])
@@ -527,13 +607,21 @@ elseif op == 'release' then
   if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
     return redis.error_reply('LOCK release of a lock this client does not hold')
   end
-  if limit > 0 and redis.call('LLEN', PERMITS) + n > limit then
-    return redis.error_reply('RANGE released too many times: ' .. redis.call('LLEN', PERMITS) ..
-      ' free of ' .. limit .. ', releasing ' .. n)
+  -- free and n are at most MAX_PERMITS each: these differences are exact in Lua's doubles
+  local free = free_permits()
+  if limit > 0 and n > limit - free then
+    return redis.error_reply('RANGE released too many times: ' .. string.format('%d', free) ..
+      ' free of ' .. string.format('%d', limit) .. ', releasing ' .. string.format('%d', n))
+  end
+  if n > MAX_PERMITS - free then
+    return redis.error_reply('RANGE release(' .. string.format('%d', n) ..
+      ') would raise the value above Number.MAX_SAFE_INTEGER (' ..
+      string.format('%d', MAX_PERMITS) .. '): value ' .. string.format('%d', free))
   end
   local own = math.min(n, redis.call('LLEN', HELD))
   if own > 0 then redis.call('LPOP', HELD, own) end
-  tokens(PERMITS, n)
+  redis.call('HINCRBY', META, 'count', n)
+  settle_permits()
   return n
 elseif op == 'fence' then
   if redis.call('LLEN', K('held:' .. cid)) == 0 then return 0 end
@@ -542,37 +630,50 @@ elseif op == 'set' then
   local FLAG = K('flag')
   if redis.call('LLEN', FLAG) == 0 then redis.call('RPUSH', FLAG, '1') end
   return 1
+elseif op == 'value' then
+  return free_permits()
 elseif op == 'waiting' then
-  -- ARGV[4]: +1 / -1 for this client's blocked acquire calls; 0 reads the sum over clients
+  -- ARGV[4]: -1 ends one of this client's blocked acquire calls without a permit; 0 reads
+  -- how many are counted as blocked over all clients
   local d = tonumber(ARGV[4])
   if d ~= 0 then
-    local n = redis.call('HINCRBY', META, 'w:' .. cid, d)
-    if n <= 0 then redis.call('HDEL', META, 'w:' .. cid) end
-    return n
+    add_waiting(cid, d)
+    settle_permits()
+    return d
   end
-  local total = 0
-  local all = redis.call('HGETALL', META)
-  for j = 1, #all, 2 do
-    if string.sub(all[j], 1, 2) == 'w:' then total = total + tonumber(all[j + 1]) end
-  end
-  return total
+  return num(redis.call('HGET', META, 'waiters'))
 elseif op == 'tryacquire' then
-  -- a client reaped while it looked dead and calling again takes part again first, so the
+  -- ARGV[5] '1': without a free permit, this call is counted as blocked in the same step
+  -- (it blocks next, and ends with 'claim' or 'waiting -1'): a release that comes before its
+  -- BLMOVE makes a token for it.
+  -- A client reaped while it looked dead and calling again takes part again first, so the
   -- next reaping does not take back the permit it takes now (its older holds stay given back)
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
+    rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
-  local v = redis.call('LMOVE', K('permits'), K('held:' .. cid), 'LEFT', 'RIGHT')
-  if not v then return 0 end
-  return 1
+  local HELD = K('held:' .. cid)
+  if num(redis.call('HGET', META, 'count')) > 0 then
+    redis.call('HINCRBY', META, 'count', -1)
+    redis.call('RPUSH', HELD, '1')
+    return 1
+  end
+  -- tokens made for blocked acquirers whose BLMOVE has not arrived are free permits too
+  if redis.call('LMOVE', PERMITS, HELD, 'LEFT', 'RIGHT') then return 1 end
+  if ARGV[5] == '1' then add_waiting(cid, 1) end
+  return 0
 elseif op == 'claim' then
   -- a blocked acquire was handed a permit: 1 if this client still holds it, 0 if a reaping
-  -- (this client looked dead) gave it back, and then its release is not owed
+  -- (this client looked dead) gave it back, and then its release is not owed; either way
+  -- the call is no longer counted as blocked
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
+    rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
+  add_waiting(cid, -1)
+  settle_permits()
   if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
   if redis.call('HINCRBY', META, 'o:' .. cid, -1) <= 0 then redis.call('HDEL', META, 'o:' .. cid) end
   return 0
