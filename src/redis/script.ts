@@ -593,10 +593,11 @@ elseif op == 'info' then
   }
 elseif op == 'release' then
   local n, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
-  local PERMITS, HELD = K('permits'), K('held:' .. cid)
+  local HELD = K('held:' .. cid)
+  local m = redis.call('HMGET', META, 'o:' .. cid, 'kind', 'count', 'waiters')
   -- releases of permits the reaper already gave back (this client looked dead) are dropped,
   -- whether they arrive before or after the client took part again
-  local owed = math.min(n, num(redis.call('HGET', META, 'o:' .. cid)))
+  local owed = math.min(n, num(m[1]))
   if owed > 0 then
     if redis.call('HINCRBY', META, 'o:' .. cid, -owed) <= 0 then
       redis.call('HDEL', META, 'o:' .. cid)
@@ -604,11 +605,12 @@ elseif op == 'release' then
     n = n - owed
     if n == 0 then return 0 end
   end
-  if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
+  if m[2] == 'lock' and redis.call('LLEN', HELD) == 0 then
     return redis.error_reply('LOCK release of a lock this client does not hold')
   end
+  local c, t, w = num(m[3]), redis.call('LLEN', PERMITS), num(m[4])
   -- free and n are at most MAX_PERMITS each: these differences are exact in Lua's doubles
-  local free = free_permits()
+  local free = c + t
   if limit > 0 and n > limit - free then
     return redis.error_reply('RANGE released too many times: ' .. string.format('%d', free) ..
       ' free of ' .. string.format('%d', limit) .. ', releasing ' .. string.format('%d', n))
@@ -618,10 +620,14 @@ elseif op == 'release' then
       ') would raise the value above Number.MAX_SAFE_INTEGER (' ..
       string.format('%d', MAX_PERMITS) .. '): value ' .. string.format('%d', free))
   end
-  local own = math.min(n, redis.call('LLEN', HELD))
-  if own > 0 then redis.call('LPOP', HELD, own) end
-  redis.call('HINCRBY', META, 'count', n)
-  settle_permits()
+  -- up to n of the permits this client holds (no more than it holds: LPOP's count)
+  redis.call('LPOP', HELD, n)
+  -- settle_permits, with what is known: tokens for the blocked acquirers without one
+  local k = 0
+  if w > t then k = math.min(c + n, w - t) end
+  if k > 0 then tokens(PERMITS, k) end
+  redis.call('HINCRBY', META, 'count', n - k)
+  if t > w then settle_permits() end
   return n
 elseif op == 'fence' then
   if redis.call('LLEN', K('held:' .. cid)) == 0 then return 0 end
@@ -654,11 +660,11 @@ elseif op == 'tryacquire' then
     touch(tonumber(ARGV[4]))
   end
   local HELD = K('held:' .. cid)
-  if num(redis.call('HGET', META, 'count')) > 0 then
-    redis.call('HINCRBY', META, 'count', -1)
+  if redis.call('HINCRBY', META, 'count', -1) >= 0 then
     redis.call('RPUSH', HELD, '1')
     return 1
   end
+  redis.call('HINCRBY', META, 'count', 1)
   -- tokens made for blocked acquirers whose BLMOVE has not arrived are free permits too
   if redis.call('LMOVE', PERMITS, HELD, 'LEFT', 'RIGHT') then return 1 end
   if ARGV[5] == '1' then add_waiting(cid, 1) end
