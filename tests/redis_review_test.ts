@@ -202,6 +202,41 @@ Deno.test(
 );
 
 Deno.test(
+  "R-2/R-3: a put blocked on a client reaped while frozen draws no slot while it looks dead, and is admitted once it takes part again",
+  scenario(300, async (main, raw, path, started) => {
+    const queue = main.queue<number>("frozen-put", { maxsize: 1 });
+    assertEquals(await queue.qsize(), 0);
+    // puts 0 (it fills the queue), then 1, which blocks
+    const producer = spawn(started, "produce", path, "frozen-put", 1, 300, 2, 0, 0);
+    await producer.waitFor(() => producer.lines.includes("put 0"), "the first put");
+    await until(
+      async () => await infoField(path, "blocked_clients") === 1,
+      "the second put blocks",
+    );
+    producer.signal("SIGSTOP");
+    await until(
+      async () => (await raw.zscore("baton:{q:frozen-put}:reaped", producer.id!)) !== null,
+      "the frozen producer is reaped",
+    );
+    // the slot freed here is not handed to the blocked put of a client that looks dead
+    assertEquals(await queue.get(), 0);
+    await queue.taskDone();
+    await main.flush();
+    await queue.putNowait(7);
+    await main.flush();
+    assertEquals(await queue.get(), 7);
+    await queue.taskDone();
+    await main.flush();
+    // woken, it takes part again and its put gets the free slot
+    producer.signal("SIGCONT");
+    await producer.waitFor(() => producer.lines.includes("end 2"), "the revived producer's put");
+    assertEquals(await queue.get(), 1);
+    await queue.taskDone();
+    assertEquals(await queue.qsize(), 0);
+  }),
+);
+
+Deno.test(
   "R-5: a get or put whose signal is aborted while the call is on its way in rejects with the reason, never hangs",
   withClients(1, async ([a]) => {
     const empty = a!.queue<number>("abort-entering");

@@ -11,9 +11,13 @@
  * Layout of a queue under prefix `P` (`baton:{q:name}`):
  * - `P:items` list of encoded items (`v...`), plus one shutdown marker `s`
  *   at the end taken last once the queue is shut down, so blocked getters wake;
- * - `P:slots` list of free-slot tokens `1` (bounded only), plus the marker
- *   `s` at its head once shut down, so blocked putters wake;
+ * - `P:slots` list (bounded only): free slots as tokens `1`, only for
+ *   blocked putters (one `BLMOVE` per client at a time, counted in
+ *   `w:<client>` and `waiters` as a semaphore's acquirers are, below), plus
+ *   the marker `s` at its head once shut down, so blocked putters wake;
  * - `P:meta` hash: kind, maxsize, unfinished, shutdown (0, 1, 2 = immediate),
+ *   free (free slots not in `P:slots`: free slots are `free` plus the
+ *   tokens in `P:slots`, kept as for permits below),
  *   debt (slots owed after a dead client's taken items were requeued),
  *   prefetched (sum of `p:<client>`), `p:<client>` (the client's prefetched);
  * - `P:zero` list holding one token while unfinished is 0 (joiners block on it);
@@ -47,9 +51,11 @@
  *
  * Free permits are `count + LLEN(P:permits)`. After every operation of the
  * script `LLEN(P:permits) <= waiters`, and `count` is 0 unless
- * `LLEN(P:permits) == waiters` (`settle_permits`); so with no acquire
+ * `LLEN(P:permits) == waiters` (`settle_tokens`); so with no acquire
  * counted as blocked the list is empty. Between a `BLMOVE` that took a token
- * and that call's `claim`, `waiters` still counts it.
+ * and that call's `claim`, `waiters` still counts it. The same holds for
+ * free slots with `free`, `P:slots` (its tokens, without the marker) and a
+ * queue's `waiters`, whose calls end with a batch `U`.
  *
  * @module
  */
@@ -97,13 +103,107 @@ local function tokens(key, n)
   push_many(key, t, false)
 end
 
--- Gives n slots back: first pays the debt, then wakes blocked putters.
+-- Free permits and free slots (see the layout above): a number, and list tokens only for the
+-- calls counted as blocked (acquires; puts of a bounded queue).
+local PERMITS = K('permits')
+-- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
+local MAX_PERMITS = 9007199254740991
+local function queue_kind()
+  local k = kind()
+  return k == 'fifo' or k == 'lifo' or k == 'pq'
+end
+local function permit_kind()
+  local k = kind()
+  return k == 'sem' or k == 'bsem' or k == 'lock'
+end
+-- tokens in a list, not counting the shutdown marker at the head of the slots
+local function token_count(list)
+  local t = redis.call('LLEN', list)
+  if t > 0 and list == SLOTS and redis.call('LINDEX', SLOTS, 0) == MARK then t = t - 1 end
+  return t
+end
+local function free_permits()
+  return num(redis.call('HGET', META, 'count')) + redis.call('LLEN', PERMITS)
+end
+
+-- Makes tokens, from the number in field, for the calls counted as blocked that have none,
+-- and puts tokens nobody counted waits for back into the number. Costs the number of tokens
+-- moved: at most the number of blocked calls, plus the surplus of one that stopped.
+local function settle_tokens(list, field)
+  local w = num(redis.call('HGET', META, 'waiters'))
+  local t = token_count(list)
+  if t == w then return end
+  local c = num(redis.call('HGET', META, field))
+  if t < w and c > 0 then
+    local k = math.min(c, w - t)
+    tokens(list, k)
+    redis.call('HINCRBY', META, field, -k)
+  elseif t > w then
+    -- from the tail: the shutdown marker stays at the head
+    redis.call('RPOP', list, t - w)
+    redis.call('HINCRBY', META, field, t - w)
+  end
+end
+local function settle_permits() settle_tokens(PERMITS, 'count') end
+local function settle_slots() settle_tokens(SLOTS, 'free') end
+local function settle()
+  if queue_kind() then
+    if bounded() then settle_slots() end
+  else
+    settle_permits()
+  end
+end
+
+-- Client c's calls counted as blocked change by d. While c is reaped (it may be alive) they
+-- are kept in v:<c>, draw no tokens and are not in 'waiters'. A field is dropped at 0; one
+-- below 0 is a late end of a wait the server no longer counts (the client closed, or was
+-- forgotten): 'waiters' follows the positive fields only. The caller settles.
+local function add_waiting(c, d)
+  local live = redis.call('ZSCORE', REAPED, c) == false
+  local field = (live and 'w:' or 'v:') .. c
+  local n = redis.call('HINCRBY', META, field, d)
+  if n <= 0 then redis.call('HDEL', META, field) end
+  if live then
+    local after = 0
+    if n > 0 then after = n end
+    local change = after - (n - d)
+    if change ~= 0 then redis.call('HINCRBY', META, 'waiters', change) end
+  end
+end
+
+-- Client c takes part again (it is no longer in REAPED): its waits count again.
+local function rejoin_waits(c)
+  local v = num(redis.call('HGET', META, 'v:' .. c))
+  if v > 0 then
+    redis.call('HDEL', META, 'v:' .. c)
+    redis.call('HINCRBY', META, 'w:' .. c, v)
+    redis.call('HINCRBY', META, 'waiters', v)
+    settle()
+  end
+end
+
+-- Client c is reaped: its waits no longer count; set aside while it may be alive, dropped
+-- when it closed. The caller settles.
+local function drop_waits(c, clean)
+  local w = num(redis.call('HGET', META, 'w:' .. c))
+  if w > 0 then
+    redis.call('HDEL', META, 'w:' .. c)
+    redis.call('HINCRBY', META, 'waiters', -w)
+    if not clean then redis.call('HINCRBY', META, 'v:' .. c, w) end
+  end
+  if clean then redis.call('HDEL', META, 'v:' .. c) end
+end
+
+-- Gives n slots back: first pays the debt, then to blocked putters and the free number.
 local function release_slots(n)
   if n <= 0 or not bounded() then return end
   local debt = num(redis.call('HGET', META, 'debt'))
   local paid = math.min(debt, n)
   if paid > 0 then redis.call('HINCRBY', META, 'debt', -paid) end
-  tokens(SLOTS, n - paid)
+  if n > paid then
+    redis.call('HINCRBY', META, 'free', n - paid)
+    settle_slots()
+  end
 end
 
 local function add_unfinished(n)
@@ -211,67 +311,12 @@ local function reap_queue(c, clean)
   redis.call('DEL', PROC, WAIT, RESV)
   redis.call('HDEL', META, 'p:' .. c, 'x:' .. c)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
+  drop_waits(c, clean)
+  if bounded() then settle_slots() end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
   if not clean then redis.call('ZADD', REAPED, 'NX', now_ms(), c) end
   return #back
-end
-
--- Semaphores and locks (see the layout above).
-local PERMITS = K('permits')
--- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
-local MAX_PERMITS = 9007199254740991
-local function permit_kind()
-  local k = kind()
-  return k == 'sem' or k == 'bsem' or k == 'lock'
-end
-local function free_permits()
-  return num(redis.call('HGET', META, 'count')) + redis.call('LLEN', PERMITS)
-end
-
--- Makes tokens for the acquirers counted as blocked that have none, from the count, and
--- puts tokens nobody counted waits for back into the count. Costs the number of tokens
--- moved: at most the number of blocked acquirers, plus the surplus of one that stopped.
-local function settle_permits()
-  local c = num(redis.call('HGET', META, 'count'))
-  local t = redis.call('LLEN', PERMITS)
-  local w = num(redis.call('HGET', META, 'waiters'))
-  if t < w and c > 0 then
-    local k = math.min(c, w - t)
-    tokens(PERMITS, k)
-    redis.call('HINCRBY', META, 'count', -k)
-  elseif t > w then
-    redis.call('RPOP', PERMITS, t - w)
-    redis.call('HINCRBY', META, 'count', t - w)
-  end
-end
-
--- Client c's acquire calls counted as blocked change by d. While c is reaped (it may be
--- alive) they are kept in v:<c>, draw no tokens and are not in 'waiters'. A field is
--- dropped at 0; one below 0 is a late end of a wait the server no longer counts (the client
--- closed, or was forgotten): 'waiters' follows the positive fields only.
-local function add_waiting(c, d)
-  local live = redis.call('ZSCORE', REAPED, c) == false
-  local field = (live and 'w:' or 'v:') .. c
-  local n = redis.call('HINCRBY', META, field, d)
-  if n <= 0 then redis.call('HDEL', META, field) end
-  if live then
-    local after = 0
-    if n > 0 then after = n end
-    local change = after - (n - d)
-    if change ~= 0 then redis.call('HINCRBY', META, 'waiters', change) end
-  end
-end
-
--- Client c takes part again (it is no longer in REAPED): its waits count again.
-local function rejoin_waits(c)
-  local v = num(redis.call('HGET', META, 'v:' .. c))
-  if v > 0 then
-    redis.call('HDEL', META, 'v:' .. c)
-    redis.call('HINCRBY', META, 'w:' .. c, v)
-    redis.call('HINCRBY', META, 'waiters', v)
-    settle_permits()
-  end
 end
 
 local function reap_permits(c, clean)
@@ -279,13 +324,7 @@ local function reap_permits(c, clean)
   local n = redis.call('LLEN', HELD)
   if n > 0 then redis.call('HINCRBY', META, 'count', n) end
   redis.call('DEL', HELD)
-  local w = num(redis.call('HGET', META, 'w:' .. c))
-  if w > 0 then
-    redis.call('HDEL', META, 'w:' .. c)
-    redis.call('HINCRBY', META, 'waiters', -w)
-    -- the client may be alive and still waiting: its count is set aside until it rejoins
-    if not clean then redis.call('HINCRBY', META, 'v:' .. c, w) end
-  end
+  drop_waits(c, clean)
   redis.call('ZREM', LEASES, c)
   if not clean then
     redis.call('ZADD', REAPED, 'NX', now_ms(), c)
@@ -293,7 +332,7 @@ local function reap_permits(c, clean)
     if n > 0 then redis.call('HINCRBY', META, 'o:' .. c, n) end
   else
     redis.call('ZREM', REAPED, c)
-    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c)
+    redis.call('HDEL', META, 'o:' .. c)
   end
   settle_permits()
   return n
@@ -346,7 +385,7 @@ if op == 'init' then
       'debt', 0, 'prefetched', 0)
     if k == 'fifo' or k == 'lifo' or k == 'pq' then
       redis.call('RPUSH', ZERO, '1')
-      if size > 0 then tokens(SLOTS, size) end
+      if size > 0 then redis.call('HSET', META, 'free', size, 'waiters', 0) end
     elseif size > 0 then
       redis.call('HSET', META, 'count', size, 'waiters', 0)
     end
@@ -364,7 +403,7 @@ elseif op == 'close' then
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
   redis.call('ZREM', REAPED, cid)
-  if permit_kind() then rejoin_waits(cid) end
+  rejoin_waits(cid)
   return touch(tonumber(ARGV[4]))
 elseif op == 'fetch' then
   local n = tonumber(ARGV[4])
@@ -396,11 +435,20 @@ elseif op == 'reserve' then
   if shut() > 0 then return -1 end
   if not alive() then return -2 end
   if not bounded() then return n end
-  local free = redis.call('LLEN', SLOTS)
-  local k = math.min(n, free)
+  local k = math.min(n, num(redis.call('HGET', META, 'free')))
+  if k > 0 then redis.call('HINCRBY', META, 'free', -k) end
+  if k < n then
+    -- tokens made for blocked putters whose BLMOVE has not arrived are free slots too (and
+    -- the queue is not shut down: no marker)
+    local got = redis.call('LPOP', SLOTS, n - k)
+    if got then k = k + #got end
+  end
   if k > 0 then
-    redis.call('LPOP', SLOTS, k)
     tokens(K('resv:' .. cid), k)
+  elseif ARGV[5] == '1' then
+    -- none: this client's put blocks next (BLMOVE on the slots), counted in the same step so
+    -- that a slot freed before its BLMOVE makes a token for it; it ends with a batch 'U'
+    add_waiting(cid, 1)
   end
   return k
 elseif op == 'unreserve' then
@@ -415,7 +463,8 @@ elseif op == 'unreserve' then
   ensure_marks()
   return real
 elseif op == 'batch' then
-  -- ARGV from 4: 'W' n | 'm' | 'M' | 'P' n v1..vn | 'R' n | 'D' n, in that order (see batch.ts)
+  -- ARGV from 4: 'W' n | 'm' | 'M' | 'U' n | 'P' n v1..vn | 'R' n | 'D' n, in that order
+  -- (see batch.ts)
   local PROC, WAIT, RESV = K('proc:' .. cid), K('wait:' .. cid), K('resv:' .. cid)
   local PF = 'p:' .. cid
   local failed = 0
@@ -465,6 +514,12 @@ elseif op == 'batch' then
       i = i + 1
       redis.call('LREM', RESV, 0, MARK)
       ensure_marks()
+    elseif o == 'U' then
+      -- n blocked waits for a slot ended (with a slot, the marker or nothing)
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      add_waiting(cid, -n)
+      if bounded() then settle_slots() end
     elseif o == 'P' then
       local n = tonumber(ARGV[i + 1])
       local values = {}
@@ -543,8 +598,10 @@ elseif op == 'unreturn' then
   redis.call('HINCRBY', META, PF, k)
   redis.call('HINCRBY', META, 'prefetched', k)
   if bounded() then
-    -- they hold slots again: free ones first (the shutdown marker sits at the head), owed otherwise
-    local took = 0
+    -- they hold slots again: free ones first (the number, then tokens from the tail: the
+    -- shutdown marker sits at the head), owed otherwise
+    local took = math.min(k, num(redis.call('HGET', META, 'free')))
+    if took > 0 then redis.call('HINCRBY', META, 'free', -took) end
     while took < k and redis.call('LINDEX', SLOTS, -1) == '1' do
       redis.call('RPOP', SLOTS)
       took = took + 1
@@ -580,10 +637,7 @@ elseif op == 'shutdown' then
   return shut()
 elseif op == 'info' then
   local free = 0
-  if bounded() then
-    free = redis.call('LLEN', SLOTS)
-    if redis.call('LINDEX', SLOTS, 0) == MARK then free = free - 1 end
-  end
+  if bounded() then free = num(redis.call('HGET', META, 'free')) + token_count(SLOTS) end
   return {
     redis.call('LLEN', bell()) - marked_items(),
     num(redis.call('HGET', META, 'prefetched')),
@@ -644,7 +698,7 @@ elseif op == 'waiting' then
   local d = tonumber(ARGV[4])
   if d ~= 0 then
     add_waiting(cid, d)
-    settle_permits()
+    settle()
     return d
   end
   return num(redis.call('HGET', META, 'waiters'))
