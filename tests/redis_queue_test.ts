@@ -256,63 +256,70 @@ Deno.test(
   }),
 );
 
-Deno.test(
-  "R-2/R-5: puts cancelled by timeouts and aborts around gets on other clients keep maxsize exact",
-  withClients(3, async (clients, path) => {
-    const raw = new Redis({ path });
-    try {
-      const rand = seeded(5);
-      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-      const maxsize = 3;
-      const queues = clients.map((client) => client.queue<number>("cancel", { maxsize }));
-      const put = new Set<number>();
-      const got: number[] = [];
-      const producer = async (index: number) => {
-        for (let i = 0; i < 100; i++) {
-          const item = index * 1000 + i;
-          const controller = new AbortController();
-          const timer = setTimeout(() => controller.abort(new Error("stop")), rand() * 4);
-          const options = rand() < 0.5
-            ? { timeout: Math.floor(rand() * 4) }
-            : { signal: controller.signal };
-          try {
-            await queues[index]!.put(item, options);
-            put.add(item);
-          } catch (error) {
-            assert(
-              error instanceof QueueFull || (error instanceof Error && error.message === "stop"),
-            );
-          } finally {
-            clearTimeout(timer);
+/** Seeds of the cancellation race below: one in CI, more with `BATON_DEEP=1`. */
+const CANCEL_SEEDS = Deno.env.get("BATON_DEEP") === "1"
+  ? Array.from({ length: 20 }, (_, i) => 5 + i)
+  : [5];
+
+for (const seed of CANCEL_SEEDS) {
+  Deno.test(
+    `R-2/R-5: puts cancelled by timeouts and aborts around gets on other clients keep maxsize exact (seed ${seed})`,
+    withClients(3, async (clients, path) => {
+      const raw = new Redis({ path });
+      try {
+        const rand = seeded(seed);
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        const maxsize = 3;
+        const queues = clients.map((client) => client.queue<number>("cancel", { maxsize }));
+        const put = new Set<number>();
+        const got: number[] = [];
+        const producer = async (index: number) => {
+          for (let i = 0; i < 100; i++) {
+            const item = index * 1000 + i;
+            const controller = new AbortController();
+            const timer = setTimeout(() => controller.abort(new Error("stop")), rand() * 4);
+            const options = rand() < 0.5
+              ? { timeout: Math.floor(rand() * 4) }
+              : { signal: controller.signal };
+            try {
+              await queues[index]!.put(item, options);
+              put.add(item);
+            } catch (error) {
+              assert(
+                error instanceof QueueFull || (error instanceof Error && error.message === "stop"),
+              );
+            } finally {
+              clearTimeout(timer);
+            }
           }
-        }
-        await clients[index]!.flush();
-      };
-      const consumer = async () => {
-        for (let i = 0; i < 150; i++) {
-          try {
-            got.push(await queues[0]!.get({ timeout: Math.floor(rand() * 3) }));
-            await queues[0]!.taskDone();
-          } catch (error) {
-            assert(error instanceof QueueEmpty);
+          await clients[index]!.flush();
+        };
+        const consumer = async () => {
+          for (let i = 0; i < 150; i++) {
+            try {
+              got.push(await queues[0]!.get({ timeout: Math.floor(rand() * 3) }));
+              await queues[0]!.taskDone();
+            } catch (error) {
+              assert(error instanceof QueueEmpty);
+            }
+            await sleep(rand() * 2);
           }
-          await sleep(rand() * 2);
-        }
-      };
-      await Promise.all([producer(1), producer(2), consumer()]);
-      await clients[0]!.flush();
-      const left = await queues[0]!.qsize();
-      assertEquals(got.length + left, put.size);
-      await assertSlotsSettled(raw, "baton:{q:cancel}", maxsize - left);
-      // maxsize exact: exactly the free slots take a put, the next one is refused
-      for (let i = 0; i < maxsize - left; i++) await queues[0]!.putNowait(-1);
-      await assertRejects(() => queues[0]!.putNowait(-2), QueueFull);
-      await assertRejects(() => queues[1]!.putNowait(-2), QueueFull);
-    } finally {
-      await raw.quit();
-    }
-  }),
-);
+        };
+        await Promise.all([producer(1), producer(2), consumer()]);
+        await clients[0]!.flush();
+        const left = await queues[0]!.qsize();
+        assertEquals(got.length + left, put.size);
+        await assertSlotsSettled(raw, "baton:{q:cancel}", maxsize - left);
+        // maxsize exact: exactly the free slots take a put, the next one is refused
+        for (let i = 0; i < maxsize - left; i++) await queues[0]!.putNowait(-1);
+        await assertRejects(() => queues[0]!.putNowait(-2), QueueFull);
+        await assertRejects(() => queues[1]!.putNowait(-2), QueueFull);
+      } finally {
+        await raw.quit();
+      }
+    }),
+  );
+}
 
 Deno.test(
   "R-2: blocked getters of different clients are served in the order they blocked",

@@ -238,49 +238,56 @@ Deno.test(
   }),
 );
 
-Deno.test(
-  "R-5/S-2: acquires cancelled by timeouts and aborts around releases on two clients lose no permit and make none",
-  withRaw(3, async (clients, raw) => {
-    const rand = seeded(11);
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    const semaphores = clients.map((client) => client.semaphore("cancel", 0));
-    let released = 0;
-    let taken = 0;
-    const wait = async (index: number) => {
-      const semaphore = semaphores[index]!;
-      for (let i = 0; i < 120; i++) {
-        const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(new Error("stop")), rand() * 4);
-        const options = rand() < 0.5
-          ? { timeout: Math.floor(rand() * 4) }
-          : { signal: controller.signal };
-        try {
-          if (await semaphore.acquire(options)) taken++;
-        } catch (error) {
-          if (!(error instanceof Error && error.message === "stop")) throw error;
-        } finally {
-          clearTimeout(timer);
+/** Seeds of the cancellation race below: one in CI, more with `BATON_DEEP=1`. */
+const CANCEL_SEEDS = Deno.env.get("BATON_DEEP") === "1"
+  ? Array.from({ length: 20 }, (_, i) => 11 + i)
+  : [11];
+
+for (const seed of CANCEL_SEEDS) {
+  Deno.test(
+    `R-5/S-2: acquires cancelled by timeouts and aborts around releases on two clients lose no permit and make none (seed ${seed})`,
+    withRaw(3, async (clients, raw) => {
+      const rand = seeded(seed);
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const semaphores = clients.map((client) => client.semaphore("cancel", 0));
+      let released = 0;
+      let taken = 0;
+      const wait = async (index: number) => {
+        const semaphore = semaphores[index]!;
+        for (let i = 0; i < 120; i++) {
+          const controller = new AbortController();
+          const timer = setTimeout(() => controller.abort(new Error("stop")), rand() * 4);
+          const options = rand() < 0.5
+            ? { timeout: Math.floor(rand() * 4) }
+            : { signal: controller.signal };
+          try {
+            if (await semaphore.acquire(options)) taken++;
+          } catch (error) {
+            if (!(error instanceof Error && error.message === "stop")) throw error;
+          } finally {
+            clearTimeout(timer);
+          }
         }
-      }
-    };
-    const give = async () => {
-      for (let i = 0; i < 240; i++) {
-        if (i % 4 === 3) {
-          if (await semaphores[0]!.acquire({ timeout: 0 })) taken++;
-        } else {
-          const n = 1 + Math.floor(rand() * 2);
-          await semaphores[0]!.release(n);
-          released += n;
+      };
+      const give = async () => {
+        for (let i = 0; i < 240; i++) {
+          if (i % 4 === 3) {
+            if (await semaphores[0]!.acquire({ timeout: 0 })) taken++;
+          } else {
+            const n = 1 + Math.floor(rand() * 2);
+            await semaphores[0]!.release(n);
+            released += n;
+          }
+          await sleep(rand() * 2);
         }
-        await sleep(rand() * 2);
-      }
-    };
-    await Promise.all([wait(1), wait(2), give()]);
-    assert(taken > 0, "some acquires succeeded");
-    assertEquals(await semaphores[0]!.value, released - taken);
-    await assertSettled(raw, "baton:{s:cancel}", released - taken);
-  }),
-);
+      };
+      await Promise.all([wait(1), wait(2), give()]);
+      assert(taken > 0, "some acquires succeeded");
+      assertEquals(await semaphores[0]!.value, released - taken);
+      await assertSettled(raw, "baton:{s:cancel}", released - taken);
+    }),
+  );
+}
 
 Deno.test(
   "R-7: a lock's fencing token grows with every acquire, on every client",
