@@ -108,30 +108,16 @@ end
 local PERMITS = K('permits')
 -- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
 local MAX_PERMITS = 9007199254740991
-local function queue_kind()
-  local k = kind()
-  return k == 'fifo' or k == 'lifo' or k == 'pq'
-end
-local function permit_kind()
-  local k = kind()
-  return k == 'sem' or k == 'bsem' or k == 'lock'
-end
--- tokens in a list, not counting the shutdown marker at the head of the slots
-local function token_count(list)
-  local t = redis.call('LLEN', list)
-  if t > 0 and list == SLOTS and redis.call('LINDEX', SLOTS, 0) == MARK then t = t - 1 end
-  return t
-end
-local function free_permits()
-  return num(redis.call('HGET', META, 'count')) + redis.call('LLEN', PERMITS)
-end
 
 -- Makes tokens, from the number in field, for the calls counted as blocked that have none,
 -- and puts tokens nobody counted waits for back into the number. Costs the number of tokens
 -- moved: at most the number of blocked calls, plus the surplus of one that stopped.
+-- (Few helpers: the script makes each of its functions anew on every call.)
 local function settle_tokens(list, field)
   local w = num(redis.call('HGET', META, 'waiters'))
-  local t = token_count(list)
+  local t = redis.call('LLEN', list)
+  -- the shutdown marker at the head of the slots is no token
+  if t > 0 and list == SLOTS and redis.call('LINDEX', SLOTS, 0) == MARK then t = t - 1 end
   if t == w then return end
   local c = num(redis.call('HGET', META, field))
   if t < w and c > 0 then
@@ -144,13 +130,12 @@ local function settle_tokens(list, field)
     redis.call('HINCRBY', META, field, t - w)
   end
 end
-local function settle_permits() settle_tokens(PERMITS, 'count') end
-local function settle_slots() settle_tokens(SLOTS, 'free') end
 local function settle()
-  if queue_kind() then
-    if bounded() then settle_slots() end
+  local k = kind()
+  if k == 'fifo' or k == 'lifo' or k == 'pq' then
+    if bounded() then settle_tokens(SLOTS, 'free') end
   else
-    settle_permits()
+    settle_tokens(PERMITS, 'count')
   end
 end
 
@@ -202,7 +187,7 @@ local function release_slots(n)
   if paid > 0 then redis.call('HINCRBY', META, 'debt', -paid) end
   if n > paid then
     redis.call('HINCRBY', META, 'free', n - paid)
-    settle_slots()
+    settle_tokens(SLOTS, 'free')
   end
 end
 
@@ -312,7 +297,7 @@ local function reap_queue(c, clean)
   redis.call('HDEL', META, 'p:' .. c, 'x:' .. c)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
   drop_waits(c, clean)
-  if bounded() then settle_slots() end
+  if bounded() then settle_tokens(SLOTS, 'free') end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
   if not clean then redis.call('ZADD', REAPED, 'NX', now_ms(), c) end
@@ -334,7 +319,7 @@ local function reap_permits(c, clean)
     redis.call('ZREM', REAPED, c)
     redis.call('HDEL', META, 'o:' .. c)
   end
-  settle_permits()
+  settle_tokens(PERMITS, 'count')
   return n
 end
 
@@ -519,7 +504,7 @@ elseif op == 'batch' then
       local n = tonumber(ARGV[i + 1])
       i = i + 2
       add_waiting(cid, -n)
-      if bounded() then settle_slots() end
+      if bounded() then settle_tokens(SLOTS, 'free') end
     elseif o == 'P' then
       local n = tonumber(ARGV[i + 1])
       local values = {}
@@ -637,7 +622,10 @@ elseif op == 'shutdown' then
   return shut()
 elseif op == 'info' then
   local free = 0
-  if bounded() then free = num(redis.call('HGET', META, 'free')) + token_count(SLOTS) end
+  if bounded() then
+    free = num(redis.call('HGET', META, 'free')) + redis.call('LLEN', SLOTS)
+    if redis.call('LINDEX', SLOTS, 0) == MARK then free = free - 1 end
+  end
   return {
     redis.call('LLEN', bell()) - marked_items(),
     num(redis.call('HGET', META, 'prefetched')),
@@ -676,12 +664,12 @@ elseif op == 'release' then
   end
   -- up to n of the permits this client holds (no more than it holds: LPOP's count)
   redis.call('LPOP', HELD, n)
-  -- settle_permits, with what is known: tokens for the blocked acquirers without one
+  -- settle_tokens, with what is known: tokens for the blocked acquirers without one
   local k = 0
   if w > t then k = math.min(c + n, w - t) end
   if k > 0 then tokens(PERMITS, k) end
   redis.call('HINCRBY', META, 'count', n - k)
-  if t > w then settle_permits() end
+  if t > w then settle_tokens(PERMITS, 'count') end
   return n
 elseif op == 'fence' then
   if redis.call('LLEN', K('held:' .. cid)) == 0 then return 0 end
@@ -691,7 +679,7 @@ elseif op == 'set' then
   if redis.call('LLEN', FLAG) == 0 then redis.call('RPUSH', FLAG, '1') end
   return 1
 elseif op == 'value' then
-  return free_permits()
+  return num(redis.call('HGET', META, 'count')) + redis.call('LLEN', PERMITS)
 elseif op == 'waiting' then
   -- ARGV[4]: -1 ends one of this client's blocked acquire calls without a permit; 0 reads
   -- how many are counted as blocked over all clients
@@ -733,7 +721,7 @@ elseif op == 'claim' then
     touch(tonumber(ARGV[4]))
   end
   add_waiting(cid, -1)
-  settle_permits()
+  settle_tokens(PERMITS, 'count')
   if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
   if redis.call('HINCRBY', META, 'o:' .. cid, -1) <= 0 then redis.call('HDEL', META, 'o:' .. cid) end
   return 0
