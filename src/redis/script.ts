@@ -371,7 +371,7 @@ if op == 'init' then
     if k == 'fifo' or k == 'lifo' or k == 'pq' then
       redis.call('RPUSH', ZERO, '1')
       if size > 0 then redis.call('HSET', META, 'free', size, 'waiters', 0) end
-    elseif size > 0 then
+    else
       redis.call('HSET', META, 'count', size, 'waiters', 0)
     end
   elseif have ~= k or num(redis.call('HGET', META, 'maxsize')) ~= size then
@@ -650,7 +650,11 @@ elseif op == 'release' then
   if m[2] == 'lock' and redis.call('LLEN', HELD) == 0 then
     return redis.error_reply('LOCK release of a lock this client does not hold')
   end
-  local c, t, w = num(m[3]), redis.call('LLEN', PERMITS), num(m[4])
+  local c, w = num(m[3]), num(m[4])
+  -- no acquire counted as blocked: no token (settle_tokens keeps LLEN(permits) <= waiters),
+  -- unless the semaphore dates from before free permits were a number (no 'count')
+  local t = 0
+  if w > 0 or not m[3] then t = redis.call('LLEN', PERMITS) end
   -- free and n are at most MAX_PERMITS each: these differences are exact in Lua's doubles
   local free = c + t
   if limit > 0 and n > limit - free then
