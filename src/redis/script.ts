@@ -109,74 +109,80 @@ local PERMITS = K('permits')
 -- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
 local MAX_PERMITS = 9007199254740991
 
--- Makes tokens, from the number in field, for the calls counted as blocked that have none,
--- and puts tokens nobody counted waits for back into the number. Costs the number of tokens
--- moved: at most the number of blocked calls, plus the surplus of one that stopped.
--- (Few helpers: the script makes each of its functions anew on every call.)
-local function settle_tokens(list, field)
-  local w = num(redis.call('HGET', META, 'waiters'))
-  local t = redis.call('LLEN', list)
-  -- the shutdown marker at the head of the slots is no token
-  if t > 0 and list == SLOTS and redis.call('LINDEX', SLOTS, 0) == MARK then t = t - 1 end
-  if t == w then return end
-  local c = num(redis.call('HGET', META, field))
-  if t < w and c > 0 then
-    local k = math.min(c, w - t)
-    tokens(list, k)
-    redis.call('HINCRBY', META, field, -k)
-  elseif t > w then
-    -- from the tail: the shutdown marker stays at the head
-    redis.call('RPOP', list, t - w)
-    redis.call('HINCRBY', META, field, t - w)
+-- The helpers below (settle_tokens, settle, add_waiting, rejoin_waits, drop_waits) are made
+-- by helpers() on first use: the script makes every function of its prologue anew on each
+-- call, which costs, and a semaphore's common try-acquire and release need none of them.
+local settle_tokens, settle, add_waiting, rejoin_waits, drop_waits
+local function helpers()
+  if settle_tokens then return end
+  -- Makes tokens, from the number in field, for the calls counted as blocked that have none,
+  -- and puts tokens nobody counted waits for back into the number. Costs the number of tokens
+  -- moved: at most the number of blocked calls, plus the surplus of one that stopped.
+  settle_tokens = function(list, field)
+    local w = num(redis.call('HGET', META, 'waiters'))
+    local t = redis.call('LLEN', list)
+    -- the shutdown marker at the head of the slots is no token
+    if t > 0 and list == SLOTS and redis.call('LINDEX', SLOTS, 0) == MARK then t = t - 1 end
+    if t == w then return end
+    local c = num(redis.call('HGET', META, field))
+    if t < w and c > 0 then
+      local k = math.min(c, w - t)
+      tokens(list, k)
+      redis.call('HINCRBY', META, field, -k)
+    elseif t > w then
+      -- from the tail: the shutdown marker stays at the head
+      redis.call('RPOP', list, t - w)
+      redis.call('HINCRBY', META, field, t - w)
+    end
   end
-end
-local function settle()
-  local k = kind()
-  if k == 'fifo' or k == 'lifo' or k == 'pq' then
-    if bounded() then settle_tokens(SLOTS, 'free') end
-  else
-    settle_tokens(PERMITS, 'count')
+  settle = function()
+    local k = kind()
+    if k == 'fifo' or k == 'lifo' or k == 'pq' then
+      if bounded() then settle_tokens(SLOTS, 'free') end
+    else
+      settle_tokens(PERMITS, 'count')
+    end
   end
-end
 
--- Client c's calls counted as blocked change by d. While c is reaped (it may be alive) they
--- are kept in v:<c>, draw no tokens and are not in 'waiters'. A field is dropped at 0; one
--- below 0 is a late end of a wait the server no longer counts (the client closed, or was
--- forgotten): 'waiters' follows the positive fields only. The caller settles.
-local function add_waiting(c, d)
-  local live = redis.call('ZSCORE', REAPED, c) == false
-  local field = (live and 'w:' or 'v:') .. c
-  local n = redis.call('HINCRBY', META, field, d)
-  if n <= 0 then redis.call('HDEL', META, field) end
-  if live then
-    local after = 0
-    if n > 0 then after = n end
-    local change = after - (n - d)
-    if change ~= 0 then redis.call('HINCRBY', META, 'waiters', change) end
+  -- Client c's calls counted as blocked change by d. While c is reaped (it may be alive) they
+  -- are kept in v:<c>, draw no tokens and are not in 'waiters'. A field is dropped at 0; one
+  -- below 0 is a late end of a wait the server no longer counts (the client closed, or was
+  -- forgotten): 'waiters' follows the positive fields only. The caller settles.
+  add_waiting = function(c, d)
+    local live = redis.call('ZSCORE', REAPED, c) == false
+    local field = (live and 'w:' or 'v:') .. c
+    local n = redis.call('HINCRBY', META, field, d)
+    if n <= 0 then redis.call('HDEL', META, field) end
+    if live then
+      local after = 0
+      if n > 0 then after = n end
+      local change = after - (n - d)
+      if change ~= 0 then redis.call('HINCRBY', META, 'waiters', change) end
+    end
   end
-end
 
--- Client c takes part again (it is no longer in REAPED): its waits count again.
-local function rejoin_waits(c)
-  local v = num(redis.call('HGET', META, 'v:' .. c))
-  if v > 0 then
-    redis.call('HDEL', META, 'v:' .. c)
-    redis.call('HINCRBY', META, 'w:' .. c, v)
-    redis.call('HINCRBY', META, 'waiters', v)
-    settle()
+  -- Client c takes part again (it is no longer in REAPED): its waits count again.
+  rejoin_waits = function(c)
+    local v = num(redis.call('HGET', META, 'v:' .. c))
+    if v > 0 then
+      redis.call('HDEL', META, 'v:' .. c)
+      redis.call('HINCRBY', META, 'w:' .. c, v)
+      redis.call('HINCRBY', META, 'waiters', v)
+      settle()
+    end
   end
-end
 
--- Client c is reaped: its waits no longer count; set aside while it may be alive, dropped
--- when it closed. The caller settles.
-local function drop_waits(c, clean)
-  local w = num(redis.call('HGET', META, 'w:' .. c))
-  if w > 0 then
-    redis.call('HDEL', META, 'w:' .. c)
-    redis.call('HINCRBY', META, 'waiters', -w)
-    if not clean then redis.call('HINCRBY', META, 'v:' .. c, w) end
+  -- Client c is reaped: its waits no longer count; set aside while it may be alive, dropped
+  -- when it closed. The caller settles.
+  drop_waits = function(c, clean)
+    local w = num(redis.call('HGET', META, 'w:' .. c))
+    if w > 0 then
+      redis.call('HDEL', META, 'w:' .. c)
+      redis.call('HINCRBY', META, 'waiters', -w)
+      if not clean then redis.call('HINCRBY', META, 'v:' .. c, w) end
+    end
+    if clean then redis.call('HDEL', META, 'v:' .. c) end
   end
-  if clean then redis.call('HDEL', META, 'v:' .. c) end
 end
 
 -- Gives n slots back: first pays the debt, then to blocked putters and the free number.
@@ -187,6 +193,7 @@ local function release_slots(n)
   if paid > 0 then redis.call('HINCRBY', META, 'debt', -paid) end
   if n > paid then
     redis.call('HINCRBY', META, 'free', n - paid)
+    helpers()
     settle_tokens(SLOTS, 'free')
   end
 end
@@ -296,6 +303,7 @@ local function reap_queue(c, clean)
   redis.call('DEL', PROC, WAIT, RESV)
   redis.call('HDEL', META, 'p:' .. c, 'x:' .. c)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
+  helpers()
   drop_waits(c, clean)
   if bounded() then settle_tokens(SLOTS, 'free') end
   ensure_marks()
@@ -309,6 +317,7 @@ local function reap_permits(c, clean)
   local n = redis.call('LLEN', HELD)
   if n > 0 then redis.call('HINCRBY', META, 'count', n) end
   redis.call('DEL', HELD)
+  helpers()
   drop_waits(c, clean)
   redis.call('ZREM', LEASES, c)
   if not clean then
@@ -388,6 +397,7 @@ elseif op == 'close' then
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
   redis.call('ZREM', REAPED, cid)
+  helpers()
   rejoin_waits(cid)
   return touch(tonumber(ARGV[4]))
 elseif op == 'fetch' then
@@ -431,6 +441,7 @@ elseif op == 'reserve' then
   if k > 0 then
     tokens(K('resv:' .. cid), k)
   elseif ARGV[5] == '1' then
+    helpers()
     -- none: this client's put blocks next (BLMOVE on the slots), counted in the same step so
     -- that a slot freed before its BLMOVE makes a token for it; it ends with a batch 'U'
     add_waiting(cid, 1)
@@ -503,6 +514,7 @@ elseif op == 'batch' then
       -- n blocked waits for a slot ended (with a slot, the marker or nothing)
       local n = tonumber(ARGV[i + 1])
       i = i + 2
+      helpers()
       add_waiting(cid, -n)
       if bounded() then settle_tokens(SLOTS, 'free') end
     elseif o == 'P' then
@@ -667,13 +679,16 @@ elseif op == 'release' then
       string.format('%d', MAX_PERMITS) .. '): value ' .. string.format('%d', free))
   end
   -- up to n of the permits this client holds (no more than it holds: LPOP's count)
-  redis.call('LPOP', HELD, n)
+  if n == 1 then redis.call('LPOP', HELD) else redis.call('LPOP', HELD, n) end
   -- settle_tokens, with what is known: tokens for the blocked acquirers without one
   local k = 0
   if w > t then k = math.min(c + n, w - t) end
   if k > 0 then tokens(PERMITS, k) end
   redis.call('HINCRBY', META, 'count', n - k)
-  if t > w then settle_tokens(PERMITS, 'count') end
+  if t > w then
+    helpers()
+    settle_tokens(PERMITS, 'count')
+  end
   return n
 elseif op == 'fence' then
   if redis.call('LLEN', K('held:' .. cid)) == 0 then return 0 end
@@ -689,6 +704,7 @@ elseif op == 'waiting' then
   -- how many are counted as blocked over all clients
   local d = tonumber(ARGV[4])
   if d ~= 0 then
+    helpers()
     add_waiting(cid, d)
     settle()
     return d
@@ -702,6 +718,7 @@ elseif op == 'tryacquire' then
   -- next reaping does not take back the permit it takes now (its older holds stay given back)
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
+    helpers()
     rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
@@ -713,7 +730,10 @@ elseif op == 'tryacquire' then
   redis.call('HINCRBY', META, 'count', 1)
   -- tokens made for blocked acquirers whose BLMOVE has not arrived are free permits too
   if redis.call('LMOVE', PERMITS, HELD, 'LEFT', 'RIGHT') then return 1 end
-  if ARGV[5] == '1' then add_waiting(cid, 1) end
+  if ARGV[5] == '1' then
+    helpers()
+    add_waiting(cid, 1)
+  end
   return 0
 elseif op == 'claim' then
   -- a blocked acquire was handed a permit: 1 if this client still holds it, 0 if a reaping
@@ -721,9 +741,11 @@ elseif op == 'claim' then
   -- the call is no longer counted as blocked
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
+    helpers()
     rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
+  helpers()
   add_waiting(cid, -1)
   settle_tokens(PERMITS, 'count')
   if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
