@@ -105,20 +105,17 @@ end
 
 -- Free permits and free slots (see the layout above): a number, and list tokens only for the
 -- calls counted as blocked (acquires; puts of a bounded queue).
-local PERMITS = K('permits')
--- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
-local MAX_PERMITS = 9007199254740991
-
--- The helpers below (settle_tokens, settle, add_waiting, rejoin_waits, drop_waits) are made
--- by helpers() on first use: the script makes every function of its prologue anew on each
--- call, which costs, and a semaphore's common try-acquire and release need none of them.
-local settle_tokens, settle, add_waiting, rejoin_waits, drop_waits
+-- The helpers below, in H, are made by helpers() on first use: the script makes every function
+-- of its prologue anew on each call, and each local a function uses makes the ones after it
+-- cost more, while a semaphore's common try-acquire and release need none of them.
+local H = {}
 local function helpers()
-  if settle_tokens then return end
+  if H.settle_tokens then return end
+  local PERMITS = K('permits')
   -- Makes tokens, from the number in field, for the calls counted as blocked that have none,
   -- and puts tokens nobody counted waits for back into the number. Costs the number of tokens
   -- moved: at most the number of blocked calls, plus the surplus of one that stopped.
-  settle_tokens = function(list, field)
+  H.settle_tokens = function(list, field)
     local w = num(redis.call('HGET', META, 'waiters'))
     local t = redis.call('LLEN', list)
     -- the shutdown marker at the head of the slots is no token
@@ -135,12 +132,12 @@ local function helpers()
       redis.call('HINCRBY', META, field, t - w)
     end
   end
-  settle = function()
+  H.settle = function()
     local k = kind()
     if k == 'fifo' or k == 'lifo' or k == 'pq' then
-      if bounded() then settle_tokens(SLOTS, 'free') end
+      if bounded() then H.settle_tokens(SLOTS, 'free') end
     else
-      settle_tokens(PERMITS, 'count')
+      H.settle_tokens(PERMITS, 'count')
     end
   end
 
@@ -148,7 +145,7 @@ local function helpers()
   -- are kept in v:<c>, draw no tokens and are not in 'waiters'. A field is dropped at 0; one
   -- below 0 is a late end of a wait the server no longer counts (the client closed, or was
   -- forgotten): 'waiters' follows the positive fields only. The caller settles.
-  add_waiting = function(c, d)
+  H.add_waiting = function(c, d)
     local live = redis.call('ZSCORE', REAPED, c) == false
     local field = (live and 'w:' or 'v:') .. c
     local n = redis.call('HINCRBY', META, field, d)
@@ -162,19 +159,19 @@ local function helpers()
   end
 
   -- Client c takes part again (it is no longer in REAPED): its waits count again.
-  rejoin_waits = function(c)
+  H.rejoin_waits = function(c)
     local v = num(redis.call('HGET', META, 'v:' .. c))
     if v > 0 then
       redis.call('HDEL', META, 'v:' .. c)
       redis.call('HINCRBY', META, 'w:' .. c, v)
       redis.call('HINCRBY', META, 'waiters', v)
-      settle()
+      H.settle()
     end
   end
 
   -- Client c is reaped: its waits no longer count; set aside while it may be alive, dropped
   -- when it closed. The caller settles.
-  drop_waits = function(c, clean)
+  H.drop_waits = function(c, clean)
     local w = num(redis.call('HGET', META, 'w:' .. c))
     if w > 0 then
       redis.call('HDEL', META, 'w:' .. c)
@@ -194,7 +191,7 @@ local function release_slots(n)
   if n > paid then
     redis.call('HINCRBY', META, 'free', n - paid)
     helpers()
-    settle_tokens(SLOTS, 'free')
+    H.settle_tokens(SLOTS, 'free')
   end
 end
 
@@ -304,8 +301,8 @@ local function reap_queue(c, clean)
   redis.call('HDEL', META, 'p:' .. c, 'x:' .. c)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
   helpers()
-  drop_waits(c, clean)
-  if bounded() then settle_tokens(SLOTS, 'free') end
+  H.drop_waits(c, clean)
+  if bounded() then H.settle_tokens(SLOTS, 'free') end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
   if not clean then redis.call('ZADD', REAPED, 'NX', now_ms(), c) end
@@ -318,7 +315,7 @@ local function reap_permits(c, clean)
   if n > 0 then redis.call('HINCRBY', META, 'count', n) end
   redis.call('DEL', HELD)
   helpers()
-  drop_waits(c, clean)
+  H.drop_waits(c, clean)
   redis.call('ZREM', LEASES, c)
   if not clean then
     redis.call('ZADD', REAPED, 'NX', now_ms(), c)
@@ -328,7 +325,7 @@ local function reap_permits(c, clean)
     redis.call('ZREM', REAPED, c)
     redis.call('HDEL', META, 'o:' .. c)
   end
-  settle_tokens(PERMITS, 'count')
+  H.settle_tokens(K('permits'), 'count')
   return n
 end
 
@@ -371,6 +368,11 @@ local function touch(lease)
   return {flagged, reaped}
 end
 
+-- used by the operations below only (no function above takes them as upvalues)
+local PERMITS = K('permits')
+-- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
+local MAX_PERMITS = 9007199254740991
+
 if op == 'init' then
   local k, size, lease = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
   local have = kind()
@@ -398,7 +400,7 @@ elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
   redis.call('ZREM', REAPED, cid)
   helpers()
-  rejoin_waits(cid)
+  H.rejoin_waits(cid)
   return touch(tonumber(ARGV[4]))
 elseif op == 'fetch' then
   local n = tonumber(ARGV[4])
@@ -444,7 +446,7 @@ elseif op == 'reserve' then
     helpers()
     -- none: this client's put blocks next (BLMOVE on the slots), counted in the same step so
     -- that a slot freed before its BLMOVE makes a token for it; it ends with a batch 'U'
-    add_waiting(cid, 1)
+    H.add_waiting(cid, 1)
   end
   return k
 elseif op == 'unreserve' then
@@ -515,8 +517,8 @@ elseif op == 'batch' then
       local n = tonumber(ARGV[i + 1])
       i = i + 2
       helpers()
-      add_waiting(cid, -n)
-      if bounded() then settle_tokens(SLOTS, 'free') end
+      H.add_waiting(cid, -n)
+      if bounded() then H.settle_tokens(SLOTS, 'free') end
     elseif o == 'P' then
       local n = tonumber(ARGV[i + 1])
       local values = {}
@@ -687,7 +689,7 @@ elseif op == 'release' then
   redis.call('HINCRBY', META, 'count', n - k)
   if t > w then
     helpers()
-    settle_tokens(PERMITS, 'count')
+    H.settle_tokens(PERMITS, 'count')
   end
   return n
 elseif op == 'fence' then
@@ -705,8 +707,8 @@ elseif op == 'waiting' then
   local d = tonumber(ARGV[4])
   if d ~= 0 then
     helpers()
-    add_waiting(cid, d)
-    settle()
+    H.add_waiting(cid, d)
+    H.settle()
     return d
   end
   return num(redis.call('HGET', META, 'waiters'))
@@ -719,7 +721,7 @@ elseif op == 'tryacquire' then
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
     helpers()
-    rejoin_waits(cid)
+    H.rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
   local HELD = K('held:' .. cid)
@@ -732,7 +734,7 @@ elseif op == 'tryacquire' then
   if redis.call('LMOVE', PERMITS, HELD, 'LEFT', 'RIGHT') then return 1 end
   if ARGV[5] == '1' then
     helpers()
-    add_waiting(cid, 1)
+    H.add_waiting(cid, 1)
   end
   return 0
 elseif op == 'claim' then
@@ -742,12 +744,12 @@ elseif op == 'claim' then
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
     helpers()
-    rejoin_waits(cid)
+    H.rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
   helpers()
-  add_waiting(cid, -1)
-  settle_tokens(PERMITS, 'count')
+  H.add_waiting(cid, -1)
+  H.settle_tokens(PERMITS, 'count')
   if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
   if redis.call('HINCRBY', META, 'o:' .. cid, -1) <= 0 then redis.call('HDEL', META, 'o:' .. cid) end
   return 0
