@@ -11,6 +11,7 @@ import type { QueueLike, RemoteEvent, RemoteLock, RemoteQueue } from "@baton/bat
 import { type Codec, connectRedis } from "@baton/baton/redis";
 import { infoField, startRedisServer, until, withRedisServer } from "./fixtures/redis_server.ts";
 import { withClients } from "./fixtures/redis_clients.ts";
+import { seeded } from "./fixtures/seeded.ts";
 
 async function drain(queue: QueueLike<number>): Promise<number[]> {
   const seen: number[] = [];
@@ -165,6 +166,160 @@ Deno.test(
     assertEquals(await qc.qsize(), 1);
   }),
 );
+
+/**
+ * A bounded queue's free slots on the server (see src/redis/script.ts): kept
+ * as a number (`free`), tokens in the slot list (only for blocked putters;
+ * the shutdown marker not counted) and the puts counted as blocked
+ * (`waiters`, the sum of the clients' `w:<client>` fields).
+ */
+async function slotState(
+  raw: Redis,
+  base: string,
+): Promise<{ free: number; tokens: number; waiters: number }> {
+  const meta = await raw.hgetall(`${base}:meta`);
+  let sum = 0;
+  for (const [field, value] of Object.entries(meta)) {
+    if (field.startsWith("w:")) sum += Number(value);
+  }
+  const waiters = Number(meta.waiters ?? 0);
+  assertEquals(waiters, sum, "waiters is the sum of the clients' w:<client>");
+  const list = await raw.lrange(`${base}:slots`, 0, -1);
+  return { free: Number(meta.free ?? 0), tokens: list.filter((t) => t === "1").length, waiters };
+}
+
+/** Once no put waits and no slot is reserved: every free slot is in the number. */
+async function assertSlotsSettled(raw: Redis, base: string, free: number): Promise<void> {
+  await until(async () => {
+    const state = await slotState(raw, base);
+    return state.waiters === 0 && state.free + state.tokens === free;
+  }, `no put of ${base} waits and no slot is reserved`);
+  assertEquals(await slotState(raw, base), { free, tokens: 0, waiters: 0 });
+}
+
+Deno.test(
+  "R-1/R-2: a bounded Redis queue keeps its free slots as a number: its slot list holds tokens only for blocked putters",
+  withClients(3, async ([a, b, c], path) => {
+    const raw = new Redis({ path });
+    try {
+      const big = a!.queue<number>("big", { maxsize: 1000 });
+      assertEquals(await big.full(), false);
+      assertEquals(await slotState(raw, "baton:{q:big}"), { free: 1000, tokens: 0, waiters: 0 });
+      await big.put(1);
+      await a!.flush();
+      assertEquals(await b!.queue<number>("big", { maxsize: 1000 }).get(), 1);
+      await b!.flush();
+      await assertSlotsSettled(raw, "baton:{q:big}", 1000);
+
+      const one = a!.queue<string>("one", { maxsize: 1 });
+      await one.put("first");
+      await a!.flush();
+      const first = b!.queue<string>("one", { maxsize: 1 }).put("b");
+      await until(async () => await infoField(path, "blocked_clients") === 1, "b blocks");
+      const second = c!.queue<string>("one", { maxsize: 1 }).put("c");
+      await until(async () => await infoField(path, "blocked_clients") === 2, "c blocks");
+      assertEquals(await slotState(raw, "baton:{q:one}"), { free: 0, tokens: 0, waiters: 2 });
+      assertEquals(await one.get(), "first");
+      await first;
+      await b!.flush();
+      assertEquals(await one.get(), "b");
+      await second;
+      await c!.flush();
+      assertEquals(await one.get(), "c");
+      await a!.flush();
+      await assertSlotsSettled(raw, "baton:{q:one}", 1);
+      assertEquals(await one.qsize(), 0);
+    } finally {
+      await raw.quit();
+    }
+  }),
+);
+
+Deno.test(
+  "R-1/R-2: a Redis queue of maxsize 2^53-1 is created and takes puts at once",
+  withClients(2, async ([a, b], path) => {
+    const raw = new Redis({ path });
+    try {
+      const MAX = Number.MAX_SAFE_INTEGER;
+      const huge = a!.queue<number>("huge", { maxsize: MAX });
+      for (let i = 0; i < 10; i++) await huge.put(i);
+      await a!.flush();
+      assertEquals(await huge.full(), false);
+      const other = b!.queue<number>("huge", { maxsize: MAX });
+      assertEquals(await other.qsize(), 10);
+      for (let i = 0; i < 10; i++) assertEquals(await other.get(), i);
+      await b!.flush();
+      await assertSlotsSettled(raw, "baton:{q:huge}", MAX);
+    } finally {
+      await raw.quit();
+    }
+  }),
+);
+
+/** Seeds of the cancellation race below: one in CI, more with `BATON_DEEP=1`. */
+const CANCEL_SEEDS = Deno.env.get("BATON_DEEP") === "1"
+  ? Array.from({ length: 20 }, (_, i) => 5 + i)
+  : [5];
+
+for (const seed of CANCEL_SEEDS) {
+  Deno.test(
+    `R-2/R-5: puts cancelled by timeouts and aborts around gets on other clients keep maxsize exact (seed ${seed})`,
+    withClients(3, async (clients, path) => {
+      const raw = new Redis({ path });
+      try {
+        const rand = seeded(seed);
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        const maxsize = 3;
+        const queues = clients.map((client) => client.queue<number>("cancel", { maxsize }));
+        const put = new Set<number>();
+        const got: number[] = [];
+        const producer = async (index: number) => {
+          for (let i = 0; i < 100; i++) {
+            const item = index * 1000 + i;
+            const controller = new AbortController();
+            const timer = setTimeout(() => controller.abort(new Error("stop")), rand() * 4);
+            const options = rand() < 0.5
+              ? { timeout: Math.floor(rand() * 4) }
+              : { signal: controller.signal };
+            try {
+              await queues[index]!.put(item, options);
+              put.add(item);
+            } catch (error) {
+              assert(
+                error instanceof QueueFull || (error instanceof Error && error.message === "stop"),
+              );
+            } finally {
+              clearTimeout(timer);
+            }
+          }
+          await clients[index]!.flush();
+        };
+        const consumer = async () => {
+          for (let i = 0; i < 150; i++) {
+            try {
+              got.push(await queues[0]!.get({ timeout: Math.floor(rand() * 3) }));
+              await queues[0]!.taskDone();
+            } catch (error) {
+              assert(error instanceof QueueEmpty);
+            }
+            await sleep(rand() * 2);
+          }
+        };
+        await Promise.all([producer(1), producer(2), consumer()]);
+        await clients[0]!.flush();
+        const left = await queues[0]!.qsize();
+        assertEquals(got.length + left, put.size);
+        await assertSlotsSettled(raw, "baton:{q:cancel}", maxsize - left);
+        // maxsize exact: exactly the free slots take a put, the next one is refused
+        for (let i = 0; i < maxsize - left; i++) await queues[0]!.putNowait(-1);
+        await assertRejects(() => queues[0]!.putNowait(-2), QueueFull);
+        await assertRejects(() => queues[1]!.putNowait(-2), QueueFull);
+      } finally {
+        await raw.quit();
+      }
+    }),
+  );
+}
 
 Deno.test(
   "R-2: blocked getters of different clients are served in the order they blocked",

@@ -165,26 +165,74 @@ Deno.test(
       async () => (await raw.zscore("baton:{l:frozen-lock}:reaped", waiter.id!)) !== null,
       "the frozen waiter's lease to run out",
     );
-    // the frozen waiter's blocked acquire is first in line: the lock moves to it
-    await lock.release();
-    await until(async () => (await infoField(path, "blocked_clients")) === 0, "the lock moved");
-    // it comes back, as from any client that looks dead (R-3)
-    assertEquals(await lock.acquire({ timeout: 30_000 }), true);
-    const second = lock.token!;
-    assert(second > first);
-    // woken, the waiter does not believe it holds the lock: it waits again
-    waiter.signal("SIGCONT");
+    // a live client waits behind the frozen one
+    const other = await connectRedis({ path }, { leaseMs: 300 });
+    try {
+      const live = other.lock("frozen-lock");
+      const liveAcquire = live.acquire({ timeout: 30_000 });
+      await until(
+        async () => (await infoField(path, "blocked_clients")) === 2,
+        "the live acquire blocks",
+      );
+      // the release makes a token for the live acquire, but the frozen waiter's blocked
+      // acquire is first in line on the server: the lock moves to it
+      await lock.release();
+      await until(async () => (await infoField(path, "blocked_clients")) === 1, "the lock moved");
+      // it comes back, as from any client that looks dead (R-3), to the live acquire
+      assertEquals(await liveAcquire, true);
+      const second = live.token!;
+      assert(second > first);
+      // woken, the waiter does not believe it holds the lock: it waits again
+      waiter.signal("SIGCONT");
+      await until(
+        async () => (await infoField(path, "blocked_clients")) === 1,
+        "the waiter waits again",
+      );
+      assertEquals(waiter.numbers("token"), []);
+      await live.release();
+      await waiter.waitFor(() => waiter.numbers("token").length === 1, "the waiter's token");
+      assert(
+        waiter.numbers("token")[0]! > second,
+        `token ${waiter.numbers("token")[0]} after ${second}`,
+      );
+    } finally {
+      await other.close();
+    }
+  }),
+);
+
+Deno.test(
+  "R-2/R-3: a put blocked on a client reaped while frozen draws no slot while it looks dead, and is admitted once it takes part again",
+  scenario(300, async (main, raw, path, started) => {
+    const queue = main.queue<number>("frozen-put", { maxsize: 1 });
+    assertEquals(await queue.qsize(), 0);
+    // puts 0 (it fills the queue), then 1, which blocks
+    const producer = spawn(started, "produce", path, "frozen-put", 1, 300, 2, 0, 0);
+    await producer.waitFor(() => producer.lines.includes("put 0"), "the first put");
     await until(
-      async () => (await infoField(path, "blocked_clients")) === 1,
-      "the waiter waits again",
+      async () => await infoField(path, "blocked_clients") === 1,
+      "the second put blocks",
     );
-    assertEquals(waiter.numbers("token"), []);
-    await lock.release();
-    await waiter.waitFor(() => waiter.numbers("token").length === 1, "the waiter's token");
-    assert(
-      waiter.numbers("token")[0]! > second,
-      `token ${waiter.numbers("token")[0]} after ${second}`,
+    producer.signal("SIGSTOP");
+    await until(
+      async () => (await raw.zscore("baton:{q:frozen-put}:reaped", producer.id!)) !== null,
+      "the frozen producer is reaped",
     );
+    // the slot freed here is not handed to the blocked put of a client that looks dead
+    assertEquals(await queue.get(), 0);
+    await queue.taskDone();
+    await main.flush();
+    await queue.putNowait(7);
+    await main.flush();
+    assertEquals(await queue.get(), 7);
+    await queue.taskDone();
+    await main.flush();
+    // woken, it takes part again and its put gets the free slot
+    producer.signal("SIGCONT");
+    await producer.waitFor(() => producer.lines.includes("end 2"), "the revived producer's put");
+    assertEquals(await queue.get(), 1);
+    await queue.taskDone();
+    assertEquals(await queue.qsize(), 0);
   }),
 );
 

@@ -1,7 +1,7 @@
 /**
  * The work a Redis queue batches (R-9): puts, hand-outs, taskDones, items a
- * blocked get moved and shutdown markers to give back, sent as one script
- * call, and the calls in flight whose failure the next `flush()` reports.
+ * blocked get moved, shutdown markers to give back and the ends of blocked
+ * waits for a slot, sent as one script call, and the calls in flight whose failure the next `flush()` reports.
  * Internal: `RedisQueue` owns one.
  *
  * @module
@@ -29,6 +29,7 @@ export class Batch {
   #moved = 0;
   #markItems = false;
   #markSlots = false;
+  #unwaited = 0;
   #puts: string[] = [];
   #returned = 0;
   #done = 0;
@@ -46,9 +47,10 @@ export class Batch {
   /**
    * Batches one op: `p` a put (its encoded item), `r` an item handed to the
    * caller (its slot goes back), `d` a taskDone, `w` an item a blocked get
-   * moved, `m`/`M` a shutdown marker to give back (items/slots).
+   * moved, `m`/`M` a shutdown marker to give back (items/slots), `u` the end
+   * of a blocked wait for a slot (the server counted it as blocked).
    */
-  add(op: "p" | "r" | "d" | "w" | "m" | "M", text?: string): void {
+  add(op: "p" | "r" | "d" | "w" | "m" | "M" | "u", text?: string): void {
     switch (op) {
       case "p":
         this.#puts.push(text!);
@@ -68,6 +70,9 @@ export class Batch {
       case "M":
         this.#markSlots = true;
         break;
+      case "u":
+        this.#unwaited++;
+        break;
     }
     // a full batch goes at once; the rest on the client's flush timer
     if (this.#puts.length + this.#returned + this.#done >= MAX_BATCH) this.send();
@@ -85,11 +90,13 @@ export class Batch {
     if (this.#moved > 0) ops.push("W", this.#moved);
     if (this.#markItems) ops.push("m");
     if (this.#markSlots) ops.push("M");
+    if (this.#unwaited > 0) ops.push("U", this.#unwaited);
     if (this.#puts.length > 0) ops.push("P", this.#puts.length, ...this.#puts);
     if (this.#returned > 0) ops.push("R", this.#returned);
     if (this.#done > 0) ops.push("D", this.#done);
     if (ops.length === 0) return;
     this.#moved = this.#returned = this.#done = 0;
+    this.#unwaited = 0;
     this.#markItems = this.#markSlots = false;
     this.#puts = [];
     this.track(this.#hooks.call(ops).then((reply) => this.#hooks.onReply(reply)));

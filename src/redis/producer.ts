@@ -224,16 +224,22 @@ export class Producer<T> {
     });
   }
 
-  async #reserveOnce(): Promise<number> {
+  /**
+   * Reserves up to the window. With `block`, a reply of 0 slots (a bounded
+   * queue, full) also means the server counts this client as blocked on the
+   * slots until a batched `u` ends it: the caller blocks or ends it.
+   */
+  async #reserveOnce(block = false): Promise<number> {
     const want = this.#putWindow;
-    let got = Number(await this.#hooks.call("reserve", want));
+    const flag = block ? 1 : 0;
+    let got = Number(await this.#hooks.call("reserve", want, flag));
     if (got === -2) {
       await this.#hooks.revive();
-      got = Number(await this.#hooks.call("reserve", want));
+      got = Number(await this.#hooks.call("reserve", want, flag));
     }
     if (got < 0) {
       this.#hooks.onShut(1);
-      return 0;
+      return -1;
     }
     this.#reserved += got;
     if (got === want) this.#putWindow = Math.min(this.#hooks.maxWindow, want * 2);
@@ -242,33 +248,40 @@ export class Producer<T> {
 
   async #reserveLoop(): Promise<void> {
     while (this.#putters.length > 0 && this.#hooks.shut() === 0 && !this.#core.closed) {
-      const got = await this.#reserveOnce();
-      if (this.#hooks.shut() > 0) return;
-      if (got > 0) {
-        this.#pumpSync();
+      const got = await this.#reserveOnce(true);
+      if (got !== 0) {
+        if (got > 0) this.#pumpSync();
+        if (this.#hooks.shut() > 0) return;
         continue;
       }
-      while (this.#putters.length > 0 && this.#putters.peekFront()!.nowait) {
-        settle(this.#putters.shift()!, new QueueFull());
-      }
-      if (this.#putters.length === 0) return;
-      const control = new AbortController();
-      this.#putBlock = control;
-      const slots = `${this.#hooks.base}:slots`;
-      const resv = `${this.#hooks.base}:resv:${this.#core.id}`;
-      const { value } = await this.#core.block(
-        (redis) => redis.blmove(slots, resv, "LEFT", "RIGHT", 0),
-        { signal: AbortSignal.any([control.signal, this.#hooks.closing]) },
-      );
-      this.#putBlock = undefined;
-      if (value === MARK) {
-        this.#batch.add("M");
-        this.#hooks.onShut(1);
-        return;
-      }
-      if (value !== null) {
-        this.#reserved++;
-        this.#pumpSync();
+      // counted as blocked on the slots: every way out of this wait ends the count once
+      try {
+        if (this.#hooks.shut() > 0) return;
+        while (this.#putters.length > 0 && this.#putters.peekFront()!.nowait) {
+          settle(this.#putters.shift()!, new QueueFull());
+        }
+        if (this.#putters.length === 0) return;
+        const control = new AbortController();
+        this.#putBlock = control;
+        const slots = `${this.#hooks.base}:slots`;
+        const resv = `${this.#hooks.base}:resv:${this.#core.id}`;
+        const { value } = await this.#core.block(
+          (redis) => redis.blmove(slots, resv, "LEFT", "RIGHT", 0),
+          { signal: AbortSignal.any([control.signal, this.#hooks.closing]) },
+        );
+        this.#putBlock = undefined;
+        if (value === MARK) {
+          this.#batch.add("M");
+          this.#hooks.onShut(1);
+          return;
+        }
+        if (value !== null) {
+          this.#reserved++;
+          this.#pumpSync();
+        }
+      } finally {
+        // a closing client's count goes with its close
+        if (!this.#hooks.closing.aborted) this.#batch.add("u");
       }
     }
   }

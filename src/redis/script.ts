@@ -11,9 +11,13 @@
  * Layout of a queue under prefix `P` (`baton:{q:name}`):
  * - `P:items` list of encoded items (`v...`), plus one shutdown marker `s`
  *   at the end taken last once the queue is shut down, so blocked getters wake;
- * - `P:slots` list of free-slot tokens `1` (bounded only), plus the marker
- *   `s` at its head once shut down, so blocked putters wake;
+ * - `P:slots` list (bounded only): free slots as tokens `1`, only for
+ *   blocked putters (one `BLMOVE` per client at a time, counted in
+ *   `w:<client>` and `waiters` as a semaphore's acquirers are, below), plus
+ *   the marker `s` at its head once shut down, so blocked putters wake;
  * - `P:meta` hash: kind, maxsize, unfinished, shutdown (0, 1, 2 = immediate),
+ *   free (free slots not in `P:slots`: free slots are `free` plus the
+ *   tokens in `P:slots`, kept as for permits below),
  *   debt (slots owed after a dead client's taken items were requeued),
  *   prefetched (sum of `p:<client>`), `p:<client>` (the client's prefetched);
  * - `P:zero` list holding one token while unfinished is 0 (joiners block on it);
@@ -31,10 +35,27 @@
  * - `P:reaped` sorted set: clients reaped while maybe alive → when; until such a
  *   client revives, its acknowledgements about requeued items are dropped.
  *
- * Semaphores and locks use `P:permits` (free permit tokens), `P:held:<client>`
- * (permits the client holds), `w:<client>` in `P:meta` (its blocked acquire
- * calls), `o:<client>` in `P:meta` (permits the reaper gave back while the
- * client may be alive: its next releases of that many are dropped) and, for a lock, `P:fence` (the last token).
+ * Semaphores and locks keep their free permits as a number, so that no
+ * operation costs more for more permits:
+ * - `count` in `P:meta`: free permits not in `P:permits`;
+ * - `P:permits` list: free permits as tokens `1`, only for blocked acquirers
+ *   (their `BLMOVE` takes one, in the order they blocked);
+ * - `w:<client>` in `P:meta`: the client's acquire calls counted as blocked
+ *   (from a failed try to the end of its wait); `waiters` in `P:meta`: their
+ *   sum over clients; `v:<client>`: the count of a client reaped while it
+ *   may be alive, set aside (it draws no tokens) until it takes part again;
+ * - `P:held:<client>` list: one token per permit the client holds;
+ * - `o:<client>` in `P:meta`: permits the reaper gave back while the client
+ *   may be alive (its next releases of that many are dropped);
+ * - `P:fence` (a lock): the last fencing token.
+ *
+ * Free permits are `count + LLEN(P:permits)`. After every operation of the
+ * script `LLEN(P:permits) <= waiters`, and `count` is 0 unless
+ * `LLEN(P:permits) == waiters` (`settle_tokens`); so with no acquire
+ * counted as blocked the list is empty. Between a `BLMOVE` that took a token
+ * and that call's `claim`, `waiters` still counts it. The same holds for
+ * free slots with `free`, `P:slots` (its tokens, without the marker) and a
+ * queue's `waiters`, whose calls end with a batch `U`.
  *
  * @module
  */
@@ -82,13 +103,96 @@ local function tokens(key, n)
   push_many(key, t, false)
 end
 
--- Gives n slots back: first pays the debt, then wakes blocked putters.
+-- Free permits and free slots (see the layout above): a number, and list tokens only for the
+-- calls counted as blocked (acquires; puts of a bounded queue).
+-- The helpers below, in H, are made by helpers() on first use: the script makes every function
+-- of its prologue anew on each call, and each local a function uses makes the ones after it
+-- cost more, while a semaphore's common try-acquire and release need none of them.
+local H = {}
+local function helpers()
+  if H.settle_tokens then return end
+  local PERMITS = K('permits')
+  -- Makes tokens, from the number in field, for the calls counted as blocked that have none,
+  -- and puts tokens nobody counted waits for back into the number. Costs the number of tokens
+  -- moved: at most the number of blocked calls, plus the surplus of one that stopped.
+  H.settle_tokens = function(list, field)
+    local w = num(redis.call('HGET', META, 'waiters'))
+    local t = redis.call('LLEN', list)
+    -- the shutdown marker at the head of the slots is no token
+    if t > 0 and list == SLOTS and redis.call('LINDEX', SLOTS, 0) == MARK then t = t - 1 end
+    if t == w then return end
+    local c = num(redis.call('HGET', META, field))
+    if t < w and c > 0 then
+      local k = math.min(c, w - t)
+      tokens(list, k)
+      redis.call('HINCRBY', META, field, -k)
+    elseif t > w then
+      -- from the tail: the shutdown marker stays at the head
+      redis.call('RPOP', list, t - w)
+      redis.call('HINCRBY', META, field, t - w)
+    end
+  end
+  H.settle = function()
+    local k = kind()
+    if k == 'fifo' or k == 'lifo' or k == 'pq' then
+      if bounded() then H.settle_tokens(SLOTS, 'free') end
+    else
+      H.settle_tokens(PERMITS, 'count')
+    end
+  end
+
+  -- Client c's calls counted as blocked change by d. While c is reaped (it may be alive) they
+  -- are kept in v:<c>, draw no tokens and are not in 'waiters'. A field is dropped at 0; one
+  -- below 0 is a late end of a wait the server no longer counts (the client closed, or was
+  -- forgotten): 'waiters' follows the positive fields only. The caller settles.
+  H.add_waiting = function(c, d)
+    local live = redis.call('ZSCORE', REAPED, c) == false
+    local field = (live and 'w:' or 'v:') .. c
+    local n = redis.call('HINCRBY', META, field, d)
+    if n <= 0 then redis.call('HDEL', META, field) end
+    if live then
+      local after = 0
+      if n > 0 then after = n end
+      local change = after - (n - d)
+      if change ~= 0 then redis.call('HINCRBY', META, 'waiters', change) end
+    end
+  end
+
+  -- Client c takes part again (it is no longer in REAPED): its waits count again.
+  H.rejoin_waits = function(c)
+    local v = num(redis.call('HGET', META, 'v:' .. c))
+    if v > 0 then
+      redis.call('HDEL', META, 'v:' .. c)
+      redis.call('HINCRBY', META, 'w:' .. c, v)
+      redis.call('HINCRBY', META, 'waiters', v)
+      H.settle()
+    end
+  end
+
+  -- Client c is reaped: its waits no longer count; set aside while it may be alive, dropped
+  -- when it closed. The caller settles.
+  H.drop_waits = function(c, clean)
+    local w = num(redis.call('HGET', META, 'w:' .. c))
+    if w > 0 then
+      redis.call('HDEL', META, 'w:' .. c)
+      redis.call('HINCRBY', META, 'waiters', -w)
+      if not clean then redis.call('HINCRBY', META, 'v:' .. c, w) end
+    end
+    if clean then redis.call('HDEL', META, 'v:' .. c) end
+  end
+end
+
+-- Gives n slots back: first pays the debt, then to blocked putters and the free number.
 local function release_slots(n)
   if n <= 0 or not bounded() then return end
   local debt = num(redis.call('HGET', META, 'debt'))
   local paid = math.min(debt, n)
   if paid > 0 then redis.call('HINCRBY', META, 'debt', -paid) end
-  tokens(SLOTS, n - paid)
+  if n > paid then
+    redis.call('HINCRBY', META, 'free', n - paid)
+    helpers()
+    H.settle_tokens(SLOTS, 'free')
+  end
 end
 
 local function add_unfinished(n)
@@ -196,6 +300,9 @@ local function reap_queue(c, clean)
   redis.call('DEL', PROC, WAIT, RESV)
   redis.call('HDEL', META, 'p:' .. c, 'x:' .. c)
   if pf > 0 then redis.call('HINCRBY', META, 'prefetched', -pf) end
+  helpers()
+  H.drop_waits(c, clean)
+  if bounded() then H.settle_tokens(SLOTS, 'free') end
   ensure_marks()
   redis.call('ZREM', LEASES, c)
   if not clean then redis.call('ZADD', REAPED, 'NX', now_ms(), c) end
@@ -205,9 +312,10 @@ end
 local function reap_permits(c, clean)
   local HELD = K('held:' .. c)
   local n = redis.call('LLEN', HELD)
-  if n > 0 then tokens(K('permits'), n) end
+  if n > 0 then redis.call('HINCRBY', META, 'count', n) end
   redis.call('DEL', HELD)
-  redis.call('HDEL', META, 'w:' .. c)
+  helpers()
+  H.drop_waits(c, clean)
   redis.call('ZREM', LEASES, c)
   if not clean then
     redis.call('ZADD', REAPED, 'NX', now_ms(), c)
@@ -217,6 +325,7 @@ local function reap_permits(c, clean)
     redis.call('ZREM', REAPED, c)
     redis.call('HDEL', META, 'o:' .. c)
   end
+  H.settle_tokens(K('permits'), 'count')
   return n
 end
 
@@ -239,7 +348,7 @@ local function touch(lease)
   local flagged = 0
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
-    redis.call('HDEL', META, 'o:' .. c)
+    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c)
     -- reaped a day ago and never back: no longer watched
     if c ~= cid then redis.call('ZREM', LEASES, c) end
   end
@@ -259,6 +368,11 @@ local function touch(lease)
   return {flagged, reaped}
 end
 
+-- used by the operations below only (no function above takes them as upvalues)
+local PERMITS = K('permits')
+-- the most free permits a semaphore may have (Number.MAX_SAFE_INTEGER, as locally)
+local MAX_PERMITS = 9007199254740991
+
 if op == 'init' then
   local k, size, lease = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
   local have = kind()
@@ -267,9 +381,9 @@ if op == 'init' then
       'debt', 0, 'prefetched', 0)
     if k == 'fifo' or k == 'lifo' or k == 'pq' then
       redis.call('RPUSH', ZERO, '1')
-      if size > 0 then tokens(SLOTS, size) end
+      if size > 0 then redis.call('HSET', META, 'free', size, 'waiters', 0) end
     else
-      if size > 0 then tokens(K('permits'), size) end
+      redis.call('HSET', META, 'count', size, 'waiters', 0)
     end
   elseif have ~= k or num(redis.call('HGET', META, 'maxsize')) ~= size then
     return redis.error_reply('baton: ' .. base .. ' exists as ' .. have .. ' of size ' ..
@@ -285,6 +399,8 @@ elseif op == 'close' then
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
   redis.call('ZREM', REAPED, cid)
+  helpers()
+  H.rejoin_waits(cid)
   return touch(tonumber(ARGV[4]))
 elseif op == 'fetch' then
   local n = tonumber(ARGV[4])
@@ -316,11 +432,21 @@ elseif op == 'reserve' then
   if shut() > 0 then return -1 end
   if not alive() then return -2 end
   if not bounded() then return n end
-  local free = redis.call('LLEN', SLOTS)
-  local k = math.min(n, free)
+  local k = math.min(n, num(redis.call('HGET', META, 'free')))
+  if k > 0 then redis.call('HINCRBY', META, 'free', -k) end
+  if k < n then
+    -- tokens made for blocked putters whose BLMOVE has not arrived are free slots too (and
+    -- the queue is not shut down: no marker)
+    local got = redis.call('LPOP', SLOTS, n - k)
+    if got then k = k + #got end
+  end
   if k > 0 then
-    redis.call('LPOP', SLOTS, k)
     tokens(K('resv:' .. cid), k)
+  elseif ARGV[5] == '1' then
+    helpers()
+    -- none: this client's put blocks next (BLMOVE on the slots), counted in the same step so
+    -- that a slot freed before its BLMOVE makes a token for it; it ends with a batch 'U'
+    H.add_waiting(cid, 1)
   end
   return k
 elseif op == 'unreserve' then
@@ -335,7 +461,8 @@ elseif op == 'unreserve' then
   ensure_marks()
   return real
 elseif op == 'batch' then
-  -- ARGV from 4: 'W' n | 'm' | 'M' | 'P' n v1..vn | 'R' n | 'D' n, in that order (see batch.ts)
+  -- ARGV from 4: 'W' n | 'm' | 'M' | 'U' n | 'P' n v1..vn | 'R' n | 'D' n, in that order
+  -- (see batch.ts)
   local PROC, WAIT, RESV = K('proc:' .. cid), K('wait:' .. cid), K('resv:' .. cid)
   local PF = 'p:' .. cid
   local failed = 0
@@ -385,6 +512,13 @@ elseif op == 'batch' then
       i = i + 1
       redis.call('LREM', RESV, 0, MARK)
       ensure_marks()
+    elseif o == 'U' then
+      -- n blocked waits for a slot ended (with a slot, the marker or nothing)
+      local n = tonumber(ARGV[i + 1])
+      i = i + 2
+      helpers()
+      H.add_waiting(cid, -n)
+      if bounded() then H.settle_tokens(SLOTS, 'free') end
     elseif o == 'P' then
       local n = tonumber(ARGV[i + 1])
       local values = {}
@@ -463,8 +597,10 @@ elseif op == 'unreturn' then
   redis.call('HINCRBY', META, PF, k)
   redis.call('HINCRBY', META, 'prefetched', k)
   if bounded() then
-    -- they hold slots again: free ones first (the shutdown marker sits at the head), owed otherwise
-    local took = 0
+    -- they hold slots again: free ones first (the number, then tokens from the tail: the
+    -- shutdown marker sits at the head), owed otherwise
+    local took = math.min(k, num(redis.call('HGET', META, 'free')))
+    if took > 0 then redis.call('HINCRBY', META, 'free', -took) end
     while took < k and redis.call('LINDEX', SLOTS, -1) == '1' do
       redis.call('RPOP', SLOTS)
       took = took + 1
@@ -501,7 +637,7 @@ elseif op == 'shutdown' then
 elseif op == 'info' then
   local free = 0
   if bounded() then
-    free = redis.call('LLEN', SLOTS)
+    free = num(redis.call('HGET', META, 'free')) + redis.call('LLEN', SLOTS)
     if redis.call('LINDEX', SLOTS, 0) == MARK then free = free - 1 end
   end
   return {
@@ -513,10 +649,11 @@ elseif op == 'info' then
   }
 elseif op == 'release' then
   local n, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
-  local PERMITS, HELD = K('permits'), K('held:' .. cid)
+  local HELD = K('held:' .. cid)
+  local m = redis.call('HMGET', META, 'o:' .. cid, 'kind', 'count', 'waiters')
   -- releases of permits the reaper already gave back (this client looked dead) are dropped,
   -- whether they arrive before or after the client took part again
-  local owed = math.min(n, num(redis.call('HGET', META, 'o:' .. cid)))
+  local owed = math.min(n, num(m[1]))
   if owed > 0 then
     if redis.call('HINCRBY', META, 'o:' .. cid, -owed) <= 0 then
       redis.call('HDEL', META, 'o:' .. cid)
@@ -524,16 +661,36 @@ elseif op == 'release' then
     n = n - owed
     if n == 0 then return 0 end
   end
-  if kind() == 'lock' and redis.call('LLEN', HELD) == 0 then
+  if m[2] == 'lock' and redis.call('LLEN', HELD) == 0 then
     return redis.error_reply('LOCK release of a lock this client does not hold')
   end
-  if limit > 0 and redis.call('LLEN', PERMITS) + n > limit then
-    return redis.error_reply('RANGE released too many times: ' .. redis.call('LLEN', PERMITS) ..
-      ' free of ' .. limit .. ', releasing ' .. n)
+  local c, w = num(m[3]), num(m[4])
+  -- no acquire counted as blocked: no token (settle_tokens keeps LLEN(permits) <= waiters),
+  -- unless the semaphore dates from before free permits were a number (no 'count')
+  local t = 0
+  if w > 0 or not m[3] then t = redis.call('LLEN', PERMITS) end
+  -- free and n are at most MAX_PERMITS each: these differences are exact in Lua's doubles
+  local free = c + t
+  if limit > 0 and n > limit - free then
+    return redis.error_reply('RANGE released too many times: ' .. string.format('%d', free) ..
+      ' free of ' .. string.format('%d', limit) .. ', releasing ' .. string.format('%d', n))
   end
-  local own = math.min(n, redis.call('LLEN', HELD))
-  if own > 0 then redis.call('LPOP', HELD, own) end
-  tokens(PERMITS, n)
+  if n > MAX_PERMITS - free then
+    return redis.error_reply('RANGE release(' .. string.format('%d', n) ..
+      ') would raise the value above Number.MAX_SAFE_INTEGER (' ..
+      string.format('%d', MAX_PERMITS) .. '): value ' .. string.format('%d', free))
+  end
+  -- up to n of the permits this client holds (no more than it holds: LPOP's count)
+  if n == 1 then redis.call('LPOP', HELD) else redis.call('LPOP', HELD, n) end
+  -- settle_tokens, with what is known: tokens for the blocked acquirers without one
+  local k = 0
+  if w > t then k = math.min(c + n, w - t) end
+  if k > 0 then tokens(PERMITS, k) end
+  redis.call('HINCRBY', META, 'count', n - k)
+  if t > w then
+    helpers()
+    H.settle_tokens(PERMITS, 'count')
+  end
   return n
 elseif op == 'fence' then
   if redis.call('LLEN', K('held:' .. cid)) == 0 then return 0 end
@@ -542,37 +699,57 @@ elseif op == 'set' then
   local FLAG = K('flag')
   if redis.call('LLEN', FLAG) == 0 then redis.call('RPUSH', FLAG, '1') end
   return 1
+elseif op == 'value' then
+  return num(redis.call('HGET', META, 'count')) + redis.call('LLEN', PERMITS)
 elseif op == 'waiting' then
-  -- ARGV[4]: +1 / -1 for this client's blocked acquire calls; 0 reads the sum over clients
+  -- ARGV[4]: -1 ends one of this client's blocked acquire calls without a permit; 0 reads
+  -- how many are counted as blocked over all clients
   local d = tonumber(ARGV[4])
   if d ~= 0 then
-    local n = redis.call('HINCRBY', META, 'w:' .. cid, d)
-    if n <= 0 then redis.call('HDEL', META, 'w:' .. cid) end
-    return n
+    helpers()
+    H.add_waiting(cid, d)
+    H.settle()
+    return d
   end
-  local total = 0
-  local all = redis.call('HGETALL', META)
-  for j = 1, #all, 2 do
-    if string.sub(all[j], 1, 2) == 'w:' then total = total + tonumber(all[j + 1]) end
-  end
-  return total
+  return num(redis.call('HGET', META, 'waiters'))
 elseif op == 'tryacquire' then
-  -- a client reaped while it looked dead and calling again takes part again first, so the
+  -- ARGV[5] '1': without a free permit, this call is counted as blocked in the same step
+  -- (it blocks next, and ends with 'claim' or 'waiting -1'): a release that comes before its
+  -- BLMOVE makes a token for it.
+  -- A client reaped while it looked dead and calling again takes part again first, so the
   -- next reaping does not take back the permit it takes now (its older holds stay given back)
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
+    helpers()
+    H.rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
-  local v = redis.call('LMOVE', K('permits'), K('held:' .. cid), 'LEFT', 'RIGHT')
-  if not v then return 0 end
-  return 1
+  local HELD = K('held:' .. cid)
+  if redis.call('HINCRBY', META, 'count', -1) >= 0 then
+    redis.call('RPUSH', HELD, '1')
+    return 1
+  end
+  redis.call('HINCRBY', META, 'count', 1)
+  -- tokens made for blocked acquirers whose BLMOVE has not arrived are free permits too
+  if redis.call('LMOVE', PERMITS, HELD, 'LEFT', 'RIGHT') then return 1 end
+  if ARGV[5] == '1' then
+    helpers()
+    H.add_waiting(cid, 1)
+  end
+  return 0
 elseif op == 'claim' then
   -- a blocked acquire was handed a permit: 1 if this client still holds it, 0 if a reaping
-  -- (this client looked dead) gave it back, and then its release is not owed
+  -- (this client looked dead) gave it back, and then its release is not owed; either way
+  -- the call is no longer counted as blocked
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
+    helpers()
+    H.rejoin_waits(cid)
     touch(tonumber(ARGV[4]))
   end
+  helpers()
+  H.add_waiting(cid, -1)
+  H.settle_tokens(PERMITS, 'count')
   if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
   if redis.call('HINCRBY', META, 'o:' .. cid, -1) <= 0 then redis.call('HDEL', META, 'o:' .. cid) end
   return 0

@@ -119,9 +119,12 @@ export class RedisEvent {
 }
 
 /**
- * A semaphore kept in Redis (S-1, S-2): free permits are tokens in a list,
- * waiters block on it and Redis serves them in arrival order. Permits a
- * client holds go back when it closes or its lease runs out (R-3).
+ * A semaphore kept in Redis (S-1, S-2): free permits are a number on the
+ * server, so no operation costs more for more permits (a value up to
+ * `Number.MAX_SAFE_INTEGER`, as locally). A blocked `acquire` waits on a
+ * list that gets a token for each blocked acquirer a release serves, and
+ * Redis serves them in the order they blocked. Permits a client holds go
+ * back when it closes or its lease runs out (R-3).
  *
  * @example
  * ```ts ignore
@@ -202,45 +205,64 @@ export class RedisSemaphore {
       ? performance.now() + timeout
       : undefined;
     while (true) {
-      // a free permit means nobody waits: take it without blocking
+      // a free permit: take it without blocking; none: the server counts this call as
+      // blocked in the same step, so a release from now on makes a token for its BLMOVE
       const leaseMs = this.#core.leaseMs;
-      if ((await this.#core.call(this.#meta, this.#base, "tryacquire", leaseMs)) === 1) {
+      const block = timeout === 0 ? 0 : 1;
+      if ((await this.#core.call(this.#meta, this.#base, "tryacquire", leaseMs, block)) === 1) {
         return true;
       }
       if (timeout === 0) return false;
-      const wait: WaitOptions = {};
-      if (options?.signal !== undefined) wait.signal = options.signal;
-      if (deadline !== undefined) {
-        const remaining = deadline - performance.now();
-        if (remaining <= 0) return false;
-        wait.timeout = remaining;
+      // counted as blocked: ends with "claim" once a permit moved here, else "waiting -1"
+      let moved: boolean;
+      try {
+        moved = await this.#block(options?.signal, deadline);
+      } catch (error) {
+        await this.#unwait();
+        throw error;
       }
-      if (!(await this.#block(wait))) return false;
+      if (!moved) {
+        await this.#unwait();
+        return false;
+      }
       if ((await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) return true;
       // the permit it was handed went back while this client looked dead (R-3): wait again
     }
   }
 
   /** One blocked wait for a permit; `true` once one moved to this client. */
-  async #block(options: WaitOptions): Promise<boolean> {
-    const core = this.#core;
-    const count = (delta: number) =>
-      core.call(this.#meta, this.#base, "waiting", delta).catch(() => {});
-    count(1);
-    try {
-      return await blockMove(
-        this.#raw,
-        this.#closing.signal,
-        `${this.#base}:permits`,
-        `${this.#base}:held:${core.id}`,
-        options,
-      );
-    } finally {
-      if (!this.#raw.closed) count(-1);
+  async #block(signal: AbortSignal | undefined, deadline: number | undefined): Promise<boolean> {
+    const wait: WaitOptions = {};
+    if (signal !== undefined) wait.signal = signal;
+    if (deadline !== undefined) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      wait.timeout = remaining;
     }
+    return await blockMove(
+      this.#raw,
+      this.#closing.signal,
+      `${this.#base}:permits`,
+      `${this.#base}:held:${this.#raw.id}`,
+      wait,
+    );
   }
 
-  /** How many `acquire` calls wait now, over all clients. */
+  /**
+   * Ends a blocked acquire that got no permit: a token made for it goes back to the
+   * count. A closed client has nothing to end: `close` dropped its count.
+   */
+  async #unwait(): Promise<void> {
+    if (this.#raw.closed) return;
+    await this.#raw.call(this.#meta, this.#base, "waiting", -1).catch((error) => {
+      if (!this.#raw.closed) throw error;
+    });
+  }
+
+  /**
+   * How many `acquire` calls wait now, over all clients (of a client whose
+   * lease ran out: none, until it takes part again).
+   */
   get waiting(): Promise<number> {
     return this.ready().then(async () =>
       Number(await this.#core.call(this.#meta, this.#base, "waiting", 0))
@@ -266,7 +288,9 @@ export class RedisSemaphore {
    *
    * @param n How many (a positive integer, default 1).
    * @throws {RangeError} When `n < 1`, not an integer, or above
-   *   `Number.MAX_SAFE_INTEGER` (where counts stop being exact, as locally).
+   *   `Number.MAX_SAFE_INTEGER` (where counts stop being exact, as locally),
+   *   or when it would raise the free permits above `Number.MAX_SAFE_INTEGER`;
+   *   nothing changes then.
    */
   async release(n = 1): Promise<void> {
     if (!Number.isInteger(n) || n < 1) {
@@ -288,7 +312,9 @@ export class RedisSemaphore {
 
   /** The number of free permits. */
   get value(): Promise<number> {
-    return this.ready().then(() => this.#core.main.llen(`${this.#base}:permits`));
+    return this.ready().then(async () =>
+      Number(await this.#core.call(this.#meta, this.#base, "value"))
+    );
   }
 
   /** Internal: nothing is batched for a semaphore. */
