@@ -242,8 +242,15 @@ export class Barrier {
     if (error !== undefined) return Promise.reject(error);
     const index = this.#waiters.size;
     if (index < this.#parties - 1) {
-      const timeout = options?.timeout ?? this.#timeout;
-      const signal = options?.signal;
+      let timeout: number | undefined;
+      let signal: AbortSignal | undefined;
+      try {
+        // Read again (the wait list checks what it is given): getters must not make wait throw.
+        ({ timeout, signal } = options ?? {});
+      } catch (readError) {
+        return Promise.reject(readError);
+      }
+      timeout ??= this.#timeout;
       const waitOptions: WaitOptions = {};
       if (timeout !== undefined) waitOptions.timeout = timeout;
       if (signal !== undefined) waitOptions.signal = signal;
