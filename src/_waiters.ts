@@ -73,7 +73,18 @@ export function checkWaitOptions(options: WaitOptions | undefined): unknown {
   if (options === null || typeof options !== "object") {
     return new TypeError(`options must be an object, received ${describe(options)}`);
   }
-  const { timeout, signal } = options;
+  let timeout: unknown;
+  let signal: unknown;
+  try {
+    ({ timeout, signal } = options);
+  } catch (error) {
+    return error; // a getter that throws: the operation rejects with its error
+  }
+  return checkWaitValues(timeout, signal);
+}
+
+/** `checkWaitOptions` on values already read from the options. */
+function checkWaitValues(timeout: unknown, signal: unknown): unknown {
   if (timeout !== undefined) {
     if (typeof timeout !== "number") {
       return new TypeError(
@@ -193,7 +204,24 @@ export class WaitList<T, D = undefined> {
     resolve: (value: T) => void,
     reject: (reason: unknown) => void,
   ): Waiter<T, D> | undefined {
-    const timeout = options?.timeout;
+    let timeout: number | undefined;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      // Read once, and the values read checked again: an options object with getters could give
+      // other values now than when the operation checked it, and a wait must never be queued on
+      // values that fail (a waiter queued and then thrown past would swallow a hand-off).
+      try {
+        ({ timeout, signal } = options);
+      } catch (error) {
+        reject(error);
+        return undefined;
+      }
+      const error = checkWaitValues(timeout, signal);
+      if (error !== undefined) {
+        reject(error);
+        return undefined;
+      }
+    }
     if (timeout === 0) {
       this.#hooks.onCancel?.(data, "timeout");
       let value: T;
@@ -214,9 +242,9 @@ export class WaitList<T, D = undefined> {
       waiter.deadline = performance.now() + timeout;
       this.#arm(waiter, timeout);
     }
-    const signal = options?.signal;
     if (signal !== undefined) {
-      waiter.signal = signal;
+      const aborting = signal;
+      waiter.signal = aborting;
       waiter.onAbort = () => {
         // #remove detaches this listener whenever the waiter leaves the list, so an abort never
         // reaches a waiter that left: a guard in case a platform dispatches a removed listener.
@@ -224,9 +252,9 @@ export class WaitList<T, D = undefined> {
         if (!waiter.queued) return;
         this.#remove(waiter);
         this.#hooks.onCancel?.(waiter.data, "abort");
-        waiter.reject(signal.reason);
+        waiter.reject(aborting.reason);
       };
-      signal.addEventListener("abort", waiter.onAbort, { once: true });
+      aborting.addEventListener("abort", waiter.onAbort, { once: true });
       if (SIGNAL_WAITS_HOLD_LOOP && waiter.timer === undefined) this.#holdLoop(waiter);
     }
     return waiter;

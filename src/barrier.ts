@@ -242,8 +242,15 @@ export class Barrier {
     if (error !== undefined) return Promise.reject(error);
     const index = this.#waiters.size;
     if (index < this.#parties - 1) {
-      const timeout = options?.timeout ?? this.#timeout;
-      const signal = options?.signal;
+      let timeout: number | undefined;
+      let signal: AbortSignal | undefined;
+      try {
+        // Read again (the wait list checks what it is given): getters must not make wait throw.
+        ({ timeout, signal } = options ?? {});
+      } catch (readError) {
+        return Promise.reject(readError);
+      }
+      timeout ??= this.#timeout;
       const waitOptions: WaitOptions = {};
       if (timeout !== undefined) waitOptions.timeout = timeout;
       if (signal !== undefined) waitOptions.signal = signal;
@@ -251,11 +258,14 @@ export class Barrier {
     }
     // The last party trips the barrier: the action first, then everybody goes.
     let outcome: unknown;
+    let thenable = false;
     if (this.#action !== undefined) {
       const generation = this.#generation;
       this.#inAction = true;
       try {
         outcome = this.#action();
+        // Reading `then` runs a getter of the action's result: one that throws is the action's error.
+        thenable = isThenable(outcome);
       } catch (actionError) {
         this.#break();
         return Promise.reject(actionError);
@@ -270,7 +280,7 @@ export class Barrier {
         );
       }
     }
-    if (isThenable(outcome)) return this.#tripAfter(outcome, index);
+    if (thenable) return this.#tripAfter(outcome as PromiseLike<unknown>, index);
     for (let waiter = this.#waiters.shift(); waiter !== undefined; waiter = this.#waiters.shift()) {
       waiter.resolve(waiter.data);
     }

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { checkWaitOptions, WaitList, type WaitOptions } from "./_waiters.ts";
+import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
 import type { Held } from "./_held.ts";
 import { Lock } from "./lock.ts";
 import { inspectView } from "./_inspect.ts";
@@ -308,7 +308,7 @@ export class Condition {
       throw new Error("notify() called without holding the Condition's lock");
     }
     if (!Number.isInteger(n) || n < 0) {
-      throw new RangeError(`notify(n) takes a non-negative integer, received ${String(n)}`);
+      throw new RangeError(`notify(n) takes a non-negative integer, received ${describe(n)}`);
     }
     for (let i = 0; i < n && this.#waiters.resolveNext(true); i++);
   }

@@ -279,6 +279,12 @@ export class PeriodicTimer implements Disposable, AsyncIterable<number> {
       this.#nextIndex + 1,
       Math.floor((now - this.#startedAt) / this.#interval) + 1,
     );
+    if (!Number.isFinite(this.#nextIndex * this.#interval)) {
+      // An interval so small that the index overflowed: the schedule counts from this tick on
+      // (at such an interval every turn of the loop is a tick, so no drift can show).
+      this.#startedAt = now;
+      this.#nextIndex = 1;
+    }
     this.#schedule();
     this.#waiters.resolveAll(true);
   }

@@ -609,3 +609,28 @@ Deno.test("Barrier: Deno.inspect shows parties, waiting and broken", async () =>
   await flush();
   assertInstanceOf(waiter.reason, BrokenBarrierError);
 });
+
+Deno.test("B-1: an action whose result's `then` getter throws breaks the barrier like a throwing action, never a synchronous throw", async () => {
+  const failure = new Error("then getter threw");
+  const barrier = new Barrier(2, {
+    action: () => ({
+      get then(): unknown {
+        throw failure;
+      },
+    }),
+  });
+  const first = track(barrier.wait());
+  let last: Promise<number> | undefined;
+  try {
+    last = barrier.wait();
+  } catch {
+    // checked below
+  }
+  if (last === undefined) throw new Error("the last party's wait threw synchronously");
+  assertStrictEquals(await last.then(() => undefined, (error: unknown) => error), failure);
+  await flush();
+  assertEquals(first.status, "rejected");
+  assertInstanceOf(first.reason, BrokenBarrierError);
+  assertEquals(barrier.broken, true);
+  assertEquals(barrier.nWaiting, 0);
+});

@@ -606,3 +606,15 @@ Deno.test("Condition: Deno.inspect shows locked and waiters", async () => {
   assertStringIncludes(Deno.inspect(condition), "waiters: 0");
   condition.release();
 });
+
+Deno.test("C-4: notify(n) with a value that is no number says what it received", async () => {
+  const condition = new Condition();
+  await condition.acquire();
+  const error = assertThrows(() => condition.notify("2" as unknown as number), RangeError);
+  assertStringIncludes(error.message, '"2"'); // a string, not the number 2
+  assertStringIncludes(
+    assertThrows(() => condition.notify(2n as unknown as number), RangeError).message,
+    "2n",
+  );
+  condition.release();
+});

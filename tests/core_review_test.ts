@@ -8,10 +8,16 @@ import { assert, assertEquals, assertInstanceOf } from "@std/assert";
 import {
   Barrier,
   BrokenBarrierError,
+  Condition,
+  Event,
   LifoQueue,
+  Lock,
+  PeriodicTimer,
   PriorityQueue,
   Queue,
   QueueShutDown,
+  Semaphore,
+  type WaitOptions,
 } from "../mod.ts";
 import { connectRedis } from "../src/redis/mod.ts";
 import { withRedisServer } from "./fixtures/redis_server.ts";
@@ -285,4 +291,73 @@ Deno.test("Q-2: Deno.inspect of a subclass with storage of its own shows its siz
   const plain = new (class extends Queue<number> {})(); // the built-in storage: items shown
   plain.putNowait(7);
   assert(Deno.inspect(plain).includes("items: [ 7 ]"), Deno.inspect(plain));
+});
+
+// ---------------------------------------------------------------- WaitOptions read once
+
+/** Calls `op` and gives what it returned, or `undefined` when it threw synchronously. */
+function call(op: () => Promise<unknown>): Promise<unknown> | undefined {
+  try {
+    return op();
+  } catch {
+    return undefined;
+  }
+}
+
+Deno.test("Conventions: options whose getter throws make every wait reject with that error, never throw, and change nothing", async () => {
+  const boom = new Error("getter threw");
+  const options = {
+    get timeout(): number {
+      throw boom;
+    },
+  } as WaitOptions;
+  const empty = new Queue<number>();
+  const full = new Queue<number>(1);
+  full.putNowait(1);
+  const locked = new Lock();
+  await locked.acquire();
+  const condition = new Condition();
+  await condition.acquire();
+  const ops: [string, () => Promise<unknown>][] = [
+    ["Queue.get", () => empty.get(options)],
+    ["Queue.put", () => full.put(2, options)],
+    ["Queue.join", () => full.join(options)],
+    ["Lock.acquire", () => locked.acquire(options)],
+    ["Semaphore.acquire", () => new Semaphore(0).acquire(options)],
+    ["Event.wait", () => new Event().wait(options)],
+    ["Barrier.wait", () => new Barrier(2).wait(options)],
+    ["PeriodicTimer.waitForTick", () => new PeriodicTimer(10).waitForTick(options)],
+    ["Condition.wait", () => condition.wait(options)],
+  ];
+  for (const [name, op] of ops) {
+    const promise = call(op);
+    if (promise === undefined) throw new Error(`${name} threw synchronously instead of rejecting`);
+    const error = await promise.then(() => undefined, (error: unknown) => error);
+    assert(error === boom, `${name} settled with ${String(error)}, not the getter's error`);
+  }
+  assertEquals(full.qsize(), 1);
+  assertEquals(condition.locked(), true);
+  empty.putNowait(5);
+  assertEquals(empty.getNowait(), 5); // no getter was left waiting to swallow it
+});
+
+Deno.test("Q-5: options read as checked: a signal getter that changes between reads loses no item", async () => {
+  let reads = 0;
+  const options = {
+    get signal(): AbortSignal | undefined {
+      // Valid when checked, something else when used.
+      return reads++ === 0 ? undefined : ({} as AbortSignal);
+    },
+  } as WaitOptions;
+  const queue = new Queue<number>();
+  const promise = call(() => queue.get(options));
+  await promise?.catch(() => {});
+  queue.putNowait(1);
+  if (promise !== undefined) await flush();
+  // Either that get took the item (and resolved with it) or the item is still queued.
+  const got = promise === undefined ? undefined : await promise.catch(() => undefined);
+  assert(
+    got === 1 || queue.qsize() === 1,
+    `the item went to a wait nobody holds (get gave ${got}, ${queue.qsize()} queued)`,
+  );
 });

@@ -439,3 +439,21 @@ Deno.test("PeriodicTimer: Deno.inspect shows interval, state, ticks and waiters"
     assertStringIncludes(Deno.inspect(timer), `state: "stopped"`);
   });
 });
+
+Deno.test("T-3/T-5: an interval so small that the tick index overflows keeps ticking (T-1 accepts it)", async () => {
+  await withFakeTime(async (clock) => {
+    const timer = new PeriodicTimer(Number.MIN_VALUE); // positive and finite, so valid
+    timer.start();
+    try {
+      await clock.tickAsync(20);
+      const first = timer.ticks;
+      assert(first >= 1, `no tick at all (${first})`);
+      const waiting = track(timer.waitForTick());
+      await clock.tickAsync(20);
+      assertEquals(waiting.value, true, "the next tick never came");
+      assert(timer.ticks > first);
+    } finally {
+      timer.stop();
+    }
+  });
+});
