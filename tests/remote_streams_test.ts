@@ -236,3 +236,107 @@ Deno.test("R-5: a Redis readable's read left waiting by releaseLock() takes noth
     assertEquals(await jobs.qsize(), 0);
   });
 });
+
+/** A queue of any kind, as an iterator's tests need it. */
+interface Iterated {
+  [Symbol.asyncIterator](): AsyncIterator<number>;
+  get(options?: { timeout?: number }): Promise<number>;
+}
+
+/**
+ * Gives up (`return()`) on a queue iterator whose `next()` waits, after 0, 1,
+ * 2, ... microtasks, with an item put in the same turn as the `return()`, before
+ * or after it: the waiting `next()` either delivers the item or ends done and
+ * leaves it for the next get, and a `next()` after `return()` is done.
+ * Returns every item delivered, in order.
+ */
+async function iterateReturnedAtEveryStep(
+  queue: Iterated,
+  put: (item: number) => unknown,
+): Promise<number[]> {
+  const seen: number[] = [];
+  const wait = { timeout: 10_000 }; // a lost item fails the test, it does not hang it
+  let item = 0;
+  for (let ticks = 0; ticks < 12; ticks++) {
+    for (const putFirst of [true, false]) {
+      const iterator = queue[Symbol.asyncIterator]();
+      const step = iterator.next();
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      if (putFirst) await put(item);
+      const returned = iterator.return!();
+      if (!putFirst) await put(item);
+      assertEquals(await returned, { value: undefined, done: true });
+      const result = await step;
+      seen.push(result.done ? await queue.get(wait) : result.value);
+      assertEquals(await iterator.next(), { value: undefined, done: true }, "done after return()");
+      item++;
+    }
+  }
+  return seen;
+}
+
+Deno.test("Q-5: return() on a local queue's iterator while its next() waits loses no item, and the iterator is done after it", async () => {
+  const jobs = new Queue<number>();
+  const seen = await iterateReturnedAtEveryStep(jobs, (item) => jobs.putNowait(item));
+  assertEquals(seen, Array.from({ length: 24 }, (_, i) => i));
+  assertEquals(jobs.qsize(), 0);
+});
+
+Deno.test("W-2/Q-5: return() on a remote queue's iterator while its next() waits loses no item, and the iterator is done after it", async () => {
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    const seen = await iterateReturnedAtEveryStep(remote.jobs, (item) => jobs.putNowait(item));
+    assertEquals(seen, Array.from({ length: 24 }, (_, i) => i));
+    assertEquals(jobs.qsize(), 0);
+  });
+});
+
+Deno.test("R-5/Q-5: return() on a Redis queue's iterator while its next() waits loses no item, and the iterator is done after it", async () => {
+  await withRedis(async (redis) => {
+    const jobs = redis.queue<number>("iterated");
+    const seen = await iterateReturnedAtEveryStep(jobs, (item) => jobs.put(item));
+    assertEquals(seen, Array.from({ length: 24 }, (_, i) => i));
+    assertEquals(await jobs.qsize(), 0);
+  });
+});
+
+/**
+ * Gives up on a queue iterator whose `next()` waits on an empty queue: the
+ * `return()` settles without an item coming, the waiting `next()` ends done,
+ * and an item put afterwards is the next get's.
+ */
+async function returnWhileEmpty(queue: Iterated, put: (item: number) => unknown): Promise<void> {
+  const iterator = queue[Symbol.asyncIterator]();
+  const step = iterator.next();
+  await flush();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<string>((resolve) => timer = setTimeout(() => resolve("hung"), 10_000));
+  try {
+    assertEquals(await Promise.race([iterator.return!(), hung]), { value: undefined, done: true });
+    assertEquals(await Promise.race([step, hung]), { value: undefined, done: true });
+  } finally {
+    clearTimeout(timer);
+  }
+  await put(7);
+  assertEquals(await queue.get({ timeout: 10_000 }), 7);
+}
+
+Deno.test("Q-5: return() on a local queue's iterator waiting on an empty queue settles at once, and its next() ends done", async () => {
+  const jobs = new Queue<number>();
+  await returnWhileEmpty(jobs, (item) => jobs.putNowait(item));
+});
+
+Deno.test("W-2/Q-5: return() on a remote queue's iterator waiting on an empty queue settles at once, and its next() ends done", async () => {
+  const jobs = new Queue<number>();
+  await withRemote(
+    { jobs },
+    (remote) => returnWhileEmpty(remote.jobs, (item) => jobs.putNowait(item)),
+  );
+});
+
+Deno.test("R-5/Q-5: return() on a Redis queue's iterator waiting on an empty queue settles at once, and its next() ends done", async () => {
+  await withRedis(async (redis) => {
+    const jobs = redis.queue<number>("iterated-empty");
+    await returnWhileEmpty(jobs, (item) => jobs.put(item));
+  });
+});
