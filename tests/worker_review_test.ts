@@ -478,3 +478,19 @@ Deno.test("S-1/W-9: a link that closes holding permits of a Semaphore raised to 
     assertStringIncludes(message, "MAX_SAFE_INTEGER");
   }, { onError: (error) => reported.push(error) });
 });
+
+Deno.test("W-2: a remote get that starts while an aborted get's unpull is on its way is served by an item put once the owner answered", async () => {
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    const abort = new AbortController();
+    const aborted = remote.jobs.get({ signal: abort.signal }).catch((error) => error);
+    await flush(4); // its pull reached the owner: a get of the owner's waits for it
+    abort.abort();
+    assertInstanceOf(await aborted, DOMException);
+    const next = remote.jobs.get({ timeout: 10_000 }); // the unpull is still on its way
+    await flush(4); // the owner answered it: it serves no demand of this side now
+    jobs.putNowait(7);
+    assertEquals(await next, 7);
+    assertEquals(jobs.qsize(), 0);
+  });
+});
