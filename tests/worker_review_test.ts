@@ -494,3 +494,24 @@ Deno.test("W-2: a remote get that starts while an aborted get's unpull is on its
     assertEquals(jobs.qsize(), 0);
   });
 });
+
+Deno.test("W-2: items the owner sent while a give-back was on its way count as arrived: later remote gets still ask for items, round after round", async () => {
+  const jobs = new Queue<number>();
+  await withRemote({ jobs }, async (remote) => {
+    const wait = { timeout: 10_000 }; // a get that never asks again fails the test, not hangs it
+    jobs.putNowait(0);
+    for (let round = 0; round < 40; round++) {
+      for await (const item of remote.jobs) {
+        assertEquals(item, 2 * round);
+        jobs.putNowait(2 * round + 1); // sent for this side's pull before the give-back is read
+        break; // gives back what was fetched ahead
+      }
+      const next = remote.jobs.get(wait);
+      await flush(4);
+      jobs.putNowait(2 * round + 2);
+      assertEquals(await next, 2 * round + 1); // back at the queue's head
+    }
+    assertEquals(await remote.jobs.get(wait), 80);
+    assertEquals(jobs.qsize(), 0);
+  });
+});
