@@ -320,6 +320,16 @@ export class QueueProxy {
   /** The owner dropped `cancelled` units of this side's pull demand. */
   unpulled(cancelled: number): void {
     this.#dropDemand(cancelled);
+    this.#pullForWaiting();
+  }
+
+  /**
+   * Gets that started while demand was being dropped (an `unpull` or a
+   * `return` on its way) found it still counted and asked for nothing: now
+   * that the owner answered, they ask (W-2).
+   */
+  #pullForWaiting(): void {
+    if (this.#getters.size > 0 && this.#returning === 0) this.#pull();
   }
 
   #dropDemand(cancelled: number): void {
@@ -341,8 +351,9 @@ export class QueueProxy {
 
   /** Items the owner sent ahead, from `seq` on. */
   items(seq: number, values: unknown[]): void {
-    // Sent before the owner read a return: already back in its queue.
-    if (this.#closed || this.#discarding || this.#returning > 0) return;
+    if (this.#closed || this.#discarding) return;
+    // Each item fulfils a unit of pull demand, also one dropped below: the owner's `returned`
+    // counts only the demand it had left (else gets that wait here would never pull again).
     this.#outstanding -= values.length;
     if (this.#outstanding < 0) {
       // More than was asked for: the owner is not baton's, or broken. The items are kept (they exist).
@@ -351,6 +362,8 @@ export class QueueProxy {
       );
       this.#outstanding = 0;
     }
+    // Sent before the owner read a return: already back in its queue.
+    if (this.#returning > 0) return;
     this.#lastArrival = performance.now();
     for (let i = 0; i < values.length; i++) this.#arrive({ seq: seq + i, value: values[i] });
     this.#handOut();
@@ -391,6 +404,7 @@ export class QueueProxy {
   returned(cancelled: number): void {
     this.#dropDemand(cancelled);
     if (this.#returning > 0) this.#returning--;
+    this.#pullForWaiting();
   }
 
   end(): void {
