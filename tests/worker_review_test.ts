@@ -515,3 +515,30 @@ Deno.test("W-2: items the owner sent while a give-back was on its way count as a
     assertEquals(jobs.qsize(), 0);
   });
 });
+
+Deno.test("Q-7/W-2: a local readable stream beside a remote producer and a remote consumer on a Queue(8): maxsize holds, every item once", async () => {
+  // The stream's reads wait in the queue's line through holds; a batch put on credit used to
+  // free all its credits before storing its items, so a read handed the first item let waiting
+  // putters into slots the rest of the batch then filled as well (an AccountingError).
+  for (let round = 0; round < 5; round++) {
+    const jobs = new Queue<number>(8);
+    const reported: unknown[] = [];
+    const onError = (error: unknown) => reported.push(error);
+    await withRemote({ jobs }, async (producer) => {
+      await withRemote({ jobs }, async (consumer) => {
+        const got: number[] = [];
+        const remote = (async () => {
+          for await (const item of consumer.jobs) got.push(item);
+        })();
+        const local = (async () => {
+          for await (const item of jobs.toReadableStream()) got.push(item);
+        })();
+        for (let i = 0; i < 300; i++) await producer.jobs.put(i);
+        await producer.jobs.shutdown();
+        await Promise.all([remote, local]);
+        assertEquals(got.sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i));
+      }, { onError });
+    }, { onError });
+    assertEquals(reported, []);
+  }
+});
