@@ -417,10 +417,14 @@ export class QueueEngine<T> {
         return { cancel: () => this.#putters.cancel(waiter) };
       },
       putHeld: (hold, items) => {
-        this.ledger.unhold(hold, items.length);
         const refused: unknown[] = [];
-        if (!this.#discarding) {
+        if (this.#discarding) this.ledger.unhold(hold, items.length);
+        else {
           for (const item of items) {
+            // One slot at a time, from the hold to the item: a getter handed the item may free
+            // its slot at once (a readable stream's read), and the putters then admitted must
+            // not find the slots of this batch's later items free.
+            this.ledger.unhold(hold, 1);
             try {
               this.#add(item);
             } catch (error) {
