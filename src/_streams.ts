@@ -205,13 +205,92 @@ export function readableOfQueue<T>(access: QueueAccess<T>): ReadableStream<T> {
   return onReaderRelease(stream, giveUp);
 }
 
-/** The queue iterator: a plain object, not an async generator, so each step costs one `get`. */
+/** The reason a waiting step's `get` is aborted with when its iterator's `return()` is called. */
+const RETURNED = new Error("the iterator was given up");
+
+const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * An async iterator over what `get` returns, done at `QueueShutDown`. Its
+ * `return()` gives up the steps that wait: their gets are aborted, each ends
+ * done, and an item one was handed as it was given up goes to `keep` (the
+ * queue's next get returns it), never lost. `return()` resolves once they
+ * settled, then runs `left` (if given); every later `next()` is done.
+ * `atHand` (if given) takes an item that needs no wait, the common step,
+ * or returns `NOTHING`.
+ */
+export function iteratorOf<T>(
+  get: (options: WaitOptions) => Promise<T>,
+  keep: (item: T) => void,
+  atHand?: () => T | typeof NOTHING,
+  left?: () => void,
+): AsyncIterator<T> {
+  let finished = false;
+  const waiting = new Set<{ abort: AbortController; settled: Promise<unknown> }>();
+  return {
+    next: (): Promise<IteratorResult<T>> => {
+      if (finished) return Promise.resolve(DONE);
+      if (atHand !== undefined) {
+        const item = atHand();
+        if (item !== NOTHING) return Promise.resolve({ value: item, done: false });
+      }
+      const abort = new AbortController();
+      const step = get({ signal: abort.signal }).then(
+        (item): IteratorResult<T> => {
+          if (!finished) return { value: item, done: false };
+          keep(item); // handed as the loop was given up: the next get's
+          return DONE;
+        },
+        (error): IteratorResult<T> => {
+          if (error === RETURNED || error instanceof QueueShutDown) return DONE;
+          throw error;
+        },
+      );
+      const current = { abort, settled: step.then(noop, noop) };
+      waiting.add(current);
+      void current.settled.then(() => waiting.delete(current));
+      return step;
+    },
+    return: async (): Promise<IteratorResult<T>> => {
+      finished = true;
+      const steps = [...waiting];
+      for (const step of steps) step.abort.abort(RETURNED);
+      await Promise.all(steps.map((step) => step.settled));
+      left?.();
+      return DONE;
+    },
+  };
+}
+
+/** What `atHand` returns when nothing is at hand. */
+export const NOTHING: unique symbol = Symbol("nothing at hand");
+
+function noop(): void {}
+
+/**
+ * The local queue's iterator: a plain object, not an async generator, so each
+ * step with an item at hand costs one `getNowait`. A step that waits stands in
+ * the queue's line through a hold, so that `return()` can take it out of the
+ * line, or give the item it was handed in that same step back to the head of
+ * the queue (Q-5); after `return()` every `next()` is done.
+ */
 export class QueueIterator<T> implements AsyncIterator<T> {
   #queue: Queue<T>;
-  constructor(queue: Queue<T>) {
+  #makeAccess: () => QueueAccess<T>;
+  #madeAccess: QueueAccess<T> | undefined;
+  #finished = false;
+  /** The steps waiting in line, each with the hold its item's slot moves to. */
+  #waiting = new Set<{ wait: QueueWait | undefined; hold: SlotHold; end: () => void }>();
+  constructor(queue: Queue<T>, access: () => QueueAccess<T>) {
     this.#queue = queue;
+    this.#makeAccess = access;
+  }
+  /** The queue's access, made when a step first waits (a loop that keeps up never needs it). */
+  #access(): QueueAccess<T> {
+    return this.#madeAccess ??= this.#makeAccess();
   }
   next(): Promise<IteratorResult<T>> {
+    if (this.#finished) return Promise.resolve(DONE);
     const queue = this.#queue;
     if (!queue.empty()) {
       try {
@@ -220,20 +299,41 @@ export class QueueIterator<T> implements AsyncIterator<T> {
         return Promise.reject(error); // a compare that throws: next() rejects, as get() would
       }
     }
-    return queue.get().then(wrapItem<T>, endOnShutdown<T>);
+    const access = this.#access();
+    return new Promise<IteratorResult<T>>((resolve, reject) => {
+      const hold = access.newHold("a queue iterator's step");
+      const step = { wait: undefined as QueueWait | undefined, hold, end: () => resolve(DONE) };
+      let settled = false;
+      const settle = () => {
+        settled = true;
+        this.#waiting.delete(step);
+        access.dropHold(hold);
+      };
+      const wait = access.waitTake(hold, (taken) => {
+        access.release(hold, 1); // taken: it leaves the queue as a get's item would
+        settle();
+        resolve({ value: taken.item, done: false });
+      }, (error) => {
+        settle();
+        if (error instanceof QueueShutDown) resolve(DONE);
+        else reject(error);
+      });
+      if (!settled) {
+        step.wait = wait;
+        this.#waiting.add(step);
+      }
+    });
   }
   return(): Promise<IteratorResult<T>> {
-    return Promise.resolve({ value: undefined, done: true });
+    this.#finished = true;
+    for (const step of this.#waiting) {
+      // Still in line (nothing was handed to it: a hand-off settles the step in its own step).
+      if (step.wait?.cancel()) {
+        this.#waiting.delete(step);
+        this.#access().dropHold(step.hold);
+        step.end();
+      }
+    }
+    return Promise.resolve(DONE);
   }
-}
-
-function wrapItem<T>(value: T): IteratorResult<T> {
-  return { value, done: false };
-}
-
-function endOnShutdown<T>(error: unknown): IteratorResult<T> {
-  // A waiting local get fails only with QueueShutDown: rethrowing anything else is a guard.
-  // deno-coverage-ignore
-  if (error instanceof QueueShutDown) return { value: undefined, done: true };
-  throw error;
 }

@@ -378,7 +378,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   /**
    * Iterates over items as `get()` would take them, ending once the queue is
    * shut down and drained. Items taken are not marked done: call `taskDone`
-   * when you use `join`.
+   * when you use `join`. Leaving the loop (`break`, or the iterator's
+   * `return()`) ends a step still waiting for an item: it takes nothing, and
+   * every later step is done.
    *
    * @example
    * ```ts
@@ -392,7 +394,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return new QueueIterator(this);
+    return new QueueIterator(this, () => this.#engine.access());
   }
 
   /**

@@ -13,7 +13,7 @@ import { LinkClosed, QueueShutDown } from "../errors.ts";
 import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
 import { type Core, TIMED_OUT } from "./core.ts";
-import { readableOf, writableOf } from "../_streams.ts";
+import { iteratorOf, readableOf, writableOf } from "../_streams.ts";
 import { inspectView } from "../_inspect.ts";
 import { Batch } from "./batch.ts";
 import { Consumer, type ConsumerHooks } from "./consumer.ts";
@@ -373,15 +373,10 @@ export class RedisQueue<T> implements QueueLike<T> {
    * for await (const job of jobs) await jobs.taskDone();
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    while (true) {
-      try {
-        yield await this.get();
-      } catch (error) {
-        if (error instanceof QueueShutDown) return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    // `return()` ends a step that waits, and an item it was handed as it was given up is
+    // this client's next get's (R-5).
+    return iteratorOf((options) => this.get(options), (item) => this.#consumer.keep(item));
   }
 
   /**

@@ -9,7 +9,7 @@
  */
 
 import { Deque } from "../../_deque.ts";
-import { readableOf, writableOf } from "../../_streams.ts";
+import { iteratorOf, NOTHING, readableOf, writableOf } from "../../_streams.ts";
 import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts";
 import { LinkClosed, QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { RemoteQueue } from "../remote.ts";
@@ -128,10 +128,7 @@ export class QueueProxy {
       shutdown: (immediate = false) => call("shutdown", [immediate === true]) as Promise<void>,
       [Symbol.asyncIterator]: () => this.#iterator(),
       toReadableStream: () =>
-        readableOf((options) => this.get(options), (item) => {
-          this.#leftover.push(item);
-          this.#wakeReady();
-        }),
+        readableOf((options) => this.get(options), (item) => this.#keep(item)),
       toWritableStream: () =>
         writableOf<unknown>(
           (item) => this.#producer.put(item),
@@ -503,36 +500,34 @@ export class QueueProxy {
   }
 
   #iterator(): AsyncIterator<unknown> {
-    return {
-      next: (): Promise<IteratorResult<unknown>> => {
+    return iteratorOf(
+      (options) => this.get(options),
+      (item) => this.#keep(item),
+      () => {
         // An item at hand is the step's result at once: what get() would take, without
         // a second promise and its turn (the common step of a stream that keeps up).
-        if (!this.#closed && this.#leftover.length === 0 && this.#atHand()) {
-          const received = this.#received.peekFront()!;
-          if (received.error === undefined) {
-            this.#received.shift();
-            this.#taken(received.seq);
-            this.#pull();
-            return Promise.resolve({ value: received.value, done: false });
-          }
-        }
-        return this.get().then(
-          (value) => ({ value, done: false }),
-          (error) => {
-            if (error instanceof QueueShutDown) return { value: undefined, done: true };
-            throw error;
-          },
-        );
+        if (this.#closed || this.#leftover.length !== 0 || !this.#atHand()) return NOTHING;
+        const received = this.#received.peekFront()!;
+        if (received.error !== undefined) return NOTHING; // get() rejects with it
+        this.#received.shift();
+        this.#taken(received.seq);
+        this.#pull();
+        return received.value;
       },
-      return: () => {
+      () => {
         // The loop is left: what was fetched ahead for it goes back to the queue.
         if (
           this.#getters.size === 0 && this.#directPending === 0 && !this.#closed &&
           !this.#ended && (this.#received.length > 0 || this.#outstanding > 0)
         ) this.#giveBack();
-        return Promise.resolve({ value: undefined, done: true });
       },
-    };
+    );
+  }
+
+  /** An item handed to a step given up as it came: the next get takes it. */
+  #keep(item: unknown): void {
+    this.#leftover.push(item);
+    this.#wakeReady();
   }
 
   // ---- teardown ----
