@@ -9,7 +9,13 @@ import { Redis } from "ioredis";
 import { Queue, QueueEmpty, QueueFull, QueueShutDown } from "@baton/baton";
 import type { QueueLike, RemoteEvent, RemoteLock, RemoteQueue } from "@baton/baton/worker";
 import { type Codec, connectRedis } from "@baton/baton/redis";
-import { infoField, startRedisServer, until, withRedisServer } from "./fixtures/redis_server.ts";
+import {
+  infoField,
+  startRedisServer,
+  tokenState,
+  until,
+  withRedisServer,
+} from "./fixtures/redis_server.ts";
 import { withClients } from "./fixtures/redis_clients.ts";
 import { seeded } from "./fixtures/seeded.ts";
 
@@ -177,15 +183,8 @@ async function slotState(
   raw: Redis,
   base: string,
 ): Promise<{ free: number; tokens: number; waiters: number }> {
-  const meta = await raw.hgetall(`${base}:meta`);
-  let sum = 0;
-  for (const [field, value] of Object.entries(meta)) {
-    if (field.startsWith("w:")) sum += Number(value);
-  }
-  const waiters = Number(meta.waiters ?? 0);
-  assertEquals(waiters, sum, "waiters is the sum of the clients' w:<client>");
-  const list = await raw.lrange(`${base}:slots`, 0, -1);
-  return { free: Number(meta.free ?? 0), tokens: list.filter((t) => t === "1").length, waiters };
+  const { number, tokens, waiters } = await tokenState(raw, base, "free", "slots");
+  return { free: number, tokens, waiters };
 }
 
 /** Once no put waits and no slot is reserved: every free slot is in the number. */

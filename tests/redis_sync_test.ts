@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import type { RemoteSemaphore } from "@baton/baton/worker";
 import type { RedisClient } from "@baton/baton/redis";
 import { scenario, spawn } from "./fixtures/redis_process.ts";
-import { infoField, until } from "./fixtures/redis_server.ts";
+import { infoField, tokenState, until } from "./fixtures/redis_server.ts";
 import { withClients } from "./fixtures/redis_clients.ts";
 import { seeded } from "./fixtures/seeded.ts";
 
@@ -37,14 +37,8 @@ async function permitState(
   raw: Redis,
   base: string,
 ): Promise<{ count: number; tokens: number; waiters: number }> {
-  const meta = await raw.hgetall(`${base}:meta`);
-  let sum = 0;
-  for (const [field, value] of Object.entries(meta)) {
-    if (field.startsWith("w:")) sum += Number(value);
-  }
-  const waiters = Number(meta.waiters ?? 0);
-  assertEquals(waiters, sum, "waiters is the sum of the clients' w:<client>");
-  return { count: Number(meta.count ?? 0), tokens: await raw.llen(`${base}:permits`), waiters };
+  const { number, tokens, waiters } = await tokenState(raw, base, "count", "permits");
+  return { count: number, tokens, waiters };
 }
 
 /** Once no acquire waits: every free permit is in the count, the permit list is empty. */
