@@ -634,3 +634,18 @@ Deno.test("B-1: an action whose result's `then` getter throws breaks the barrier
   assertEquals(barrier.broken, true);
   assertEquals(barrier.nWaiting, 0);
 });
+
+Deno.test("B-1: a wait whose signal is already aborted breaks the barrier, as a timeout of 0 does: the parties waiting reject BrokenBarrierError", async () => {
+  const { signal, reason } = abortedSignal();
+  const barrier = new Barrier(3);
+  const first = barrier.wait();
+  assertStrictEquals(await assertRejects(() => barrier.wait({ signal })), reason);
+  assertEquals(barrier.broken, true);
+  await assertRejects(() => first, BrokenBarrierError);
+  // The same party with timeout 0 instead: the barrier breaks the same way.
+  const other = new Barrier(3);
+  const waiting = other.wait();
+  await assertRejects(() => other.wait({ timeout: 0 }), BrokenBarrierError);
+  assertEquals(other.broken, true);
+  await assertRejects(() => waiting, BrokenBarrierError);
+});
