@@ -239,7 +239,20 @@ export class Barrier {
     }
     if (this.#broken) return Promise.reject(new BrokenBarrierError());
     const error = checkWaitOptions(options);
-    if (error !== undefined) return Promise.reject(error);
+    if (error !== undefined) {
+      // An already aborted signal is an abort of this wait (B-1): as with a timeout of 0, the
+      // parties waiting must not go on waiting for a party that is gone.
+      let signal: unknown;
+      try {
+        signal = options?.signal;
+      } catch {
+        // a getter that throws: its error is `error`, no abort
+      }
+      if (signal instanceof AbortSignal && signal.aborted && signal.reason === error) {
+        this.#break();
+      }
+      return Promise.reject(error);
+    }
     const index = this.#waiters.size;
     if (index < this.#parties - 1) {
       let timeout: number | undefined;

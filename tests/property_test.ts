@@ -972,6 +972,8 @@ class BarrierModel {
       return "no trip";
     }
     if (prepared.optionsError === "aborted") {
+      // An abort of this wait, already: it breaks the barrier as a timeout of 0 does (B-1).
+      this.break();
       op.expected = { status: "rejected", error: prepared.reason! };
       return "no trip";
     }
