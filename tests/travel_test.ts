@@ -27,6 +27,7 @@ import {
 } from "@baton/baton/worker";
 import { liveTravelled } from "../src/worker/travel_proxy.ts";
 import { liveTravelLinks } from "../src/worker/owner_side.ts";
+import { until } from "./fixtures/agent.ts";
 
 /** A queue served over a MessageChannel, its remote proxy, and a cleanup. */
 async function servedQueue<T>() {
@@ -139,16 +140,64 @@ Deno.test("W-14/P-6: a used proxy passed on is a copy: both work and talk to the
   await settled();
 });
 
-Deno.test("W-14: a proxy passed on before it was used moves: the receiver's works, the sender's rejects LinkClosed", async () => {
+Deno.test("W-14/P-6: a proxy passed on before it was used here is a copy: the sender's keeps working, the receiver's outlives it", async () => {
   const served = await servedQueue<unknown>();
   const done = new Event();
   await served.proxy.put([done]);
   const [first] = await served.proxy.get() as [RemoteEvent];
   await served.proxy.put([first]); // never used here
   const [second] = await served.proxy.get() as [RemoteEvent];
-  await second.set();
+  assertEquals(await within(first.isSet(), 20_000), false, "the sender's proxy keeps working");
+  await release(first);
+  await within(second.set(), 20_000);
   assertEquals(done.isSet(), true);
-  await assertRejects(() => first.isSet(), LinkClosed);
+  await release(second);
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-8/W-14: an item holding a proxy, sent ahead to a consumer that gives it back, works for the next taker", async () => {
+  for (const next of ["remote", "local"] as const) {
+    const served = await servedQueue<unknown>();
+    const { port1, port2 } = new MessageChannel();
+    const link = serve(port1, { queue: served.queue });
+    const ahead = await connect<{ queue: Queue<unknown> }>(port2, { prefetch: 1 });
+    const done = new Event();
+    await served.proxy.put("first");
+    await served.proxy.put([done]);
+    await until(() => served.queue.qsize() === 2);
+    assertEquals(await within(ahead.queue.getNowait(), 20_000), "first"); // then it pulls one ahead
+    // The item with the proxy went ahead to that consumer (it is out of the queue), untaken.
+    await until(() => served.queue.qsize() === 0);
+    await ahead.close(); // gives it back
+    await until(() => served.queue.qsize() === 1);
+    const [proxy] =
+      (next === "remote" ? await within(served.proxy.get(), 20_000) : served.queue.getNowait()) as [
+        RemoteEvent,
+      ];
+    await within(proxy.set(), 20_000);
+    assertEquals(done.isSet(), true, `taken ${next}ly`);
+    await release(proxy);
+    link.close();
+    port1.close();
+    port2.close();
+    await served.close();
+    await settled();
+  }
+});
+
+Deno.test("W-14/P-6: an item with a proxy taken here and put back goes on as a copy: the proxy taken here keeps working", async () => {
+  const served = await servedQueue<unknown>();
+  const done = new Event();
+  await served.proxy.put([done]);
+  await until(() => served.queue.qsize() === 1);
+  const item = served.queue.getNowait() as [RemoteEvent];
+  served.queue.putNowait(item); // the same item, back in the queue, from code here
+  const [second] = await within(served.proxy.get(), 20_000) as [RemoteEvent];
+  await within(second.set(), 20_000);
+  assertEquals(done.isSet(), true);
+  assertEquals(await within(item[0].isSet(), 20_000), true, "the proxy taken here keeps working");
+  await release(item[0]);
   await release(second);
   await served.close();
   await settled();
