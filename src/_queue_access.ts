@@ -25,6 +25,13 @@ export class AccountingError extends Error {
   }
 }
 
+/**
+ * Told of each item code puts with a queue's own `put` or `putNowait`, set
+ * once by the worker layer: a value from the wire that code here puts has
+ * been held by that code (`travel.ts`, values in transit).
+ */
+export const publicPuts: { watch: ((item: unknown) => void) | undefined } = { watch: undefined };
+
 /** Slots of one queue held by one holder; only the queue changes `count`. */
 export class SlotHold {
   /** Slots held now. */

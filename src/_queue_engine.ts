@@ -13,6 +13,7 @@
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
 import {
   AccountingError,
+  publicPuts,
   type QueueAccess,
   type QueueWait,
   type SlotHold,
@@ -127,6 +128,7 @@ export class QueueEngine<T> {
   // ---- put ----
 
   put(item: T, options?: WaitOptions): Promise<void> {
+    publicPuts.watch?.(item);
     if (this.#isShutdown) return rejected(new QueueShutDown());
     if (options !== undefined) {
       const error = checkWaitOptions(options);
@@ -146,6 +148,7 @@ export class QueueEngine<T> {
   }
 
   putNowait(item: T): void {
+    publicPuts.watch?.(item);
     if (this.#isShutdown) throw new QueueShutDown();
     if (this.full()) throw new QueueFull();
     this.#add(item);

@@ -40,6 +40,9 @@ async function servedQueue<T>() {
     proxy: remote.queue,
     async close() {
       await remote.close();
+      // The owner reads the goodbye (and the acks before it) first: closing its link before
+      // that would give back, as unacknowledged, what the remote code took (W-8).
+      await until(() => link.closed);
       link.close();
       port1.close();
       port2.close();
@@ -184,6 +187,27 @@ Deno.test("W-8/W-14: an item holding a proxy, sent ahead to a consumer that give
     await served.close();
     await settled();
   }
+});
+
+Deno.test("W-14: a queue that only passes items with proxies on keeps none of them open once the takers' code took them", async () => {
+  const served = await servedQueue<unknown>();
+  const events = Array.from({ length: 50 }, () => new Event());
+  for (const event of events) await served.proxy.put([event]);
+  await until(() => served.queue.qsize() === events.length);
+  assertEquals(liveTravelled(), events.length, "the queue's, one per item, while they wait");
+  const taken: RemoteEvent[] = [];
+  for (let i = 0; i < events.length; i++) {
+    taken.push(...await within(served.proxy.get(), 20_000) as [RemoteEvent]);
+  }
+  // The acks reach the owner: only the takers' proxies are left.
+  await until(() => liveTravelled() === events.length);
+  assertEquals(served.queue.qsize(), 0);
+  for (const proxy of taken) await within(proxy.set(), 20_000);
+  assert(events.every((event) => event.isSet()));
+  for (const proxy of taken) await release(proxy);
+  assertEquals(liveTravelled(), 0);
+  await served.close();
+  await settled();
 });
 
 Deno.test("W-14/P-6: an item with a proxy taken here and put back goes on as a copy: the proxy taken here keeps working", async () => {

@@ -16,7 +16,7 @@ import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
 import { Connection, movable } from "./pipe.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
-import { bootServer, GONE, refPort } from "./travel.ts";
+import { bootServer, GONE, putFromWire, refPort } from "./travel.ts";
 import { type CallerFrame, type Entry, type Frame, serializeError } from "./wire.ts";
 import type { Link, PipeEnd, Servable } from "./serve.ts";
 
@@ -375,7 +375,10 @@ export class OwnerSide implements Role {
         id,
         served,
         frame.op,
-        () => frame.op === "put" ? tap.queue.put(item, options) : tap.queue.putNowait(item),
+        () =>
+          putFromWire(() =>
+            frame.op === "put" ? tap.queue.put(item, options) : tap.queue.putNowait(item)
+          ),
         controller,
       );
       return;

@@ -32,7 +32,8 @@
  */
 
 import { adapterOf, adapterOfKind } from "./adapters.ts";
-import { travelledProxy } from "./travel_proxy.ts";
+import { release, travelledProxy } from "./travel_proxy.ts";
+import { publicPuts } from "../_queue_access.ts";
 import { cannotMove, Connection, goneEnd, movable, travelsGone } from "./pipe.ts";
 import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
@@ -74,8 +75,6 @@ export interface FaceSource {
    * receiver's boot request and serves the same primitive on the port that request carries.
    */
   attach(port: MessagePort): void;
-  /** A travelled proxy never used here gives up its boot port, which moves on as it is. */
-  take?(): MessagePort | undefined;
 }
 
 /** The key of a boot request: the receiver's end of its own channel, sent through a token's port. */
@@ -303,7 +302,8 @@ function isPlain(value: object): boolean {
  * Makes the token of one primitive. Its port is a boot port: the receiver
  * sends the end of a channel of its own through it, and this side (or the
  * owner, for a proxy: the other end goes to it now) serves the primitive on
- * that end. A travelled proxy never used here passes its own boot port on.
+ * that end. A proxy passed on is a copy (P-6): its owner waits for the
+ * receiver on the new port too, and the proxy here keeps working.
  */
 function tokenOf(primitive: object): Token {
   if (primitive instanceof Connection) {
@@ -327,10 +327,6 @@ function tokenOf(primitive: object): Token {
     };
   }
   const source = FACES.get(primitive);
-  const moved = source?.take?.();
-  if (source !== undefined && moved !== undefined) {
-    return { [TRAVEL]: 1, kind: source.entry.kind, constants: source.entry.constants, port: moved };
-  }
   const { port1, port2 } = travelChannel();
   if (source !== undefined) {
     // The owner waits for the boot request itself, from now on: the receiver reaches it
@@ -395,7 +391,9 @@ export const GONE = "@baton:gone";
  * Waits on `port` (unref'd: it keeps no thread alive) for the receiver's
  * boot request, hands its port to `serveOn`, and closes; also closes when
  * the other end is gone unused. The owner of a primitive runs one for each
- * boot port an `attach` frame brought it.
+ * boot port an `attach` frame brought it, and one more for each port a
+ * boot request of the form `{ boot: port }` brings (a proxy that was never
+ * used, passed on: the receiver's copy boots there).
  */
 export function bootServer(
   port: MessagePort,
@@ -407,8 +405,16 @@ export function bootServer(
     port.close();
   };
   const onMessage = (event: MessageEvent) => {
-    const data = event.data as { [BOOT]?: unknown; port?: unknown; lifeline?: unknown } | null;
+    const data = event.data as
+      | { [BOOT]?: unknown; port?: unknown; lifeline?: unknown; boot?: unknown }
+      | null;
     if (typeof data !== "object" || data === null || data[BOOT] !== 1) return;
+    if (data.boot instanceof MessagePort) {
+      // A proxy never used there was passed on (a copy): its receiver boots through this new
+      // port, and the proxy there may still boot through this one.
+      bootServer(data.boot, serveOn);
+      return;
+    }
     const lifeline = data.lifeline instanceof MessagePort ? data.lifeline : undefined;
     if (data.port instanceof MessagePort) serveOn(data.port, lifeline);
     else lifeline?.close();
@@ -422,22 +428,90 @@ export function bootServer(
 
 /**
  * Puts proxies where the frames of an envelope marked `travel` hold tokens.
- * A token that does not fit (forged) is reported and left as it is.
+ * A token that does not fit (forged) is reported and left as it is. Items
+ * that go into a queue here, or wait here for a remote consumer's code, are
+ * in transit (see {@linkcode releaseTransit}).
  */
 export function decodeFrames(frames: unknown[], report: (error: unknown) => void): void {
   const decode = (value: unknown): unknown => decodeValue(value, report);
+  const inTransit = (value: unknown): unknown => {
+    const proxies: object[] = [];
+    const decoded = decodeValue(value, report, proxies);
+    if (proxies.length > 0) enterTransit(decoded as object, proxies);
+    return decoded;
+  };
   for (const frame of frames) {
     if (typeof frame !== "object" || frame === null) continue;
-    const f = frame as { type?: unknown; items?: unknown; value?: unknown; args?: unknown };
+    const f = frame as {
+      type?: unknown;
+      op?: unknown;
+      items?: unknown;
+      value?: unknown;
+      args?: unknown;
+    };
     if ((f.type === "put" || f.type === "items") && Array.isArray(f.items)) {
-      mapInPlace(f.items, decode);
-    } else if (f.type === "call" && Array.isArray(f.args)) mapInPlace(f.args, decode);
-    else if (f.type === "result") f.value = decode(f.value);
+      mapInPlace(f.items, inTransit);
+    } else if (f.type === "call" && Array.isArray(f.args)) {
+      mapInPlace(f.args, f.op === "put" || f.op === "putNowait" ? inTransit : decode);
+    } else if (f.type === "result") f.value = decode(f.value);
   }
 }
 
-/** Puts proxies where a value from the wire holds tokens (in place). */
-export function decodeValue(value: unknown, report: (error: unknown) => void): unknown {
+/**
+ * Values from the wire that no code here has held yet, with the travelled
+ * proxies made for them: items put into a queue served here (a `put` frame,
+ * or a put by call) and items sent ahead to a remote consumer here. Passed
+ * on, such a proxy is a copy like any other, so the value can go on again
+ * (given back, W-8); once the value leaves for good (the remote code it was
+ * sent to took it, or a remote consumer here drops it), its proxies close at
+ * once, not when collected: a queue that only passes items on keeps no port
+ * open. Code here that puts such a value with a queue's own `put` or
+ * `putNowait` has held it: it leaves the list then (its proxies are that
+ * code's).
+ */
+const TRANSIT = new WeakMap<object, object[]>();
+
+/** Nonzero while the worker layer puts a value from the wire (a put by call). */
+let puttingFromWire = 0;
+
+function enterTransit(value: object, proxies: object[]): void {
+  TRANSIT.set(value, proxies);
+  publicPuts.watch ??= (item) => {
+    if (puttingFromWire === 0 && typeof item === "object" && item !== null) TRANSIT.delete(item);
+  };
+}
+
+/** Runs a put of a value from the wire, which stays in transit (a put by call). */
+export function putFromWire<R>(put: () => R): R {
+  puttingFromWire++;
+  try {
+    return put();
+  } finally {
+    puttingFromWire--;
+  }
+}
+
+/**
+ * A value in transit leaves for good: the proxies made for it close now
+ * (see {@linkcode TRANSIT}). Anything else: nothing happens.
+ */
+export function releaseTransit(value: unknown): void {
+  if (publicPuts.watch === undefined || typeof value !== "object" || value === null) return;
+  const proxies = TRANSIT.get(value);
+  if (proxies === undefined) return;
+  TRANSIT.delete(value);
+  for (const proxy of proxies) void release(proxy);
+}
+
+/**
+ * Puts proxies where a value from the wire holds tokens (in place); the
+ * travelled proxies made (not pipe ends) join `proxies`, when given.
+ */
+export function decodeValue(
+  value: unknown,
+  report: (error: unknown) => void,
+  proxies?: object[],
+): unknown {
   const seen = new Set<object>();
   const made = new Map<object, unknown>(); // one primitive at two places: one proxy
   const visit = (part: unknown): unknown => {
@@ -446,6 +520,9 @@ export function decodeValue(value: unknown, report: (error: unknown) => void): u
     if (isPlain(part) && Object.hasOwn(part, TRAVEL)) {
       const proxy = proxyOf(part as Token, report);
       made.set(part, proxy);
+      if (proxies !== undefined && proxy !== part && !(proxy instanceof Connection)) {
+        proxies.push(proxy as object);
+      }
       return proxy;
     }
     walk(part, seen, visit);

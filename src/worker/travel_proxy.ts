@@ -77,19 +77,19 @@ export function travelledProxy(boot: MessagePort, entry: Entry): object {
   const source: FaceSource = {
     entry,
     attach: (port) => {
-      try {
-        faceSource(connect(travelled).face)!.attach(port);
-      } catch {
-        port.close(); // released before it was passed on: its receiver's calls reject LinkClosed
+      const connection = travelled.connection;
+      if (connection !== undefined) {
+        faceSource(connection.face)!.attach(port); // through the owner's link, as any proxy
+        return;
       }
-    },
-    take: () => {
-      if (travelled.connection !== undefined || travelled.closed) return undefined;
-      const port = travelled.boot;
-      travelled.boot = undefined; // it moves on unused: this copy is done
-      travelled.closed = true;
-      ALL.delete(travelled);
-      return port;
+      const boot = travelled.boot;
+      if (travelled.closed || boot === undefined) {
+        port.close(); // released before it was passed on: its receiver's calls reject LinkClosed
+        return;
+      }
+      // Never used here: the side waiting on this boot port (the owner) waits on `port` too, and
+      // this proxy stays as it is, unconnected (P-6: a proxy passed on is a copy).
+      boot.postMessage({ [BOOT]: 1, boot: port }, [port]);
     },
   };
   registerFace(proxy, source);

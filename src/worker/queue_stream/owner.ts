@@ -23,7 +23,7 @@ import type { WaitOptions } from "../../_waiters.ts";
 import { QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { Queue } from "../../queue.ts";
 import { postable } from "../clone.ts";
-import { Travelling } from "../travel.ts";
+import { releaseTransit, Travelling } from "../travel.ts";
 import type { Outbox } from "../outbox.ts";
 import { CREDIT_WINDOW, type OwnerFrame, serializeError } from "../wire.ts";
 
@@ -490,7 +490,8 @@ export class QueueTap<T = unknown> {
     // Seqs before `settled` were settled already (taken, or given back): nothing to do for them.
     let taken = 0;
     while (this.#sent.length > 0 && this.#sent.peekFront()!.seq < seq) {
-      this.#sent.shift();
+      // Taken by the remote code: a value from the wire that only passed through here is gone.
+      releaseTransit(this.#sent.shift()!.item);
       taken++;
     }
     if (seq > this.#settled) this.#settled = seq;

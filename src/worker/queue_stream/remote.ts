@@ -14,6 +14,7 @@ import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts"
 import { LinkClosed, QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { RemoteQueue } from "../remote.ts";
 import { ProxyProducer } from "./remote_producer.ts";
+import { releaseTransit } from "../travel.ts";
 import { waitable } from "../wait.ts";
 import type { Outbox } from "../outbox.ts";
 import type { Entry } from "../wire.ts";
@@ -341,9 +342,15 @@ export class QueueProxy {
 
   /** Gives back every item received and not taken, and every item on its way. */
   #giveBack(): void {
-    this.#received.clear();
+    this.#dropReceived();
     this.#returning++;
     this.#outbox.push({ type: "return", name: this.#name, seq: this.#takenBefore });
+  }
+
+  /** Drops the items received and not taken: their proxies close now (they were in transit). */
+  #dropReceived(): void {
+    for (const received of this.#received) releaseTransit(received.value);
+    this.#received.clear();
   }
 
   /** Items the owner sent ahead, from `seq` on. */
@@ -360,7 +367,10 @@ export class QueueProxy {
       this.#outstanding = 0;
     }
     // Sent before the owner read a return: already back in its queue.
-    if (this.#returning > 0) return;
+    if (this.#returning > 0) {
+      for (const value of values) releaseTransit(value);
+      return;
+    }
     this.#lastArrival = performance.now();
     for (let i = 0; i < values.length; i++) this.#arrive({ seq: seq + i, value: values[i] });
     this.#handOut();
@@ -544,7 +554,7 @@ export class QueueProxy {
   /** The link of this name closed. */
   closed(): void {
     this.#closed = true;
-    this.#received.clear();
+    this.#dropReceived();
     this.#producer.closed();
     this.#getters.rejectAll(new LinkClosed());
     // Pending ready calls are rejected LinkClosed next, which counts as ready.
