@@ -677,6 +677,62 @@ Deno.test("W-14: a pipe end that arrived with its other end gone travels on as s
   await settled();
 });
 
+/** A second consumer of `served`'s queue, with one item pulled ahead: the item `[label, sender]`. */
+async function aheadWith(served: Awaited<ReturnType<typeof servedQueue<unknown>>>, item: unknown) {
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, { queue: served.queue });
+  const ahead = await connect<{ queue: Queue<unknown> }>(port2, { prefetch: 1 });
+  await served.proxy.put("first");
+  await served.proxy.put(item);
+  await until(() => served.queue.qsize() === 2);
+  assertEquals(await within(ahead.queue.getNowait(), 20_000), "first"); // then it pulls one ahead
+  await until(() => served.queue.qsize() === 0); // the item went ahead, untaken
+  return {
+    link,
+    ahead,
+    close() {
+      port1.close();
+      port2.close();
+    },
+  };
+}
+
+Deno.test("W-8/W-14: an item holding a pipe end, sent ahead to a consumer that gives it back, goes on whole", async () => {
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  const second = await aheadWith(served, { sender });
+  await second.ahead.close(); // gives it back
+  await until(() => second.link.closed);
+  second.link.close();
+  await until(() => served.queue.qsize() === 1);
+  const { sender: end } = await within(served.proxy.get(), 20_000) as { sender: typeof sender };
+  end.send("through the end that came back");
+  assertEquals(await receiver.recv({ timeout: 10_000 }), "through the end that came back");
+  end.close();
+  receiver.close();
+  second.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-8/W-3: an item whose pipe end went ahead to a consumer that is gone goes on, its end gone, and the queue with it", async () => {
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  const second = await aheadWith(served, { sender });
+  second.link.close(); // as when its worker is terminated: nothing comes back from it
+  await until(() => served.queue.qsize() === 1);
+  await served.proxy.put("after");
+  const { sender: end } = await within(served.proxy.get(), 20_000) as { sender: typeof sender };
+  assertThrows(() => end.send("x"), PipeClosed);
+  assertEquals(await within(served.proxy.get(), 20_000), "after");
+  end.close();
+  receiver.close();
+  await second.ahead.close();
+  second.close();
+  await served.close();
+  await settled();
+});
+
 Deno.test("W-14/P-6: a used proxy passed on is a copy: the receiver's works after the sender released its own", async () => {
   const served = await servedQueue<unknown>();
   const event = new Event();
