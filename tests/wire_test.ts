@@ -23,7 +23,7 @@ async function withTampered<T extends Record<string, Queue<number> | Lock>>(
     reported: unknown[];
     tamper: (fn: ((envelope: Envelope) => Envelope | undefined) | undefined) => void;
     sent: Envelope[];
-    post: (envelope: unknown) => void;
+    post: (envelope: unknown, transfer?: Transferable[]) => void;
   }) => Promise<void>,
 ): Promise<void> {
   const { port1, port2 } = new MessageChannel();
@@ -49,7 +49,7 @@ async function withTampered<T extends Record<string, Queue<number> | Lock>>(
       reported,
       tamper: (fn) => tamperer = fn,
       sent,
-      post: (envelope) => original(envelope, []),
+      post: (envelope, transfer) => original(envelope, transfer ?? []),
     });
   } finally {
     tamperer = undefined;
@@ -109,6 +109,32 @@ Deno.test("W-10: a done frame beyond the items taken changes no count", async ()
     tamper(undefined);
     assertEquals(jobs.unfinishedTasks, 5, "no count dropped while items are still queued");
     assert(reported.some((error) => String(error).includes("done")), String(reported));
+  });
+});
+
+Deno.test("W-10/W-8: pipe ends in a return for items it does not give back are refused: reported, their ports closed", async () => {
+  const jobs = new Queue<number>(100);
+  await withTampered({ jobs }, async ({ remote, reported, post, sent, tamper }) => {
+    jobs.putNowait(1);
+    assertEquals(await remote.jobs.get(), 1);
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const { port1, port2 } = new MessageChannel();
+    post({
+      ...last,
+      seq: last.seq + 1,
+      frames: [{ type: "return", name: "jobs", seq: 1, ends: [[7, [port1, null]]] }],
+    }, [port1]);
+    tamper((envelope) => ({ ...envelope, seq: envelope.seq + 1 })); // keep the real ones in sequence
+    await turns(10);
+    assert(
+      reported.some((error) => String(error).includes("pipe ends of items not given back")),
+      String(reported),
+    );
+    jobs.putNowait(2);
+    assertEquals(await remote.jobs.get({ timeout: 10_000 }), 2, "the stream goes on");
+    tamper(undefined);
+    port2.close();
   });
 });
 

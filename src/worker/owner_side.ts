@@ -16,7 +16,8 @@ import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
 import { Connection, movable } from "./pipe.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
-import { bootServer, GONE, putFromWire, refPort } from "./travel.ts";
+import { bootServer, GONE, refPort } from "./travel.ts";
+import { putFromWire } from "./transit.ts";
 import { type CallerFrame, type Entry, type Frame, serializeError } from "./wire.ts";
 import type { Link, PipeEnd, Servable } from "./serve.ts";
 
@@ -293,7 +294,7 @@ export class OwnerSide implements Role {
       case "ack":
         return tap.ack(f.seq);
       case "return":
-        return tap.giveBack(f.seq);
+        return tap.giveBack(f.seq, f.ends);
       case "done":
         return tap.done(f.count);
     }

@@ -64,6 +64,21 @@ let pair: (a: Connection, b: Connection) => void;
 let markGone: (end: Connection) => void;
 
 /**
+ * Closes an end that travelled on inside a value as one whose other end is
+ * gone, so that it can be brought back like an end that moved ({@linkcode revive}).
+ * Set by the class, which sees its state; not exported from an entry point.
+ */
+export let movedOn: (end: Connection) => void;
+
+/**
+ * Brings back an end that moved (or travelled on gone) inside a value that
+ * came back to its queue (W-8): on `port`, returned by the consumer, else as
+ * an end whose other end is gone. False, changing nothing, for any other end.
+ * Set by the class, which sees its state; not exported from an entry point.
+ */
+export let revive: (end: Connection, port: MessagePort | undefined) => boolean;
+
+/**
  * An end whose other end is gone, on `port`. A value that was checked while
  * its pipe end could move, and posted once it no longer could (an earlier
  * value took it, or it was closed meanwhile), arrives holding one: the value
@@ -176,6 +191,18 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
       end.#port !== undefined;
     isGone = (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed;
     markGone = (end) => end.#peerGone();
+    movedOn = (end) => {
+      end.close();
+      end.#moved = true;
+    };
+    revive = (end, port) => {
+      if (!end.#moved) return false;
+      end.#moved = false;
+      end.#closed = false;
+      if (port !== undefined) end.#port = port;
+      else end.#peerClosed = true; // its port is gone with the consumer that had it
+      return true;
+    };
     pair = (a, b) => {
       a.#other = b;
       b.#other = a;
@@ -208,6 +235,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   });
   #pollers = new WaitList<boolean>({ onTimeout: () => false });
   #closed = false;
+  /** Closed because its port moved on inside a value (or it travelled on gone): see `revive`. */
+  #moved = false;
   #peerClosed = false;
   /** A value is being checked for `send` here: this end cannot travel inside it. */
   #sending = false;
@@ -507,6 +536,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
     this.#post(port); // what was sent leaves before the port moves
     this.#port = undefined;
     this.#closed = true;
+    this.#moved = true;
     return port;
   }
 

@@ -32,9 +32,9 @@
  */
 
 import { adapterOf, adapterOfKind } from "./adapters.ts";
-import { release, travelledProxy } from "./travel_proxy.ts";
-import { publicPuts } from "../_queue_access.ts";
-import { cannotMove, Connection, goneEnd, movable, travelsGone } from "./pipe.ts";
+import { travelledProxy } from "./travel_proxy.ts";
+import { enterTransit, type Made } from "./transit.ts";
+import { cannotMove, Connection, goneEnd, movable, movedOn, travelsGone } from "./pipe.ts";
 import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
 
@@ -63,6 +63,11 @@ export class Traveller {
  * ```
  */
 export class Travelling {
+  /**
+   * The pipe ends the copy's tokens carried, in token order, once posted: a
+   * queue that gets the item back (W-8) brings them back (`reviveEnds`).
+   */
+  ends: Connection[] | undefined;
   /** Wraps the copy. */
   constructor(readonly copy: unknown) {}
 }
@@ -236,7 +241,7 @@ function define(target: object, key: string, value: unknown): void {
  */
 export function encodeFrames(frames: Frame[], transfer: Transferable[]): void {
   const encode = (value: unknown): unknown =>
-    value instanceof Travelling ? tokens(value.copy, transfer) : value;
+    value instanceof Travelling ? tokens(value, transfer) : value;
   for (const frame of frames) {
     const f = frame as { type: string; items?: unknown[]; value?: unknown; args?: unknown[] };
     if (f.type === "put" || f.type === "items") mapInPlace(f.items!, encode);
@@ -247,15 +252,15 @@ export function encodeFrames(frames: Frame[], transfer: Transferable[]): void {
 
 /** The wire form of one travelling copy (what a pipe posts). */
 export function encodeValue(value: unknown, transfer: Transferable[]): unknown {
-  return value instanceof Travelling ? tokens(value.copy, transfer) : value;
+  return value instanceof Travelling ? tokens(value, transfer) : value;
 }
 
 function mapInPlace(list: unknown[], change: (value: unknown) => unknown): void {
   for (let i = 0; i < list.length; i++) list[i] = change(list[i]);
 }
 
-/** Replaces the placeholders in a copy (made here: changed in place). */
-function tokens(copy: unknown, transfer: Transferable[]): unknown {
+/** Replaces the placeholders in a copy (made here: changed in place); notes its pipe ends. */
+function tokens(travelling: Travelling, transfer: Transferable[]): unknown {
   const made = new Map<object, Token>();
   const seen = new Set<object>();
   const visit = (value: unknown): unknown => {
@@ -266,13 +271,16 @@ function tokens(copy: unknown, transfer: Transferable[]): unknown {
         token = tokenOf(value.primitive);
         made.set(value.primitive, token);
         transfer.push(token.port);
+        if (value.primitive instanceof Connection) {
+          (travelling.ends ??= []).push(value.primitive);
+        }
       }
       return token;
     }
     walk(value, seen, visit);
     return value;
   };
-  return visit(copy);
+  return visit(travelling.copy);
 }
 
 /** Visits the children of a container made by `travelCopy` or cloned from the wire. */
@@ -315,8 +323,8 @@ function tokenOf(primitive: object): Token {
     // One that can no longer move (an earlier item took it, it closed since its put was
     // checked, or it arrived with its other end gone) arrives as an end whose other end is
     // gone: the item, whose put resolved, is still delivered (W-3). A gone end passed on is
-    // this thread's no more.
-    if (travelsGone(primitive)) primitive.close();
+    // this thread's no more (unless its item comes back: `reviveEnds`).
+    if (travelsGone(primitive)) movedOn(primitive);
     const { port1, port2 } = new MessageChannel();
     port2.close();
     return {
@@ -430,14 +438,14 @@ export function bootServer(
  * Puts proxies where the frames of an envelope marked `travel` hold tokens.
  * A token that does not fit (forged) is reported and left as it is. Items
  * that go into a queue here, or wait here for a remote consumer's code, are
- * in transit (see {@linkcode releaseTransit}).
+ * in transit (`transit.ts`).
  */
 export function decodeFrames(frames: unknown[], report: (error: unknown) => void): void {
   const decode = (value: unknown): unknown => decodeValue(value, report);
   const inTransit = (value: unknown): unknown => {
-    const proxies: object[] = [];
-    const decoded = decodeValue(value, report, proxies);
-    if (proxies.length > 0) enterTransit(decoded as object, proxies);
+    const made: Made = { proxies: [], ends: [] };
+    const decoded = decodeValue(value, report, made);
+    if (made.proxies.length > 0 || made.ends.length > 0) enterTransit(decoded as object, made);
     return decoded;
   };
   for (const frame of frames) {
@@ -458,59 +466,13 @@ export function decodeFrames(frames: unknown[], report: (error: unknown) => void
 }
 
 /**
- * Values from the wire that no code here has held yet, with the travelled
- * proxies made for them: items put into a queue served here (a `put` frame,
- * or a put by call) and items sent ahead to a remote consumer here. Passed
- * on, such a proxy is a copy like any other, so the value can go on again
- * (given back, W-8); once the value leaves for good (the remote code it was
- * sent to took it, or a remote consumer here drops it), its proxies close at
- * once, not when collected: a queue that only passes items on keeps no port
- * open. Code here that puts such a value with a queue's own `put` or
- * `putNowait` has held it: it leaves the list then (its proxies are that
- * code's).
- */
-const TRANSIT = new WeakMap<object, object[]>();
-
-/** Nonzero while the worker layer puts a value from the wire (a put by call). */
-let puttingFromWire = 0;
-
-function enterTransit(value: object, proxies: object[]): void {
-  TRANSIT.set(value, proxies);
-  publicPuts.watch ??= (item) => {
-    if (puttingFromWire === 0 && typeof item === "object" && item !== null) TRANSIT.delete(item);
-  };
-}
-
-/** Runs a put of a value from the wire, which stays in transit (a put by call). */
-export function putFromWire<R>(put: () => R): R {
-  puttingFromWire++;
-  try {
-    return put();
-  } finally {
-    puttingFromWire--;
-  }
-}
-
-/**
- * A value in transit leaves for good: the proxies made for it close now
- * (see {@linkcode TRANSIT}). Anything else: nothing happens.
- */
-export function releaseTransit(value: unknown): void {
-  if (publicPuts.watch === undefined || typeof value !== "object" || value === null) return;
-  const proxies = TRANSIT.get(value);
-  if (proxies === undefined) return;
-  TRANSIT.delete(value);
-  for (const proxy of proxies) void release(proxy);
-}
-
-/**
- * Puts proxies where a value from the wire holds tokens (in place); the
- * travelled proxies made (not pipe ends) join `proxies`, when given.
+ * Puts proxies where a value from the wire holds tokens (in place); what
+ * it made joins `collect`, when given.
  */
 export function decodeValue(
   value: unknown,
   report: (error: unknown) => void,
-  proxies?: object[],
+  collect?: Made,
 ): unknown {
   const seen = new Set<object>();
   const made = new Map<object, unknown>(); // one primitive at two places: one proxy
@@ -520,8 +482,9 @@ export function decodeValue(
     if (isPlain(part) && Object.hasOwn(part, TRAVEL)) {
       const proxy = proxyOf(part as Token, report);
       made.set(part, proxy);
-      if (proxies !== undefined && proxy !== part && !(proxy instanceof Connection)) {
-        proxies.push(proxy as object);
+      if (collect !== undefined && proxy !== part) {
+        if (proxy instanceof Connection) collect.ends.push(proxy);
+        else collect.proxies.push(proxy as object);
       }
       return proxy;
     }

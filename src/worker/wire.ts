@@ -120,7 +120,13 @@ export type CallerFrame =
   /** Every item before `seq` was taken by the caller's code. */
   | { type: "ack"; name: string; seq: number }
   /** Same, and every later item sent goes back. */
-  | { type: "return"; name: string; seq: number }
+  | {
+    type: "return";
+    name: string;
+    seq: number;
+    /** The pipe ends of the items given back, by seq: their ports in token order (W-8). */
+    ends?: [number, (MessagePort | null)[]][];
+  }
   | { type: "done"; name: string; count: number }
   /** The caller heard that these names closed; `last`: its connection ended with them. */
   | { type: "gone"; names: string[]; last?: true }
@@ -195,6 +201,13 @@ const counter: Check = (value) =>
   typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer &&
   value.byteLength === Int32Array.BYTES_PER_ELEMENT;
 const port: Check = (value) => typeof MessagePort === "function" && value instanceof MessagePort;
+/** The pipe ends a `return` brings back: `[seq, ports]` pairs, a port or `null` each. */
+const returnedEnds: Check = (value) =>
+  Array.isArray(value) &&
+  value.every((pair) =>
+    Array.isArray(pair) && pair.length === 2 && count(pair[0]) && Array.isArray(pair[1]) &&
+    pair[1].every((each: unknown) => each === null || port(each))
+  );
 const entries: Check = (value) =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -210,7 +223,7 @@ const SCHEMAS: Record<string, Record<string, Check>> = {
   pull: { name, count },
   unpull: { name },
   ack: { name, seq: count },
-  return: { name, seq: count },
+  return: { name, seq: count, "?ends": returnedEnds },
   done: { name, count },
   gone: { names, "?last": yes },
   attach: { name, port },

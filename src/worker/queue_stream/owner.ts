@@ -23,7 +23,8 @@ import type { WaitOptions } from "../../_waiters.ts";
 import { QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { Queue } from "../../queue.ts";
 import { postable } from "../clone.ts";
-import { releaseTransit, Travelling } from "../travel.ts";
+import { Travelling } from "../travel.ts";
+import { releaseTransit, reviveEnds } from "../transit.ts";
 import type { Outbox } from "../outbox.ts";
 import { CREDIT_WINDOW, type OwnerFrame, serializeError } from "../wire.ts";
 
@@ -38,6 +39,8 @@ interface Sent<T> extends Taken<T> {
   readonly seq: number;
   /** The answer of a remote get call: its caller waits for it, a return does not take it back. */
   readonly direct: boolean;
+  /** Its copy, when it held primitives: the pipe ends it carried come back with it (W-8). */
+  readonly travelling: Travelling | undefined;
 }
 
 /** A W-10 refusal: the frame changes nothing and is reported. */
@@ -350,9 +353,13 @@ export class QueueTap<T = unknown> {
    */
   #send(taken: Taken<T>, answers?: number): boolean {
     const seq = this.#nextSeq++;
+    let travelling: Travelling | undefined;
     try {
       const copy = postable(taken.item); // the verdict before the item joins a frame (W-3)
-      if (copy instanceof Travelling) this.#outbox.travel();
+      if (copy instanceof Travelling) {
+        this.#outbox.travel();
+        travelling = copy;
+      }
       if (answers !== undefined) {
         this.#push({ type: "result", id: answers, value: copy, seq });
       } else {
@@ -379,7 +386,13 @@ export class QueueTap<T = unknown> {
       else this.#push({ type: "error", id: answers, error: serializeError(error) });
       return false;
     }
-    this.#sent.push({ item: taken.item, stamp: taken.stamp, seq, direct: answers !== undefined });
+    this.#sent.push({
+      item: taken.item,
+      stamp: taken.stamp,
+      seq,
+      direct: answers !== undefined,
+      travelling,
+    });
     if (answers === undefined) this.#demand--;
     return true;
   }
@@ -504,22 +517,44 @@ export class QueueTap<T = unknown> {
    * one it was sent ahead. Answers of its get calls stay: their callers take
    * them (unless the queue was discarded, when nobody will).
    */
-  giveBack(seq: number): void {
+  giveBack(
+    seq: number,
+    ends?: readonly (readonly [number, readonly (MessagePort | null)[]])[],
+  ): void {
     this.#settle(seq, "return");
     const cancelled = this.#stopPulling();
-    this.#returnSent(!this.#access.discarding);
+    const returned = new Map(ends);
+    this.#returnSent(!this.#access.discarding, returned);
+    if (returned.size > 0) {
+      // Ports for items that did not come back here: the consumer is not baton's, or broken.
+      for (const ports of returned.values()) for (const port of ports) port?.close();
+      this.#host.report(
+        new ProtocolError(`a return of "${this.name}" with pipe ends of items not given back`),
+      );
+    }
     // Items sent before this point are back in the queue: the remote side drops them until it reads this.
     this.#push({ type: "returned", name: this.name, cancelled });
   }
 
-  /** Every item sent and not taken goes back to the queue (but direct answers, if `keepDirect`). */
-  #returnSent(keepDirect = false): void {
+  /**
+   * Every item sent and not taken goes back to the queue (but direct
+   * answers, if `keepDirect`), with the pipe ends it carried: on the ports
+   * `returned` holds for its seq (taken from it), else as ends whose other
+   * end is gone.
+   */
+  #returnSent(keepDirect = false, returned?: Map<number, readonly (MessagePort | null)[]>): void {
     if (this.#sent.length === 0) return;
     const back: Sent<T>[] = [];
     const kept: Sent<T>[] = [];
     for (const sent of this.#sent) (keepDirect && sent.direct ? kept : back).push(sent);
     this.#sent.clear();
     for (const sent of kept) this.#sent.push(sent);
+    for (const sent of back) {
+      if (sent.travelling === undefined) continue;
+      const ports = returned?.get(sent.seq);
+      returned?.delete(sent.seq);
+      reviveEnds(sent.travelling, ports);
+    }
     this.#access.requeue(this.#out, back);
   }
 

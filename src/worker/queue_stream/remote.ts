@@ -14,10 +14,10 @@ import { checkWaitOptions, WaitList, type WaitOptions } from "../../_waiters.ts"
 import { LinkClosed, QueueEmpty, QueueShutDown } from "../../errors.ts";
 import type { RemoteQueue } from "../remote.ts";
 import { ProxyProducer } from "./remote_producer.ts";
-import { releaseTransit } from "../travel.ts";
+import { dropTransit, giveBackTransit } from "../transit.ts";
 import { waitable } from "../wait.ts";
 import type { Outbox } from "../outbox.ts";
-import type { Entry } from "../wire.ts";
+import type { CallerFrame, Entry } from "../wire.ts";
 
 /** A batch drained sooner than this after it arrived means the consumer is fast. */
 const FAST_DRAIN_MS = 1;
@@ -45,6 +45,8 @@ export interface ProxyHost {
 }
 
 /** An item the owner sent, or the error that stands in its place. */
+type ReturnFrame = Extract<CallerFrame, { type: "return" }>;
+
 type Received = { seq: number; value: unknown; error?: undefined } | {
   seq: number;
   error: Error;
@@ -342,14 +344,25 @@ export class QueueProxy {
 
   /** Gives back every item received and not taken, and every item on its way. */
   #giveBack(): void {
-    this.#dropReceived();
+    // The pipe ends of the items given back go back with them (W-8); their proxies close.
+    const ends: [number, (MessagePort | null)[]][] = [];
+    const transfer: MessagePort[] = [];
+    for (const received of this.#received) {
+      const ports = giveBackTransit(received.value);
+      if (ports === undefined) continue;
+      ends.push([received.seq, ports]);
+      for (const port of ports) if (port !== null) transfer.push(port);
+    }
+    this.#received.clear();
     this.#returning++;
-    this.#outbox.push({ type: "return", name: this.#name, seq: this.#takenBefore });
+    const frame: ReturnFrame = { type: "return", name: this.#name, seq: this.#takenBefore };
+    if (ends.length > 0) frame.ends = ends;
+    this.#outbox.push(frame, transfer);
   }
 
-  /** Drops the items received and not taken: their proxies close now (they were in transit). */
+  /** Drops the items received and not taken: their proxies and pipe ends close now. */
   #dropReceived(): void {
-    for (const received of this.#received) releaseTransit(received.value);
+    for (const received of this.#received) dropTransit(received.value);
     this.#received.clear();
   }
 
@@ -368,7 +381,7 @@ export class QueueProxy {
     }
     // Sent before the owner read a return: already back in its queue.
     if (this.#returning > 0) {
-      for (const value of values) releaseTransit(value);
+      for (const value of values) dropTransit(value);
       return;
     }
     this.#lastArrival = performance.now();
