@@ -162,17 +162,11 @@ Deno.test("W-14/P-6: a proxy passed on before it was used here is a copy: the se
 Deno.test("W-8/W-14: an item holding a proxy, sent ahead to a consumer that gives it back, works for the next taker", async () => {
   for (const next of ["remote", "local"] as const) {
     const served = await servedQueue<unknown>();
-    const { port1, port2 } = new MessageChannel();
-    const link = serve(port1, { queue: served.queue });
-    const ahead = await connect<{ queue: Queue<unknown> }>(port2, { prefetch: 1 });
     const done = new Event();
-    await served.proxy.put("first");
-    await served.proxy.put([done]);
-    await until(() => served.queue.qsize() === 2);
-    assertEquals(await within(ahead.queue.getNowait(), 20_000), "first"); // then it pulls one ahead
-    // The item with the proxy went ahead to that consumer (it is out of the queue), untaken.
-    await until(() => served.queue.qsize() === 0);
-    await ahead.close(); // gives it back
+    const second = await aheadWith(served, [done]);
+    await second.ahead.close(); // gives it back
+    await until(() => second.link.closed);
+    second.link.close();
     await until(() => served.queue.qsize() === 1);
     const [proxy] =
       (next === "remote" ? await within(served.proxy.get(), 20_000) : served.queue.getNowait()) as [
@@ -181,9 +175,7 @@ Deno.test("W-8/W-14: an item holding a proxy, sent ahead to a consumer that give
     await within(proxy.set(), 20_000);
     assertEquals(done.isSet(), true, `taken ${next}ly`);
     await release(proxy);
-    link.close();
-    port1.close();
-    port2.close();
+    second.close();
     await served.close();
     await settled();
   }
@@ -677,7 +669,7 @@ Deno.test("W-14: a pipe end that arrived with its other end gone travels on as s
   await settled();
 });
 
-/** A second consumer of `served`'s queue, with one item pulled ahead: the item `[label, sender]`. */
+/** A second consumer of `served`'s queue, which took "first" and was sent `item` ahead. */
 async function aheadWith(served: Awaited<ReturnType<typeof servedQueue<unknown>>>, item: unknown) {
   const { port1, port2 } = new MessageChannel();
   const link = serve(port1, { queue: served.queue });
