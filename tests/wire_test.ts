@@ -138,6 +138,27 @@ Deno.test("W-10/W-8: pipe ends in a return for items it does not give back are r
   });
 });
 
+Deno.test("W-10: a frame refused for its shape closes the ports it brought", async () => {
+  const jobs = new Queue<number>(100);
+  await withTampered({ jobs }, async ({ remote, reported, post, sent, tamper }) => {
+    jobs.putNowait(1);
+    assertEquals(await remote.jobs.get(), 1);
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const { port1, port2 } = new MessageChannel();
+    post({
+      ...last,
+      seq: last.seq + 1,
+      frames: [{ type: "return", name: "jobs", seq: 1, ends: [[1, [port1, "not a port"]]] }],
+    }, [port1]);
+    tamper((envelope) => ({ ...envelope, seq: envelope.seq + 1 })); // keep the real ones in sequence
+    await turns(10);
+    assert(reported.some((error) => String(error).includes("bad ends")), String(reported));
+    tamper(undefined);
+    port2.close(); // port1, at the owner, was closed there (the sanitizer would see it open)
+  });
+});
+
 Deno.test("W-10: an uncredit beyond the credits granted revokes nothing", async () => {
   const jobs = new Queue<number>(100);
   await withTampered({ jobs }, async ({ remote, reported, tamper, post, sent }) => {
