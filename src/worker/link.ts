@@ -13,7 +13,7 @@
  */
 
 import { Outbox } from "./outbox.ts";
-import { checkFrame, type Endpoint, newPeerId, readEnvelope } from "./wire.ts";
+import { checkFrame, closePorts, type Endpoint, newPeerId, readEnvelope } from "./wire.ts";
 import type { CallerFrame, Frame, OwnerFrame } from "./wire.ts";
 import { CALLER_TYPES } from "./wire.ts";
 import { decodeFrames } from "./travel.ts";
@@ -183,6 +183,7 @@ export class Peer {
         : this.caller;
       if (problem !== undefined) {
         (role ?? this).report(new TypeError(`baton: ignored ${problem}`));
+        closePorts(frame); // a port it brought serves nothing here
         continue;
       }
       if (role === undefined) {

@@ -18,7 +18,7 @@ import { Connection, movable } from "./pipe.ts";
 import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
 import { bootServer, GONE, refPort } from "./travel.ts";
 import { putFromWire } from "./transit.ts";
-import { type CallerFrame, type Entry, type Frame, serializeError } from "./wire.ts";
+import { type CallerFrame, closePorts, type Entry, type Frame, serializeError } from "./wire.ts";
 import type { Link, PipeEnd, Servable } from "./serve.ts";
 
 /** The state of one served name on one link. */
@@ -333,7 +333,10 @@ export class OwnerSide implements Role {
       case "attach": // the name is closing here: nothing will serve the port
         frame.port.close();
         break;
-        // want, uncredit, pull, unpull, return: the close ended what they are about.
+      case "return": // the close gave back what it was sent; the ends it returns serve nothing
+        closePorts(frame.ends);
+        break;
+        // want, uncredit, pull, unpull: the close ended what they are about.
     }
     return true;
   }

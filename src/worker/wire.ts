@@ -251,6 +251,17 @@ const FIELDS: ReadonlyMap<string, readonly (readonly [string, boolean, Check])[]
   ]),
 );
 
+/**
+ * Closes the ports a frame that is ignored brought (its own fields, and
+ * lists of them, a few levels down: where baton's frames carry ports).
+ */
+export function closePorts(frame: unknown, depth = 0): void {
+  if (port(frame)) (frame as MessagePort).close();
+  else if (depth < 4 && typeof frame === "object" && frame !== null) {
+    for (const value of Object.values(frame)) closePorts(value, depth + 1);
+  }
+}
+
 /** Says what is wrong with a frame, or `undefined` when it fits its schema. */
 export function checkFrame(frame: unknown): string | undefined {
   if (typeof frame !== "object" || frame === null) return "a frame that is not an object";
