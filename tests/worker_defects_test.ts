@@ -976,3 +976,29 @@ Deno.test("W-11: a worker whose last puts waited for room and then calls self.cl
     });
   }
 });
+
+Deno.test("W-8: a direct getNowait answer that arrives behind an item sent ahead, then given back, is not lost", async () => {
+  const queue = new Queue<string>();
+  queue.putNowait("ahead");
+  queue.putNowait("answer");
+  const { port1, port2 } = new MessageChannel();
+  const link = serve(port1, { queue });
+  const remote = await connect<{ queue: Queue<string> }>(port2, { prefetch: 1 });
+  const controller = new AbortController();
+  const gone = remote.queue.get({ signal: controller.signal }).catch((error) => error);
+  controller.abort(); // its pull went out: "ahead" is sent ahead, and stays here untaken
+  assertInstanceOf(await gone, DOMException);
+  // Nothing has arrived yet: a direct call, answered "answer" after "ahead" arrives; the
+  // earliest item is the call's, so "answer" waits here as "ahead" did.
+  assertEquals(await remote.queue.getNowait(), "ahead");
+  await remote.queue[Symbol.asyncIterator]().return!(); // a loop left: what waits here goes back
+  queue.putNowait("later");
+  const got = [await remote.queue.get(), await remote.queue.get({ timeout: 5_000 })];
+  assertEquals(got.sort(), ["answer", "later"], "each item taken once, none lost");
+  assertEquals(queue.qsize(), 0);
+  await remote.close();
+  await until(() => link.closed);
+  link.close();
+  port1.close();
+  port2.close();
+});

@@ -3,7 +3,8 @@
  *
  * It connects on first use: until then it holds only the token's boot port,
  * unstarted, so an item that merely passes through a queue here costs no
- * connection, and passed on unused, the boot port itself moves on. On first
+ * connection, and passed on unused it stays as it is (a copy, P-6: the owner
+ * waits for the receiver on a new boot port this proxy hands it). On first
  * use it makes a channel of its own, sends one end to the primitive's side
  * through the boot port, and talks on the other; the proxy keeps this thread
  * alive only while one of its operations is pending. Once the proxy is
@@ -35,7 +36,7 @@ import type { Entry } from "./wire.ts";
 /** One travelled proxy's state; it holds no reference to the proxy itself, except while busy. */
 interface Travelled {
   entry: Entry;
-  /** The token's port, until the proxy connects or moves on. */
+  /** The token's port, until the proxy connects or is released. */
   boot: MessagePort | undefined;
   connection: { readonly face: object; close(): Promise<void> } | undefined;
   /** The port of the connection (a local one: it can be unref'd). */

@@ -47,10 +47,17 @@ export interface ProxyHost {
 /** An item the owner sent, or the error that stands in its place. */
 type ReturnFrame = Extract<CallerFrame, { type: "return" }>;
 
-type Received = { seq: number; value: unknown; error?: undefined } | {
+type Received = {
+  seq: number;
+  value: unknown;
+  error?: undefined;
+  /** The answer of a get call here: the owner keeps it on a return, so it stays here too. */
+  direct?: true;
+} | {
   seq: number;
   error: Error;
   value?: undefined;
+  direct?: undefined;
 };
 
 /** Why a `ready` call to the owner is cancelled: this side became ready first. */
@@ -224,7 +231,7 @@ export class QueueProxy {
         this.#giveBack();
         throw new QueueShutDown();
       }
-      this.#arrive({ seq, value });
+      this.#arrive({ seq, value, direct: true });
       // Items that arrived first go out first: seq order.
       const received = this.#received.shift()!;
       this.#taken(received.seq);
@@ -342,18 +349,29 @@ export class QueueProxy {
     }
   }
 
-  /** Gives back every item received and not taken, and every item on its way. */
+  /**
+   * Gives back every item received and not taken, and every item on its
+   * way; but the answer of a get call here (one that arrived behind an item
+   * sent ahead) stays for the next get, as the owner keeps it (W-8), unless
+   * the queue was discarded, when the owner takes it back too (W-12).
+   */
   #giveBack(): void {
     // The pipe ends of the items given back go back with them (W-8); their proxies close.
     const ends: [number, (MessagePort | null)[]][] = [];
     const transfer: MessagePort[] = [];
+    const kept: Received[] = [];
     for (const received of this.#received) {
+      if (received.direct === true && !this.#discarding) {
+        kept.push(received);
+        continue;
+      }
       const ports = giveBackTransit(received.value);
       if (ports === undefined) continue;
       ends.push([received.seq, ports]);
       for (const port of ports) if (port !== null) transfer.push(port);
     }
     this.#received.clear();
+    for (const received of kept) this.#received.push(received);
     this.#returning++;
     const frame: ReturnFrame = { type: "return", name: this.#name, seq: this.#takenBefore };
     if (ends.length > 0) frame.ends = ends;
