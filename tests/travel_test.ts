@@ -669,6 +669,21 @@ Deno.test("W-14: a pipe end that arrived with its other end gone travels on as s
   await settled();
 });
 
+Deno.test("W-14/W-12: shutdown(true) releases at once what a discarded item from the wire held: its proxies and pipe ends", async () => {
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  await served.proxy.put([new Event(), sender]);
+  await until(() => served.queue.qsize() === 1);
+  assertEquals(liveTravelled(), 1, "the queue's proxy, with its item");
+  served.queue.shutdown(true);
+  assertEquals(liveTravelled(), 0, "released with the item it was in");
+  // The end in the item closed: its other end hears it.
+  await assertRejects(() => receiver.recv({ timeout: 10_000 }), PipeClosed);
+  receiver.close();
+  await served.close();
+  await settled();
+});
+
 /** A second consumer of `served`'s queue, which took "first" and was sent `item` ahead. */
 async function aheadWith(served: Awaited<ReturnType<typeof servedQueue<unknown>>>, item: unknown) {
   const { port1, port2 } = new MessageChannel();
