@@ -32,6 +32,13 @@ export class AccountingError extends Error {
  */
 export const publicPuts: { watch: ((item: unknown) => void) | undefined } = { watch: undefined };
 
+/**
+ * Told of each item an immediate shutdown discards (stored, given back, or
+ * coming back), set once by the worker layer: what an item from the wire
+ * held is released with it (`transit.ts`).
+ */
+export const discards: { watch: ((item: unknown) => void) | undefined } = { watch: undefined };
+
 /** Slots of one queue held by one holder; only the queue changes `count`. */
 export class SlotHold {
   /** Slots held now. */

@@ -13,6 +13,7 @@
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "./_waiters.ts";
 import {
   AccountingError,
+  discards,
   publicPuts,
   type QueueAccess,
   type QueueWait,
@@ -304,12 +305,14 @@ export class QueueEngine<T> {
   /** Discards every stored item for `shutdown(true)`, lowering the unfinished-task count. */
   #discardStored(): void {
     this.#discarding = true;
+    for (const taken of this.ledger.returned ?? []) discards.watch?.(taken.item);
     let discarded = this.ledger.dropReturned();
     try {
       // Through the hooks, as Python does, so a subclass's own storage empties too.
       while (this.#storage.storageSize() > 0) {
-        this.#storage.storageGet(); // may throw (a compare function): what is left stays stored
+        const item = this.#storage.storageGet(); // may throw (a compare function): the rest stays
         discarded++;
+        discards.watch?.(item);
       }
     } finally {
       this.#discard(discarded);
@@ -476,6 +479,7 @@ export class QueueEngine<T> {
         this.ledger.unhold(hold, items.length);
         if (this.#discarding) {
           // An immediate shutdown discards what comes back, as it discarded what was queued.
+          for (const taken of items) discards.watch?.(taken.item);
           this.#discard(items.length);
           this.#rejectIfDrained();
           return;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { publicPuts } from "../_queue_access.ts";
+import { discards, publicPuts } from "../_queue_access.ts";
 import { type Connection, movable, revive } from "./pipe.ts";
 import type { Travelling } from "./travel.ts";
 import { release } from "./travel_proxy.ts";
@@ -38,6 +38,7 @@ let puttingFromWire = 0;
 
 export function enterTransit(value: object, made: Made): void {
   TRANSIT.set(value, made);
+  discards.watch ??= dropTransit;
   publicPuts.watch ??= (item) => {
     if (puttingFromWire === 0 && typeof item === "object" && item !== null) TRANSIT.delete(item);
   };

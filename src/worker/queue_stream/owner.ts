@@ -549,11 +549,14 @@ export class QueueTap<T = unknown> {
     for (const sent of this.#sent) (keepDirect && sent.direct ? kept : back).push(sent);
     this.#sent.clear();
     for (const sent of kept) this.#sent.push(sent);
+    const discarding = this.#access.discarding;
     for (const sent of back) {
       if (sent.travelling === undefined) continue;
       const ports = returned?.get(sent.seq);
       returned?.delete(sent.seq);
-      reviveEnds(sent.travelling, ports);
+      // An immediate shutdown discards what comes back: its pipe ends stay closed, ports too.
+      if (discarding) { for (const port of ports ?? []) port?.close(); }
+      else reviveEnds(sent.travelling, ports);
     }
     this.#access.requeue(this.#out, back);
   }
