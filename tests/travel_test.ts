@@ -8,7 +8,16 @@
  */
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { Barrier, Condition, Event, Lock, PriorityQueue, Queue, Semaphore } from "../mod.ts";
+import {
+  Barrier,
+  Condition,
+  Event,
+  Lock,
+  PriorityQueue,
+  Queue,
+  QueueShutDown,
+  Semaphore,
+} from "../mod.ts";
 import {
   connect,
   LinkClosed,
@@ -680,6 +689,23 @@ Deno.test("W-14/W-12: shutdown(true) releases at once what a discarded item from
   // The end in the item closed: its other end hears it.
   await assertRejects(() => receiver.recv({ timeout: 10_000 }), PipeClosed);
   receiver.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-12/W-14: shutdown(true) with an item sent ahead: the consumer gives it back, and its pipe end closes with it", async () => {
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  const second = await aheadWith(served, { sender });
+  served.queue.shutdown(true); // reaches the consumer: what it was sent ahead comes back, discarded
+  await assertRejects(() => receiver.recv({ timeout: 10_000 }), PipeClosed);
+  await assertRejects(() => second.ahead.queue.get({ timeout: 10_000 }), QueueShutDown);
+  assertEquals(served.queue.qsize(), 0);
+  receiver.close();
+  await second.ahead.close();
+  await until(() => second.link.closed);
+  second.link.close();
+  second.close();
   await served.close();
   await settled();
 });
