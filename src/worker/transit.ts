@@ -96,14 +96,21 @@ function leaveTransit(value: unknown): Made | undefined {
  * Brings back the pipe ends of an item that came back to its queue (W-8):
  * on the ports its consumer returned (`ports[i]` for the i-th end its
  * tokens carried), else as ends whose other end is gone (a consumer that
- * is gone, or one that could not return them). Ports left over are closed.
+ * is gone, or one that could not return them); closed at once when the
+ * item is `discarded`. Ports left over are closed.
  */
-export function reviveEnds(travelling: Travelling, ports?: readonly (MessagePort | null)[]): void {
+export function reviveEnds(
+  travelling: Travelling,
+  ports: readonly (MessagePort | null)[] | undefined,
+  discarded: boolean,
+): void {
   const ends = travelling.ends ?? [];
   travelling.ends = undefined;
   ends.forEach((end, i) => {
     const port = ports?.[i] ?? undefined;
     if (!revive(end, port)) port?.close();
+    // An immediate shutdown discards the item: its end closes, and its other end hears it.
+    else if (discarded) end.close();
   });
   for (const port of ports?.slice(ends.length) ?? []) port?.close();
 }

@@ -554,9 +554,7 @@ export class QueueTap<T = unknown> {
       if (sent.travelling === undefined) continue;
       const ports = returned?.get(sent.seq);
       returned?.delete(sent.seq);
-      // An immediate shutdown discards what comes back: its pipe ends stay closed, ports too.
-      if (discarding) { for (const port of ports ?? []) port?.close(); }
-      else reviveEnds(sent.travelling, ports);
+      reviveEnds(sent.travelling, ports, discarding); // discarding: closed, so their peers hear
     }
     this.#access.requeue(this.#out, back);
   }
