@@ -710,19 +710,24 @@ Deno.test("W-12/W-14: shutdown(true) with an item sent ahead: the consumer gives
   await settled();
 });
 
-/** A second consumer of `served`'s queue, which took "first" and was sent `item` ahead. */
-async function aheadWith(served: Awaited<ReturnType<typeof servedQueue<unknown>>>, item: unknown) {
+/** A second consumer of `served`'s queue, which took `first` (as `took`) and was sent `item` ahead. */
+async function aheadWith(
+  served: Awaited<ReturnType<typeof servedQueue<unknown>>>,
+  item: unknown,
+  first: unknown = "first",
+) {
   const { port1, port2 } = new MessageChannel();
   const link = serve(port1, { queue: served.queue });
   const ahead = await connect<{ queue: Queue<unknown> }>(port2, { prefetch: 1 });
-  await served.proxy.put("first");
-  await served.proxy.put(item);
+  await Promise.all([served.proxy.put(first), served.proxy.put(item)]); // in one turn
   await until(() => served.queue.qsize() === 2);
-  assertEquals(await within(ahead.queue.getNowait(), 20_000), "first"); // then it pulls one ahead
+  const took = await within(ahead.queue.getNowait(), 20_000); // then it pulls one ahead
+  if (typeof first === "string") assertEquals(took, first);
   await until(() => served.queue.qsize() === 0); // the item went ahead, untaken
   return {
     link,
     ahead,
+    took,
     close() {
       port1.close();
       port2.close();
@@ -743,6 +748,28 @@ Deno.test("W-8/W-14: an item holding a pipe end, sent ahead to a consumer that g
   assertEquals(await receiver.recv({ timeout: 10_000 }), "through the end that came back");
   end.close();
   receiver.close();
+  second.close();
+  await served.close();
+  await settled();
+});
+
+Deno.test("W-8/W-14: an item holding an end whose other end is gone, given back, comes back as such and is delivered", async () => {
+  const served = await servedQueue<unknown>();
+  const [receiver, sender] = Pipe<never, string>({ duplex: false });
+  // One end in two items of one turn: the first takes it, the second holds an end whose other
+  // end is gone, which cannot move back.
+  const second = await aheadWith(served, ["second", sender], ["first", sender]);
+  await second.ahead.close(); // gives it back
+  await until(() => second.link.closed);
+  second.link.close();
+  await until(() => served.queue.qsize() === 1);
+  const [label, gone] = await within(served.proxy.get(), 20_000) as [string, typeof sender];
+  assertEquals(label, "second");
+  assertThrows(() => gone.send("x"), PipeClosed);
+  const [, moved] = second.took as [string, typeof sender];
+  moved.send("through the end the first item took");
+  assertEquals(await receiver.recv({ timeout: 10_000 }), "through the end the first item took");
+  for (const end of [gone, moved, receiver]) end.close();
   second.close();
   await served.close();
   await settled();
