@@ -138,6 +138,34 @@ Deno.test("W-10/W-8: pipe ends in a return for items it does not give back are r
   });
 });
 
+Deno.test("W-10/W-8: a return naming one item's pipe ends twice is reported, and both ports lists are closed", async () => {
+  const jobs = new Queue<number>(100);
+  await withTampered({ jobs }, async ({ remote, reported, post, sent, tamper }) => {
+    jobs.putNowait(1);
+    assertEquals(await remote.jobs.get(), 1);
+    await turns();
+    const last = sent[sent.length - 1]!;
+    const first = new MessageChannel();
+    const second = new MessageChannel();
+    post({
+      ...last,
+      seq: last.seq + 1,
+      frames: [{
+        type: "return",
+        name: "jobs",
+        seq: 1,
+        ends: [[7, [first.port1]], [7, [second.port1]]],
+      }],
+    }, [first.port1, second.port1]);
+    tamper((envelope) => ({ ...envelope, seq: envelope.seq + 1 })); // keep the real ones in sequence
+    await turns(10);
+    assert(reported.some((error) => String(error).includes("twice")), String(reported));
+    tamper(undefined);
+    first.port2.close(); // the port1s, at the owner, were closed there (the sanitizer would see them)
+    second.port2.close();
+  });
+});
+
 Deno.test("W-10: a frame refused for its shape closes the ports it brought", async () => {
   const jobs = new Queue<number>(100);
   await withTampered({ jobs }, async ({ remote, reported, post, sent, tamper }) => {
