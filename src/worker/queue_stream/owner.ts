@@ -523,7 +523,15 @@ export class QueueTap<T = unknown> {
   ): void {
     this.#settle(seq, "return");
     const cancelled = this.#stopPulling();
-    const returned = new Map(ends);
+    const returned = new Map<number, readonly (MessagePort | null)[]>();
+    for (const [at, ports] of ends ?? []) {
+      const before = returned.get(at);
+      returned.set(at, before === undefined ? ports : [...before, ...ports]);
+      if (before !== undefined) {
+        // Joined: the item takes its ends from the first, and what is left over is closed below.
+        this.#host.report(new ProtocolError(`a return of "${this.name}" names #${at} twice`));
+      }
+    }
     this.#returnSent(!this.#access.discarding, returned);
     if (returned.size > 0) {
       // Ports for items that did not come back here: the consumer is not baton's, or broken.
