@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
 import { LinkClosed } from "../src/worker/mod.ts";
 import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
-import { withRedisServer } from "./fixtures/redis_server.ts";
+import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
 
 function withClient(fn: (redis: RedisClient, path: string) => Promise<void>): () => Promise<void> {
   return () =>
@@ -230,4 +230,34 @@ Deno.test(
     await jobs.shutdown(true);
     assertEquals(await waiting, "QueueShutDown");
   }),
+);
+
+Deno.test(
+  "R-1: close() ends when the server refuses to cancel a blocked get: after a grace period the get's connection is cut, and the get rejects LinkClosed",
+  async () => {
+    await withRedisServer(async (path) => {
+      const raw = new Redis({ path, lazyConnect: true });
+      await raw.connect();
+      try {
+        const redis = await connectRedis({ path });
+        const jobs = redis.queue<number>("stuck");
+        const waiting = jobs.get().then(() => "got", (error: unknown) => error);
+        await until(async () => await infoField(path, "blocked_clients") === 1, "the get blocks");
+        // from now on every CLIENT UNBLOCK the client sends to cancel the get is refused
+        assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
+        // generous: the grace period is 2 s; without the cut, close() would never end
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const ended = await Promise.race([
+          redis.close().then(() => true),
+          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
+        ]);
+        clearTimeout(timer);
+        assert(ended, "close() ended");
+        assert(await waiting instanceof LinkClosed);
+        await until(async () => await infoField(path, "blocked_clients") === 0, "the get's end");
+      } finally {
+        await raw.quit();
+      }
+    });
+  },
 );

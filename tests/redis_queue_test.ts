@@ -174,7 +174,7 @@ Deno.test(
 );
 
 /**
- * A bounded queue's free slots on the server (see src/redis/script.ts): kept
+ * A bounded queue's free slots on the server (see src/redis/_script_queue.ts): kept
  * as a number (`free`), tokens in the slot list (only for blocked putters;
  * the shutdown marker not counted) and the puts counted as blocked
  * (`waiters`, the sum of the clients' `w:<client>` fields).

@@ -28,7 +28,7 @@ function withRaw(
 }
 
 /**
- * A semaphore's permits on the server (see src/redis/script.ts): free permits
+ * A semaphore's permits on the server (see src/redis/_script_sync.ts): free permits
  * kept as a number (`count`), tokens in the permit list (only for blocked
  * acquirers) and the number of acquire calls counted as blocked (`waiters`,
  * the sum of the clients' `w:<client>` fields).

@@ -1,16 +1,17 @@
 /**
  * `connectRedis` and the client it returns: one connection for ordered,
- * pipelined calls, a pool of connections for blocked waits, and the lease
- * that tells other clients this one is alive.
+ * pipelined calls, a pool of connections for blocked waits (see
+ * `_client_pool.ts`), and the lease that tells other clients this one is
+ * alive.
  *
  * @module
  */
 
 import { Redis, type RedisOptions } from "ioredis";
-import type { WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
+import { BlockingPool } from "./_client_pool.ts";
 import { type Codec, jsonCodec } from "./codec.ts";
-import { type Core, optionsOf, type Part, quit, ready, TIMED_OUT } from "./core.ts";
+import { type Core, optionsOf, type Part, quit, ready } from "./core.ts";
 import {
   DEFAULT_LEASE_MS,
   type RedisClientOptions,
@@ -19,18 +20,8 @@ import {
   type RedisTarget,
 } from "./options.ts";
 import { SCRIPT } from "./script.ts";
-import { startTimer } from "./waiters.ts";
 import { RedisQueue } from "./queue.ts";
 import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
-
-/** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
-interface Blocker {
-  readonly redis: Redis;
-  /** The connection's `CLIENT ID`; a reconnect changes it. */
-  id: number;
-  /** The connection's `CLIENT SETNAME`, kept across reconnects. */
-  readonly name: string;
-}
 
 /** How long `close()` waits for a cancelled blocked call before it cuts its connection. */
 const CLOSE_GRACE_MS = 2_000;
@@ -52,19 +43,14 @@ const CLOSE_GRACE_MS = 2_000;
  * ```
  */
 export class RedisClient implements AsyncDisposable {
-  readonly #options: RedisOptions;
   readonly #lifecycle: { closing: boolean };
   readonly #main: Redis;
   readonly #sha: string;
   readonly #codec: Codec<unknown>;
   readonly #core: Core;
   readonly #parts = new Map<string, Part>();
-  readonly #idle: Blocker[] = [];
-  readonly #busy = new Set<Blocker>();
+  readonly #pool: BlockingPool;
   readonly #dirty = new Set<Part>();
-  /** Blocked calls in flight: close() waits for them before it quits their connections. */
-  readonly #blocking = new Set<Promise<unknown>>();
-  #connections = 0;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
@@ -78,13 +64,13 @@ export class RedisClient implements AsyncDisposable {
     clientOptions: RedisClientOptions,
     lifecycle: { closing: boolean } = { closing: false },
   ) {
-    this.#options = options;
     this.#lifecycle = lifecycle;
     this.#main = main;
     this.#sha = sha;
     this.#codec = clientOptions.codec ?? jsonCodec;
     this.leaseMs = clientOptions.leaseMs ?? DEFAULT_LEASE_MS;
     this.id = crypto.randomUUID();
+    this.#pool = new BlockingPool(options, main, this.id);
     const prefix = clientOptions.prefix ?? "baton";
     // deno-lint-ignore no-this-alias
     const client = this;
@@ -97,7 +83,7 @@ export class RedisClient implements AsyncDisposable {
       },
       main,
       call: (meta, base, op, ...args) => this.#eval(meta, base, op, args),
-      block: (run, options) => this.#block(run, options),
+      block: (run, options) => this.#pool.block(run, options),
       schedule: (part) => this.#schedule(part),
     };
     this.#leaseTimer = setInterval(() => this.#touchAll(), Math.max(1, this.leaseMs / 3));
@@ -345,7 +331,7 @@ export class RedisClient implements AsyncDisposable {
           errors.push(error);
         }
       }
-      while (this.#blocking.size > 0) await Promise.allSettled([...this.#blocking]);
+      await this.#pool.drained();
     })();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<boolean>((resolve) => {
@@ -353,14 +339,12 @@ export class RedisClient implements AsyncDisposable {
     });
     const inTime = await Promise.race([closing.then(() => true), grace]);
     clearTimeout(timer);
-    if (!inTime) { for (const blocker of this.#busy) blocker.redis.disconnect(); }
+    if (!inTime) this.#pool.cut();
     await closing;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#closed = true;
-    await Promise.all([...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis)));
-    this.#idle.length = 0;
-    this.#busy.clear();
+    await this.#pool.close();
     // with the connection lost, what it could not give back comes back when its lease runs out
     const lostConnection = this.#main.status !== "ready";
     await quit(this.#main);
@@ -444,116 +428,6 @@ export class RedisClient implements AsyncDisposable {
 
   #touchAll(): void {
     for (const part of this.#parts.values()) part.touch().catch(() => {});
-  }
-
-  async #borrow(): Promise<Blocker> {
-    const idle = this.#idle.pop();
-    if (idle !== undefined) {
-      this.#busy.add(idle);
-      return idle;
-    }
-    // named, so a cancel can find it again after a reconnect gave it a new id
-    const name = `baton:${this.id}:${++this.#connections}`;
-    const redis = new Redis({ ...this.#options, connectionName: name, lazyConnect: false });
-    // errors reach the calls that fail; a listener keeps ioredis from printing them
-    redis.on("error", () => {});
-    const blocker = { redis, id: 0, name };
-    this.#busy.add(blocker);
-    try {
-      await ready(redis);
-      blocker.id = Number(await redis.client("ID"));
-    } catch (error) {
-      this.#busy.delete(blocker);
-      await quit(redis).catch(() => {});
-      throw error;
-    }
-    return blocker;
-  }
-
-  /** Finds a pooled connection's id again by its name (a reconnect changed it). */
-  async #refreshId(blocker: Blocker): Promise<void> {
-    try {
-      const list = String(await this.#main.client("LIST"));
-      for (const line of list.split("\n")) {
-        if (!line.includes(` name=${blocker.name} `)) continue;
-        const id = line.match(/^id=(\d+)/);
-        if (id !== null) blocker.id = Number(id[1]);
-      }
-    } catch {
-      // the next round tries again
-    }
-  }
-
-  #giveBack(blocker: Blocker): void {
-    this.#busy.delete(blocker);
-    if (this.#closed) {
-      quit(blocker.redis).catch(() => {});
-    } else {
-      this.#idle.push(blocker);
-    }
-  }
-
-  #block<R>(
-    run: (redis: Redis) => Promise<R | null>,
-    options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }> {
-    const call = this.#blockOnce(run, options);
-    this.#blocking.add(call);
-    return call.finally(() => this.#blocking.delete(call));
-  }
-
-  async #blockOnce<R>(
-    run: (redis: Redis) => Promise<R | null>,
-    options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }> {
-    let cancelled: unknown = undefined;
-    let isCancelled = false;
-    let blocker: Blocker | undefined;
-    let settled = false;
-    let unblocking: Promise<void> | undefined;
-    const unblock = async (target: Blocker) => {
-      // CLIENT UNBLOCK can reach the server before the blocking command does (or while
-      // the connection is being re-established): retry, backing off, until it lands
-      let pause = 1;
-      while (!settled) {
-        const n = await this.#main.client("UNBLOCK", target.id).catch(() => 0);
-        if (settled || n === 1) return;
-        await new Promise((resolve) => setTimeout(resolve, pause));
-        pause = Math.min(pause * 2, 100);
-        if (pause >= 8 && !settled) await this.#refreshId(target);
-      }
-    };
-    const cancel = (reason: unknown) => {
-      if (isCancelled) return;
-      isCancelled = true;
-      cancelled = reason;
-      if (blocker !== undefined) unblocking = unblock(blocker);
-    };
-    // aborted while the call was on its way here (its first round trips): no listener
-    // would hear of it any more
-    if (options?.signal?.aborted) return { value: null, cancelled: options.signal.reason };
-    const timeout = options?.timeout;
-    const stopTimer = timeout !== undefined && timeout !== Infinity
-      ? startTimer(timeout, () => cancel(TIMED_OUT))
-      : undefined;
-    const signal = options?.signal;
-    const onAbort = () => cancel(signal?.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      blocker = await this.#borrow();
-      if (isCancelled) return { value: null, cancelled };
-      try {
-        const value = await run(blocker.redis);
-        return { value, cancelled };
-      } finally {
-        settled = true;
-        if (unblocking !== undefined) await unblocking;
-      }
-    } finally {
-      stopTimer?.();
-      signal?.removeEventListener("abort", onAbort);
-      if (blocker !== undefined) this.#giveBack(blocker);
-    }
   }
 }
 

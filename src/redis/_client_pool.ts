@@ -1,0 +1,175 @@
+/**
+ * The pool of connections a Redis client runs its blocked calls on (a get's,
+ * a put's or an acquire's `BLMOVE`): one pooled connection per blocked call,
+ * and a timeout or abort cancels the call with `CLIENT UNBLOCK` sent on the
+ * client's ordered connection. Internal to `client.ts`.
+ *
+ * @module
+ */
+
+import { Redis, type RedisOptions } from "ioredis";
+import type { WaitOptions } from "../_waiters.ts";
+import { quit, ready, TIMED_OUT } from "./core.ts";
+import { startTimer } from "./waiters.ts";
+
+/** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
+interface Blocker {
+  readonly redis: Redis;
+  /** The connection's `CLIENT ID`; a reconnect changes it. */
+  id: number;
+  /** The connection's `CLIENT SETNAME`, kept across reconnects. */
+  readonly name: string;
+}
+
+/** The blocked calls of one client and the connections they run on. Internal. */
+export class BlockingPool {
+  readonly #options: RedisOptions;
+  readonly #main: Redis;
+  readonly #clientId: string;
+  readonly #idle: Blocker[] = [];
+  readonly #busy = new Set<Blocker>();
+  /** Blocked calls in flight: close() waits for them before it quits their connections. */
+  readonly #blocking = new Set<Promise<unknown>>();
+  #connections = 0;
+  #closed = false;
+
+  /**
+   * @param options How to open a pooled connection (the client's).
+   * @param main The client's ordered connection: `CLIENT UNBLOCK` and `CLIENT LIST` go there.
+   * @param clientId The client's id, in the names of the pooled connections.
+   */
+  constructor(options: RedisOptions, main: Redis, clientId: string) {
+    this.#options = options;
+    this.#main = main;
+    this.#clientId = clientId;
+  }
+
+  /** Runs a blocking command on a pooled connection (`Core.block` in `core.ts`). */
+  block<R>(
+    run: (redis: Redis) => Promise<R | null>,
+    options: WaitOptions | undefined,
+  ): Promise<{ value: R | null; cancelled: unknown }> {
+    const call = this.#blockOnce(run, options);
+    this.#blocking.add(call);
+    return call.finally(() => this.#blocking.delete(call));
+  }
+
+  /** Resolves once no blocked call is in flight, calls started meanwhile included. */
+  async drained(): Promise<void> {
+    while (this.#blocking.size > 0) await Promise.allSettled([...this.#blocking]);
+  }
+
+  /** Cuts the connections of the calls still blocked: those calls fail. */
+  cut(): void {
+    for (const blocker of this.#busy) blocker.redis.disconnect();
+  }
+
+  /** Quits every pooled connection; one given back later is quit then. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis)));
+    this.#idle.length = 0;
+    this.#busy.clear();
+  }
+
+  async #borrow(): Promise<Blocker> {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      this.#busy.add(idle);
+      return idle;
+    }
+    // named, so a cancel can find it again after a reconnect gave it a new id
+    const name = `baton:${this.#clientId}:${++this.#connections}`;
+    const redis = new Redis({ ...this.#options, connectionName: name, lazyConnect: false });
+    // errors reach the calls that fail; a listener keeps ioredis from printing them
+    redis.on("error", () => {});
+    const blocker = { redis, id: 0, name };
+    this.#busy.add(blocker);
+    try {
+      await ready(redis);
+      blocker.id = Number(await redis.client("ID"));
+    } catch (error) {
+      this.#busy.delete(blocker);
+      await quit(redis).catch(() => {});
+      throw error;
+    }
+    return blocker;
+  }
+
+  /** Finds a pooled connection's id again by its name (a reconnect changed it). */
+  async #refreshId(blocker: Blocker): Promise<void> {
+    try {
+      const list = String(await this.#main.client("LIST"));
+      for (const line of list.split("\n")) {
+        if (!line.includes(` name=${blocker.name} `)) continue;
+        const id = line.match(/^id=(\d+)/);
+        if (id !== null) blocker.id = Number(id[1]);
+      }
+    } catch {
+      // the next round tries again
+    }
+  }
+
+  #giveBack(blocker: Blocker): void {
+    this.#busy.delete(blocker);
+    if (this.#closed) {
+      quit(blocker.redis).catch(() => {});
+    } else {
+      this.#idle.push(blocker);
+    }
+  }
+
+  async #blockOnce<R>(
+    run: (redis: Redis) => Promise<R | null>,
+    options: WaitOptions | undefined,
+  ): Promise<{ value: R | null; cancelled: unknown }> {
+    let cancelled: unknown = undefined;
+    let isCancelled = false;
+    let blocker: Blocker | undefined;
+    let settled = false;
+    let unblocking: Promise<void> | undefined;
+    const unblock = async (target: Blocker) => {
+      // CLIENT UNBLOCK can reach the server before the blocking command does (or while
+      // the connection is being re-established): retry, backing off, until it lands
+      let pause = 1;
+      while (!settled) {
+        const n = await this.#main.client("UNBLOCK", target.id).catch(() => 0);
+        if (settled || n === 1) return;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        pause = Math.min(pause * 2, 100);
+        if (pause >= 8 && !settled) await this.#refreshId(target);
+      }
+    };
+    const cancel = (reason: unknown) => {
+      if (isCancelled) return;
+      isCancelled = true;
+      cancelled = reason;
+      if (blocker !== undefined) unblocking = unblock(blocker);
+    };
+    // aborted while the call was on its way here (its first round trips): no listener
+    // would hear of it any more
+    if (options?.signal?.aborted) return { value: null, cancelled: options.signal.reason };
+    const timeout = options?.timeout;
+    const stopTimer = timeout !== undefined && timeout !== Infinity
+      ? startTimer(timeout, () => cancel(TIMED_OUT))
+      : undefined;
+    const signal = options?.signal;
+    const onAbort = () => cancel(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      blocker = await this.#borrow();
+      if (isCancelled) return { value: null, cancelled };
+      try {
+        const value = await run(blocker.redis);
+        return { value, cancelled };
+      } finally {
+        settled = true;
+        if (unblocking !== undefined) await unblocking;
+      }
+    } finally {
+      stopTimer?.();
+      signal?.removeEventListener("abort", onAbort);
+      if (blocker !== undefined) this.#giveBack(blocker);
+    }
+  }
+}
