@@ -13,6 +13,7 @@ import { afterTurn } from "./outbox.ts";
 import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
 import { inspectView } from "../_inspect.ts";
 import { checkedCopy, decodeValue, encodeValue, Travelling } from "./travel.ts";
+import { grantPipeAccess } from "./_pipe_access.ts";
 
 export { PipeClosed } from "../errors.ts";
 
@@ -23,73 +24,8 @@ export { PipeClosed } from "../errors.ts";
  */
 const PIPE_TAG = "@baton-pipe";
 
-/** Whether a pipe end can move to another thread now (set by the class, which sees its state). */
-let canMove: (end: Connection) => boolean;
-
-/**
- * Whether `end` can move to another thread now: it is open, has never
- * started receiving, its other end is not known to be gone (its port is
- * closed then), and it is not the end a value holding it is being sent
- * through. Internal: not exported from an entry point.
- */
-export function movable(end: Connection): boolean {
-  return canMove(end);
-}
-
-/** Whether `end` is an end whose other end is gone that never received (set by the class). */
-let isGone: (end: Connection) => boolean;
-
-/**
- * Whether `end` travels inside a value as an end whose other end is gone:
- * it arrived so (see {@linkcode goneEnd}) and has not started receiving or
- * closed since. Its port is closed, so it cannot move; the value still can.
- * Internal: not exported from an entry point.
- */
-export function travelsGone(end: Connection): boolean {
-  return isGone(end);
-}
-
-/** The error for a pipe end in a value that cannot move: the value cannot be cloned (W-3). */
-export function cannotMove(): DOMException {
-  return new DOMException(
-    "a pipe end that is closed, has started receiving, or is the end it is sent through (or that end's other end) cannot be sent",
-    "DataCloneError",
-  );
-}
-
 /** Tells two ends made together that they are each other's other end (set by the class). */
 let pair: (a: Connection, b: Connection) => void;
-
-/** Makes an end behave as if its other end had closed (set by the class, which sees its state). */
-let markGone: (end: Connection) => void;
-
-/**
- * Closes an end that travelled on inside a value as one whose other end is
- * gone, so that it can be brought back like an end that moved ({@linkcode revive}).
- * Set by the class, which sees its state; not exported from an entry point.
- */
-export let movedOn: (end: Connection) => void;
-
-/**
- * Brings back an end that moved (or travelled on gone) inside a value that
- * came back to its queue (W-8): on `port`, returned by the consumer, else as
- * an end whose other end is gone. False, changing nothing, for any other end.
- * Set by the class, which sees its state; not exported from an entry point.
- */
-export let revive: (end: Connection, port: MessagePort | undefined) => boolean;
-
-/**
- * An end whose other end is gone, on `port`. A value that was checked while
- * its pipe end could move, and posted once it no longer could (an earlier
- * value took it, or it was closed meanwhile), arrives holding one: the value
- * is delivered, and that end's `recv` rejects `PipeClosed`.
- * Internal: not exported from an entry point.
- */
-export function goneEnd(port: MessagePort, options: ConnectionOptions): Connection {
-  const end = new Connection(port, options);
-  markGone(end);
-  return end;
-}
 
 /**
  * Values a batch holds before it is posted at once rather than at the end
@@ -183,33 +119,38 @@ export interface ConnectionOptions {
  * ```
  */
 export class Connection<S = unknown, R = unknown> implements Disposable {
-  /** The view `console.log` and Node's `util.inspect` show. */
   /** The worker layer's way in; a pure field, not a static block, as for `Queue`'s door. */
   static #door = /* @__PURE__ */ (() => {
-    canMove = (end) =>
-      !end.#closed && !end.#started && !end.#sending && !end.#peerClosed &&
-      end.#port !== undefined;
-    isGone = (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed;
-    markGone = (end) => end.#peerGone();
-    movedOn = (end) => {
-      end.close();
-      end.#moved = true;
-    };
-    revive = (end, port) => {
-      if (!end.#moved) return false;
-      end.#moved = false;
-      end.#closed = false;
-      if (port !== undefined) end.#port = port;
-      else end.#peerClosed = true; // its port is gone with the consumer that had it
-      return true;
-    };
     pair = (a, b) => {
       a.#other = b;
       b.#other = a;
     };
-    return true;
+    return grantPipeAccess({
+      movable: (end) =>
+        !end.#closed && !end.#started && !end.#sending && !end.#peerClosed &&
+        end.#port !== undefined,
+      travelsGone: (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed,
+      goneEnd: (port, options) => {
+        const end = new Connection(port, options);
+        end.#peerGone();
+        return end;
+      },
+      movedOn: (end) => {
+        end.close();
+        end.#moved = true;
+      },
+      revive: (end, port) => {
+        if (!end.#moved) return false;
+        end.#moved = false;
+        end.#closed = false;
+        if (port !== undefined) end.#port = port;
+        else end.#peerClosed = true; // its port is gone with the consumer that had it
+        return true;
+      },
+    });
   })();
 
+  /** The view `console.log` and Node's `util.inspect` show. */
   static #inspect = /* @__PURE__ */ inspectView(this, "Connection", (end) => ({
     buffered: end.#buffer.length,
     unsent: end.#batch.length,
