@@ -15,18 +15,13 @@
 
 import type { Connection, ConnectionOptions } from "./pipe.ts";
 
-/** What `pipe.ts` grants: the operations that see an end's state. */
+/** What `pipe.ts` grants: the operations below, which see an end's state. */
 export interface PipeAccess {
-  /** See {@linkcode movable}. */
-  movable(end: Connection): boolean;
-  /** See {@linkcode travelsGone}. */
-  travelsGone(end: Connection): boolean;
-  /** See {@linkcode goneEnd}. */
-  goneEnd(port: MessagePort, options: ConnectionOptions): Connection;
-  /** See {@linkcode movedOn}. */
-  movedOn(end: Connection): void;
-  /** See {@linkcode revive}. */
-  revive(end: Connection, port: MessagePort | undefined): boolean;
+  movable: typeof movable;
+  travelsGone: typeof travelsGone;
+  goneEnd: typeof goneEnd;
+  movedOn: typeof movedOn;
+  revive: typeof revive;
 }
 
 /** Set once by `pipe.ts` when `Connection` is defined: the only way in. */
