@@ -103,11 +103,10 @@ export class PipePort {
 
   /**
    * Posts `checked` (what `checkedCopy` made of a value) alone, after what is
-   * pending. The end checked that it is open before copying the value.
+   * pending, on `port`: this end's port, open.
    */
-  postAlone(checked: unknown): void {
-    this.flush();
-    const port = this.#port as MessagePort;
+  postAlone(port: MessagePort, checked: unknown): void {
+    this.#post(port);
     if (checked instanceof Travelling) {
       const transfer: Transferable[] = [];
       const wire = encodeValue(checked, transfer);

@@ -255,11 +255,11 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
     }
     if (this.#peerClosed) throw new PipeClosed("send() after the other end closed");
     const copy = snapshot(value); // throws for what cannot be cloned: nothing is sent
+    let checked: unknown;
     if (copy === NEEDS_PLATFORM) {
       // Not all plain data: the platform judges each other part now, and baton
       // primitives or proxies in it travel as proxies (W-14). It goes alone,
       // after what is pending, so a throw is send's throw and the others still go.
-      let checked: unknown;
       // A port cannot be posted through itself, nor through the port it is entangled with
       // (the platform would drop the message without a word).
       const other = this.#other;
@@ -271,10 +271,14 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
         this.#sending = false;
         if (other !== undefined) other.#sending = false;
       }
-      this.#wire.postAlone(checked);
-      return;
     }
-    this.#wire.queue(copy);
+    // A getter of the value may have closed this end, or moved it, while it was copied.
+    const port = this.#wire.port;
+    if (port === undefined) {
+      throw new PipeClosed("the connection closed while send() copied the value");
+    }
+    if (copy === NEEDS_PLATFORM) this.#wire.postAlone(port, checked);
+    else this.#wire.queue(copy);
   }
 
   /**
