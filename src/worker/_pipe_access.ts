@@ -6,7 +6,8 @@
  * `pipe.ts` grants the door once, when `Connection` is defined, and only
  * modules inside `src/` import this one.
  *
- * Whoever holds a `Connection` has loaded `pipe.ts`, which opens the door.
+ * Whoever holds a `Connection` has loaded `pipe.ts`, which opens the door
+ * (and `travel.ts`, which calls {@linkcode goneEnd}, imports `pipe.ts`).
  *
  * Internal: not exported from an entry point.
  *

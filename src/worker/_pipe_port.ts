@@ -63,7 +63,7 @@ export class PipePort {
   #onPortClose = () => this.#events.peerGone();
   #flushTask = () => {
     this.#flushScheduled = false;
-    this.flush();
+    this.#flush();
   };
 
   /** Holds `port`, telling `events` what arrives once it {@linkcode PipePort.listen}s. */
@@ -94,7 +94,7 @@ export class PipePort {
   queue(copy: unknown): void {
     this.#batch.push(copy);
     if (this.#batch.length >= MAX_BATCH) {
-      this.flush();
+      this.#flush();
     } else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       afterTurn(this.#flushTask);
@@ -117,13 +117,13 @@ export class PipePort {
   }
 
   /** Posts the values sent this turn, if any. */
-  flush(): void {
+  #flush(): void {
     if (this.#port !== undefined) this.#post(this.#port);
   }
 
   /** Posts what is pending and lets go of the port, which moves with the end. */
   detach(): void {
-    this.flush(); // what was sent leaves before the port moves
+    this.#flush(); // what was sent leaves before the port moves
     this.#port = undefined;
   }
 

@@ -3,6 +3,11 @@
  * connection ends with `send`, `recv`, `poll` and `close`, either end
  * transferable to a worker.
  *
+ * `Connection` keeps an end's state, what it received and who waits for
+ * it; its wire (the port, the batch of a turn, listening) is in
+ * `_pipe_port.ts`, and the worker layer's door into an end that travels
+ * inside a value is `_pipe_access.ts`.
+ *
  * @module
  */
 
