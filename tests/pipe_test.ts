@@ -438,6 +438,45 @@ Deno.test("W-5: send copies the value when it is called: later changes in the sa
   });
 });
 
+Deno.test("W-5: a getter that closes or moves the sending end while send copies the value: send throws PipeClosed, nothing of it is sent", async () => {
+  for (const extra of [1, new Date(0)]) { // plain data (batched), or posted alone
+    await withPipe<unknown, unknown>(async (a, b) => {
+      a.send("before");
+      const value = {
+        get closing() {
+          a.close();
+          return "x";
+        },
+        extra,
+      };
+      assertThrows(() => a.send(value), PipeClosed);
+      assertEquals(await b.recv({ timeout: COMMAND_DEADLINE }), "before");
+      await assertRejects(() => b.recv({ timeout: COMMAND_DEADLINE }), PipeClosed);
+    });
+    await withPipe<unknown, unknown>(async (a, b) => {
+      a.send("before");
+      const moved: { end?: Connection<unknown, unknown> } = {};
+      const value = {
+        get moving() {
+          moved.end ??= Connection.fromPort(a.transfer());
+          return "x";
+        },
+        extra,
+      };
+      try {
+        assertThrows(() => a.send(value), PipeClosed);
+        const end = moved.end;
+        if (end === undefined) throw new Error("the getter did not move the end");
+        end.send("after");
+        assertEquals(await b.recv({ timeout: COMMAND_DEADLINE }), "before");
+        assertEquals(await b.recv({ timeout: COMMAND_DEADLINE }), "after");
+      } finally {
+        moved.end?.close();
+      }
+    });
+  }
+});
+
 Deno.test("W-5: close() posts what was sent in the same turn first; the peer reads it all, then PipeClosed", async () => {
   await withPipe<unknown, unknown>(async (a, b) => {
     const expected: unknown[] = [];

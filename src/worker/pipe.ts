@@ -3,112 +3,27 @@
  * connection ends with `send`, `recv`, `poll` and `close`, either end
  * transferable to a worker.
  *
+ * `Connection` keeps an end's state, what it received and who waits for
+ * it; its wire (the port, the batch of a turn, listening) is in
+ * `_pipe_port.ts`, and the worker layer's door into an end that travels
+ * inside a value is `_pipe_access.ts`.
+ *
  * @module
  */
 
 import { Deque } from "../_deque.ts";
 import { checkWaitOptions, describe, WaitList, type WaitOptions } from "../_waiters.ts";
 import { PipeClosed } from "../errors.ts";
-import { afterTurn } from "./outbox.ts";
 import { NEEDS_PLATFORM, snapshot } from "./clone.ts";
 import { inspectView } from "../_inspect.ts";
-import { checkedCopy, decodeValue, encodeValue, Travelling } from "./travel.ts";
+import { checkedCopy } from "./travel.ts";
+import { grantPipeAccess } from "./_pipe_access.ts";
+import { PipePort } from "./_pipe_port.ts";
 
 export { PipeClosed } from "../errors.ts";
 
-/**
- * The key that marks the pipe's own messages (distinct from the `"@baton"`
- * envelope of serve/connect). A message holds one of: `b` (a batch of values,
- * in order), `v` (one value the platform cloned at `send`), `close`.
- */
-const PIPE_TAG = "@baton-pipe";
-
-/** Whether a pipe end can move to another thread now (set by the class, which sees its state). */
-let canMove: (end: Connection) => boolean;
-
-/**
- * Whether `end` can move to another thread now: it is open, has never
- * started receiving, its other end is not known to be gone (its port is
- * closed then), and it is not the end a value holding it is being sent
- * through. Internal: not exported from an entry point.
- */
-export function movable(end: Connection): boolean {
-  return canMove(end);
-}
-
-/** Whether `end` is an end whose other end is gone that never received (set by the class). */
-let isGone: (end: Connection) => boolean;
-
-/**
- * Whether `end` travels inside a value as an end whose other end is gone:
- * it arrived so (see {@linkcode goneEnd}) and has not started receiving or
- * closed since. Its port is closed, so it cannot move; the value still can.
- * Internal: not exported from an entry point.
- */
-export function travelsGone(end: Connection): boolean {
-  return isGone(end);
-}
-
-/** The error for a pipe end in a value that cannot move: the value cannot be cloned (W-3). */
-export function cannotMove(): DOMException {
-  return new DOMException(
-    "a pipe end that is closed, has started receiving, or is the end it is sent through (or that end's other end) cannot be sent",
-    "DataCloneError",
-  );
-}
-
 /** Tells two ends made together that they are each other's other end (set by the class). */
 let pair: (a: Connection, b: Connection) => void;
-
-/** Makes an end behave as if its other end had closed (set by the class, which sees its state). */
-let markGone: (end: Connection) => void;
-
-/**
- * Closes an end that travelled on inside a value as one whose other end is
- * gone, so that it can be brought back like an end that moved ({@linkcode revive}).
- * Set by the class, which sees its state; not exported from an entry point.
- */
-export let movedOn: (end: Connection) => void;
-
-/**
- * Brings back an end that moved (or travelled on gone) inside a value that
- * came back to its queue (W-8): on `port`, returned by the consumer, else as
- * an end whose other end is gone. False, changing nothing, for any other end.
- * Set by the class, which sees its state; not exported from an entry point.
- */
-export let revive: (end: Connection, port: MessagePort | undefined) => boolean;
-
-/**
- * An end whose other end is gone, on `port`. A value that was checked while
- * its pipe end could move, and posted once it no longer could (an earlier
- * value took it, or it was closed meanwhile), arrives holding one: the value
- * is delivered, and that end's `recv` rejects `PipeClosed`.
- * Internal: not exported from an entry point.
- */
-export function goneEnd(port: MessagePort, options: ConnectionOptions): Connection {
-  const end = new Connection(port, options);
-  markGone(end);
-  return end;
-}
-
-/**
- * Values a batch holds before it is posted at once rather than at the end
- * of the turn, so the receiver starts on one batch while the sender fills
- * the next.
- */
-const MAX_BATCH = 256;
-
-/** A message of the pipe on the wire. */
-interface PipeMessage {
-  /** A batch of values sent in one turn, in order. */
-  b?: unknown;
-  /** One value, posted alone because only the platform could judge it. */
-  v?: unknown;
-  /** `v` holds travelling primitives (W-14): their tokens become proxies here. */
-  t?: boolean;
-  /** The sending end closed. */
-  close?: boolean;
-}
 
 /**
  * Options of {@linkcode Pipe}.
@@ -183,36 +98,41 @@ export interface ConnectionOptions {
  * ```
  */
 export class Connection<S = unknown, R = unknown> implements Disposable {
-  /** The view `console.log` and Node's `util.inspect` show. */
   /** The worker layer's way in; a pure field, not a static block, as for `Queue`'s door. */
   static #door = /* @__PURE__ */ (() => {
-    canMove = (end) =>
-      !end.#closed && !end.#started && !end.#sending && !end.#peerClosed &&
-      end.#port !== undefined;
-    isGone = (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed;
-    markGone = (end) => end.#peerGone();
-    movedOn = (end) => {
-      end.close();
-      end.#moved = true;
-    };
-    revive = (end, port) => {
-      if (!end.#moved) return false;
-      end.#moved = false;
-      end.#closed = false;
-      if (port !== undefined) end.#port = port;
-      else end.#peerClosed = true; // its port is gone with the consumer that had it
-      return true;
-    };
     pair = (a, b) => {
       a.#other = b;
       b.#other = a;
     };
-    return true;
+    return grantPipeAccess({
+      movable: (end) =>
+        !end.#closed && !end.#started && !end.#sending && !end.#peerClosed &&
+        end.#wire.port !== undefined,
+      travelsGone: (end) => !end.#closed && !end.#started && !end.#sending && end.#peerClosed,
+      goneEnd: (port, options) => {
+        const end = new Connection(port, options);
+        end.#peerGone();
+        return end;
+      },
+      movedOn: (end) => {
+        end.close();
+        end.#moved = true;
+      },
+      revive: (end, port) => {
+        if (!end.#moved) return false;
+        end.#moved = false;
+        end.#closed = false;
+        if (port !== undefined) end.#wire.attach(port);
+        else end.#peerClosed = true; // its port is gone with the consumer that had it
+        return true;
+      },
+    });
   })();
 
+  /** The view `console.log` and Node's `util.inspect` show. */
   static #inspect = /* @__PURE__ */ inspectView(this, "Connection", (end) => ({
     buffered: end.#buffer.length,
-    unsent: end.#batch.length,
+    unsent: end.#wire.unsent,
     receivers: end.#receivers.size,
     readable: end.readable,
     writable: end.writable,
@@ -223,8 +143,8 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   readonly readable: boolean;
   /** Whether this end may send. */
   readonly writable: boolean;
-  #port: MessagePort | undefined;
-  #listening = false;
+  /** The port and what travels on it. */
+  #wire: PipePort;
   /** Whether this end ever started receiving: what it took may be buffered here, it stays here. */
   #started = false;
   #buffer = new Deque<R>();
@@ -242,15 +162,6 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   #sending = false;
   /** The other end, when this thread made both (`Pipe()`): it cannot travel through this one. */
   #other: Connection | undefined;
-  /** Copies of the values sent this turn, not posted yet. */
-  #batch: unknown[] = [];
-  #flushScheduled = false;
-  #onMessage = (event: MessageEvent) => this.#receive(event.data);
-  #onPortClose = () => this.#peerGone();
-  #flushTask = () => {
-    this.#flushScheduled = false;
-    this.#flush();
-  };
 
   /**
    * Wraps a `MessagePort` whose other end is wrapped the same way; prefer
@@ -263,7 +174,10 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
     if (!(port instanceof MessagePort)) {
       throw new TypeError(`Connection takes a MessagePort, received ${describe(port)}`);
     }
-    this.#port = port;
+    this.#wire = new PipePort(port, {
+      received: (values) => this.#received(values as readonly R[]),
+      peerGone: () => this.#peerGone(),
+    });
     this.readable = options.readable ?? true;
     this.writable = options.writable ?? true;
   }
@@ -341,16 +255,16 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    */
   send(value: S): void {
     if (!this.writable) throw new TypeError("this end of the pipe is receive-only");
-    if (this.#closed || this.#port === undefined) {
+    if (this.#closed || this.#wire.port === undefined) {
       throw new PipeClosed("send() on a closed connection");
     }
     if (this.#peerClosed) throw new PipeClosed("send() after the other end closed");
     const copy = snapshot(value); // throws for what cannot be cloned: nothing is sent
+    let checked: unknown;
     if (copy === NEEDS_PLATFORM) {
       // Not all plain data: the platform judges each other part now, and baton
       // primitives or proxies in it travel as proxies (W-14). It goes alone,
       // after what is pending, so a throw is send's throw and the others still go.
-      let checked: unknown;
       // A port cannot be posted through itself, nor through the port it is entangled with
       // (the platform would drop the message without a word).
       const other = this.#other;
@@ -362,23 +276,14 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
         this.#sending = false;
         if (other !== undefined) other.#sending = false;
       }
-      this.#flush();
-      if (checked instanceof Travelling) {
-        const transfer: Transferable[] = [];
-        const wire = encodeValue(checked, transfer);
-        this.#port.postMessage({ [PIPE_TAG]: 1, v: wire, t: true }, transfer);
-      } else {
-        this.#port.postMessage({ [PIPE_TAG]: 1, v: checked });
-      }
-      return;
     }
-    this.#batch.push(copy);
-    if (this.#batch.length >= MAX_BATCH) {
-      this.#flush();
-    } else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      afterTurn(this.#flushTask);
+    // A getter of the value may have closed this end, or moved it, while it was copied.
+    const port = this.#wire.port;
+    if (port === undefined) {
+      throw new PipeClosed("the connection closed while send() copied the value");
     }
+    if (copy === NEEDS_PLATFORM) this.#wire.postAlone(port, checked);
+    else this.#wire.queue(copy);
   }
 
   /**
@@ -466,22 +371,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const port = this.#port;
-    this.#port = undefined;
-    if (port !== undefined) {
-      if (!this.#peerClosed) {
-        this.#post(port);
-        try {
-          port.postMessage({ [PIPE_TAG]: 1, close: true });
-          // deno-coverage-ignore
-        } catch {
-          // the other end is gone already (Deno's ports do not throw here; other runtimes may)
-        }
-      }
-      this.#stopListening(port);
-      port.close();
-    }
-    this.#batch = [];
+    this.#wire.close(!this.#peerClosed);
     this.#buffer.clear();
     this.#receivers.rejectAll(new PipeClosed("the connection was closed"));
     this.#pollers.resolveAll(false);
@@ -527,66 +417,24 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
    * ```
    */
   transfer(): MessagePort {
-    if (this.#closed || this.#started || this.#peerClosed || this.#port === undefined) {
+    const port = this.#wire.port;
+    if (this.#closed || this.#started || this.#peerClosed || port === undefined) {
       throw new Error(
         "this connection cannot be transferred: it is closed, has started receiving, or its other end is gone",
       );
     }
-    const port = this.#port;
-    this.#post(port); // what was sent leaves before the port moves
-    this.#port = undefined;
+    this.#wire.detach();
     this.#closed = true;
     this.#moved = true;
     return port;
   }
 
-  /** Posts the values sent this turn, if any. */
-  #flush(): void {
-    if (this.#port !== undefined) this.#post(this.#port);
-  }
-
-  #post(port: MessagePort): void {
-    if (this.#batch.length === 0) return;
-    const batch = this.#batch;
-    this.#batch = [];
-    // Plain copies only: structured clone cannot refuse them.
-    port.postMessage({ [PIPE_TAG]: 1, b: batch });
-  }
-
   #listen(): void {
-    if (this.#listening || this.#port === undefined) return;
-    this.#listening = true;
-    this.#started = true;
-    this.#port.addEventListener("message", this.#onMessage);
-    this.#port.addEventListener("close", this.#onPortClose);
-    this.#port.start();
+    if (this.#wire.listen()) this.#started = true;
   }
 
-  #stopListening(port: MessagePort): void {
-    if (!this.#listening) return;
-    this.#listening = false;
-    port.removeEventListener("message", this.#onMessage);
-    port.removeEventListener("close", this.#onPortClose);
-  }
-
-  #receive(data: unknown): void {
-    if (typeof data !== "object" || data === null || !(PIPE_TAG in data)) return; // not ours
-    const message = data as PipeMessage;
-    if (message.close === true) {
-      this.#peerGone();
-      return;
-    }
-    if (Array.isArray(message.b)) {
-      const batch = message.b as R[];
-      for (let i = 0; i < batch.length; i++) this.#deliver(batch[i] as R);
-    } else if ("v" in message) {
-      const value = message.t === true
-        ? decodeValue(message.v, (error) => console.error("baton pipe:", error))
-        : message.v;
-      this.#deliver(value as R);
-    } else {
-      return; // not a message this end knows
-    }
+  #received(values: readonly R[]): void {
+    for (let i = 0; i < values.length; i++) this.#deliver(values[i] as R);
     this.#pollers.resolveAll(true);
   }
 
@@ -599,11 +447,7 @@ export class Connection<S = unknown, R = unknown> implements Disposable {
     if (this.#peerClosed) return;
     this.#peerClosed = true;
     // Nothing more will come: free the port now; what was received stays readable.
-    const port = this.#port;
-    if (port !== undefined) {
-      this.#stopListening(port);
-      port.close();
-    }
+    this.#wire.closePort();
     if (this.#buffer.length === 0) {
       this.#receivers.rejectAll(new PipeClosed("the other end closed and nothing is left"));
     }

@@ -26,7 +26,8 @@ import type {
   RemoteQueue,
   RemoteSemaphore,
 } from "./remote.ts";
-import { cannotMove, Connection, movable } from "./pipe.ts";
+import { Connection } from "./pipe.ts";
+import { cannotMove, movable } from "./_pipe_access.ts";
 import { type Link, type PipeEnd, type Servable, serve } from "./serve.ts";
 import { waitable } from "./wait.ts";
 import { deserializeError } from "./wire.ts";

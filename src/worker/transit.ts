@@ -8,7 +8,8 @@
  */
 
 import { discards, publicPuts } from "../_queue_access.ts";
-import { type Connection, movable, revive } from "./pipe.ts";
+import type { Connection } from "./pipe.ts";
+import { movable, revive } from "./_pipe_access.ts";
 import type { Travelling } from "./travel.ts";
 import { release } from "./travel_proxy.ts";
 

@@ -34,7 +34,8 @@
 import { adapterOf, adapterOfKind } from "./adapters.ts";
 import { travelledProxy } from "./travel_proxy.ts";
 import { enterTransit, type Made } from "./transit.ts";
-import { cannotMove, Connection, goneEnd, movable, movedOn, travelsGone } from "./pipe.ts";
+import { Connection } from "./pipe.ts";
+import { cannotMove, goneEnd, movable, movedOn, travelsGone } from "./_pipe_access.ts";
 import { serveTravel } from "./owner_side.ts";
 import type { Entry, Frame } from "./wire.ts";
 
