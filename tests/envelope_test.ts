@@ -86,7 +86,9 @@ Deno.test("Envelopes: a call the owner answers at once is answered when the owne
     hold(undefined);
     const before = ownerPosts.length;
     // Read here, synchronously: the answer is posted before this returns, not a microtask later.
-    for (const envelope of held) port1.dispatchEvent(new MessageEvent("message", { data: envelope }));
+    for (const envelope of held) {
+      port1.dispatchEvent(new MessageEvent("message", { data: envelope }));
+    }
     const answers = ownerPosts.slice(before).flatMap((envelope) => envelope.frames)
       .filter((frame) => frame.type === "result");
     assertEquals(answers.map((frame) => frame.value), [2]);

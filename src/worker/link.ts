@@ -204,6 +204,7 @@ export class Peer {
       }
     }
     this.#fresh = false;
+    this.outbox.postAnswers(); // the callers of its calls answered at once wait
   }
 
   /**

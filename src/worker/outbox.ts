@@ -44,8 +44,10 @@ interface Pending {
 /**
  * Collects the frames of one burst of work into one envelope, posted once
  * the program has gone idle (`#probe`), after one microtask when the link
- * was quiet ({@linkcode IDLE_MS}), at once past {@linkcode MAX_BATCH}
- * items or on `flush()`, and at the end of the turn at the latest. Items
+ * was quiet ({@linkcode IDLE_MS}) or a caller waits (`hurry`), when the
+ * reading of an envelope ends if it was answered (`postAnswers`), at once
+ * past {@linkcode MAX_BATCH} items or on `flush()`, and at the end of the
+ * turn at the latest. Items
  * are checked before they join a frame (see `clone.ts`), so a post that
  * throws is a fault of the endpoint, reported and never retried.
  */
@@ -82,6 +84,8 @@ export class Outbox {
   #closed = false;
   /** A frame queued now holds a travelling copy (`Travelling`): the flush encodes it. */
   #travel = false;
+  /** A queued frame answers a call: its caller waits (`postAnswers`). */
+  #answers = false;
   #onError: (error: unknown) => void;
 
   constructor(
@@ -115,6 +119,7 @@ export class Outbox {
     if (transfer !== undefined && transfer.length > 0) pending.transfer = transfer;
     this.#frames.push(pending);
     this.#last = frame;
+    if (frame.type === "result" || frame.type === "error") this.#answers = true;
     this.#added(1, lazy);
     return frame;
   }
@@ -152,6 +157,23 @@ export class Outbox {
    */
   postIfIdle(): void {
     if (this.#idleBatch) this.flush();
+  }
+
+  /**
+   * Posts now when a queued frame answers a call: for the end of reading an
+   * envelope, so the answers its calls got at once leave together, without
+   * waiting for the program to go idle.
+   */
+  postAnswers(): void {
+    if (this.#answers) this.flush();
+  }
+
+  /** A caller waits for what was just queued: the batch leaves after one quiet microtask. */
+  hurry(): void {
+    if (this.#frames.length === 0) return;
+    this.#gaveUp = false;
+    this.#startProbe(); // a no-op while the watch runs
+    this.#quiet = QUIET_TICKS - 1;
   }
 
   /** An envelope arrived: the link is not quiet (a producer resumed by credit keeps batching). */
@@ -273,6 +295,7 @@ export class Outbox {
     this.#count = 0;
     this.#gaveUp = false;
     this.#idleBatch = false;
+    this.#answers = false;
     this.#probes = 0;
     const transfer: Transferable[] = [];
     for (const { transfer: moved } of pending) if (moved !== undefined) transfer.push(...moved);

@@ -240,7 +240,9 @@ export class QueueProxy {
       if (received.error !== undefined) throw received.error;
       return received.value;
     };
-    return this.#host.call(this.#name, op, [], options, answered).catch((error) => {
+    const answer = this.#host.call(this.#name, op, [], options, answered);
+    this.#outbox.hurry(); // this get waits for its answer
+    return answer.catch((error) => {
       // An answer that carried an item was counted when it arrived.
       if (pending) {
         pending = false;
