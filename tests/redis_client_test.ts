@@ -319,3 +319,41 @@ Deno.test(
       assertEquals(named(await closeWhileBlocked(path, true)), ALL_LINK_CLOSED);
     }),
 );
+
+Deno.test(
+  "R-1: close() held up by another primitive ends when a slot frees meanwhile for one of two blocked puts: that put is stored, the other rejects LinkClosed",
+  () =>
+    withRedisServer(async (path) => {
+      const raw = new Redis({ path, lazyConnect: true });
+      await raw.connect();
+      const other = await connectRedis({ path });
+      try {
+        const redis = await connectRedis({ path });
+        const outcome = (call: Promise<unknown>) =>
+          call.then(() => "put", (error) => error instanceof LinkClosed ? "LinkClosed" : error);
+        // closed first: its close waits for its blocked get, which the server will not cancel
+        const empty = redis.queue<number>("empty");
+        const full = redis.queue<number>("full", { maxsize: 1 });
+        await full.put(1);
+        const getting = empty.get().then(() => "got", (error) => error);
+        const second = outcome(full.put(2));
+        const third = outcome(full.put(3));
+        await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
+        assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
+        const closing = redis.close();
+        // frees a slot while the close is held up: the blocked wait for a slot gets it.
+        // Before the fix, the put left waiting started a reservation that ended at once,
+        // again and again: the thread spun and close() never resolved.
+        const theirs = other.queue<number>("full", { maxsize: 1 });
+        assertEquals(await theirs.get(), 1);
+        await closing;
+        assert(await getting instanceof LinkClosed);
+        assertEquals([await second, await third], ["put", "LinkClosed"]);
+        assertEquals(await theirs.get({ timeout: 5_000 }), 2);
+        assertEquals(await theirs.qsize(), 0);
+      } finally {
+        await other.close();
+        await raw.quit();
+      }
+    }),
+);
