@@ -232,32 +232,128 @@ Deno.test(
   }),
 );
 
+/**
+ * Blocks one call of each kind on `redis`, then closes it and returns how
+ * each call settled. With `refuse`, the server refuses every `CLIENT UNBLOCK`
+ * first: close() can only end by cutting the blocked calls' connections,
+ * after its grace period. close() closes the primitives one after another
+ * and a queue's close waits for its own blocked call: the queue of the get,
+ * closed first, holds the others up, so they are still blocked when the cut
+ * comes.
+ */
+async function closeWhileBlocked(
+  path: string,
+  refuse: boolean,
+): Promise<Record<string, unknown>> {
+  const raw = new Redis({ path, lazyConnect: true });
+  await raw.connect();
+  try {
+    const redis = await connectRedis({ path });
+    const outcome = (call: Promise<unknown>) => call.then((value) => ({ value }), (error) => error);
+    const empty = redis.queue<number>("empty"); // first: closed first
+    const lock = redis.lock("held");
+    await lock.acquire();
+    const bounded = redis.queue<number>("full", { maxsize: 1 });
+    await bounded.put(1);
+    const joined = redis.queue<number>("unfinished");
+    await joined.put(1);
+    const calls = {
+      get: outcome(empty.get()),
+      eventWait: outcome(redis.event("never").wait()),
+      semaphoreAcquire: outcome(redis.semaphore("none", 0).acquire()),
+      lockAcquire: outcome(lock.acquire()),
+      boundedPut: outcome(bounded.put(2)),
+      join: outcome(joined.join()),
+    };
+    const count = Object.keys(calls).length;
+    await until(async () => await infoField(path, "blocked_clients") === count, "all block");
+    // from now on every CLIENT UNBLOCK the client sends to cancel a call is refused
+    if (refuse) assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
+    // generous: the grace period is 2 s; without the cut, close() would never end
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = await Promise.race([
+      redis.close().then(() => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
+    ]);
+    clearTimeout(timer);
+    assert(ended, "close() ended");
+    await until(async () => await infoField(path, "blocked_clients") === 0, "the calls' end");
+    const settled: Record<string, unknown> = {};
+    for (const [name, call] of Object.entries(calls)) settled[name] = await call;
+    return settled;
+  } finally {
+    await raw.quit();
+  }
+}
+
+/** The name of each outcome's error, or what it resolved to. */
+function named(settled: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(settled).map((
+      [name, outcome],
+    ) => [name, outcome instanceof LinkClosed ? "LinkClosed" : String(outcome)]),
+  );
+}
+
+const ALL_LINK_CLOSED = {
+  get: "LinkClosed",
+  eventWait: "LinkClosed",
+  semaphoreAcquire: "LinkClosed",
+  lockAcquire: "LinkClosed",
+  boundedPut: "LinkClosed",
+  join: "LinkClosed",
+};
+
 Deno.test(
-  "R-1: close() ends when the server refuses to cancel a blocked get: after a grace period the get's connection is cut, and the get rejects LinkClosed",
-  async () => {
-    await withRedisServer(async (path) => {
+  "R-1: close() rejects each blocked call LinkClosed: get, event wait, semaphore/lock acquire, bounded put, join",
+  () =>
+    withRedisServer(async (path) => {
+      assertEquals(named(await closeWhileBlocked(path, false)), ALL_LINK_CLOSED);
+    }),
+);
+
+Deno.test(
+  "R-1: close() that cuts blocked calls (the server refuses to cancel them) rejects each of them LinkClosed: get, event wait, semaphore/lock acquire, bounded put, join",
+  () =>
+    withRedisServer(async (path) => {
+      assertEquals(named(await closeWhileBlocked(path, true)), ALL_LINK_CLOSED);
+    }),
+);
+
+Deno.test(
+  "R-1: close() held up by another primitive ends when a slot frees meanwhile for one of two blocked puts: that put is stored, the other rejects LinkClosed",
+  () =>
+    withRedisServer(async (path) => {
       const raw = new Redis({ path, lazyConnect: true });
       await raw.connect();
+      const other = await connectRedis({ path });
       try {
         const redis = await connectRedis({ path });
-        const jobs = redis.queue<number>("stuck");
-        const waiting = jobs.get().then(() => "got", (error: unknown) => error);
-        await until(async () => await infoField(path, "blocked_clients") === 1, "the get blocks");
-        // from now on every CLIENT UNBLOCK the client sends to cancel the get is refused
+        const outcome = (call: Promise<unknown>) =>
+          call.then(() => "put", (error) => error instanceof LinkClosed ? "LinkClosed" : error);
+        // closed first: its close waits for its blocked get, which the server will not cancel
+        const empty = redis.queue<number>("empty");
+        const full = redis.queue<number>("full", { maxsize: 1 });
+        await full.put(1);
+        const getting = empty.get().then(() => "got", (error) => error);
+        const second = outcome(full.put(2));
+        const third = outcome(full.put(3));
+        await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
         assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
-        // generous: the grace period is 2 s; without the cut, close() would never end
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const ended = await Promise.race([
-          redis.close().then(() => true),
-          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
-        ]);
-        clearTimeout(timer);
-        assert(ended, "close() ended");
-        assert(await waiting instanceof LinkClosed);
-        await until(async () => await infoField(path, "blocked_clients") === 0, "the get's end");
+        const closing = redis.close();
+        // frees a slot while the close is held up: the blocked wait for a slot gets it.
+        // Before the fix, the put left waiting started a reservation that ended at once,
+        // again and again: the thread spun and close() never resolved.
+        const theirs = other.queue<number>("full", { maxsize: 1 });
+        assertEquals(await theirs.get(), 1);
+        await closing;
+        assert(await getting instanceof LinkClosed);
+        assertEquals([await second, await third], ["put", "LinkClosed"]);
+        assertEquals(await theirs.get({ timeout: 5_000 }), 2);
+        assertEquals(await theirs.qsize(), 0);
       } finally {
+        await other.close();
         await raw.quit();
       }
-    });
-  },
+    }),
 );

@@ -2,7 +2,9 @@
  * The pool of connections a Redis client runs its blocked calls on (a get's,
  * a put's or an acquire's `BLMOVE`): one pooled connection per blocked call,
  * and a timeout or abort cancels the call with `CLIENT UNBLOCK` sent on the
- * client's ordered connection. Internal to `client.ts`.
+ * client's ordered connection. A call whose cancel does not land in time is
+ * cut (`cut`): it rejects with the reason the client gives, whichever
+ * primitive made it. Internal to `client.ts`.
  *
  * @module
  */
@@ -19,6 +21,8 @@ interface Blocker {
   id: number;
   /** The connection's `CLIENT SETNAME`, kept across reconnects. */
   readonly name: string;
+  /** Set once `cut` ended the connection: why, for the call it cut. */
+  cut: { readonly reason: unknown } | undefined;
 }
 
 /** The blocked calls of one client and the connections they run on. Internal. */
@@ -59,9 +63,15 @@ export class BlockingPool {
     while (this.#blocking.size > 0) await Promise.allSettled([...this.#blocking]);
   }
 
-  /** Cuts the connections of the calls still blocked: those calls fail. */
-  cut(): void {
-    for (const blocker of this.#busy) blocker.redis.disconnect();
+  /**
+   * Cuts the connections of the calls still blocked: each of those calls
+   * rejects `reason`, not the error of the connection it lost.
+   */
+  cut(reason: unknown): void {
+    for (const blocker of this.#busy) {
+      blocker.cut = { reason };
+      blocker.redis.disconnect();
+    }
   }
 
   /** Quits every pooled connection; one given back later is quit then. */
@@ -83,7 +93,7 @@ export class BlockingPool {
     const redis = new Redis({ ...this.#options, connectionName: name, lazyConnect: false });
     // errors reach the calls that fail; a listener keeps ioredis from printing them
     redis.on("error", () => {});
-    const blocker = { redis, id: 0, name };
+    const blocker: Blocker = { redis, id: 0, name, cut: undefined };
     this.#busy.add(blocker);
     try {
       await ready(redis);
@@ -162,6 +172,9 @@ export class BlockingPool {
       try {
         const value = await run(blocker.redis);
         return { value, cancelled };
+      } catch (error) {
+        // the call lost its connection because close() cut it: it fails for the reason given
+        throw blocker.cut === undefined ? error : blocker.cut.reason;
       } finally {
         settled = true;
         if (unblocking !== undefined) await unblocking;

@@ -339,7 +339,7 @@ export class RedisClient implements AsyncDisposable {
     });
     const inTime = await Promise.race([closing.then(() => true), grace]);
     clearTimeout(timer);
-    if (!inTime) this.#pool.cut();
+    if (!inTime) this.#pool.cut(new LinkClosed("the Redis client is closed"));
     await closing;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;

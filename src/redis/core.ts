@@ -25,6 +25,8 @@ export interface Core {
    * Runs a blocking command on a pooled connection. A timeout or abort sends
    * `CLIENT UNBLOCK`; whatever the command returned (an item that arrived in
    * the same instant included) is returned with the reason it was cancelled.
+   * A call whose connection the closing client cut (its cancel did not land
+   * in time) rejects `LinkClosed`.
    */
   block<R>(
     run: (redis: Redis) => Promise<R | null>,

@@ -165,9 +165,10 @@ export class Producer<T> {
 
   /** Gives waiting puts the slots reserved, and asks for more while some still wait. */
   pump(): void {
-    if (this.#hooks.closing.aborted) {
-      // Puts that were on their way in when the client closed: no reservation can come any
-      // more (a loop asking for one would end at once and start again, for ever).
+    if (this.#core.closed) {
+      // Puts still waiting once the client is closing (on their way in, or left waiting while
+      // the close is held up by another primitive): no reservation can come any more (a loop
+      // asking for one would end at once and start again, for ever).
       settleAll(this.#putters, new LinkClosed("the Redis client is closed"));
       return;
     }
