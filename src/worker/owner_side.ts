@@ -16,10 +16,17 @@ import { type Adapter, adapterOf, type ServedState } from "./adapters.ts";
 import { Peer, type Role } from "./link.ts";
 import { Connection } from "./pipe.ts";
 import { movable } from "./_pipe_access.ts";
-import { ProtocolError, QueueTap } from "./queue_stream/owner.ts";
+import { QueueTap } from "./queue_stream/owner.ts";
 import { bootServer, GONE, refPort } from "./travel.ts";
 import { putFromWire } from "./transit.ts";
-import { type CallerFrame, closePorts, type Entry, type Frame, serializeError } from "./wire.ts";
+import {
+  type CallerFrame,
+  closePorts,
+  type Entry,
+  type Frame,
+  ProtocolError,
+  serializeError,
+} from "./wire.ts";
 import type { Link, PipeEnd, Servable } from "./serve.ts";
 
 /** The state of one served name on one link. */
@@ -283,11 +290,11 @@ export class OwnerSide implements Role {
     const tap = this.#tap(f.name);
     switch (f.type) {
       case "put":
-        return tap.put(f.items);
+        return tap.credits.put(f.items);
       case "want":
-        return tap.want(f.blocked, f.shared);
+        return tap.credits.want(f.blocked, f.shared);
       case "uncredit":
-        return tap.uncredit(f.count);
+        return tap.credits.uncredit(f.count);
       case "pull":
         return tap.pull(f.count);
       case "unpull":
@@ -487,7 +494,7 @@ export class OwnerSide implements Role {
       if (tap !== undefined) {
         // Until the other side says it heard of the close, items it put on
         // credit may still be on their way: they go into the queue as puts.
-        this.late.set(name, { tap, credits: tap.lateCredits });
+        this.late.set(name, { tap, credits: tap.credits.lateCredits });
         tap.close();
       }
       // Holds die with their link (W-9): the next waiter gets them, and the owner hears of it.

@@ -276,6 +276,14 @@ export function checkFrame(frame: unknown): string | undefined {
   return undefined;
 }
 
+/** A W-10 refusal: the frame changes nothing and is reported. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(`baton: ignored a frame: ${message}`);
+    this.name = "ProtocolError";
+  }
+}
+
 /** An envelope as posted. */
 export interface Envelope {
   [TAG]: typeof VERSION;
