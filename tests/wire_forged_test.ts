@@ -111,6 +111,35 @@ Deno.test("W-10: on the worker's side, items unasked or twice and cancels beyond
   }
 });
 
+Deno.test("W-10: on the worker's side, a returned notice for no return is reported, not counted against a later one", async () => {
+  const jobs = new Queue<number>();
+  const { port1, port2 } = new MessageChannel();
+  const { sent, original } = recordEnvelopes(port1);
+  const reported: unknown[] = [];
+  const link = serve(port1, { jobs });
+  const remote = await connect<{ jobs: Queue<number> }>(port2, {
+    onError: (error) => reported.push(error),
+  });
+  try {
+    await turns();
+    const last = sent[sent.length - 1]!;
+    original({
+      ...last,
+      seq: last.seq + 1,
+      frames: [{ type: "returned", name: "jobs", cancelled: 0 }],
+    });
+    await turns();
+    const messages = reported.map((error) => (error as Error).message);
+    assertEquals(messages.length, 1, messages.join("\n"));
+    assert(messages[0]!.includes("no return"), messages[0]);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
 Deno.test("W-10: a call frame reusing a pending call's id is reported; an onError that throws breaks nothing", async () => {
   const jobs = new Queue<number>();
   const { port1, port2 } = new MessageChannel();
