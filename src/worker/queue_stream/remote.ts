@@ -443,7 +443,6 @@ export class QueueProxy {
   /** The owner confirmed a return, and dropped `cancelled` units of pull demand. */
   returned(cancelled: number): void {
     if (this.#returning === 0) {
-      // The owner answers each return once: this one answers none (W-10's rule, on this side).
       this.#host.report(
         new TypeError(`baton: "${this.#name}" got a returned notice for no return`),
       );
