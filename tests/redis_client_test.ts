@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
 import { LinkClosed } from "../src/worker/mod.ts";
 import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
-import { infoField, until, withRedisServer } from "./fixtures/redis_server.ts";
+import { infoField, until, withRedisServer, withStallingProxy } from "./fixtures/redis_server.ts";
 
 function withClient(fn: (redis: RedisClient, path: string) => Promise<void>): () => Promise<void> {
   return () =>
@@ -356,4 +356,27 @@ Deno.test(
         await raw.quit();
       }
     }),
+);
+
+Deno.test(
+  "R-1: close() while a blocked get's connection is still being opened (the server never answers it) resolves, and the get rejects LinkClosed",
+  () =>
+    withRedisServer((path) =>
+      // the client's own connection is relayed; the get's pooled connection never gets an answer
+      withStallingProxy(path, 1, async (proxyPath, accepted) => {
+        const redis = await connectRedis({ path: proxyPath });
+        const getting = redis.queue<number>("q").get().then(() => "got", (error) => error);
+        await until(() => Promise.resolve(accepted() === 2), "the get opens its connection");
+        // Before the fix, the close cut that connection while it was opening: the wait for it to
+        // open never settled, nor did close(). Generous: the grace period is 2 s.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const ended = await Promise.race([
+          redis.close().then(() => true),
+          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
+        ]);
+        clearTimeout(timer);
+        assert(ended, "close() ended");
+        assert(await getting instanceof LinkClosed);
+      })
+    ),
 );
