@@ -88,20 +88,34 @@ export function optionsOf(target: RedisTarget): RedisOptions {
   return { ...target } as RedisOptions;
 }
 
-/** Waits until a connection is ready, or rejects with its error. */
+/**
+ * Waits until a connection is ready, or rejects with its error, or when it
+ * ends first (a `disconnect()` while it was still opening emits no error).
+ */
 export function ready(redis: Redis): Promise<void> {
   if (redis.status === "ready") return Promise.resolve();
+  if (redis.status === "end") return Promise.reject(new Error("Connection is closed."));
   return new Promise((resolve, reject) => {
-    const onReady = () => {
+    const settle = () => {
+      redis.off("ready", onReady);
       redis.off("error", onError);
+      redis.off("end", onEnd);
+    };
+    const onReady = () => {
+      settle();
       resolve();
     };
     const onError = (error: Error) => {
-      redis.off("ready", onReady);
+      settle();
       reject(error);
+    };
+    const onEnd = () => {
+      settle();
+      reject(new Error("Connection is closed."));
     };
     redis.once("ready", onReady);
     redis.once("error", onError);
+    redis.once("end", onEnd);
   });
 }
 
