@@ -359,6 +359,36 @@ Deno.test(
 );
 
 Deno.test(
+  "R-1/R-3: a close() held up by a blocked get it must cut gives back what the client's other primitives hold before the cut",
+  () =>
+    withRedisServer(async (path) => {
+      const raw = new Redis({ path, lazyConnect: true });
+      await raw.connect();
+      const other = await connectRedis({ path });
+      try {
+        const redis = await connectRedis({ path });
+        // made first: its close waits for its blocked get, which the server will not cancel
+        const getting = redis.queue<number>("empty").get().catch((error) => error);
+        await redis.lock("door").acquire();
+        const theirs = other.lock("door");
+        // the server still blocks the get when the lock passes on: it was not cut yet
+        const passedOn = theirs.acquire().then(() => infoField(path, "blocked_clients"));
+        await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
+        assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
+        await redis.close();
+        assert(await getting instanceof LinkClosed);
+        // Before the fix, the client's primitives closed one after the other: the lock went back
+        // only once the close had cut the get, after its grace period (0 blocked by then).
+        assertEquals(await passedOn, 1);
+        await theirs.release();
+      } finally {
+        await other.close();
+        await raw.quit();
+      }
+    }),
+);
+
+Deno.test(
   "R-1: close() while a blocked get's connection is still being opened (the server never answers it) resolves, and the get rejects LinkClosed",
   () =>
     withRedisServer((path) =>
