@@ -321,7 +321,7 @@ Deno.test(
 );
 
 Deno.test(
-  "R-1: close() held up by another primitive ends when a slot frees meanwhile for one of two blocked puts: that put is stored, the other rejects LinkClosed",
+  "R-1: close() held up by another primitive ends when a slot frees meanwhile for two blocked puts: both rejected LinkClosed when the close began, and the slot stays free",
   () =>
     withRedisServer(async (path) => {
       const raw = new Redis({ path, lazyConnect: true });
@@ -341,16 +341,18 @@ Deno.test(
         await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
         assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
         const closing = redis.close();
-        // frees a slot while the close is held up: the blocked wait for a slot gets it.
-        // Before the fix, the put left waiting started a reservation that ended at once,
-        // again and again: the thread spun and close() never resolved.
+        // Every primitive of the client closes at once: the waiting puts end as the close begins.
+        assertEquals([await second, await third], ["LinkClosed", "LinkClosed"]);
+        // Frees a slot while the close is held up. Once, the puts were still waiting then (the
+        // queues closed one after the other), the one given the slot started a reservation that
+        // ended at once, again and again: the thread spun and close() never resolved.
         const theirs = other.queue<number>("full", { maxsize: 1 });
         assertEquals(await theirs.get(), 1);
         await closing;
         assert(await getting instanceof LinkClosed);
-        assertEquals([await second, await third], ["put", "LinkClosed"]);
-        assertEquals(await theirs.get({ timeout: 5_000 }), 2);
+        await assertRejects(() => theirs.getNowait(), QueueEmpty);
         assertEquals(await theirs.qsize(), 0);
+        await theirs.putNowait(4); // the freed slot stayed free
       } finally {
         await other.close();
         await raw.quit();
