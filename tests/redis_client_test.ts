@@ -270,13 +270,7 @@ async function closeWhileBlocked(
     // from now on every CLIENT UNBLOCK the client sends to cancel a call is refused
     if (refuse) assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
     // generous: the grace period is 2 s; without the cut, close() would never end
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const ended = await Promise.race([
-      redis.close().then(() => true),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
-    ]);
-    clearTimeout(timer);
-    assert(ended, "close() ended");
+    await closesWithin(redis, 20_000);
     await until(async () => await infoField(path, "blocked_clients") === 0, "the calls' end");
     const settled: Record<string, unknown> = {};
     for (const [name, call] of Object.entries(calls)) settled[name] = await call;
@@ -304,6 +298,40 @@ const ALL_LINK_CLOSED = {
   join: "LinkClosed",
 };
 
+/** Closes `redis`; fails (instead of hanging) when `close()` has not resolved within `ms`. */
+async function closesWithin(redis: RedisClient, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ended = await Promise.race([
+    redis.close().then(() => true),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+  ]);
+  clearTimeout(timer);
+  assert(ended, `close() ended within ${ms} ms`);
+}
+
+/**
+ * A server, a second client on it, and `refuseUnblock()`: from then on the server refuses every
+ * `CLIENT UNBLOCK`, so a closing client must cut the blocked calls it cannot cancel.
+ */
+function withOtherClient(
+  fn: (path: string, other: RedisClient, refuseUnblock: () => Promise<void>) => Promise<void>,
+): () => Promise<void> {
+  return () =>
+    withRedisServer(async (path) => {
+      const raw = new Redis({ path, lazyConnect: true });
+      await raw.connect();
+      const other = await connectRedis({ path });
+      try {
+        await fn(path, other, async () => {
+          assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
+        });
+      } finally {
+        await other.close();
+        await raw.quit();
+      }
+    });
+}
+
 Deno.test(
   "R-1: close() rejects each blocked call LinkClosed: get, event wait, semaphore/lock acquire, bounded put, join",
   () =>
@@ -322,72 +350,54 @@ Deno.test(
 
 Deno.test(
   "R-1: close() held up by another primitive ends when a slot frees meanwhile for two blocked puts: both rejected LinkClosed when the close began, and the slot stays free",
-  () =>
-    withRedisServer(async (path) => {
-      const raw = new Redis({ path, lazyConnect: true });
-      await raw.connect();
-      const other = await connectRedis({ path });
-      try {
-        const redis = await connectRedis({ path });
-        const outcome = (call: Promise<unknown>) =>
-          call.then(() => "put", (error) => error instanceof LinkClosed ? "LinkClosed" : error);
-        // closed first: its close waits for its blocked get, which the server will not cancel
-        const empty = redis.queue<number>("empty");
-        const full = redis.queue<number>("full", { maxsize: 1 });
-        await full.put(1);
-        const getting = empty.get().then(() => "got", (error) => error);
-        const second = outcome(full.put(2));
-        const third = outcome(full.put(3));
-        await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
-        assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
-        const closing = redis.close();
-        // Every primitive of the client closes at once: the waiting puts end as the close begins.
-        assertEquals([await second, await third], ["LinkClosed", "LinkClosed"]);
-        // Frees a slot while the close is held up. Once, the puts were still waiting then (the
-        // queues closed one after the other), the one given the slot started a reservation that
-        // ended at once, again and again: the thread spun and close() never resolved.
-        const theirs = other.queue<number>("full", { maxsize: 1 });
-        assertEquals(await theirs.get(), 1);
-        await closing;
-        assert(await getting instanceof LinkClosed);
-        await assertRejects(() => theirs.getNowait(), QueueEmpty);
-        assertEquals(await theirs.qsize(), 0);
-        await theirs.putNowait(4); // the freed slot stayed free
-      } finally {
-        await other.close();
-        await raw.quit();
-      }
-    }),
+  withOtherClient(async (path, other, refuseUnblock) => {
+    const redis = await connectRedis({ path });
+    const outcome = (call: Promise<unknown>) =>
+      call.then(() => "put", (error) => error instanceof LinkClosed ? "LinkClosed" : error);
+    // its close waits for its blocked get, which the server will not cancel: the client's is held up
+    const empty = redis.queue<number>("empty");
+    const full = redis.queue<number>("full", { maxsize: 1 });
+    await full.put(1);
+    const getting = empty.get().then(() => "got", (error) => error);
+    const second = outcome(full.put(2));
+    const third = outcome(full.put(3));
+    await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
+    await refuseUnblock();
+    const closing = redis.close();
+    // Every primitive of the client closes at once: the waiting puts end as the close begins.
+    assertEquals([await second, await third], ["LinkClosed", "LinkClosed"]);
+    // Frees a slot while the close is held up. Once, the puts were still waiting then (the
+    // queues closed one after the other), the one given the slot started a reservation that
+    // ended at once, again and again: the thread spun and close() never resolved.
+    const theirs = other.queue<number>("full", { maxsize: 1 });
+    assertEquals(await theirs.get(), 1);
+    await closing;
+    assert(await getting instanceof LinkClosed);
+    await assertRejects(() => theirs.getNowait(), QueueEmpty);
+    assertEquals(await theirs.qsize(), 0);
+    await theirs.putNowait(4); // the freed slot stayed free
+  }),
 );
 
 Deno.test(
   "R-1/R-3: a close() held up by a blocked get it must cut gives back what the client's other primitives hold before the cut",
-  () =>
-    withRedisServer(async (path) => {
-      const raw = new Redis({ path, lazyConnect: true });
-      await raw.connect();
-      const other = await connectRedis({ path });
-      try {
-        const redis = await connectRedis({ path });
-        // made first: its close waits for its blocked get, which the server will not cancel
-        const getting = redis.queue<number>("empty").get().catch((error) => error);
-        await redis.lock("door").acquire();
-        const theirs = other.lock("door");
-        // the server still blocks the get when the lock passes on: it was not cut yet
-        const passedOn = theirs.acquire().then(() => infoField(path, "blocked_clients"));
-        await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
-        assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
-        await redis.close();
-        assert(await getting instanceof LinkClosed);
-        // Before the fix, the client's primitives closed one after the other: the lock went back
-        // only once the close had cut the get, after its grace period (0 blocked by then).
-        assertEquals(await passedOn, 1);
-        await theirs.release();
-      } finally {
-        await other.close();
-        await raw.quit();
-      }
-    }),
+  withOtherClient(async (path, other, refuseUnblock) => {
+    const redis = await connectRedis({ path });
+    // its close waits for its blocked get, which the server will not cancel: the client's is held up
+    const getting = redis.queue<number>("empty").get().catch((error) => error);
+    await redis.lock("door").acquire();
+    const theirs = other.lock("door");
+    // the server still blocks the get when the lock passes on: it was not cut yet
+    const passedOn = theirs.acquire().then(() => infoField(path, "blocked_clients"));
+    await until(async () => await infoField(path, "blocked_clients") === 2, "both block");
+    await refuseUnblock();
+    await redis.close();
+    assert(await getting instanceof LinkClosed);
+    // Before the fix, the client's primitives closed one after the other: the lock went back
+    // only once the close had cut the get, after its grace period (0 blocked by then).
+    assertEquals(await passedOn, 1);
+    await theirs.release();
+  }),
 );
 
 Deno.test(
@@ -401,13 +411,7 @@ Deno.test(
         await until(() => Promise.resolve(accepted() === 2), "the get opens its connection");
         // Before the fix, the close cut that connection while it was opening: the wait for it to
         // open never settled, nor did close(). Generous: the grace period is 2 s.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const ended = await Promise.race([
-          redis.close().then(() => true),
-          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
-        ]);
-        clearTimeout(timer);
-        assert(ended, "close() ended");
+        await closesWithin(redis, 20_000);
         assert(await getting instanceof LinkClosed);
       })
     ),
