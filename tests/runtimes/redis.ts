@@ -1,9 +1,11 @@
 /**
  * The Redis entry point (`@baton/baton/redis`) as its users call it, on any
  * runtime with sockets: queues with timeouts, nowait calls, `maxsize`,
- * `taskDone`/`join` and `shutdown`, an aborted get (R-5), an event, a
+ * `taskDone`/`join` and `shutdown`, aborted gets (R-5), an event, a
  * semaphore and a lock with its fencing token (R-7), two clients on one queue
- * (R-2), and `close()` settling a blocked get.
+ * (R-2), streams, LIFO and priority queues, and `close()` settling blocked
+ * calls (cutting their connections when the server refuses to cancel them)
+ * and calls made just before it, and a connection that cannot be made.
  *
  * Portable: no Deno API, only baton, ioredis and `@std/assert`.
  * `tests/redis_runtimes_test.ts` runs the checks on Deno, and
@@ -327,6 +329,124 @@ export const checks: RedisCheck[] = [
         await kept.put(7);
         await other!.flush();
         assertEquals(await kept.get({ timeout: 1_000 }), 7);
+      }),
+  },
+  {
+    name:
+      "R-1: a put, a get and an event wait started before close() in a client's first calls settle: the puts that resolved are on the server",
+    run: (place) =>
+      withClients(place, 1, async ([reader]) => {
+        const redis = await connectRedis({ path: place.path, db: place.db });
+        const queue = redis.queue<number>("first-calls");
+        const outcome = (call: Promise<unknown>) =>
+          call.then(() => "resolved", (error: Error) => error.name);
+        const puts = [0, 1, 2, 3, 4].map((item) => outcome(queue.put(item)));
+        const others = [
+          outcome(redis.queue<number>("first-empty").get()),
+          outcome(
+            redis.event("first-event").wait(),
+          ),
+        ];
+        await redis.close();
+        const settled = await Promise.all(puts);
+        for (const put of settled) assert(put === "resolved" || put === "LinkClosed", put);
+        assertEquals(await Promise.all(others), ["LinkClosed", "LinkClosed"]);
+        assertEquals(
+          await reader!.queue<number>("first-calls").qsize(),
+          settled.filter((put) => put === "resolved").length,
+        );
+      }),
+  },
+  {
+    name:
+      "R-1: close() when the server refuses to cancel blocked calls cuts their connections: get, lock acquire, event wait and join reject LinkClosed",
+    run: async (place) => {
+      // a user of its own, refused CLIENT UNBLOCK: the other runs on this server are not
+      const user = `baton-cut-${place.db}`;
+      const raw = new Redis({ path: place.path, db: place.db, lazyConnect: true });
+      await raw.connect();
+      try {
+        await raw.call(
+          "ACL",
+          "SETUSER",
+          user,
+          "on",
+          "nopass",
+          "~*",
+          "&*",
+          "+@all",
+          "-client|unblock",
+        );
+        const redis = await connectRedis({ path: place.path, db: place.db, username: user });
+        const queue = redis.queue<number>("cut");
+        const lock = redis.lock("cut");
+        await lock.acquire();
+        await queue.put(1);
+        assertEquals(await queue.get(), 1); // a task left unfinished: join blocks
+        const outcome = (call: Promise<unknown>) => call.then(() => "resolved", (error) => error);
+        const calls = [
+          outcome(queue.get()),
+          outcome(lock.acquire()),
+          outcome(redis.event("cut").wait()),
+          outcome(queue.join()),
+        ];
+        await blockedIn(place, calls.length);
+        await redis.close();
+        for (const call of calls) assertInstanceOf(await call, LinkClosed);
+        await blockedIn(place, 0);
+      } finally {
+        await raw.call("ACL", "DELUSER", user);
+        await raw.quit();
+      }
+    },
+  },
+  {
+    name: "R-1: connectRedis to a socket nobody listens on rejects, and leaves nothing open",
+    run: async (place) => {
+      await assertRejects(() => connectRedis({ path: `${place.path}.nobody`, db: place.db }));
+    },
+  },
+  {
+    name: "R-5: a timed get or acquire never gives up before its timeout",
+    run: (place) =>
+      withClients(place, 1, async ([redis]) => {
+        const queue = redis!.queue<number>("late");
+        const semaphore = redis!.semaphore("late", 0);
+        for (const timeout of [1, 2, 5, 10, 30]) {
+          let start = performance.now();
+          await assertRejects(() => queue.get({ timeout }), QueueEmpty);
+          let waited = performance.now() - start;
+          assert(waited >= timeout, `get gave up after ${waited} of ${timeout} ms`);
+          start = performance.now();
+          assertEquals(await semaphore.acquire({ timeout }), false);
+          waited = performance.now() - start;
+          assert(waited >= timeout, `acquire gave up after ${waited} of ${timeout} ms`);
+        }
+      }),
+  },
+  {
+    name:
+      "R-1: a queue's writable stream on one client feeds a readable stream on another; LIFO and priority queues",
+    run: (place) =>
+      withClients(place, 2, async ([a, b]) => {
+        const writer = a!.queue<number>("stream", { maxsize: 3 }).toWritableStream().getWriter();
+        const reading = (async () => {
+          const got: number[] = [];
+          for await (const item of b!.queue<number>("stream", { maxsize: 3 }).toReadableStream()) {
+            got.push(item);
+          }
+          return got;
+        })();
+        for (let i = 0; i < 10; i++) await writer.write(i);
+        await writer.close();
+        assertEquals(await reading, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        const lifo = a!.lifoQueue<number>("lifo");
+        await lifo.put(1);
+        await lifo.put(2);
+        assertEquals([await lifo.get(), await lifo.get()], [2, 1]);
+        const urgent = a!.priorityQueue<number>("urgent");
+        for (const item of [5, 1, 3]) await urgent.put(item);
+        assertEquals([await urgent.get(), await urgent.get(), await urgent.get()], [1, 3, 5]);
       }),
   },
 ];
