@@ -71,6 +71,47 @@ Deno.test("R-1: a closed client refuses new primitives and calls with LinkClosed
   });
 });
 
+Deno.test("R-1: calls made on new primitives just before close() (still setting them up) reject LinkClosed: gets of each queue kind, a timed get, event wait, acquires, join, bounded put", async () => {
+  await withRedisServer(async (path) => {
+    const redis = await connectRedis({ path });
+    const outcome = (call: Promise<unknown>) =>
+      call.then((value) => `resolved ${value}`, (error: Error) => error.name);
+    const calls = {
+      get: outcome(redis.queue<number>("q").get()),
+      lifoGet: outcome(redis.lifoQueue<number>("l").get()),
+      priorityGet: outcome(redis.priorityQueue<number>("p").get()),
+      timedGet: outcome(redis.queue<number>("t").get({ timeout: 60_000 })),
+      eventWait: outcome(redis.event("e").wait()),
+      semaphoreAcquire: outcome(redis.semaphore("s", 0).acquire()),
+      lockAcquire: outcome(redis.lock("k").acquire()),
+      join: outcome(redis.queue<number>("j").join()),
+      boundedPut: outcome(redis.queue<number>("b", { maxsize: 1 }).put(1)),
+    };
+    await redis.close();
+    // a guard, so that a call left pending fails the test instead of hanging it
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = new Promise<string>((resolve) =>
+      timer = setTimeout(resolve, 10_000, "pending")
+    );
+    const settled: Record<string, string> = {};
+    for (const [name, call] of Object.entries(calls)) {
+      settled[name] = await Promise.race([call, pending]);
+    }
+    clearTimeout(timer);
+    assertEquals(settled, {
+      get: "LinkClosed",
+      lifoGet: "LinkClosed",
+      priorityGet: "LinkClosed",
+      timedGet: "LinkClosed",
+      eventWait: "LinkClosed",
+      semaphoreAcquire: "LinkClosed",
+      lockAcquire: "LinkClosed",
+      join: "LinkClosed",
+      boundedPut: "LinkClosed",
+    });
+  });
+});
+
 Deno.test("R-8/W-6: primitives never used survive lease refreshes and the close; afterwards their calls reject LinkClosed", async () => {
   await withRedisServer(async (path) => {
     const redis = await connectRedis({ path }, { leaseMs: 150 }); // refreshed every 50 ms

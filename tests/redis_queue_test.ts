@@ -580,6 +580,49 @@ Deno.test(
 );
 
 Deno.test(
+  "R-9: a put that resolved is on the server after close(), also when it was called on a new queue just before the close (unbounded, bounded, a queue already in use)",
+  () =>
+    withRedisServer(async (path) => {
+      const reader = await connectRedis({ path });
+      try {
+        for (
+          const [name, maxsize, used] of [["fresh", 0, false], ["fresh-bounded", 5, false], [
+            "used",
+            0,
+            true,
+          ]] as const
+        ) {
+          const redis = await connectRedis({ path });
+          const queue = redis.queue<number>(name, { maxsize });
+          const outcome = (put: Promise<void>) =>
+            put.then(() => "resolved", (error: Error) => error.name);
+          const puts: Promise<string>[] = [];
+          if (used) {
+            await queue.put(-1);
+            assertEquals(await queue.get(), -1);
+            // a put with options takes the slow way; the next ones line up behind it
+            puts.push(outcome(queue.put(-2, { timeout: 1_000 })));
+          }
+          for (let item = 0; item < 5; item++) puts.push(outcome(queue.put(item)));
+          await redis.close();
+          const outcomes = await Promise.all(puts);
+          for (const settled of outcomes) {
+            assert(settled === "resolved" || settled === "LinkClosed", `${name}: ${settled}`);
+          }
+          const resolved = outcomes.filter((settled) => settled === "resolved").length;
+          assertEquals(
+            await reader.queue<number>(name, { maxsize }).qsize(),
+            resolved,
+            `${name}: what arrived is what resolved (${outcomes.join(", ")})`,
+          );
+        }
+      } finally {
+        await reader.close();
+      }
+    }),
+);
+
+Deno.test(
   "R-9: a client's prefetched items go back to the head, in order, when it closes",
   () =>
     withRedisServer(async (path) => {

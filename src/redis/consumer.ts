@@ -10,7 +10,7 @@
 
 import { Deque } from "../_deque.ts";
 import type { WaitOptions } from "../_waiters.ts";
-import { QueueEmpty, QueueShutDown } from "../errors.ts";
+import { LinkClosed, QueueEmpty, QueueShutDown } from "../errors.ts";
 import type { Batch } from "./batch.ts";
 import type { Codec } from "./codec.ts";
 import type { Core, SideHooks } from "./core.ts";
@@ -206,6 +206,12 @@ export class Consumer<T> {
 
   /** Serves waiting gets from the prefetched items, and fetches while some still wait. */
   pump(): void {
+    if (this.#core.closed) {
+      // Gets that joined the line once the client was closing (on their way in when it began,
+      // the queue's init still in flight): no fetch can come any more.
+      settleAll(this.#getters, new LinkClosed("the Redis client is closed"));
+      return;
+    }
     this.#serve();
     if (this.#getters.length === 0 || this.#fetching !== undefined) return;
     this.#fetching = this.#fetchLoop().catch((error) => settleAll(this.#getters, error))

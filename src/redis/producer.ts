@@ -41,8 +41,12 @@ export class Producer<T> {
   #reserving: Promise<void> | undefined;
   #putWindow = 1;
   #putActivity = 0;
-  /** Puts between their call and their place in line (see #put). */
-  #putsEntering = 0;
+  /**
+   * The ways in (`ready` and `check`) of the puts between their call and
+   * their place in line (see #put); a closing queue waits for them (see
+   * `entering`).
+   */
+  readonly #entering = new Set<Promise<void>>();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** The blocked wait for a slot, cancelled when no put waits any more. */
   #putBlock: AbortController | undefined;
@@ -76,6 +80,17 @@ export class Producer<T> {
     return this.#reserving;
   }
 
+  /**
+   * Settles once every put called so far is past its way in and batched,
+   * waiting or rejected: a closing queue waits for this before it sends its
+   * last batch, so that a put called before the close is not left out of it.
+   * (A put goes on from its way in without another await, before this
+   * settles; puts called once the close began reject in `ready`.)
+   */
+  async entering(): Promise<void> {
+    while (this.#entering.size > 0) await Promise.allSettled([...this.#entering]);
+  }
+
   /** `RedisQueue.put`. */
   put(item: T, options?: WaitOptions): Promise<void> {
     return this.#fastPut(item, options === undefined) ?? this.#put(item, options);
@@ -90,7 +105,7 @@ export class Producer<T> {
   #fastPut(item: T, plain: boolean): Promise<void> | undefined {
     if (
       plain && this.#hooks.initialized() && this.#hooks.shut() === 0 && !this.#core.closed &&
-      this.#putsEntering === 0 && this.#putters.length === 0 &&
+      this.#entering.size === 0 && this.#putters.length === 0 &&
       (this.#maxsize === 0 || this.#reserved > 0)
     ) {
       try {
@@ -132,12 +147,15 @@ export class Producer<T> {
 
   async #put(item: T, options?: WaitOptions): Promise<void> {
     // while a put is on its way here, later puts take this path too: they keep their order
-    this.#putsEntering++;
-    try {
+    const entering = (async () => {
       await this.#hooks.ready();
       await this.#hooks.check(options, true);
+    })();
+    this.#entering.add(entering);
+    try {
+      await entering;
     } finally {
-      this.#putsEntering--;
+      this.#entering.delete(entering);
     }
     const text = this.#encode(item);
     if (this.#maxsize === 0 || (this.#putters.length === 0 && this.#reserved > 0)) {

@@ -422,6 +422,9 @@ export class RedisQueue<T> implements QueueLike<T> {
     this.#closeSignal.abort(closed);
     this.#producer.abandon(closed);
     this.#consumer.abandon(closed);
+    // puts called before the close and still on their way in (the queue's init, a check) join
+    // the last batch, also on a queue whose init was still in flight
+    await this.#producer.entering();
     await Promise.allSettled([this.#consumer.inFlight, this.#producer.inFlight]);
     if (!this.#initialized) return;
     this.#consumer.dropPrefetched();

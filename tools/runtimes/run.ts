@@ -1,13 +1,16 @@
 /**
  * `deno task test:runtimes`: the core test suite and the worker checks on
- * Node (this machine's and the current LTS), Bun and headless Chromium, from
- * the same test files, bundled with esbuild from the package's own entry
- * points the way a consumer's bundler would take them.
+ * Node (this machine's and the current LTS), Bun and headless Chromium, and
+ * the Redis checks on Node and Bun, from the same test files, bundled with
+ * esbuild from the package's own entry points the way a consumer's bundler
+ * would take them.
  *
- * What it needs (esbuild, Bun, Node LTS, playwright-core, and the test
- * files' npm imports at the versions deno.json maps) is installed with npm
- * into `.ci/cache/runtimes/` (git-ignored) on first use; Chromium is the
- * system's (`chromium` on PATH, or `BATON_CHROMIUM`). Every run prints
+ * What it needs (esbuild, Bun, Node LTS, playwright-core, ioredis, and the
+ * test files' npm imports at the versions deno.json maps) is installed with
+ * npm into `.ci/cache/runtimes/` (git-ignored) on first use; Chromium is the
+ * system's (`chromium` on PATH, or `BATON_CHROMIUM`). The Redis checks get
+ * one throwaway `redis-server` (on PATH; `.ci/run` installs it), stopped at
+ * the end whatever happens, and each run a database of its own. Every run prints
  * `<runtime> <suite>: N passed, M failed`; the task ends with the sum and
  * fails when any test failed or any run did not report.
  *
@@ -15,6 +18,7 @@
  */
 
 import { createRequire } from "node:module";
+import { type RedisServer, startRedisServer } from "../../tests/fixtures/redis_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CACHE = `${ROOT}.ci/cache/runtimes`;
@@ -44,7 +48,22 @@ const CORE_TESTS = [
   "clone",
 ].map((name) => `tests/${name}_test.ts`);
 
-/** The npm packages the test files import, as deno.json maps them: bare name → npm package path. */
+/**
+ * npm packages left out of the bundles and resolved by the runtime from
+ * `.ci/cache/runtimes/node_modules`, as a consumer's bundler leaves a
+ * package's npm dependency to the package manager: ioredis, the one
+ * dependency of `@baton/baton/redis`.
+ */
+const EXTERNAL = ["ioredis"];
+
+/** Longest a Redis run may stay alive after its count line: it must end by itself. */
+const EXIT_GRACE_MS = 5_000;
+
+/**
+ * The npm packages the test files import, as deno.json maps them: bare name
+ * → npm package path. `ioredis` is installed too, but stays out of the
+ * bundles (see `EXTERNAL`).
+ */
 async function npmImports(): Promise<
   { packages: Record<string, string>; alias: Record<string, string> }
 > {
@@ -53,13 +72,13 @@ async function npmImports(): Promise<
   };
   const packages: Record<string, string> = {};
   const alias: Record<string, string> = {};
-  for (const name of ["@std/assert", "@sinonjs/fake-timers", "fast-check"]) {
+  for (const name of ["@std/assert", "@sinonjs/fake-timers", "fast-check", ...EXTERNAL]) {
     const target = config.imports[name];
     const match = target && /^npm:((?:@[^/]+\/)?[^@/]+)@([^/]+)(\/.*)?$/.exec(target);
     if (!match) throw new Error(`deno.json maps ${name} to ${target}: not an npm: import`);
     const [, pkg, version, path = ""] = match;
     packages[pkg!] = version!;
-    alias[name] = `${pkg}${path}`;
+    if (!EXTERNAL.includes(name)) alias[name] = `${pkg}${path}`;
   }
   return { packages, alias };
 }
@@ -67,14 +86,14 @@ async function npmImports(): Promise<
 async function run(
   command: string,
   args: string[],
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<{ code: number; output: string }> {
   const child = new Deno.Command(command, {
     args,
     cwd: options.cwd ?? ROOT,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...options.env },
   }).spawn();
   const timer = setTimeout(() => {
     try {
@@ -114,6 +133,8 @@ interface Bundle {
   /** The entry module's source, resolved from the repository root. */
   entry: string;
   platform: "browser" | "node";
+  /** Imports left to the runtime (see `EXTERNAL`). */
+  external?: string[];
 }
 
 /** Where each run's label comes from: the runtime itself. */
@@ -169,6 +190,29 @@ const BUNDLES: Bundle[] = [
   },
   { file: "web_child.mjs", platform: "browser", entry: `import "./tests/runtimes/web_child.ts";` },
   { file: "signal_exit.mjs", platform: "node", entry: `import "./tests/runtimes/signal_exit.ts";` },
+  {
+    // The server's socket and the run's own database come from the runner. No exit call:
+    // the process must end by itself once every client is closed, or the watchdog (whose
+    // timer keeps nothing alive) fails the run.
+    file: "redis.mjs",
+    platform: "node",
+    external: EXTERNAL,
+    entry: [
+      POLYFILLS,
+      `import process from "node:process";`,
+      `import { checks } from "./tests/runtimes/redis.ts";`,
+      `import { exitWith, runTests } from "${SHIM}";`,
+      `const path = process.env.BATON_REDIS_SOCKET;`,
+      `if (!path) throw new Error("BATON_REDIS_SOCKET is not set: run deno task test:runtimes");`,
+      `const place = { path, db: Number(process.env.BATON_REDIS_DB) };`,
+      `const tests = checks.map((check) => ({ name: check.name, fn: () => check.run(place) }));`,
+      `exitWith(await runTests(${LABEL} + " redis", tests));`,
+      `setTimeout(() => {`,
+      `  console.log("FAILED the process did not end by itself within ${EXIT_GRACE_MS} ms of its last check");`,
+      `  process.exit(1);`,
+      `}, ${EXIT_GRACE_MS}).unref();`,
+    ].join("\n"),
+  },
 ];
 
 async function bundle(alias: Record<string, string>): Promise<void> {
@@ -199,6 +243,7 @@ async function bundle(alias: Record<string, string>): Promise<void> {
             },
           }
           : { external: ["util"] }),
+        ...(entry.external ? { external: entry.external } : {}),
         logLevel: "error",
       })
     ));
@@ -236,8 +281,13 @@ function results(output: string, what: string, code: number): Result[] {
   return found;
 }
 
-async function runFile(runtime: string, label: string, file: string): Promise<Result[]> {
-  const { code, output } = await run(runtime, [`${OUT}/${file}`]);
+async function runFile(
+  runtime: string,
+  label: string,
+  file: string,
+  env?: Record<string, string>,
+): Promise<Result[]> {
+  const { code, output } = await run(runtime, [`${OUT}/${file}`], env ? { env } : {});
   // Failures are printed by the run itself; pass them on.
   for (const line of output.split("\n")) {
     if (/^(FAILED|ignored| {2})/.test(line)) console.log(line);
@@ -302,7 +352,36 @@ if (Deno.args.includes("--bundle-only")) Deno.exit(0);
 
 const node24 = `${CACHE}/node_modules/node/bin/node`;
 const bun = `${CACHE}/node_modules/bun/bin/bun.exe`;
-const runs: Promise<Result[]>[] = [];
+
+/** The throwaway server of the Redis runs, or why there is none. */
+let server: RedisServer | string;
+try {
+  server = await startRedisServer();
+} catch (error) {
+  server = (error as Error).message;
+}
+// An interrupted task stops its server too.
+const interrupted = async () => {
+  if (typeof server !== "string") await server.stop();
+  Deno.exit(130);
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, interrupted);
+
+/** The Redis checks on `runtime`, in a database no other run uses. */
+function redis(runtime: string, label: string, db: number): Promise<Result[]> {
+  if (typeof server === "string") {
+    return Promise.resolve([{
+      label: `${label} redis (no server: ${server})`,
+      passed: 0,
+      failed: 1,
+    }]);
+  }
+  return runFile(runtime, label, "redis.mjs", {
+    BATON_REDIS_SOCKET: server.path,
+    BATON_REDIS_DB: String(db),
+  });
+}
+
 // Two at a time: the machine has two cores, and the runs do not share state.
 const jobs: (() => Promise<Result[]>)[] = [
   () => chromium(), // the longest: first, while the other lane takes the rest
@@ -313,6 +392,9 @@ const jobs: (() => Promise<Result[]>)[] = [
   () => runFile(node24, "node 24", "node_threads.mjs"),
   () => runFile(bun, "bun", "node_threads.mjs"),
   () => runFile(bun, "bun", "web_worker.mjs"),
+  () => redis("node", "node", 1),
+  () => redis(node24, "node 24", 2),
+  () => redis(bun, "bun", 3),
   () => runFile("node", "node", "signal_exit.mjs"),
   () => runFile(node24, "node 24", "signal_exit.mjs"),
   () => runFile(bun, "bun", "signal_exit.mjs"),
@@ -324,8 +406,15 @@ const lane = async () => {
   while (next < jobs.length) done.push(...await jobs[next++]!());
   return done;
 };
-runs.push(lane(), lane());
-const all = (await Promise.all(runs)).flat();
+let all: Result[];
+try {
+  all = (await Promise.all([lane(), lane()])).flat();
+} finally {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.removeSignalListener(signal, interrupted);
+  }
+  if (typeof server !== "string") await server.stop();
+}
 all.sort((a, b) => a.label.localeCompare(b.label));
 let passed = 0;
 let failed = 0;
