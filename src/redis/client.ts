@@ -55,6 +55,10 @@ export class RedisClient implements AsyncDisposable {
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
+  /** The number of this client's latest script call (the script runs each once, see script.ts). */
+  #calls = 0;
+  /** The highest call number whose reply came (replies come in order). */
+  #acked = 0;
 
   /** Internal: use {@linkcode connectRedis}. */
   constructor(
@@ -357,12 +361,41 @@ export class RedisClient implements AsyncDisposable {
     args: (string | number)[],
   ): Promise<unknown> {
     try {
-      return await this.#main.evalsha(this.#sha, 1, meta, base, this.id, op, ...args);
+      return await this.#evalOnce(meta, base, op, args);
     } catch (error) {
-      // A restarted server has forgotten the script: load it again, once.
+      // A restarted server has forgotten the script: load it again, once (the call did not run).
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       await this.#main.script("LOAD", SCRIPT);
-      return await this.#main.evalsha(this.#sha, 1, meta, base, this.id, op, ...args);
+      return await this.#evalOnce(meta, base, op, args);
+    }
+  }
+
+  /**
+   * One script call, numbered: should the connection send it again after a
+   * cut (its reply lost), the script answers without running it twice.
+   */
+  async #evalOnce(
+    meta: string,
+    base: string,
+    op: string,
+    args: (string | number)[],
+  ): Promise<unknown> {
+    const seq = ++this.#calls;
+    try {
+      return await this.#main.evalsha(
+        this.#sha,
+        1,
+        meta,
+        base,
+        this.id,
+        op,
+        ...args,
+        seq,
+        this.#acked,
+      );
+    } finally {
+      // replied, or failed for good (never sent again): the server may drop its reply
+      if (seq > this.#acked) this.#acked = seq;
     }
   }
 

@@ -55,6 +55,9 @@ export const MARK = "s";
  */
 const PROLOGUE = `
 local META = KEYS[1]
+-- the last two arguments number the call (see ONCE): taken off before the operation reads its own
+local acked = tonumber(table.remove(ARGV))
+local seq = tonumber(table.remove(ARGV))
 local base, cid, op = ARGV[1], ARGV[2], ARGV[3]
 local function K(s) return base .. ':' .. s end
 local ITEMS, SLOTS, ZERO, LEASES = K('items'), K('slots'), K('zero'), K('leases')
@@ -198,7 +201,7 @@ local function touch(lease)
   local flagged = 0
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
-    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c)
+    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c, 'once:' .. c)
     -- reaped a day ago and never back: no longer watched
     if c ~= cid then redis.call('ZREM', LEASES, c) end
   end
@@ -246,6 +249,7 @@ elseif op == 'touch' then
   return touch(tonumber(ARGV[4]))
 elseif op == 'close' then
   redis.call('ZREM', REAPED, cid)
+  redis.call('HDEL', META, 'once:' .. cid)
   return reap(cid, true)
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
@@ -260,6 +264,51 @@ end
 return redis.error_reply('baton: unknown operation ' .. tostring(op))
 `;
 
-/** The script: its parts in the order their locals need (see above). */
+/**
+ * Each operation runs once, though the client sends it again: a connection
+ * cut after the server ran a call and before its reply arrived makes the
+ * client's connection send it again once it is back. The client numbers its
+ * calls (`seq`) and tells with each the highest number it has the reply of
+ * (`acked`, replies come in order). For the operations that change what
+ * they would answer if run twice, `once:<client>` in `P:meta` keeps the
+ * number of the client's latest call run on the primitive and the replies
+ * the client may still ask for again (those after `acked`), packed; a call
+ * numbered at most the latest run gets its kept reply instead of running
+ * again. Dropped when the client closes, or is forgotten a day after it was
+ * reaped.
+ */
+const ONCE = `
+local RERUN = {batch = true, fetch = true, reserve = true, unreserve = true, unreturn = true,
+  tryacquire = true, claim = true, release = true, waiting = true, fence = true}
+if not RERUN[op] then return dispatch() end
+local field = 'once:' .. cid
+local last, kept = 0, {}
+local record = redis.call('HGET', META, field)
+if record then
+  local r = cmsgpack.unpack(record)
+  last = r[1]
+  for i = 2, #r, 2 do
+    if r[i] == seq then return r[i + 1] end
+    if r[i] > acked then
+      kept[#kept + 1] = r[i]
+      kept[#kept + 1] = r[i + 1]
+    end
+  end
+end
+if seq <= last then
+  return redis.error_reply('baton: call ' .. seq .. ' came again after its reply was dropped')
+end
+local reply = dispatch()
+if reply == nil then reply = false end
+kept[#kept + 1] = seq
+kept[#kept + 1] = reply
+redis.call('HSET', META, field, cmsgpack.pack({seq, unpack(kept)}))
+return reply
+`;
+
+/**
+ * The script: its parts in the order their locals need (see above); the
+ * dispatch is a function, run by {@linkcode ONCE}.
+ */
 export const SCRIPT = PROLOGUE + QUEUE_FUNCTIONS + PERMIT_FUNCTIONS + LEASES + SYNC_LOCALS +
-  CLIENT_OPS + QUEUE_OPS + SYNC_OPS + END;
+  "local function dispatch()" + CLIENT_OPS + QUEUE_OPS + SYNC_OPS + END + "end" + ONCE;
