@@ -6,10 +6,11 @@
  * @module
  */
 
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf } from "@std/assert";
 import { Redis } from "ioredis";
+import { LinkClosed } from "../src/errors.ts";
 import { connectRedis } from "../src/redis/mod.ts";
-import { until, withRedisServer, withRelay } from "./fixtures/redis_server.ts";
+import { infoField, until, withRedisServer, withRelay } from "./fixtures/redis_server.ts";
 
 Deno.test(
   "R-2: a call the server ran whose reply a connection cut lost runs once, though the client sends it again: puts are not duplicated, a release adds one permit",
@@ -45,6 +46,54 @@ Deno.test(
           await redis.close();
           raw.disconnect();
         }
+      })
+    ),
+);
+
+Deno.test(
+  "R-1: close() after the server went away with calls in flight (a flush, a blocked get, event wait and acquire) resolves, and each call rejects LinkClosed",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        const redis = await connectRedis({ path: relay.path });
+        const jobs = redis.queue<number>("jobs");
+        await jobs.put(1);
+        await jobs.get();
+        const outcome = (call: Promise<unknown>) => call.then(() => "settled", (error) => error);
+        const calls = [
+          outcome(jobs.get()),
+          outcome(redis.event("go").wait()),
+          outcome(redis.semaphore("permits", 0).acquire()),
+        ];
+        await until(
+          async () => (await infoField(path, "blocked_clients")) === 3,
+          "3 blocked calls",
+        );
+        // a flush whose reply is lost: the client's connection keeps it to send again
+        relay.dropReplies();
+        await jobs.taskDone();
+        calls.push(outcome(redis.flush()));
+        await until(
+          async () => (await raw.hget("baton:{q:jobs}:meta", "unfinished")) === "0",
+          "the server ran the flush",
+        );
+        raw.disconnect();
+        const accepted = relay.accepted();
+        relay.down();
+        // each of the four connections (the client's own, three pooled ones) tried to reconnect
+        await until(() => relay.accepted() >= accepted + 4, "reconnect attempts");
+        // Before the fix, the calls the connections kept to send again once reconnected never
+        // settled when the close ended them after a failed reconnect, nor did close(); the others
+        // rejected with the connection's error. Generous: the grace period is 2 s.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const ended = await Promise.race([
+          redis.close().then(() => true),
+          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
+        ]);
+        clearTimeout(timer);
+        assert(ended, "close() ended");
+        for (const call of calls) assertInstanceOf(await call, LinkClosed);
       })
     ),
 );
