@@ -11,7 +11,7 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
-import { quit, ready, TIMED_OUT } from "./core.ts";
+import { quit, ready, settleOnEnd, TIMED_OUT } from "./core.ts";
 import { startTimer } from "./waiters.ts";
 
 /** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
@@ -102,6 +102,7 @@ export class BlockingPool {
     });
     // errors reach the calls that fail; a listener keeps ioredis from printing them
     redis.on("error", () => {});
+    settleOnEnd(redis);
     const blocker: Blocker = { redis, id: 0, name, cut: undefined };
     this.#busy.add(blocker);
     try {
@@ -189,7 +190,11 @@ export class BlockingPool {
         return { value, cancelled };
       } catch (error) {
         // the call lost its connection because close() cut it: it fails for the reason given
-        throw blocker.cut === undefined ? error : blocker.cut.reason;
+        if (blocker.cut !== undefined) throw blocker.cut.reason;
+        // cancelled, then its connection ended (the closing client's connections end when they
+        // cannot get back to the server): nothing came, it ends as cancelled
+        if (isCancelled && blocker.redis.status === "end") return { value: null, cancelled };
+        throw error;
       } finally {
         settled = true;
         if (unblocking !== undefined) await unblocking;

@@ -11,7 +11,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { LinkClosed } from "../errors.ts";
 import { BlockingPool } from "./_client_pool.ts";
 import { type Codec, jsonCodec } from "./codec.ts";
-import { type Core, optionsOf, type Part, quit, ready } from "./core.ts";
+import { type Core, optionsOf, type Part, quit, ready, settleOnEnd } from "./core.ts";
 import {
   DEFAULT_LEASE_MS,
   type RedisClientOptions,
@@ -363,6 +363,10 @@ export class RedisClient implements AsyncDisposable {
     try {
       return await this.#evalOnce(meta, base, op, args);
     } catch (error) {
+      // the closing client ended its connection (one it could not get back): the call ends with it
+      if (this.#lifecycle.closing && this.#main.status === "end") {
+        throw new LinkClosed("the Redis client is closed");
+      }
       // A restarted server has forgotten the script: load it again, once (the call did not run).
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       await this.#main.script("LOAD", SCRIPT);
@@ -514,9 +518,12 @@ export async function connectRedis(
       : typeof retry === "function"
       ? retry(times)
       : Math.min(times * 50, 2_000);
-  const main = new Redis({ ...redisOptions, lazyConnect: false });
+  // `disconnectTimeout`: a reconnect that fails its ready check disconnects once more, with a
+  // timer of that many ms that nothing clears (see `BlockingPool`): 0, so none outlives close()
+  const main = new Redis({ ...redisOptions, lazyConnect: false, disconnectTimeout: 0 });
   // errors reach the calls that fail; a listener keeps ioredis from printing them
   main.on("error", () => {});
+  settleOnEnd(main);
   try {
     await ready(main);
     const sha = String(await main.script("LOAD", SCRIPT));

@@ -119,6 +119,34 @@ export function ready(redis: Redis): Promise<void> {
   });
 }
 
+/** What ioredis keeps of a connection's commands that a cut left unanswered (see `settleOnEnd`). */
+interface Resending {
+  prevCommandQueue?: {
+    readonly length: number;
+    shift(): { readonly command: { reject(error: Error): void } } | undefined;
+  } | null;
+}
+
+/**
+ * Makes a connection's commands settle when it ends for good. ioredis keeps
+ * the commands a cut left unanswered to send them again once it has
+ * reconnected; once it has tried to reconnect, ending (a closing client's
+ * retry strategy refuses the next try) rejects its other commands but never
+ * those: they would never settle, nor would whatever waits for them (a
+ * flush, a blocked get, `close()`). They are rejected as the others are.
+ */
+export function settleOnEnd(redis: Redis): void {
+  redis.on("end", () => {
+    const resending = redis as unknown as Resending;
+    const kept = resending.prevCommandQueue;
+    if (kept === undefined || kept === null) return;
+    resending.prevCommandQueue = null;
+    for (let item = kept.shift(); item !== undefined; item = kept.shift()) {
+      item.command.reject(new Error("Connection is closed."));
+    }
+  });
+}
+
 /**
  * Quits a connection and waits until it has ended. A connection that is
  * reconnecting ends at its next attempt, which the closing client's retry
