@@ -97,3 +97,42 @@ Deno.test(
       })
     ),
 );
+
+Deno.test(
+  "R-2: a blocked get whose connection is cut after the server moved it an item (the reply lost) gets that item, then the next; nothing is lost or handed out twice",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        const producer = await connectRedis({ path });
+        const consumer = await connectRedis({ path: relay.path });
+        try {
+          const jobs = producer.queue<number>("jobs");
+          const taken = consumer.queue<number>("jobs");
+          await taken.qsize();
+          const getting = taken.get();
+          await until(async () => (await infoField(path, "blocked_clients")) === 1, "get blocks");
+          // the get's move runs; its reply is lost, then the cut: the connection sends it again
+          relay.dropReplies();
+          await jobs.put(1);
+          await producer.flush();
+          const wait = `baton:{q:jobs}:wait:${consumer.id}`;
+          await until(async () => (await raw.llen(wait)) === 1, "the server moved item 1");
+          await jobs.put(2);
+          await producer.flush();
+          relay.cut();
+          assertEquals(await getting, 1);
+          assertEquals(await taken.get({ timeout: 10_000 }), 2);
+          await taken.taskDone();
+          await taken.taskDone();
+          await consumer.close();
+          assertEquals(await jobs.qsize(), 0);
+          assertEquals(await jobs.unfinishedTasks, 0);
+        } finally {
+          await consumer.close();
+          await producer.close();
+          raw.disconnect();
+        }
+      })
+    ),
+);
