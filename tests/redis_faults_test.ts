@@ -136,3 +136,48 @@ Deno.test(
       })
     ),
 );
+
+Deno.test(
+  "R-2: a blocked put whose connection is cut after the server moved it a slot (the reply lost) puts on that slot; maxsize stays exact",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        const consumer = await connectRedis({ path });
+        const producer = await connectRedis({ path: relay.path });
+        try {
+          const taken = consumer.queue<number>("jobs", { maxsize: 1 });
+          const jobs = producer.queue<number>("jobs", { maxsize: 1 });
+          await jobs.put(1);
+          const putting = jobs.put(2);
+          await until(async () => (await infoField(path, "blocked_clients")) === 1, "put blocks");
+          // the put's move runs once the get frees the slot; its reply is lost, then the cut
+          relay.dropReplies();
+          assertEquals(await taken.get(), 1);
+          await taken.taskDone();
+          await consumer.flush();
+          const resv = `baton:{q:jobs}:resv:${producer.id}`;
+          await until(async () => (await raw.llen(resv)) === 1, "the server moved the slot");
+          relay.cut();
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const put = await Promise.race([
+            putting.then(() => true),
+            new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
+          ]);
+          clearTimeout(timer);
+          assert(put, "the put took the slot it was moved");
+          assertEquals(await taken.get(), 2);
+          await taken.taskDone();
+          await producer.close();
+          assertEquals(await taken.qsize(), 0);
+          assertEquals(await taken.full(), false);
+          await taken.put(3);
+          assertEquals(await taken.full(), true);
+        } finally {
+          await producer.close();
+          await consumer.close();
+          raw.disconnect();
+        }
+      })
+    ),
+);
