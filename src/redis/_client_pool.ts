@@ -11,8 +11,12 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
-import { quit, ready, settleOnEnd, TIMED_OUT } from "./core.ts";
+import { type Blocked, quit, ready, settleOnEnd, TIMED_OUT } from "./core.ts";
 import { startTimer } from "./waiters.ts";
+
+/** What `#run` returns for a command whose connection was cut before it answered. */
+const LOST: unique symbol = Symbol("lost");
+type LOST = typeof LOST;
 
 /** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
 interface Blocker {
@@ -52,7 +56,7 @@ export class BlockingPool {
   block<R>(
     run: (redis: Redis) => Promise<R | null>,
     options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }> {
+  ): Promise<Blocked<R>> {
     const call = this.#blockOnce(run, options);
     this.#blocking.add(call);
     return call.finally(() => this.#blocking.delete(call));
@@ -93,12 +97,14 @@ export class BlockingPool {
     }
     // named, so a cancel can find it again after a reconnect gave it a new id
     const name = `baton:${this.#clientId}:${++this.#connections}`;
-    // `disconnectTimeout`: see the catch below
+    // `disconnectTimeout`: see the catch below. A blocking command a cut left unanswered is not
+    // sent again once reconnected (it may have run: its caller finds out, see `#run`).
     const redis = new Redis({
       ...this.#options,
       connectionName: name,
       lazyConnect: false,
       disconnectTimeout: 0,
+      autoResendUnfulfilledCommands: false,
     });
     // errors reach the calls that fail; a listener keeps ioredis from printing them
     redis.on("error", () => {});
@@ -145,10 +151,23 @@ export class BlockingPool {
     }
   }
 
+  /**
+   * Runs a blocking command; `LOST` once its connection is cut before it
+   * answered. The connection does not send it again, and drops it without
+   * settling it: nothing waits for it any more.
+   */
+  #run<R>(blocker: Blocker, run: (redis: Redis) => Promise<R | null>): Promise<R | null | LOST> {
+    return new Promise((resolve, reject) => {
+      const onClose = () => resolve(LOST);
+      blocker.redis.once("close", onClose);
+      run(blocker.redis).then(resolve, reject).finally(() => blocker.redis.off("close", onClose));
+    });
+  }
+
   async #blockOnce<R>(
     run: (redis: Redis) => Promise<R | null>,
     options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }> {
+  ): Promise<Blocked<R>> {
     let cancelled: unknown = undefined;
     let isCancelled = false;
     let blocker: Blocker | undefined;
@@ -174,7 +193,9 @@ export class BlockingPool {
     };
     // aborted while the call was on its way here (its first round trips): no listener
     // would hear of it any more
-    if (options?.signal?.aborted) return { value: null, cancelled: options.signal.reason };
+    if (options?.signal?.aborted) {
+      return { value: null, cancelled: options.signal.reason, lost: false };
+    }
     const timeout = options?.timeout;
     const stopTimer = timeout !== undefined && timeout !== Infinity
       ? startTimer(timeout, () => cancel(TIMED_OUT))
@@ -184,16 +205,21 @@ export class BlockingPool {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       blocker = await this.#borrow();
-      if (isCancelled) return { value: null, cancelled };
+      if (isCancelled) return { value: null, cancelled, lost: false };
       try {
-        const value = await run(blocker.redis);
-        return { value, cancelled };
-      } catch (error) {
+        const value = await this.#run(blocker, run);
         // the call lost its connection because close() cut it: it fails for the reason given
         if (blocker.cut !== undefined) throw blocker.cut.reason;
+        if (value === LOST) return { value: null, cancelled, lost: true };
+        return { value, cancelled, lost: false };
+      } catch (error) {
+        if (blocker.cut !== undefined) throw blocker.cut.reason;
         // cancelled, then its connection ended (the closing client's connections end when they
-        // cannot get back to the server): nothing came, it ends as cancelled
-        if (isCancelled && blocker.redis.status === "end") return { value: null, cancelled };
+        // cannot get back to the server): it ends as cancelled; what it may have moved, the
+        // close gives back
+        if (isCancelled && blocker.redis.status === "end") {
+          return { value: null, cancelled, lost: true };
+        }
         throw error;
       } finally {
         settled = true;

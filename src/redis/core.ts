@@ -26,14 +26,27 @@ export interface Core {
    * `CLIENT UNBLOCK`; whatever the command returned (an item that arrived in
    * the same instant included) is returned with the reason it was cancelled.
    * A call whose connection the closing client cut (its cancel did not land
-   * in time) rejects `LinkClosed`.
+   * in time) rejects `LinkClosed`. A call whose connection was cut otherwise
+   * (the network, the server) while the command was on its way is `lost`:
+   * the command ran or not, its reply is gone and it is never sent again;
+   * the caller finds out on the server what it did.
    */
   block<R>(
     run: (redis: Redis) => Promise<R | null>,
     options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }>;
+  ): Promise<Blocked<R>>;
   /** Marks a primitive as having work to flush soon (R-9). */
   schedule(part: Part): void;
+}
+
+/** How a blocked call ended (see {@linkcode Core.block}). */
+export interface Blocked<R> {
+  /** What the command returned; `null` when it returned nothing or was `lost`. */
+  readonly value: R | null;
+  /** Why the call was cancelled (`TIMED_OUT`, an abort's reason), if it was. */
+  readonly cancelled: unknown;
+  /** The connection was cut while the command was on its way: it may have run. */
+  readonly lost: boolean;
 }
 
 /** A primitive as its client sees it. Internal. */
@@ -70,6 +83,39 @@ export interface SideHooks {
 
 /** The `reason` a timeout gives to {@linkcode Core.block}. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * A blocking move that is `true` once it moved something, `false` when the
+ * timeout ran out first; sent again, for the time left, when a cut lost it.
+ * For a move that can run twice: an event's or a join's (`BLMOVE key key`)
+ * moves nothing away. A semaphore's (into this client's held permits) may
+ * then hold one permit more than it knows of, until it closes or its lease
+ * runs out.
+ */
+export async function blockAgain(
+  core: Core,
+  run: (redis: Redis) => Promise<string | null>,
+  signal: AbortSignal,
+  timeout: number | undefined,
+): Promise<boolean> {
+  const deadline = timeout !== undefined && timeout !== Infinity
+    ? performance.now() + timeout
+    : undefined;
+  while (true) {
+    const wait: WaitOptions = { signal };
+    if (deadline !== undefined) {
+      const left = deadline - performance.now();
+      // the time ran out while the lost move was on its way
+      if (left <= 0) return false;
+      wait.timeout = left;
+    }
+    const { value, cancelled, lost } = await core.block(run, wait);
+    if (value !== null) return true;
+    if (lost && cancelled === undefined) continue;
+    if (cancelled === TIMED_OUT) return false;
+    throw cancelled;
+  }
+}
 
 export function optionsOf(target: RedisTarget): RedisOptions {
   if (typeof target === "string") {

@@ -12,7 +12,7 @@ import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed, QueueShutDown } from "../errors.ts";
 import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
-import { type Core, TIMED_OUT } from "./core.ts";
+import { blockAgain, type Core } from "./core.ts";
 import { iteratorOf, readableOf, writableOf } from "../_streams.ts";
 import { inspectView } from "../_inspect.ts";
 import { Batch } from "./batch.ts";
@@ -280,13 +280,14 @@ export class RedisQueue<T> implements QueueLike<T> {
     await this.flush();
     const zero = `${this.#base}:zero`;
     if (options?.timeout === 0) return await this.#core.main.llen(zero) > 0;
-    const { value, cancelled } = await this.#core.block(
+    const signals = [this.#closeSignal.signal];
+    if (options?.signal !== undefined) signals.push(options.signal);
+    return await blockAgain(
+      this.#core,
       (redis) => redis.blmove(zero, zero, "LEFT", "RIGHT", 0),
-      this.#withClose(options),
+      AbortSignal.any(signals),
+      options?.timeout,
     );
-    if (value !== null) return true;
-    if (cancelled === TIMED_OUT) return false;
-    throw cancelled;
   }
 
   /**
@@ -503,13 +504,5 @@ export class RedisQueue<T> implements QueueLike<T> {
     if (shut === 2) this.#consumer.dropPrefetched();
     this.#producer.pump();
     this.#consumer.pump();
-  }
-
-  #withClose(options: WaitOptions | undefined): WaitOptions {
-    const signals = [this.#closeSignal.signal];
-    if (options?.signal !== undefined) signals.push(options.signal);
-    const merged: WaitOptions = { signal: AbortSignal.any(signals) };
-    if (options?.timeout !== undefined) merged.timeout = options.timeout;
-    return merged;
   }
 }

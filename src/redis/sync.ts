@@ -7,7 +7,7 @@
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
-import { type Core, TIMED_OUT } from "./core.ts";
+import { blockAgain, type Core } from "./core.ts";
 
 /** Turns the script's error replies into baton's errors. */
 function rethrow(error: unknown): never {
@@ -28,15 +28,12 @@ async function blockMove(
   if (core.closed) throw new LinkClosed("the Redis client is closed");
   const signals = [closing];
   if (options?.signal !== undefined) signals.push(options.signal);
-  const merged: WaitOptions = { signal: AbortSignal.any(signals) };
-  if (options?.timeout !== undefined) merged.timeout = options.timeout;
-  const { value, cancelled } = await core.block(
+  return await blockAgain(
+    core,
     (redis) => redis.blmove(from, to, "LEFT", "RIGHT", 0),
-    merged,
+    AbortSignal.any(signals),
+    options?.timeout,
   );
-  if (value !== null) return true;
-  if (cancelled === TIMED_OUT) return false;
-  throw cancelled;
 }
 
 function open(core: Core): Core {
