@@ -181,3 +181,43 @@ Deno.test(
       })
     ),
 );
+
+Deno.test(
+  "R-1: a blocked lock acquire whose connection is cut after the server handed it the lock (the reply lost) acquires it, and its release frees the lock for others",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const holder = await connectRedis({ path });
+        const waiter = await connectRedis({ path: relay.path });
+        try {
+          const held = holder.lock("ledger");
+          const wanted = waiter.lock("ledger");
+          assert(await held.acquire());
+          const acquiring = wanted.acquire();
+          await until(
+            async () => (await infoField(path, "blocked_clients")) === 1,
+            "acquire blocks",
+          );
+          // the acquire's move runs once the lock is released; its reply is lost, then the cut
+          relay.dropReplies();
+          await held.release();
+          await until(async () => (await infoField(path, "blocked_clients")) === 0, "handed over");
+          relay.cut();
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const acquired = await Promise.race([
+            acquiring,
+            new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
+          ]);
+          clearTimeout(timer);
+          assert(acquired, "the acquire took the lock it was handed");
+          assert(!(await held.acquire({ timeout: 0 })), "held by the waiter");
+          await wanted.release();
+          assert(await held.acquire({ timeout: 0 }), "released");
+          await held.release();
+        } finally {
+          await waiter.close();
+          await holder.close();
+        }
+      })
+    ),
+);
