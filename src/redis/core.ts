@@ -87,10 +87,8 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
 /**
  * A blocking move that is `true` once it moved something, `false` when the
  * timeout ran out first; sent again, for the time left, when a cut lost it.
- * For a move that can run twice: an event's or a join's (`BLMOVE key key`)
- * moves nothing away. A semaphore's (into this client's held permits) may
- * then hold one permit more than it knows of, until it closes or its lease
- * runs out.
+ * Only for a move that may run twice: an event's or a join's (`BLMOVE key
+ * key`) moves nothing away.
  */
 export async function blockAgain(
   core: Core,

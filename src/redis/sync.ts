@@ -7,7 +7,7 @@
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
-import { blockAgain, type Core } from "./core.ts";
+import { blockAgain, type Blocked, type Core, TIMED_OUT } from "./core.ts";
 
 /** Turns the script's error replies into baton's errors. */
 function rethrow(error: unknown): never {
@@ -211,36 +211,48 @@ export class RedisSemaphore {
       }
       if (timeout === 0) return false;
       // counted as blocked: ends with "claim" once a permit moved here, else "waiting -1"
-      let moved: boolean;
+      let blocked: Blocked<string>;
       try {
-        moved = await this.#block(options?.signal, deadline);
+        blocked = await this.#block(options?.signal, deadline);
       } catch (error) {
         await this.#unwait();
         throw error;
       }
-      if (!moved) {
+      const { value, cancelled, lost } = blocked;
+      if (value === null && !lost) {
         await this.#unwait();
-        return false;
+        if (cancelled === TIMED_OUT) return false;
+        throw cancelled;
       }
+      // a closing client's close gives back what a move cut on its way may have brought
+      if (this.#raw.closed) throw new LinkClosed("the Redis client is closed");
+      // a permit moved here, or may have (the connection was cut while the move was on its
+      // way): the claim says, and ends the wait
       if ((await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) return true;
-      // the permit it was handed went back while this client looked dead (R-3): wait again
+      if (lost && cancelled === TIMED_OUT) return false;
+      if (lost && cancelled !== undefined) throw cancelled;
+      // none came (the move was lost before it ran), or the permit it was handed went back
+      // while this client looked dead (R-3): wait again
     }
   }
 
-  /** One blocked wait for a permit; `true` once one moved to this client. */
-  async #block(signal: AbortSignal | undefined, deadline: number | undefined): Promise<boolean> {
-    const wait: WaitOptions = {};
-    if (signal !== undefined) wait.signal = signal;
+  /** One blocked wait for a permit: it moves one to this client's hand (see `claim`). */
+  async #block(
+    signal: AbortSignal | undefined,
+    deadline: number | undefined,
+  ): Promise<Blocked<string>> {
+    const signals = [this.#closing.signal];
+    if (signal !== undefined) signals.push(signal);
+    const wait: WaitOptions = { signal: AbortSignal.any(signals) };
     if (deadline !== undefined) {
       const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
+      if (remaining <= 0) return { value: null, cancelled: TIMED_OUT, lost: false };
       wait.timeout = remaining;
     }
-    return await blockMove(
-      this.#raw,
-      this.#closing.signal,
-      `${this.#base}:permits`,
-      `${this.#base}:held:${this.#raw.id}`,
+    const permits = `${this.#base}:permits`;
+    const hand = `${this.#base}:hand:${this.#raw.id}`;
+    return await open(this.#raw).block(
+      (redis) => redis.blmove(permits, hand, "LEFT", "RIGHT", 0),
       wait,
     );
   }
