@@ -182,6 +182,20 @@ end
  * and reaps the clients whose lease ran out.
  */
 const LEASES = `
+-- drops what client c's calls left to answer again (see ONCE)
+local function forget_once(c)
+  local field = 'once:' .. c
+  local record = redis.call('HGET', META, field)
+  if not record then return end
+  local fields = {field}
+  local first = true
+  for n in string.gmatch(record, '%d+') do
+    if not first then fields[#fields + 1] = field .. ':' .. n end
+    first = false
+  end
+  redis.call('HDEL', META, unpack(fields))
+end
+
 local function reap(c, clean)
   local k = kind()
   if k == 'fifo' or k == 'lifo' or k == 'pq' then return reap_queue(c, clean) end
@@ -201,7 +215,8 @@ local function touch(lease)
   local flagged = 0
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
-    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c, 'once:' .. c)
+    redis.call('HDEL', META, 'o:' .. c, 'v:' .. c)
+    forget_once(c)
     -- reaped a day ago and never back: no longer watched
     if c ~= cid then redis.call('ZREM', LEASES, c) end
   end
@@ -249,7 +264,7 @@ elseif op == 'touch' then
   return touch(tonumber(ARGV[4]))
 elseif op == 'close' then
   redis.call('ZREM', REAPED, cid)
-  redis.call('HDEL', META, 'once:' .. cid)
+  forget_once(cid)
   return reap(cid, true)
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
@@ -270,12 +285,13 @@ return redis.error_reply('baton: unknown operation ' .. tostring(op))
  * client's connection send it again once it is back. The client numbers its
  * calls (`seq`) and tells with each the highest number it has the reply of
  * (`acked`, replies come in order). For the operations that change what
- * they would answer if run twice, `once:<client>` in `P:meta` keeps the
- * number of the client's latest call run on the primitive and the replies
- * the client may still ask for again (those after `acked`), packed; a call
- * numbered at most the latest run gets its kept reply instead of running
- * again. Dropped when the client closes, or is forgotten a day after it was
- * reaped.
+ * they would answer if run twice, `P:meta` keeps, per client, in
+ * `once:<client>` the number of its latest call run on the primitive
+ * followed by the numbers of the replies it may still ask for again (those
+ * after `acked`), and each such reply, packed, in `once:<client>:<seq>`. A
+ * call numbered at most the latest run gets its kept reply instead of
+ * running again. Dropped when the client closes, or is forgotten a day after
+ * it was reaped (`forget_once`).
  */
 const ONCE = `
 local RERUN = {batch = true, fetch = true, reserve = true, unreserve = true, unreturn = true,
@@ -285,24 +301,30 @@ local field = 'once:' .. cid
 local last, kept = 0, {}
 local record = redis.call('HGET', META, field)
 if record then
-  local r = cmsgpack.unpack(record)
-  last = r[1]
-  for i = 2, #r, 2 do
-    if r[i] == seq then return r[i + 1] end
-    if r[i] > acked then
-      kept[#kept + 1] = r[i]
-      kept[#kept + 1] = r[i + 1]
+  local first, acknowledged = true, {}
+  for s in string.gmatch(record, '%d+') do
+    local n = tonumber(s)
+    if first then
+      last = n
+      first = false
+    elseif n == seq then
+      return cmsgpack.unpack(redis.call('HGET', META, field .. ':' .. s))
+    elseif n > acked then
+      kept[#kept + 1] = s
+    else
+      acknowledged[#acknowledged + 1] = field .. ':' .. s
     end
   end
+  if #acknowledged > 0 then redis.call('HDEL', META, unpack(acknowledged)) end
 end
 if seq <= last then
   return redis.error_reply('baton: call ' .. seq .. ' came again after its reply was dropped')
 end
 local reply = dispatch()
 if reply == nil then reply = false end
-kept[#kept + 1] = seq
-kept[#kept + 1] = reply
-redis.call('HSET', META, field, cmsgpack.pack({seq, unpack(kept)}))
+kept[#kept + 1] = tostring(seq)
+redis.call('HSET', META, field, seq .. ' ' .. table.concat(kept, ' '),
+  field .. ':' .. seq, cmsgpack.pack(reply))
 return reply
 `;
 
