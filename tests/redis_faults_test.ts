@@ -221,3 +221,30 @@ Deno.test(
       })
     ),
 );
+
+Deno.test(
+  "R-1: close() while the server stalls (it answers nothing, its connections stay open) resolves once the server had a grace period; the calls it cut reject LinkClosed",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const redis = await connectRedis({ path: relay.path });
+        const jobs = redis.queue<number>("jobs");
+        await jobs.put(0);
+        await redis.flush();
+        assert(await redis.lock("ledger").acquire());
+        relay.stall();
+        await jobs.put(1);
+        const flushing = redis.flush().then(() => "flushed", (error) => error);
+        // Before the fix, close() waited for the server as long as it stalled. Generous: the
+        // grace period is 2 s.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const ended = await Promise.race([
+          redis.close().then(() => true),
+          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
+        ]);
+        clearTimeout(timer);
+        assert(ended, "close() ended");
+        assertInstanceOf(await flushing, LinkClosed);
+      })
+    ),
+);
