@@ -11,7 +11,7 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
-import { type Blocked, quit, ready, settleOnEnd, TIMED_OUT } from "./core.ts";
+import { type Blocked, cutConnection, quit, ready, settleOnEnd, TIMED_OUT } from "./core.ts";
 import { startTimer } from "./waiters.ts";
 
 /** What `#run` returns for a command whose connection was cut before it answered. */
@@ -74,17 +74,21 @@ export class BlockingPool {
   cut(reason: unknown): void {
     for (const blocker of this.#busy) {
       blocker.cut = { reason };
-      blocker.redis.disconnect();
       // At once: a server that does not answer may not close its end either, and the client's
       // wait for that would outlive close() by seconds (a timer a test's sanitizer sees).
-      blocker.redis.stream?.destroy();
+      cutConnection(blocker.redis);
     }
   }
 
-  /** Quits every pooled connection; one given back later is quit then. */
-  async close(): Promise<void> {
+  /**
+   * Quits every pooled connection, cutting one the server leaves open for
+   * `graceMs`; one given back later is quit then.
+   */
+  async close(graceMs: number): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis)));
+    await Promise.all(
+      [...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis, graceMs)),
+    );
     this.#idle.length = 0;
     this.#busy.clear();
   }

@@ -11,7 +11,15 @@ import { Redis, type RedisOptions } from "ioredis";
 import { LinkClosed } from "../errors.ts";
 import { BlockingPool } from "./_client_pool.ts";
 import { type Codec, jsonCodec } from "./codec.ts";
-import { type Core, optionsOf, type Part, quit, ready, settleOnEnd } from "./core.ts";
+import {
+  type Core,
+  cutConnection,
+  optionsOf,
+  type Part,
+  quit,
+  ready,
+  settleOnEnd,
+} from "./core.ts";
 import {
   DEFAULT_LEASE_MS,
   type RedisClientOptions,
@@ -23,7 +31,10 @@ import { SCRIPT } from "./script.ts";
 import { RedisQueue } from "./queue.ts";
 import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
 
-/** How long `close()` waits for a cancelled blocked call before it cuts its connection. */
+/**
+ * How long `close()` waits for a cancelled blocked call before it cuts its
+ * connection, and for a server that answers nothing before it cuts them all.
+ */
 const CLOSE_GRACE_MS = 2_000;
 
 /**
@@ -334,21 +345,30 @@ export class RedisClient implements AsyncDisposable {
       );
       await this.#pool.drained();
     })();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
-    });
-    const inTime = await Promise.race([closing.then(() => true), grace]);
-    clearTimeout(timer);
-    if (!inTime) this.#pool.cut(new LinkClosed("the Redis client is closed"));
-    await closing;
+    // Each grace period the close is not done in: blocked calls still there are cut, and when
+    // the server answered none of the calls waiting on it meanwhile (it stalls), the client's
+    // own connection too, failing them: what the close could not give back then comes back
+    // when the lease runs out (R-3).
+    let done = false;
+    const settled = closing.then(() => done = true);
+    let acked = this.#acked;
+    while (!done) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
+      await Promise.race([settled, grace]);
+      clearTimeout(timer);
+      if (done) break;
+      this.#pool.cut(new LinkClosed("the Redis client is closed"));
+      if (this.#acked === acked && this.#calls > this.#acked) cutConnection(this.#main);
+      acked = this.#acked;
+    }
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#closed = true;
-    await this.#pool.close();
+    await this.#pool.close(CLOSE_GRACE_MS);
     // with the connection lost, what it could not give back comes back when its lease runs out
     const lostConnection = this.#main.status !== "ready";
-    await quit(this.#main);
+    await quit(this.#main, CLOSE_GRACE_MS);
     if (errors.length > 0 && !lostConnection) {
       throw new AggregateError(errors, "closing the Redis client failed");
     }

@@ -191,12 +191,31 @@ export function settleOnEnd(redis: Redis): void {
   });
 }
 
+/** Ends a connection at once, without waiting for the server (it may not answer, nor close). */
+export function cutConnection(redis: Redis): void {
+  redis.disconnect();
+  redis.stream?.destroy();
+}
+
 /**
  * Quits a connection and waits until it has ended. A connection that is
  * reconnecting ends at its next attempt, which the closing client's retry
- * strategy refuses (see {@linkcode connectRedis}).
+ * strategy refuses (see {@linkcode connectRedis}). With `graceMs`, one
+ * still open after that long (a server that stalls answers no `QUIT`) is
+ * cut.
  */
-export async function quit(redis: Redis): Promise<void> {
+export async function quit(redis: Redis, graceMs?: number): Promise<void> {
+  if (graceMs === undefined) return await quitting(redis);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+  const ended = quitting(redis);
+  await Promise.race([ended, grace]);
+  clearTimeout(timer);
+  if (redis.status !== "end") cutConnection(redis);
+  await ended;
+}
+
+async function quitting(redis: Redis): Promise<void> {
   while (redis.status !== "end") {
     const changed = new Promise<void>((resolve) => {
       const done = () => {
