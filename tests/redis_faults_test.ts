@@ -10,7 +10,13 @@ import { assert, assertEquals, assertInstanceOf } from "@std/assert";
 import { Redis } from "ioredis";
 import { LinkClosed } from "../src/errors.ts";
 import { connectRedis } from "../src/redis/mod.ts";
-import { infoField, until, withRedisServer, withRelay } from "./fixtures/redis_server.ts";
+import {
+  infoField,
+  startRedisServer,
+  until,
+  withRedisServer,
+  withRelay,
+} from "./fixtures/redis_server.ts";
 
 Deno.test(
   "R-2: a call the server ran whose reply a connection cut lost runs once, though the client sends it again: puts are not duplicated, a release adds one permit",
@@ -247,4 +253,23 @@ Deno.test(
         assertInstanceOf(await flushing, LinkClosed);
       })
     ),
+);
+
+Deno.test(
+  "R-1: across a server restart (it comes back empty on the same socket), a blocked get takes an item put afterwards, and close() resolves",
+  async () => {
+    const server = await startRedisServer();
+    const redis = await connectRedis({ path: server.path });
+    try {
+      const jobs = redis.queue<number>("jobs");
+      const getting = jobs.get();
+      await until(async () => (await infoField(server.path, "blocked_clients")) === 1, "blocked");
+      await server.restart();
+      await jobs.put(7);
+      assertEquals(await getting, 7);
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  },
 );
