@@ -273,3 +273,47 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "R-2: a blocked get that waits for its connection to get back to the server keeps waiting through failed reconnects, and gets the first item put",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const producer = await connectRedis({ path });
+        const consumer = await connectRedis({ path: relay.path });
+        try {
+          const jobs = producer.queue<number>("jobs");
+          const taken = consumer.queue<number>("jobs");
+          // a blocked get opens the consumer's pooled connection (its second)
+          const first = taken.get();
+          await until(async () => (await infoField(path, "blocked_clients")) === 1, "get blocks");
+          await jobs.put(0);
+          assertEquals(await first, 0);
+          // the pooled connection is cut and cannot get back; the client's own stays
+          relay.down((accepted) => accepted === 1);
+          const getting = taken.get();
+          // its move waits to be sent while reconnects fail
+          const accepted = relay.accepted();
+          await until(() => relay.accepted() >= accepted + 2, "two failed reconnects");
+          relay.up();
+          await until(async () => (await infoField(path, "blocked_clients")) === 1, "get blocks");
+          await jobs.put(1);
+          await jobs.put(2);
+          await producer.flush();
+          // Before the fix, a failed reconnect counted as the move's loss: a second move went
+          // after it, and the first took item 1 where the get never looked.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const got = await Promise.race([
+            getting,
+            new Promise<string>((resolve) => timer = setTimeout(() => resolve("none"), 10_000)),
+          ]);
+          clearTimeout(timer);
+          assertEquals(got, 1);
+          assertEquals(await taken.get(), 2);
+        } finally {
+          await consumer.close();
+          await producer.close();
+        }
+      })
+    ),
+);
