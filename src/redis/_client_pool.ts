@@ -156,15 +156,30 @@ export class BlockingPool {
   }
 
   /**
-   * Runs a blocking command; `LOST` once its connection is cut before it
-   * answered. The connection does not send it again, and drops it without
-   * settling it: nothing waits for it any more.
+   * Runs a blocking command; `LOST` once its connection is cut after it was
+   * sent and before it answered. The connection does not send it again, and
+   * drops it without settling it: nothing waits for it any more. A command
+   * made while the connection is getting back to the server waits to be
+   * sent once it is back: reconnects that fail meanwhile lose nothing.
    */
   #run<R>(blocker: Blocker, run: (redis: Redis) => Promise<R | null>): Promise<R | null | LOST> {
+    const redis = blocker.redis;
     return new Promise((resolve, reject) => {
-      const onClose = () => resolve(LOST);
-      blocker.redis.once("close", onClose);
-      run(blocker.redis).then(resolve, reject).finally(() => blocker.redis.off("close", onClose));
+      // sent once the connection is ready: at once, or when it gets back
+      let sent = redis.status === "ready";
+      const onReady = () => sent = true;
+      const onClose = () => {
+        if (!sent) return;
+        done();
+        resolve(LOST);
+      };
+      const done = () => {
+        redis.off("ready", onReady);
+        redis.off("close", onClose);
+      };
+      redis.on("ready", onReady);
+      redis.on("close", onClose);
+      run(redis).then(resolve, reject).finally(done);
     });
   }
 
