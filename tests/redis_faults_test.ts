@@ -317,3 +317,47 @@ Deno.test(
       })
     ),
 );
+
+Deno.test(
+  "R-5: while the server stalls, an event wait, a join and an acquire time out, and an aborted wait rejects with its reason; once it answers again, no permit is left taken",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const redis = await connectRedis({ path: relay.path });
+        const other = await connectRedis({ path });
+        try {
+          const go = redis.event("go");
+          const jobs = redis.queue<number>("jobs");
+          const permits = redis.semaphore("permits", 1);
+          assert(await permits.acquire());
+          await jobs.put(1);
+          await jobs.qsize();
+          assert(!(await go.wait({ timeout: 1 })));
+          relay.stall();
+          const abort = new AbortController();
+          const calls = [
+            go.wait({ timeout: 100 }).then(String, (error) => error.name),
+            jobs.join({ timeout: 100 }).then(String, (error) => error.name),
+            permits.acquire({ timeout: 100 }).then(String, (error) => error.name),
+            go.wait({ signal: abort.signal }).then(String, (error) => error.name),
+          ];
+          abort.abort();
+          // Before the fix, each waited for the server as long as it stalled.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const outcomes = await Promise.race([
+            Promise.all(calls),
+            new Promise<string>((resolve) => timer = setTimeout(() => resolve("stalled"), 10_000)),
+          ]);
+          clearTimeout(timer);
+          assertEquals(outcomes, ["false", "false", "false", "AbortError"]);
+          relay.resume();
+          await permits.release();
+          assert(await other.semaphore("permits", 1).acquire({ timeout: 10_000 }));
+        } finally {
+          relay.resume();
+          await redis.close();
+          await other.close();
+        }
+      })
+    ),
+);
