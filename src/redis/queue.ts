@@ -18,7 +18,7 @@ import { inspectView } from "../_inspect.ts";
 import { Batch } from "./batch.ts";
 import { Consumer, type ConsumerHooks } from "./consumer.ts";
 import { Producer, type ProducerHooks } from "./producer.ts";
-import { defaultPriority } from "./waiters.ts";
+import { defaultPriority, settleBy } from "./waiters.ts";
 
 /** Items and slots fetched or reserved at once, at most. */
 const MAX_WINDOW = 512;
@@ -276,6 +276,10 @@ export class RedisQueue<T> implements QueueLike<T> {
   async join(options?: WaitOptions): Promise<boolean> {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
+    return await settleBy(options, false, () => this.#join(options));
+  }
+
+  async #join(options: WaitOptions | undefined): Promise<boolean> {
     await this.#ready();
     await this.flush();
     const zero = `${this.#base}:zero`;

@@ -8,6 +8,7 @@ import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
 import { blockAgain, type Blocked, type Core, TIMED_OUT } from "./core.ts";
+import { settleBy } from "./waiters.ts";
 
 /** Turns the script's error replies into baton's errors. */
 function rethrow(error: unknown): never {
@@ -94,8 +95,10 @@ export class RedisEvent {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
     const flag = `${this.#base}:flag`;
-    if (options?.timeout === 0) return await this.isSet();
-    return await blockMove(this.#core, this.#closing.signal, flag, flag, options);
+    return await settleBy(options, false, () => {
+      if (options?.timeout === 0) return this.isSet();
+      return blockMove(this.#core, this.#closing.signal, flag, flag, options);
+    });
   }
 
   /** Internal: nothing is batched for an event. */
@@ -196,6 +199,18 @@ export class RedisSemaphore {
   async acquire(options?: WaitOptions): Promise<boolean> {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
+    // a permit that comes after the wait ended goes back
+    return await settleBy(options, false, () => this.#acquire(options), (got) => {
+      if (got) this.#giveBack().catch(() => {});
+    });
+  }
+
+  /** Gives back one permit this client took for a wait that had ended. */
+  async #giveBack(): Promise<void> {
+    await this.#core.call(this.#meta, this.#base, "release", 1, 0);
+  }
+
+  async #acquire(options: WaitOptions | undefined): Promise<boolean> {
     await this.ready();
     const timeout = options?.timeout;
     const deadline = timeout !== undefined && timeout !== Infinity
