@@ -361,3 +361,34 @@ Deno.test(
       })
     ),
 );
+
+Deno.test(
+  "R-9: a put that resolved while the server was away for many reconnects reaches it once it is back (the client stays alive)",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        // quick reconnects: many of them in little time
+        const redis = await connectRedis({ path: relay.path, retryStrategy: () => 5 });
+        try {
+          const jobs = redis.queue<number>("jobs");
+          await jobs.put(1);
+          await redis.flush();
+          let accepted = relay.accepted();
+          relay.down();
+          await until(() => relay.accepted() > accepted, "a failed reconnect");
+          await jobs.put(2);
+          const flushing = redis.flush().then(() => "flushed", (error) => error);
+          // more failed reconnects than ioredis retries a command for by default (20)
+          accepted = relay.accepted();
+          await until(() => relay.accepted() >= accepted + 30, "30 failed reconnects");
+          relay.up();
+          assertEquals(await flushing, "flushed");
+          assertEquals(await raw.lrange("baton:{q:jobs}:items", 0, -1), ["v1", "v2"]);
+        } finally {
+          await redis.close();
+          raw.disconnect();
+        }
+      })
+    ),
+);
