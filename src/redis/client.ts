@@ -505,7 +505,10 @@ function checkPermits(value: number): void {
  * Connects to a Redis server (7.0 or later, or Valkey) and returns a client
  * that hands out baton primitives kept in it.
  *
- * @param target A `redis://` URL, a unix socket `{ path }`, or ioredis options.
+ * @param target A `redis://` URL, a unix socket `{ path }`, or ioredis options. A call
+ *   waits for the server through any number of reconnects (ioredis's
+ *   `maxRetriesPerRequest` is `null` unless given), so what a live client did
+ *   is not dropped during an outage (R-9); `close()` ends the wait.
  * @param options The lease (`leaseMs`, default 10,000), the default codec and the key prefix.
  * @returns The client, once it is connected and has loaded its script.
  * @throws {RangeError} When `leaseMs` is not a positive finite number.
@@ -538,6 +541,9 @@ export async function connectRedis(
       : typeof retry === "function"
       ? retry(times)
       : Math.min(times * 50, 2_000);
+  // A call waits for the server however many reconnects it takes (ioredis fails it after 20
+  // by default): a batch of puts that resolved would be lost while the client lives (R-9).
+  if (redisOptions.maxRetriesPerRequest === undefined) redisOptions.maxRetriesPerRequest = null;
   // `disconnectTimeout`: a reconnect that fails its ready check disconnects once more, with a
   // timer of that many ms that nothing clears (see `BlockingPool`): 0, so none outlives close()
   const main = new Redis({ ...redisOptions, lazyConnect: false, disconnectTimeout: 0 });
