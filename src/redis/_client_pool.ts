@@ -4,7 +4,9 @@
  * and a timeout or abort cancels the call with `CLIENT UNBLOCK` sent on the
  * client's ordered connection. A call whose cancel does not land in time is
  * cut (`cut`): it rejects with the reason the client gives, whichever
- * primitive made it. Internal to `client.ts`.
+ * primitive made it. A call whose connection the network or the server cut
+ * once it was sent is `lost`, never sent again (it may have run): the
+ * primitive finds out on the server what it did. Internal to `client.ts`.
  *
  * @module
  */
