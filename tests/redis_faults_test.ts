@@ -392,3 +392,39 @@ Deno.test(
       })
     ),
 );
+
+Deno.test(
+  "R-8: while the server is away, the lease refreshes a client could not send do not pile up to be sent once it is back",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        // a lease refreshed every 10 ms, quick reconnects
+        const redis = await connectRedis({ path: relay.path, retryStrategy: () => 5 }, {
+          leaseMs: 30,
+        });
+        try {
+          const jobs = redis.queue<number>("jobs");
+          await jobs.put(1);
+          await redis.flush();
+          const calls = async () => {
+            const stats = String(await raw.info("commandstats"));
+            return Number(stats.match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+          };
+          const accepted = relay.accepted();
+          relay.down();
+          // away for 60 failed reconnects: 300 ms at least, 30 refreshes due at least
+          await until(() => relay.accepted() >= accepted + 60, "60 failed reconnects");
+          const before = await calls();
+          relay.up();
+          await until(async () => (await jobs.qsize()) === 1, "back");
+          // back: a refresh or two, the qsize call, not one per refresh due while away
+          const sent = (await calls()) - before;
+          assert(sent < 15, `${sent} script calls once back`);
+        } finally {
+          await redis.close();
+          raw.disconnect();
+        }
+      })
+    ),
+);
