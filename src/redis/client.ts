@@ -102,6 +102,8 @@ export class RedisClient implements AsyncDisposable {
       schedule: (part) => this.#schedule(part),
     };
     this.#leaseTimer = setInterval(() => this.#touchAll(), Math.max(1, this.leaseMs / 3));
+    // back from an outage: refresh at once (the refreshes due meanwhile were not made)
+    main.on("ready", () => this.#touchAll());
   }
 
   /** This client's id, under which its lease and holds are kept. */
@@ -481,6 +483,9 @@ export class RedisClient implements AsyncDisposable {
   }
 
   #touchAll(): void {
+    // Away from the server, a refresh would wait to be sent, one more each time: the one made
+    // as the connection is back refreshes the lease.
+    if (this.#main.status !== "ready" || this.#closing !== undefined) return;
     for (const part of this.#parts.values()) part.touch().catch(() => {});
   }
 }
