@@ -4,15 +4,21 @@
  * and a timeout or abort cancels the call with `CLIENT UNBLOCK` sent on the
  * client's ordered connection. A call whose cancel does not land in time is
  * cut (`cut`): it rejects with the reason the client gives, whichever
- * primitive made it. Internal to `client.ts`.
+ * primitive made it. A call whose connection the network or the server cut
+ * once it was sent is `lost`, never sent again (it may have run): the
+ * primitive finds out on the server what it did. Internal to `client.ts`.
  *
  * @module
  */
 
 import { Redis, type RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
-import { quit, ready, TIMED_OUT } from "./core.ts";
+import { type Blocked, cutConnection, quit, ready, settleOnEnd, TIMED_OUT } from "./core.ts";
 import { startTimer } from "./waiters.ts";
+
+/** What `#run` returns for a command whose connection was cut before it answered. */
+const LOST: unique symbol = Symbol("lost");
+type LOST = typeof LOST;
 
 /** A connection of the pool, with the id `CLIENT UNBLOCK` needs. */
 interface Blocker {
@@ -52,7 +58,7 @@ export class BlockingPool {
   block<R>(
     run: (redis: Redis) => Promise<R | null>,
     options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }> {
+  ): Promise<Blocked<R>> {
     const call = this.#blockOnce(run, options);
     this.#blocking.add(call);
     return call.finally(() => this.#blocking.delete(call));
@@ -70,17 +76,21 @@ export class BlockingPool {
   cut(reason: unknown): void {
     for (const blocker of this.#busy) {
       blocker.cut = { reason };
-      blocker.redis.disconnect();
       // At once: a server that does not answer may not close its end either, and the client's
       // wait for that would outlive close() by seconds (a timer a test's sanitizer sees).
-      blocker.redis.stream?.destroy();
+      cutConnection(blocker.redis);
     }
   }
 
-  /** Quits every pooled connection; one given back later is quit then. */
-  async close(): Promise<void> {
+  /**
+   * Quits every pooled connection, cutting one the server leaves open for
+   * `graceMs`; one given back later is quit then.
+   */
+  async close(graceMs: number): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis)));
+    await Promise.all(
+      [...this.#idle, ...this.#busy].map((blocker) => quit(blocker.redis, graceMs)),
+    );
     this.#idle.length = 0;
     this.#busy.clear();
   }
@@ -93,15 +103,18 @@ export class BlockingPool {
     }
     // named, so a cancel can find it again after a reconnect gave it a new id
     const name = `baton:${this.#clientId}:${++this.#connections}`;
-    // `disconnectTimeout`: see the catch below
+    // `disconnectTimeout`: see the catch below. A blocking command a cut left unanswered is not
+    // sent again once reconnected (it may have run: its caller finds out, see `#run`).
     const redis = new Redis({
       ...this.#options,
       connectionName: name,
       lazyConnect: false,
       disconnectTimeout: 0,
+      autoResendUnfulfilledCommands: false,
     });
     // errors reach the calls that fail; a listener keeps ioredis from printing them
     redis.on("error", () => {});
+    settleOnEnd(redis);
     const blocker: Blocker = { redis, id: 0, name, cut: undefined };
     this.#busy.add(blocker);
     try {
@@ -144,10 +157,38 @@ export class BlockingPool {
     }
   }
 
+  /**
+   * Runs a blocking command; `LOST` once its connection is cut after it was
+   * sent and before it answered. The connection does not send it again, and
+   * drops it without settling it: nothing waits for it any more. A command
+   * made while the connection is getting back to the server waits to be
+   * sent once it is back: reconnects that fail meanwhile lose nothing.
+   */
+  #run<R>(blocker: Blocker, run: (redis: Redis) => Promise<R | null>): Promise<R | null | LOST> {
+    const redis = blocker.redis;
+    return new Promise((resolve, reject) => {
+      // sent once the connection is ready: at once, or when it gets back
+      let sent = redis.status === "ready";
+      const onReady = () => sent = true;
+      const onClose = () => {
+        if (!sent) return;
+        done();
+        resolve(LOST);
+      };
+      const done = () => {
+        redis.off("ready", onReady);
+        redis.off("close", onClose);
+      };
+      redis.on("ready", onReady);
+      redis.on("close", onClose);
+      run(redis).then(resolve, reject).finally(done);
+    });
+  }
+
   async #blockOnce<R>(
     run: (redis: Redis) => Promise<R | null>,
     options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }> {
+  ): Promise<Blocked<R>> {
     let cancelled: unknown = undefined;
     let isCancelled = false;
     let blocker: Blocker | undefined;
@@ -173,7 +214,9 @@ export class BlockingPool {
     };
     // aborted while the call was on its way here (its first round trips): no listener
     // would hear of it any more
-    if (options?.signal?.aborted) return { value: null, cancelled: options.signal.reason };
+    if (options?.signal?.aborted) {
+      return { value: null, cancelled: options.signal.reason, lost: false };
+    }
     const timeout = options?.timeout;
     const stopTimer = timeout !== undefined && timeout !== Infinity
       ? startTimer(timeout, () => cancel(TIMED_OUT))
@@ -183,13 +226,22 @@ export class BlockingPool {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       blocker = await this.#borrow();
-      if (isCancelled) return { value: null, cancelled };
+      if (isCancelled) return { value: null, cancelled, lost: false };
       try {
-        const value = await run(blocker.redis);
-        return { value, cancelled };
-      } catch (error) {
+        const value = await this.#run(blocker, run);
         // the call lost its connection because close() cut it: it fails for the reason given
-        throw blocker.cut === undefined ? error : blocker.cut.reason;
+        if (blocker.cut !== undefined) throw blocker.cut.reason;
+        if (value === LOST) return { value: null, cancelled, lost: true };
+        return { value, cancelled, lost: false };
+      } catch (error) {
+        if (blocker.cut !== undefined) throw blocker.cut.reason;
+        // cancelled, then its connection ended (the closing client's connections end when they
+        // cannot get back to the server): it ends as cancelled; what it may have moved, the
+        // close gives back
+        if (isCancelled && blocker.redis.status === "end") {
+          return { value: null, cancelled, lost: true };
+        }
+        throw error;
       } finally {
         settled = true;
         if (unblocking !== undefined) await unblocking;

@@ -163,7 +163,7 @@ end
 
 /**
  * The queues' operations: `elseif` branches of the script's one dispatch on
- * the operation (it starts in `script.ts`): `fetch`, `reserve`, `unreserve`,
+ * the operation (it starts in `script.ts`): `fetch`, `reserve`, `resv`, `unreserve`,
  * `batch`, `unreturn`, `shutdown`, `info`.
  */
 export const QUEUE_OPS = `
@@ -214,6 +214,19 @@ elseif op == 'reserve' then
     H.add_waiting(cid, 1)
   end
   return k
+elseif op == 'resv' then
+  -- a blocked put whose connection was cut (its move may have run): the slots this client
+  -- holds, and 1 when it took the shutdown marker, which goes back
+  local RESV = K('resv:' .. cid)
+  local real, marked = 0, 0
+  for _, t in ipairs(redis.call('LRANGE', RESV, 0, -1)) do
+    if t == MARK then marked = 1 else real = real + 1 end
+  end
+  if marked == 1 then
+    redis.call('LREM', RESV, 0, MARK)
+    ensure_marks()
+  end
+  return {real, marked}
 elseif op == 'unreserve' then
   local n = tonumber(ARGV[4])
   local RESV = K('resv:' .. cid)
@@ -250,11 +263,18 @@ elseif op == 'batch' then
     elseif (o == 'R' or o == 'D') and not live then
       i = i + 2
     elseif o == 'W' then
-      -- items a blocked get moved into WAIT become prefetched items of this client
+      -- items a blocked get moved into WAIT become prefetched items of this client; n = -1:
+      -- all of them, returned (a blocked get whose connection was cut: its move may have run)
       local n = tonumber(ARGV[i + 1])
       i = i + 2
+      local all = n < 0
+      if all then n = redis.call('LLEN', WAIT) end
       for _ = 1, n do
         local v = redis.call('LPOP', WAIT)
+        if all and v == MARK then
+          ensure_marks()
+          v = nil
+        end
         if v and pq() then v = pq_pop(1)[1] end
         if v then
           if shut() == 2 then
@@ -265,7 +285,7 @@ elseif op == 'batch' then
             redis.call('HINCRBY', META, PF, 1)
             redis.call('HINCRBY', META, 'prefetched', 1)
             -- a priority queue's blocked get moved a token; the client learns its item here
-            if pq() then moved[#moved + 1] = v end
+            if pq() or all then moved[#moved + 1] = v end
           end
         end
       end

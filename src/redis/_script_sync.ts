@@ -10,6 +10,9 @@
  * - `P:permits` list: free permits as tokens `1`, only for blocked acquirers
  *   (their `BLMOVE` takes one, in the order they blocked);
  * - `P:held:<client>` list: one token per permit the client holds;
+ * - `P:hand:<client>` list: permits a blocked acquire's `BLMOVE` took, until
+ *   its `claim` makes them held (a move whose connection was cut may have
+ *   run or not: the claim tells);
  * - `o:<client>` in `P:meta`: permits the reaper gave back while the client
  *   may be alive (its next releases of that many are dropped);
  * - `P:fence` (a lock): the last fencing token.
@@ -22,10 +25,12 @@
 /** `reap_permits`: what a dead or closed client held goes back. */
 export const PERMIT_FUNCTIONS = `
 local function reap_permits(c, clean)
-  local HELD = K('held:' .. c)
+  local HELD, HAND = K('held:' .. c), K('hand:' .. c)
   local n = redis.call('LLEN', HELD)
-  if n > 0 then redis.call('HINCRBY', META, 'count', n) end
-  redis.call('DEL', HELD)
+  -- permits handed to blocked acquires and not claimed: the client never held them
+  local m = redis.call('LLEN', HAND)
+  if n + m > 0 then redis.call('HINCRBY', META, 'count', n + m) end
+  redis.call('DEL', HELD, HAND)
   helpers()
   H.drop_waits(c, clean)
   redis.call('ZREM', LEASES, c)
@@ -150,9 +155,10 @@ elseif op == 'tryacquire' then
   end
   return 0
 elseif op == 'claim' then
-  -- a blocked acquire was handed a permit: 1 if this client still holds it, 0 if a reaping
-  -- (this client looked dead) gave it back, and then its release is not owed; either way
-  -- the call is no longer counted as blocked
+  -- a blocked acquire was handed a permit, or its move was cut on its way: 1 once a permit in
+  -- this client's hand is held; 0 with none there (the move did not run, or a reaping, this
+  -- client looking dead, gave it back: never held, no release owed); either way the call is
+  -- no longer counted as blocked
   if redis.call('ZSCORE', REAPED, cid) ~= false then
     redis.call('ZREM', REAPED, cid)
     helpers()
@@ -162,6 +168,5 @@ elseif op == 'claim' then
   helpers()
   H.add_waiting(cid, -1)
   H.settle_tokens(PERMITS, 'count')
-  if redis.call('LLEN', K('held:' .. cid)) > 0 then return 1 end
-  if redis.call('HINCRBY', META, 'o:' .. cid, -1) <= 0 then redis.call('HDEL', META, 'o:' .. cid) end
+  if redis.call('LMOVE', K('hand:' .. cid), K('held:' .. cid), 'LEFT', 'RIGHT') then return 1 end
   return 0`;

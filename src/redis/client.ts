@@ -11,7 +11,15 @@ import { Redis, type RedisOptions } from "ioredis";
 import { LinkClosed } from "../errors.ts";
 import { BlockingPool } from "./_client_pool.ts";
 import { type Codec, jsonCodec } from "./codec.ts";
-import { type Core, optionsOf, type Part, quit, ready } from "./core.ts";
+import {
+  type Core,
+  cutConnection,
+  optionsOf,
+  type Part,
+  quit,
+  ready,
+  settleOnEnd,
+} from "./core.ts";
 import {
   DEFAULT_LEASE_MS,
   type RedisClientOptions,
@@ -23,7 +31,10 @@ import { SCRIPT } from "./script.ts";
 import { RedisQueue } from "./queue.ts";
 import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./sync.ts";
 
-/** How long `close()` waits for a cancelled blocked call before it cuts its connection. */
+/**
+ * How long `close()` waits for a cancelled blocked call before it cuts its
+ * connection, and for a server that answers nothing before it cuts them all.
+ */
 const CLOSE_GRACE_MS = 2_000;
 
 /**
@@ -55,6 +66,10 @@ export class RedisClient implements AsyncDisposable {
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
+  /** The number of this client's latest script call (the script runs each once, see script.ts). */
+  #calls = 0;
+  /** The highest call number whose reply came (replies come in order). */
+  #acked = 0;
 
   /** Internal: use {@linkcode connectRedis}. */
   constructor(
@@ -87,6 +102,8 @@ export class RedisClient implements AsyncDisposable {
       schedule: (part) => this.#schedule(part),
     };
     this.#leaseTimer = setInterval(() => this.#touchAll(), Math.max(1, this.leaseMs / 3));
+    // back from an outage: refresh at once (the refreshes due meanwhile were not made)
+    main.on("ready", () => this.#touchAll());
   }
 
   /** This client's id, under which its lease and holds are kept. */
@@ -330,21 +347,30 @@ export class RedisClient implements AsyncDisposable {
       );
       await this.#pool.drained();
     })();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
-    });
-    const inTime = await Promise.race([closing.then(() => true), grace]);
-    clearTimeout(timer);
-    if (!inTime) this.#pool.cut(new LinkClosed("the Redis client is closed"));
-    await closing;
+    // Each grace period the close is not done in: blocked calls still there are cut, and when
+    // the server answered none of the calls waiting on it meanwhile (it stalls), the client's
+    // own connection too, failing them: what the close could not give back then comes back
+    // when the lease runs out (R-3).
+    let done = false;
+    const settled = closing.then(() => done = true);
+    let acked = this.#acked;
+    while (!done) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
+      await Promise.race([settled, grace]);
+      clearTimeout(timer);
+      if (done) break;
+      this.#pool.cut(new LinkClosed("the Redis client is closed"));
+      if (this.#acked === acked && this.#calls > this.#acked) cutConnection(this.#main);
+      acked = this.#acked;
+    }
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#closed = true;
-    await this.#pool.close();
+    await this.#pool.close(CLOSE_GRACE_MS);
     // with the connection lost, what it could not give back comes back when its lease runs out
     const lostConnection = this.#main.status !== "ready";
-    await quit(this.#main);
+    await quit(this.#main, CLOSE_GRACE_MS);
     if (errors.length > 0 && !lostConnection) {
       throw new AggregateError(errors, "closing the Redis client failed");
     }
@@ -357,12 +383,45 @@ export class RedisClient implements AsyncDisposable {
     args: (string | number)[],
   ): Promise<unknown> {
     try {
-      return await this.#main.evalsha(this.#sha, 1, meta, base, this.id, op, ...args);
+      return await this.#evalOnce(meta, base, op, args);
     } catch (error) {
-      // A restarted server has forgotten the script: load it again, once.
+      // the closing client ended its connection (one it could not get back): the call ends with it
+      if (this.#lifecycle.closing && this.#main.status === "end") {
+        throw new LinkClosed("the Redis client is closed");
+      }
+      // A restarted server has forgotten the script: load it again, once (the call did not run).
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       await this.#main.script("LOAD", SCRIPT);
-      return await this.#main.evalsha(this.#sha, 1, meta, base, this.id, op, ...args);
+      return await this.#evalOnce(meta, base, op, args);
+    }
+  }
+
+  /**
+   * One script call, numbered: should the connection send it again after a
+   * cut (its reply lost), the script answers without running it twice.
+   */
+  async #evalOnce(
+    meta: string,
+    base: string,
+    op: string,
+    args: (string | number)[],
+  ): Promise<unknown> {
+    const seq = ++this.#calls;
+    try {
+      return await this.#main.evalsha(
+        this.#sha,
+        1,
+        meta,
+        base,
+        this.id,
+        op,
+        ...args,
+        seq,
+        this.#acked,
+      );
+    } finally {
+      // replied, or failed for good (never sent again): the server may drop its reply
+      if (seq > this.#acked) this.#acked = seq;
     }
   }
 
@@ -424,6 +483,9 @@ export class RedisClient implements AsyncDisposable {
   }
 
   #touchAll(): void {
+    // Away from the server, a refresh would wait to be sent, one more each time: the one made
+    // as the connection is back refreshes the lease (R-8).
+    if (this.#main.status !== "ready" || this.#closing !== undefined) return;
     for (const part of this.#parts.values()) part.touch().catch(() => {});
   }
 }
@@ -448,7 +510,10 @@ function checkPermits(value: number): void {
  * Connects to a Redis server (7.0 or later, or Valkey) and returns a client
  * that hands out baton primitives kept in it.
  *
- * @param target A `redis://` URL, a unix socket `{ path }`, or ioredis options.
+ * @param target A `redis://` URL, a unix socket `{ path }`, or ioredis options. A call
+ *   waits for the server through any number of reconnects (ioredis's
+ *   `maxRetriesPerRequest` is `null` unless given), so what a live client did
+ *   is not dropped during an outage (R-9); `close()` ends the wait.
  * @param options The lease (`leaseMs`, default 10,000), the default codec and the key prefix.
  * @returns The client, once it is connected and has loaded its script.
  * @throws {RangeError} When `leaseMs` is not a positive finite number.
@@ -481,9 +546,15 @@ export async function connectRedis(
       : typeof retry === "function"
       ? retry(times)
       : Math.min(times * 50, 2_000);
-  const main = new Redis({ ...redisOptions, lazyConnect: false });
+  // A call waits for the server however many reconnects it takes (ioredis fails it after 20
+  // by default): a batch of puts that resolved would be lost while the client lives (R-9).
+  if (redisOptions.maxRetriesPerRequest === undefined) redisOptions.maxRetriesPerRequest = null;
+  // `disconnectTimeout`: a reconnect that fails its ready check disconnects once more, with a
+  // timer of that many ms that nothing clears (see `BlockingPool`): 0, so none outlives close()
+  const main = new Redis({ ...redisOptions, lazyConnect: false, disconnectTimeout: 0 });
   // errors reach the calls that fail; a listener keeps ioredis from printing them
   main.on("error", () => {});
+  settleOnEnd(main);
   try {
     await ready(main);
     const sha = String(await main.script("LOAD", SCRIPT));

@@ -279,6 +279,15 @@ export class Consumer<T> {
     return { got, shut };
   }
 
+  /** Makes every item in this client's wait list prefetched (`W -1`), in order. */
+  async #claimWaiting(): Promise<void> {
+    const reply = await this.#hooks.call("batch", "W", -1) as (number | string)[];
+    this.#hooks.onBatch(reply as [number, number]);
+    // [shutdown, failed, reaped, ...moved]
+    for (let i = 3; i < reply.length; i++) this.#buffer.push(reply[i] as string);
+    this.#serve();
+  }
+
   async #fetchLoop(): Promise<void> {
     while (this.#getters.length > 0 && !this.#core.closed) {
       const { got, shut } = await this.#fetchOnce();
@@ -296,7 +305,7 @@ export class Consumer<T> {
       const items = this.#blockKey;
       const wait = `${this.#hooks.base}:wait:${this.#core.id}`;
       const lifo = this.#lifo;
-      const { value } = await this.#core.block(
+      const { value, lost } = await this.#core.block(
         (redis) =>
           lifo
             ? redis.blmove(items, wait, "RIGHT", "RIGHT", 0)
@@ -304,7 +313,11 @@ export class Consumer<T> {
         { signal: AbortSignal.any([control.signal, this.#hooks.closing]) },
       );
       this.#getBlock = undefined;
-      if (value === MARK) {
+      if (lost) {
+        // The move may have run, its reply lost: whatever is in this client's wait list becomes
+        // prefetched, and the server says which (a closing client's close gives it back).
+        if (!this.#core.closed) await this.#claimWaiting();
+      } else if (value === MARK) {
         this.#batch.add("m");
         this.#hooks.onShut(1);
       } else if (value !== null && this.#kind === "pq") {

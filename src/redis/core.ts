@@ -26,14 +26,27 @@ export interface Core {
    * `CLIENT UNBLOCK`; whatever the command returned (an item that arrived in
    * the same instant included) is returned with the reason it was cancelled.
    * A call whose connection the closing client cut (its cancel did not land
-   * in time) rejects `LinkClosed`.
+   * in time) rejects `LinkClosed`. A call whose connection was cut otherwise
+   * (the network, the server) while the command was on its way is `lost`:
+   * the command ran or not, its reply is gone and it is never sent again;
+   * the caller finds out on the server what it did.
    */
   block<R>(
     run: (redis: Redis) => Promise<R | null>,
     options: WaitOptions | undefined,
-  ): Promise<{ value: R | null; cancelled: unknown }>;
+  ): Promise<Blocked<R>>;
   /** Marks a primitive as having work to flush soon (R-9). */
   schedule(part: Part): void;
+}
+
+/** How a blocked call ended (see {@linkcode Core.block}). */
+export interface Blocked<R> {
+  /** What the command returned; `null` when it returned nothing or was `lost`. */
+  readonly value: R | null;
+  /** Why the call was cancelled (`TIMED_OUT`, an abort's reason), if it was. */
+  readonly cancelled: unknown;
+  /** The connection was cut while the command was on its way: it may have run. */
+  readonly lost: boolean;
 }
 
 /** A primitive as its client sees it. Internal. */
@@ -70,6 +83,37 @@ export interface SideHooks {
 
 /** The `reason` a timeout gives to {@linkcode Core.block}. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * A blocking move that is `true` once it moved something, `false` when the
+ * timeout ran out first; sent again, for the time left, when a cut lost it.
+ * Only for a move that may run twice: an event's or a join's (`BLMOVE key
+ * key`) moves nothing away.
+ */
+export async function blockAgain(
+  core: Core,
+  run: (redis: Redis) => Promise<string | null>,
+  signal: AbortSignal,
+  timeout: number | undefined,
+): Promise<boolean> {
+  const deadline = timeout !== undefined && timeout !== Infinity
+    ? performance.now() + timeout
+    : undefined;
+  while (true) {
+    const wait: WaitOptions = { signal };
+    if (deadline !== undefined) {
+      const left = deadline - performance.now();
+      // the time ran out while the lost move was on its way
+      if (left <= 0) return false;
+      wait.timeout = left;
+    }
+    const { value, cancelled, lost } = await core.block(run, wait);
+    if (value !== null) return true;
+    if (lost && cancelled === undefined) continue;
+    if (cancelled === TIMED_OUT) return false;
+    throw cancelled;
+  }
+}
 
 export function optionsOf(target: RedisTarget): RedisOptions {
   if (typeof target === "string") {
@@ -119,12 +163,59 @@ export function ready(redis: Redis): Promise<void> {
   });
 }
 
+/** What ioredis keeps of a connection's commands that a cut left unanswered (see `settleOnEnd`). */
+interface Resending {
+  prevCommandQueue?: {
+    readonly length: number;
+    shift(): { readonly command: { reject(error: Error): void } } | undefined;
+  } | null;
+}
+
+/**
+ * Makes a connection's commands settle when it ends for good. ioredis keeps
+ * the commands a cut left unanswered to send them again once it has
+ * reconnected; once it has tried to reconnect, ending (a closing client's
+ * retry strategy refuses the next try) rejects its other commands but never
+ * those: they would never settle, nor would whatever waits for them (a
+ * flush, a blocked get, `close()`). They are rejected as the others are.
+ */
+export function settleOnEnd(redis: Redis): void {
+  redis.on("end", () => {
+    const resending = redis as unknown as Resending;
+    const kept = resending.prevCommandQueue;
+    if (kept === undefined || kept === null) return;
+    resending.prevCommandQueue = null;
+    for (let item = kept.shift(); item !== undefined; item = kept.shift()) {
+      item.command.reject(new Error("Connection is closed."));
+    }
+  });
+}
+
+/** Ends a connection at once, without waiting for the server (it may not answer, nor close). */
+export function cutConnection(redis: Redis): void {
+  redis.disconnect();
+  redis.stream?.destroy();
+}
+
 /**
  * Quits a connection and waits until it has ended. A connection that is
  * reconnecting ends at its next attempt, which the closing client's retry
- * strategy refuses (see {@linkcode connectRedis}).
+ * strategy refuses (see {@linkcode connectRedis}). With `graceMs`, one
+ * still open after that long (a server that stalls answers no `QUIT`) is
+ * cut.
  */
-export async function quit(redis: Redis): Promise<void> {
+export async function quit(redis: Redis, graceMs?: number): Promise<void> {
+  if (graceMs === undefined) return await quitting(redis);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+  const ended = quitting(redis);
+  await Promise.race([ended, grace]);
+  clearTimeout(timer);
+  if (redis.status !== "end") cutConnection(redis);
+  await ended;
+}
+
+async function quitting(redis: Redis): Promise<void> {
   while (redis.status !== "end") {
     const changed = new Promise<void>((resolve) => {
       const done = () => {

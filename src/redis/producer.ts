@@ -284,12 +284,25 @@ export class Producer<T> {
         this.#putBlock = control;
         const slots = `${this.#hooks.base}:slots`;
         const resv = `${this.#hooks.base}:resv:${this.#core.id}`;
-        const { value } = await this.#core.block(
+        const { value, lost } = await this.#core.block(
           (redis) => redis.blmove(slots, resv, "LEFT", "RIGHT", 0),
           { signal: AbortSignal.any([control.signal, this.#hooks.closing]) },
         );
         this.#putBlock = undefined;
-        if (value === MARK) {
+        if (lost) {
+          // The move may have run, its reply lost: the server says what this client reserved
+          // (a closing client's close gives it back).
+          if (this.#core.closed) return;
+          // puts may take reserved slots meanwhile (their batch goes after this call)
+          const known = this.#reserved;
+          const [reserved, marked] = await this.#hooks.call("resv") as [number, number];
+          this.#reserved += reserved - known;
+          if (marked === 1) {
+            this.#hooks.onShut(1);
+            return;
+          }
+          this.#pumpSync();
+        } else if (value === MARK) {
           this.#batch.add("M");
           this.#hooks.onShut(1);
           return;

@@ -12,13 +12,13 @@ import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed, QueueShutDown } from "../errors.ts";
 import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
-import { type Core, TIMED_OUT } from "./core.ts";
+import { blockAgain, type Core } from "./core.ts";
 import { iteratorOf, readableOf, writableOf } from "../_streams.ts";
 import { inspectView } from "../_inspect.ts";
 import { Batch } from "./batch.ts";
 import { Consumer, type ConsumerHooks } from "./consumer.ts";
 import { Producer, type ProducerHooks } from "./producer.ts";
-import { defaultPriority } from "./waiters.ts";
+import { defaultPriority, settleBy } from "./waiters.ts";
 
 /** Items and slots fetched or reserved at once, at most. */
 const MAX_WINDOW = 512;
@@ -276,17 +276,22 @@ export class RedisQueue<T> implements QueueLike<T> {
   async join(options?: WaitOptions): Promise<boolean> {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
+    return await settleBy(options, false, () => this.#join(options));
+  }
+
+  async #join(options: WaitOptions | undefined): Promise<boolean> {
     await this.#ready();
     await this.flush();
     const zero = `${this.#base}:zero`;
     if (options?.timeout === 0) return await this.#core.main.llen(zero) > 0;
-    const { value, cancelled } = await this.#core.block(
+    const signals = [this.#closeSignal.signal];
+    if (options?.signal !== undefined) signals.push(options.signal);
+    return await blockAgain(
+      this.#core,
       (redis) => redis.blmove(zero, zero, "LEFT", "RIGHT", 0),
-      this.#withClose(options),
+      AbortSignal.any(signals),
+      options?.timeout,
     );
-    if (value !== null) return true;
-    if (cancelled === TIMED_OUT) return false;
-    throw cancelled;
   }
 
   /**
@@ -506,13 +511,5 @@ export class RedisQueue<T> implements QueueLike<T> {
     if (shut === 2) this.#consumer.dropPrefetched();
     this.#producer.pump();
     this.#consumer.pump();
-  }
-
-  #withClose(options: WaitOptions | undefined): WaitOptions {
-    const signals = [this.#closeSignal.signal];
-    if (options?.signal !== undefined) signals.push(options.signal);
-    const merged: WaitOptions = { signal: AbortSignal.any(signals) };
-    if (options?.timeout !== undefined) merged.timeout = options.timeout;
-    return merged;
   }
 }

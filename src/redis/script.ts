@@ -55,6 +55,9 @@ export const MARK = "s";
  */
 const PROLOGUE = `
 local META = KEYS[1]
+-- the last two arguments number the call (see ONCE): taken off before the operation reads its own
+local acked = tonumber(table.remove(ARGV))
+local seq = tonumber(table.remove(ARGV))
 local base, cid, op = ARGV[1], ARGV[2], ARGV[3]
 local function K(s) return base .. ':' .. s end
 local ITEMS, SLOTS, ZERO, LEASES = K('items'), K('slots'), K('zero'), K('leases')
@@ -179,6 +182,20 @@ end
  * and reaps the clients whose lease ran out.
  */
 const LEASES = `
+-- drops what client c's calls left to answer again (see ONCE)
+local function forget_once(c)
+  local field = 'once:' .. c
+  local record = redis.call('HGET', META, field)
+  if not record then return end
+  local fields = {field}
+  local first = true
+  for n in string.gmatch(record, '%d+') do
+    if not first then fields[#fields + 1] = field .. ':' .. n end
+    first = false
+  end
+  redis.call('HDEL', META, unpack(fields))
+end
+
 local function reap(c, clean)
   local k = kind()
   if k == 'fifo' or k == 'lifo' or k == 'pq' then return reap_queue(c, clean) end
@@ -199,6 +216,7 @@ local function touch(lease)
   if redis.call('ZSCORE', REAPED, cid) ~= false then flagged = 1 end
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', REAPED, '-inf', '(' .. (now - FORGET_MS))) do
     redis.call('HDEL', META, 'o:' .. c, 'v:' .. c)
+    forget_once(c)
     -- reaped a day ago and never back: no longer watched
     if c ~= cid then redis.call('ZREM', LEASES, c) end
   end
@@ -246,6 +264,7 @@ elseif op == 'touch' then
   return touch(tonumber(ARGV[4]))
 elseif op == 'close' then
   redis.call('ZREM', REAPED, cid)
+  forget_once(cid)
   return reap(cid, true)
 elseif op == 'revive' then
   -- the client has dropped what it held before it was reaped
@@ -260,6 +279,58 @@ end
 return redis.error_reply('baton: unknown operation ' .. tostring(op))
 `;
 
-/** The script: its parts in the order their locals need (see above). */
+/**
+ * Each operation runs once, though the client sends it again: a connection
+ * cut after the server ran a call and before its reply arrived makes the
+ * client's connection send it again once it is back. The client numbers its
+ * calls (`seq`) and tells with each the highest number it has the reply of
+ * (`acked`, replies come in order). For the operations that change what
+ * they would answer if run twice, `P:meta` keeps, per client, in
+ * `once:<client>` the number of its latest call run on the primitive
+ * followed by the numbers of the replies it may still ask for again (those
+ * after `acked`), and each such reply, packed, in `once:<client>:<seq>`. A
+ * call numbered at most the latest run gets its kept reply instead of
+ * running again. Dropped when the client closes, or is forgotten a day after
+ * it was reaped (`forget_once`).
+ */
+const ONCE = `
+local RERUN = {batch = true, fetch = true, reserve = true, unreserve = true, unreturn = true,
+  tryacquire = true, claim = true, release = true, waiting = true, fence = true}
+if not RERUN[op] then return dispatch() end
+local field = 'once:' .. cid
+local last, kept = 0, {}
+local record = redis.call('HGET', META, field)
+if record then
+  local first, acknowledged = true, {}
+  for s in string.gmatch(record, '%d+') do
+    local n = tonumber(s)
+    if first then
+      last = n
+      first = false
+    elseif n == seq then
+      return cmsgpack.unpack(redis.call('HGET', META, field .. ':' .. s))
+    elseif n > acked then
+      kept[#kept + 1] = s
+    else
+      acknowledged[#acknowledged + 1] = field .. ':' .. s
+    end
+  end
+  if #acknowledged > 0 then redis.call('HDEL', META, unpack(acknowledged)) end
+end
+if seq <= last then
+  return redis.error_reply('baton: call ' .. seq .. ' came again after its reply was dropped')
+end
+local reply = dispatch()
+if reply == nil then reply = false end
+kept[#kept + 1] = tostring(seq)
+redis.call('HSET', META, field, seq .. ' ' .. table.concat(kept, ' '),
+  field .. ':' .. seq, cmsgpack.pack(reply))
+return reply
+`;
+
+/**
+ * The script: its parts in the order their locals need (see above); the
+ * dispatch is a function, run by {@linkcode ONCE}.
+ */
 export const SCRIPT = PROLOGUE + QUEUE_FUNCTIONS + PERMIT_FUNCTIONS + LEASES + SYNC_LOCALS +
-  CLIENT_OPS + QUEUE_OPS + SYNC_OPS + END;
+  "local function dispatch()" + CLIENT_OPS + QUEUE_OPS + SYNC_OPS + END + "end" + ONCE;

@@ -7,7 +7,8 @@
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
-import { type Core, TIMED_OUT } from "./core.ts";
+import { blockAgain, type Blocked, type Core, TIMED_OUT } from "./core.ts";
+import { settleBy } from "./waiters.ts";
 
 /** Turns the script's error replies into baton's errors. */
 function rethrow(error: unknown): never {
@@ -28,15 +29,12 @@ async function blockMove(
   if (core.closed) throw new LinkClosed("the Redis client is closed");
   const signals = [closing];
   if (options?.signal !== undefined) signals.push(options.signal);
-  const merged: WaitOptions = { signal: AbortSignal.any(signals) };
-  if (options?.timeout !== undefined) merged.timeout = options.timeout;
-  const { value, cancelled } = await core.block(
+  return await blockAgain(
+    core,
     (redis) => redis.blmove(from, to, "LEFT", "RIGHT", 0),
-    merged,
+    AbortSignal.any(signals),
+    options?.timeout,
   );
-  if (value !== null) return true;
-  if (cancelled === TIMED_OUT) return false;
-  throw cancelled;
 }
 
 function open(core: Core): Core {
@@ -97,8 +95,10 @@ export class RedisEvent {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
     const flag = `${this.#base}:flag`;
-    if (options?.timeout === 0) return await this.isSet();
-    return await blockMove(this.#core, this.#closing.signal, flag, flag, options);
+    return await settleBy(options, false, () => {
+      if (options?.timeout === 0) return this.isSet();
+      return blockMove(this.#core, this.#closing.signal, flag, flag, options);
+    });
   }
 
   /** Internal: nothing is batched for an event. */
@@ -199,6 +199,18 @@ export class RedisSemaphore {
   async acquire(options?: WaitOptions): Promise<boolean> {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
+    // a permit that comes after the wait ended goes back
+    return await settleBy(options, false, () => this.#acquire(options), (got) => {
+      if (got) this.#giveBack().catch(() => {});
+    });
+  }
+
+  /** Gives back one permit this client took for a wait that had ended. */
+  async #giveBack(): Promise<void> {
+    await this.#core.call(this.#meta, this.#base, "release", 1, 0);
+  }
+
+  async #acquire(options: WaitOptions | undefined): Promise<boolean> {
     await this.ready();
     const timeout = options?.timeout;
     const deadline = timeout !== undefined && timeout !== Infinity
@@ -214,36 +226,48 @@ export class RedisSemaphore {
       }
       if (timeout === 0) return false;
       // counted as blocked: ends with "claim" once a permit moved here, else "waiting -1"
-      let moved: boolean;
+      let blocked: Blocked<string>;
       try {
-        moved = await this.#block(options?.signal, deadline);
+        blocked = await this.#block(options?.signal, deadline);
       } catch (error) {
         await this.#unwait();
         throw error;
       }
-      if (!moved) {
+      const { value, cancelled, lost } = blocked;
+      if (value === null && !lost) {
         await this.#unwait();
-        return false;
+        if (cancelled === TIMED_OUT) return false;
+        throw cancelled;
       }
+      // a closing client's close gives back what a move cut on its way may have brought
+      if (this.#raw.closed) throw new LinkClosed("the Redis client is closed");
+      // a permit moved here, or may have (the connection was cut while the move was on its
+      // way): the claim says, and ends the wait
       if ((await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) return true;
-      // the permit it was handed went back while this client looked dead (R-3): wait again
+      if (lost && cancelled === TIMED_OUT) return false;
+      if (lost && cancelled !== undefined) throw cancelled;
+      // none came (the move was lost before it ran), or the permit it was handed went back
+      // while this client looked dead (R-3): wait again
     }
   }
 
-  /** One blocked wait for a permit; `true` once one moved to this client. */
-  async #block(signal: AbortSignal | undefined, deadline: number | undefined): Promise<boolean> {
-    const wait: WaitOptions = {};
-    if (signal !== undefined) wait.signal = signal;
+  /** One blocked wait for a permit: it moves one to this client's hand (see `claim`). */
+  async #block(
+    signal: AbortSignal | undefined,
+    deadline: number | undefined,
+  ): Promise<Blocked<string>> {
+    const signals = [this.#closing.signal];
+    if (signal !== undefined) signals.push(signal);
+    const wait: WaitOptions = { signal: AbortSignal.any(signals) };
     if (deadline !== undefined) {
       const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
+      if (remaining <= 0) return { value: null, cancelled: TIMED_OUT, lost: false };
       wait.timeout = remaining;
     }
-    return await blockMove(
-      this.#raw,
-      this.#closing.signal,
-      `${this.#base}:permits`,
-      `${this.#base}:held:${this.#raw.id}`,
+    const permits = `${this.#base}:permits`;
+    const hand = `${this.#base}:hand:${this.#raw.id}`;
+    return await open(this.#raw).block(
+      (redis) => redis.blmove(permits, hand, "LEFT", "RIGHT", 0),
       wait,
     );
   }

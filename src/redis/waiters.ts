@@ -45,6 +45,63 @@ export function startTimer(ms: number, fire: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/**
+ * How long after its timeout ran out, or its signal aborted, a wait that
+ * needs the server still waits for it: a server that stalls does not hold
+ * the wait longer. In time, the wait ends as it would have, the server's
+ * state up to date.
+ */
+export const SERVER_GRACE_MS = 1_000;
+
+/**
+ * Runs `work` (which takes the same timeout and signal and ends itself when
+ * they do) and settles with it, or at the latest {@linkcode SERVER_GRACE_MS}
+ * after the timeout ran out (with `timedOut`) or the signal aborted (with
+ * its reason), when the server does not answer. The work then goes on, and
+ * `late` gets what it comes to, to give back what it took. An already
+ * aborted signal rejects at once, starting nothing.
+ */
+export function settleBy<T>(
+  options: WaitOptions | undefined,
+  timedOut: T,
+  work: () => Promise<T>,
+  late: (value: T) => void = () => {},
+): Promise<T> {
+  const timeout = options?.timeout;
+  const signal = options?.signal;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const timed = timeout !== undefined && timeout !== Infinity;
+  if (!timed && signal === undefined) return work();
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let stopTimer: (() => void) | undefined;
+    let stopGrace: (() => void) | undefined;
+    const finish = (settle: () => void): boolean => {
+      if (settled) return false;
+      settled = true;
+      stopTimer?.();
+      stopGrace?.();
+      signal?.removeEventListener("abort", onAbort);
+      settle();
+      return true;
+    };
+    const grace = (settle: () => void) => {
+      stopGrace ??= startTimer(SERVER_GRACE_MS, () => finish(settle));
+    };
+    const onAbort = () => grace(() => reject(signal!.reason));
+    if (timed) stopTimer = startTimer(timeout, () => grace(() => resolve(timedOut)));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    work().then(
+      (value) => {
+        if (!finish(() => resolve(value))) late(value);
+      },
+      (error) => {
+        finish(() => reject(error));
+      },
+    );
+  });
+}
+
 /** A waiter in `queue` that leaves it on timeout or abort (calling `onLeave` once the line is empty). */
 export function makeWaiter<V>(
   queue: Deque<Waiter<V>>,
