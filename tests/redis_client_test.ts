@@ -10,7 +10,13 @@ import { Redis } from "ioredis";
 import { QueueEmpty, QueueFull, QueueShutDown } from "../mod.ts";
 import { LinkClosed } from "../src/worker/mod.ts";
 import { connectRedis, type RedisClient } from "../src/redis/mod.ts";
-import { infoField, until, withRedisServer, withStallingProxy } from "./fixtures/redis_server.ts";
+import {
+  infoField,
+  settledWithin,
+  until,
+  withRedisServer,
+  withStallingProxy,
+} from "./fixtures/redis_server.ts";
 
 function withClient(fn: (redis: RedisClient, path: string) => Promise<void>): () => Promise<void> {
   return () =>
@@ -311,7 +317,7 @@ async function closeWhileBlocked(
     // from now on every CLIENT UNBLOCK the client sends to cancel a call is refused
     if (refuse) assertEquals(await raw.call("ACL", "SETUSER", "default", "-client|unblock"), "OK");
     // generous: the grace period is 2 s; without the cut, close() would never end
-    await closesWithin(redis, 20_000);
+    await settledWithin(redis.close(), 20_000, "close()");
     await until(async () => await infoField(path, "blocked_clients") === 0, "the calls' end");
     const settled: Record<string, unknown> = {};
     for (const [name, call] of Object.entries(calls)) settled[name] = await call;
@@ -338,17 +344,6 @@ const ALL_LINK_CLOSED = {
   boundedPut: "LinkClosed",
   join: "LinkClosed",
 };
-
-/** Closes `redis`; fails (instead of hanging) when `close()` has not resolved within `ms`. */
-async function closesWithin(redis: RedisClient, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const ended = await Promise.race([
-    redis.close().then(() => true),
-    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
-  ]);
-  clearTimeout(timer);
-  assert(ended, `close() ended within ${ms} ms`);
-}
 
 /**
  * A server, a second client on it, and `refuseUnblock()`: from then on the server refuses every
@@ -452,7 +447,7 @@ Deno.test(
         await until(() => Promise.resolve(accepted() === 2), "the get opens its connection");
         // Before the fix, the close cut that connection while it was opening: the wait for it to
         // open never settled, nor did close(). Generous: the grace period is 2 s.
-        await closesWithin(redis, 20_000);
+        await settledWithin(redis.close(), 20_000, "close()");
         assert(await getting instanceof LinkClosed);
       })
     ),

@@ -12,6 +12,7 @@ import { LinkClosed } from "../src/errors.ts";
 import { connectRedis } from "../src/redis/mod.ts";
 import {
   infoField,
+  settledWithin,
   startRedisServer,
   until,
   withRedisServer,
@@ -92,13 +93,7 @@ Deno.test(
         // Before the fix, the calls the connections kept to send again once reconnected never
         // settled when the close ended them after a failed reconnect, nor did close(); the others
         // rejected with the connection's error. Generous: the grace period is 2 s.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const ended = await Promise.race([
-          redis.close().then(() => true),
-          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
-        ]);
-        clearTimeout(timer);
-        assert(ended, "close() ended");
+        await settledWithin(redis.close(), 20_000, "close()");
         for (const call of calls) assertInstanceOf(await call, LinkClosed);
       })
     ),
@@ -165,13 +160,7 @@ Deno.test(
           const resv = `baton:{q:jobs}:resv:${producer.id}`;
           await until(async () => (await raw.llen(resv)) === 1, "the server moved the slot");
           relay.cut();
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const put = await Promise.race([
-            putting.then(() => true),
-            new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
-          ]);
-          clearTimeout(timer);
-          assert(put, "the put took the slot it was moved");
+          await settledWithin(putting, 10_000, "the put on the slot it was moved");
           assertEquals(await taken.get(), 2);
           await taken.taskDone();
           await producer.close();
@@ -209,13 +198,10 @@ Deno.test(
           await held.release();
           await until(async () => (await infoField(path, "blocked_clients")) === 0, "handed over");
           relay.cut();
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const acquired = await Promise.race([
-            acquiring,
-            new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
-          ]);
-          clearTimeout(timer);
-          assert(acquired, "the acquire took the lock it was handed");
+          assert(
+            await settledWithin(acquiring, 10_000, "the acquire"),
+            "the acquire took the lock it was handed",
+          );
           assert(!(await held.acquire({ timeout: 0 })), "held by the waiter");
           await wanted.release();
           assert(await held.acquire({ timeout: 0 }), "released");
@@ -243,13 +229,7 @@ Deno.test(
         const flushing = redis.flush().then(() => "flushed", (error) => error);
         // Before the fix, close() waited for the server as long as it stalled. Generous: the
         // grace period is 2 s.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const ended = await Promise.race([
-          redis.close().then(() => true),
-          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20_000)),
-        ]);
-        clearTimeout(timer);
-        assert(ended, "close() ended");
+        await settledWithin(redis.close(), 20_000, "close()");
         assertInstanceOf(await flushing, LinkClosed);
       })
     ),
@@ -302,13 +282,7 @@ Deno.test(
           await producer.flush();
           // Before the fix, a failed reconnect counted as the move's loss: a second move went
           // after it, and the first took item 1 where the get never looked.
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const got = await Promise.race([
-            getting,
-            new Promise<string>((resolve) => timer = setTimeout(() => resolve("none"), 10_000)),
-          ]);
-          clearTimeout(timer);
-          assertEquals(got, 1);
+          assertEquals(await settledWithin(getting, 10_000, "the get"), 1);
           assertEquals(await taken.get(), 2);
         } finally {
           await consumer.close();
@@ -343,13 +317,12 @@ Deno.test(
           ];
           abort.abort();
           // Before the fix, each waited for the server as long as it stalled.
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const outcomes = await Promise.race([
-            Promise.all(calls),
-            new Promise<string>((resolve) => timer = setTimeout(() => resolve("stalled"), 10_000)),
+          assertEquals(await settledWithin(Promise.all(calls), 10_000, "the waits"), [
+            "false",
+            "false",
+            "false",
+            "AbortError",
           ]);
-          clearTimeout(timer);
-          assertEquals(outcomes, ["false", "false", "false", "AbortError"]);
           relay.resume();
           await permits.release();
           assert(await other.semaphore("permits", 1).acquire({ timeout: 10_000 }));
