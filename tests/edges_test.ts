@@ -142,6 +142,41 @@ Deno.test("W-12: shutdown(true) discards what a remote consumer prefetched: its 
   });
 });
 
+Deno.test("W-12/W-10: shutdown(true) while a remote consumer holds an item sent ahead and has pulls out reports nothing on either side", async () => {
+  const jobs = new Queue<number>();
+  const { port1, port2 } = new MessageChannel();
+  const ownerReports: unknown[] = [];
+  const callerReports: unknown[] = [];
+  const link = serve(port1, { jobs }, { onError: (error) => ownerReports.push(error) });
+  const remote = await connect<{ jobs: Queue<number> }>(port2, {
+    prefetch: 4,
+    onError: (error) => callerReports.push(error),
+  });
+  try {
+    // gets that drain at once widen the consumer's window: it pulls ahead after each take
+    for (let i = 0; i < 8; i++) {
+      await jobs.put(i);
+      assertEquals(await remote.jobs.get(), i);
+    }
+    await jobs.put(8); // sent ahead at once, and pulls are left over at the owner
+    await remote.jobs.qsize(); // it arrived
+    jobs.shutdown(true); // the consumer gives back item 8; taking it back drains the queue
+    await remote.jobs.qsize(); // the notice, the give-back and the owner's answers went round
+    await flush();
+    // Before the fix, the owner's end (the queue drained as it took item 8 back) went out before
+    // its answer to the give-back, which dropped pulls the end had already cleared ("had 2 too
+    // few pulls").
+    assertEquals(callerReports.map(String), []);
+    assertEquals(ownerReports.map(String), []);
+    await assertRejects(() => remote.jobs.get(), QueueShutDown);
+  } finally {
+    await remote.close();
+    link.close();
+    port1.close();
+    port2.close();
+  }
+});
+
 for (const prefetch of [0, 1024]) {
   Deno.test(`W-3: an owner item that cannot be cloned rejects the remote get with DataCloneError and stays at the head (prefetch ${prefetch})`, async () => {
     const jobs = new Queue<unknown>();

@@ -121,6 +121,16 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       "after it took that item, and the getNowait the later answer (W-2); fixed by " +
       "keeping items received for the direct gets out, which were called first",
   },
+  {
+    model: "served Queue",
+    seed: 1863122817,
+    path: "2:32:6:0",
+    counterexample:
+      '{"maxsize":0,"prefetch":4,"consumers":"remote","steps":[{"cmd":{"t":"lput"},"wait":0},{__proto__:null,"cmd":{"t":"lget"},"wait":3},{__proto__:null,"cmd":{"t":"lput"},"wait":0},{"cmd":{"t":"lput"},"wait":3},{"cmd":{"t":"rput"},"wait":0},{"cmd":{"t":"riter"},"wait":0},{__proto__:null,"cmd":{"t":"lget"},"wait":1},{"cmd":{"t":"rget"},"wait":0},{"cmd":{"t":"ltaskDone"},"wait":2},{"cmd":{"t":"rget"},"wait":2},{"cmd":{"t":"rput"},"wait":1},{__proto__:null,"cmd":{"t":"rget"},"wait":3}],"shutdownBy":"remote","immediate":true}',
+    found: "under load, the owner's end (taking back a give-back after shutdown(true) drained " +
+      "the queue) went out before its returned, whose dropped pulls the end had cleared: the " +
+      "remote side reported too few pulls; fixed by answering a return before taking its items back",
+  },
 ];
 
 /**
