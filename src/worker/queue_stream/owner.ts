@@ -320,7 +320,10 @@ export class QueueTap<T = unknown> {
     ends?: readonly (readonly [number, readonly (MessagePort | null)[]])[],
   ): void {
     this.#settle(seq, "return");
-    const cancelled = this.#stopPulling();
+    // Answered before the items go back (in this same step; the remote side drops the ones still on
+    // their way until it reads this): taking them back may drain the queue, and the `end` that
+    // sends must follow the demand this answer drops (after `end` the remote side counts none).
+    this.#push({ type: "returned", name: this.name, cancelled: this.#stopPulling() });
     const returned = new Map<number, readonly (MessagePort | null)[]>();
     for (const [at, ports] of ends ?? []) {
       const before = returned.get(at);
@@ -338,8 +341,6 @@ export class QueueTap<T = unknown> {
         new ProtocolError(`a return of "${this.name}" with pipe ends of items not given back`),
       );
     }
-    // Items sent before this point are back in the queue: the remote side drops them until it reads this.
-    this.#push({ type: "returned", name: this.name, cancelled });
   }
 
   /**
