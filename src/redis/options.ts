@@ -72,7 +72,7 @@ export interface RedisConnectionOptions {
  * ```ts
  * import type { RedisClientOptions } from "@baton/baton/redis";
  *
- * const options: RedisClientOptions = { leaseMs: 5_000 };
+ * const options: RedisClientOptions = { leaseMs: 5_000, timeout: 2_000 };
  * console.log(options.leaseMs); // 5000
  * ```
  */
