@@ -62,6 +62,27 @@ Deno.test(
 );
 
 Deno.test(
+  "R-1: connectRedis with a timeout whose connection is ready but whose script load is never answered rejects TimeoutError and leaves nothing open",
+  () =>
+    withStallingProxy(NO_UPSTREAM, 0, async (proxyPath, accepted) => {
+      // no ready check and no client info: ioredis is ready once connected, and the first
+      // command the server leaves unanswered is the script load
+      const target = { path: proxyPath, enableReadyCheck: false, disableClientInfo: true };
+      const error = await settledWithin(
+        connectRedis(target, { timeout: 100 }).then(
+          () => new Error("connected"),
+          (error: unknown) => error,
+        ),
+        10_000,
+        "connectRedis",
+      );
+      if (!(error instanceof DOMException)) throw error;
+      assertEquals(error.name, "TimeoutError");
+      assertEquals(accepted(), 1);
+    }),
+);
+
+Deno.test(
   "R-1: connectRedis aborted while the server never answers rejects with signal.reason and leaves nothing open",
   () =>
     withStallingProxy(NO_UPSTREAM, 0, async (proxyPath, accepted) => {
