@@ -8,6 +8,7 @@
  */
 
 import { Redis, type RedisOptions } from "ioredis";
+import { checkWaitOptions, WaitList, type WaitOptions } from "../_waiters.ts";
 import { LinkClosed } from "../errors.ts";
 import { BlockingPool } from "./_client_pool.ts";
 import { type Codec, jsonCodec } from "./codec.ts";
@@ -514,9 +515,16 @@ function checkPermits(value: number): void {
  *   waits for the server through any number of reconnects (ioredis's
  *   `maxRetriesPerRequest` is `null` unless given), so what a live client did
  *   is not dropped during an outage (R-9); `close()` ends the wait.
- * @param options The lease (`leaseMs`, default 10,000), the default codec and the key prefix.
+ * @param options The lease (`leaseMs`, default 10,000), the default codec and the key prefix;
+ *   `timeout`/`signal` for the connect itself (until the connection is ready and the client's
+ *   script is loaded), as for every wait.
  * @returns The client, once it is connected and has loaded its script.
- * @throws {RangeError} When `leaseMs` is not a positive finite number.
+ * @throws {RangeError} When `leaseMs` is not a positive finite number, or `timeout` is
+ *   negative or `NaN`.
+ * @throws {DOMException} `TimeoutError` when no server answered in time; what the connect
+ *   opened is closed first.
+ * @throws {unknown} `signal.reason` when the signal aborts (or was aborted already: then
+ *   nothing is opened); what the connect opened is closed first.
  *
  * @example
  * ```ts ignore
@@ -527,6 +535,19 @@ function checkPermits(value: number): void {
  * await jobs.put("hello");
  * await redis.close();
  * ```
+ *
+ * @example Give up on a server that does not answer
+ * ```ts ignore
+ * import { connectRedis } from "@baton/baton/redis";
+ *
+ * try {
+ *   const redis = await connectRedis("redis://10.0.0.7:6379", { timeout: 5_000 });
+ *   await redis.close();
+ * } catch (error) {
+ *   // nothing is left open: no socket, no timer, no reconnect
+ *   console.log((error as DOMException).name); // TimeoutError
+ * }
+ * ```
  */
 export async function connectRedis(
   target: RedisTarget,
@@ -536,6 +557,26 @@ export async function connectRedis(
   if (!(typeof leaseMs === "number" && leaseMs > 0 && Number.isFinite(leaseMs))) {
     throw new RangeError(`leaseMs must be a positive number of milliseconds, received ${leaseMs}`);
   }
+  const waitOptions: WaitOptions = {};
+  if (options.timeout !== undefined) waitOptions.timeout = options.timeout;
+  if (options.signal !== undefined) waitOptions.signal = options.signal;
+  // a bad timeout, then an aborted signal: before anything is opened
+  const invalid = checkWaitOptions(waitOptions);
+  if (invalid !== undefined) throw invalid;
+  // The whole connect waits on this one waiter: it rejects when the time runs out or the signal
+  // aborts, and leaves (its timer cleared, its listener detached) once the connect is over.
+  let gaveUp = false;
+  const deadline = new WaitList<never>({
+    onTimeout: () => {
+      throw new DOMException("no Redis server answered in time", "TimeoutError");
+    },
+    onCancel: () => {
+      gaveUp = true;
+    },
+  });
+  const givenUp = deadline.wait(waitOptions, undefined);
+  // `timeout: 0` does not wait, and a connect cannot end without waiting: nothing is opened
+  if (gaveUp) return await givenUp;
   const redisOptions = optionsOf(target);
   // once the client closes, a lost connection ends instead of reconnecting
   const lifecycle = { closing: false };
@@ -555,13 +596,47 @@ export async function connectRedis(
   // errors reach the calls that fail; a listener keeps ioredis from printing them
   main.on("error", () => {});
   settleOnEnd(main);
-  try {
+  const opening = (async () => {
     await ready(main);
-    const sha = String(await main.script("LOAD", SCRIPT));
-    return new RedisClient(redisOptions, main, sha, options, lifecycle);
+    return String(await main.script("LOAD", SCRIPT));
+  })();
+  let sha: string;
+  try {
+    sha = await Promise.race([opening, givenUp]);
   } catch (error) {
+    deadline.shift();
     lifecycle.closing = true;
-    await quit(main).catch(() => {});
+    if (gaveUp) {
+      // the opening fails as its connection is cut: its outcome no longer matters
+      opening.catch(() => {});
+      await abandon(main);
+    } else {
+      await quit(main).catch(() => {});
+    }
     throw error;
   }
+  deadline.shift();
+  return new RedisClient(redisOptions, main, sha, options, lifecycle);
+}
+
+/**
+ * Ends a connection a connect gave up on, at once (the server may never
+ * answer a `QUIT`), and resolves once nothing of it is left: its socket
+ * closed, no reconnect to come, no timer of ioredis still pending.
+ */
+async function abandon(redis: Redis): Promise<void> {
+  if (redis.status === "reconnecting") {
+    // Between two attempts no socket is open: `disconnect()` clears the timer of the next one
+    // (ioredis then never emits "end").
+    redis.disconnect();
+  } else if (redis.status !== "end") {
+    const ended = new Promise<void>((resolve) => redis.once("end", () => resolve()));
+    cutConnection(redis);
+    await ended;
+  }
+  // Each `disconnect()` starts a timer of `disconnectTimeout` (0) ms that nothing clears, and
+  // the cut fails the opening's ready check, which disconnects once more in the promise steps
+  // that follow. Once a 0 ms timer has fired, those steps have run (they come before any
+  // timer); a second one, started after theirs, fires after theirs.
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -72,7 +72,7 @@ export interface RedisConnectionOptions {
  * ```ts
  * import type { RedisClientOptions } from "@baton/baton/redis";
  *
- * const options: RedisClientOptions = { leaseMs: 5_000 };
+ * const options: RedisClientOptions = { leaseMs: 5_000, timeout: 2_000 };
  * console.log(options.leaseMs); // 5000
  * ```
  */
@@ -87,6 +87,22 @@ export interface RedisClientOptions {
   codec?: Codec<unknown>;
   /** Prefix of every key this client uses (default `"baton"`). */
   prefix?: string;
+  /**
+   * How long the connect may take, in milliseconds, from the call until the
+   * connection is ready and the client's script is loaded. Omitted or
+   * `Infinity`: as long as it takes; `0`: do not wait (it rejects at once,
+   * opening nothing); negative or `NaN`: `RangeError`. When it runs out,
+   * `connectRedis` closes what it opened and rejects with a `DOMException`
+   * named `TimeoutError`.
+   */
+  timeout?: number;
+  /**
+   * Aborting it ends the connect: `connectRedis` closes what it opened and
+   * rejects with `signal.reason`. Already aborted: it rejects at once,
+   * opening nothing. Only the connect listens to it; the client it returned
+   * does not.
+   */
+  signal?: AbortSignal;
 }
 
 /**

@@ -5,9 +5,11 @@
  * semaphore and a lock with its fencing token (R-7), two clients on one queue
  * (R-2), streams, LIFO and priority queues, and `close()` settling blocked
  * calls (cutting their connections when the server refuses to cancel them)
- * and calls made just before it, and a connection that cannot be made.
+ * and calls made just before it, a connection that cannot be made, and a
+ * connect given up on with a timeout (the server never answers).
  *
- * Portable: no Deno API, only baton, ioredis and `@std/assert`.
+ * Portable: no Deno API, only baton, ioredis, `@std/assert` and `node:net`
+ * (for a server that never answers).
  * `tests/redis_runtimes_test.ts` runs the checks on Deno, and
  * `deno task test:runtimes` bundles them from `src/redis/mod.ts` (ioredis
  * left to the runtime's own resolution, as a consumer's bundler leaves an npm
@@ -20,6 +22,7 @@
  */
 
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { createServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { QueueEmpty, QueueFull, QueueShutDown } from "../../mod.ts";
 import { LinkClosed } from "../../src/worker/mod.ts";
@@ -80,6 +83,29 @@ async function blockedIn(place: RedisPlace, count: number): Promise<void> {
     }
   } finally {
     await raw.quit();
+  }
+}
+
+/**
+ * Runs `fn` with a unix socket at `path` that accepts every connection and
+ * never answers it; closes them all and the server afterwards.
+ */
+async function withSilentServer(path: string, fn: () => Promise<void>): Promise<void> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => resolve());
+  });
+  try {
+    await fn();
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
 
@@ -404,6 +430,20 @@ export const checks: RedisCheck[] = [
     name: "R-1: connectRedis to a socket nobody listens on rejects, and leaves nothing open",
     run: async (place) => {
       await assertRejects(() => connectRedis({ path: `${place.path}.nobody`, db: place.db }));
+    },
+  },
+  {
+    name:
+      "R-1: connectRedis with a timeout to a server that never answers rejects TimeoutError, and leaves nothing open",
+    run: (place) => {
+      const path = `${place.path}.silent-${place.db}`; // one per run: runs share the directory
+      return withSilentServer(path, async () => {
+        const error = await assertRejects(() =>
+          connectRedis({ path, db: place.db }, { timeout: 100 })
+        );
+        assertInstanceOf(error, DOMException);
+        assertEquals(error.name, "TimeoutError");
+      });
     },
   },
   {
