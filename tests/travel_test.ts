@@ -447,6 +447,29 @@ Deno.test("W-14: an Event travels into a PriorityQueue (puts by call) and back t
   await settled();
 });
 
+Deno.test("W-14: an Event travels into a PriorityQueue by putNowait, in one envelope with another call: both apply, in order", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const queue = new PriorityQueue<[number, Event]>();
+  const link = serve(port1, { queue });
+  const remote = await connect<{ queue: PriorityQueue<[number, Event]> }>(port2);
+  const event = new Event();
+  // Called in one turn: the two calls leave together, the envelope marked as carrying a primitive.
+  const put = remote.queue.putNowait([1, event]);
+  const size = remote.queue.qsize();
+  await put;
+  assertEquals(await size, 1); // asked after the put, answered after it
+  const [priority, proxy] = queue.getNowait() as unknown as [number, RemoteEvent];
+  assertEquals(priority, 1);
+  await proxy.set();
+  assertEquals(event.isSet(), true);
+  await release(proxy);
+  await remote.close();
+  link.close();
+  port1.close();
+  port2.close();
+  await settled();
+});
+
 Deno.test("W-14: a proxy released here and then passed on arrives broken: its calls reject LinkClosed", async () => {
   const served = await servedQueue<unknown>();
   const event = new Event();
