@@ -358,7 +358,7 @@ Deno.test("W-14/P-6: a remote proxy in a Process's args is a copy: the child's t
   await settled();
 });
 
-Deno.test("W-14: a travelled queue iterates with for await, reads as a stream, and wait() sees it ready (M-1)", async () => {
+Deno.test("W-14: a travelled queue iterates with for await (given up before its first step, it takes nothing), reads as a stream, and wait() sees it ready (M-1)", async () => {
   const served = await servedQueue<unknown>();
   const inner = new Queue<number>();
   await served.proxy.put({ inner });
@@ -369,6 +369,10 @@ Deno.test("W-14: a travelled queue iterates with for await, reads as a stream, a
   inner.putNowait(2);
   inner.putNowait(3);
   inner.shutdown();
+  // An iteration given up before its first step takes nothing.
+  const early = proxy[Symbol.asyncIterator]();
+  assertEquals(await early.return!(), { done: true, value: undefined });
+  assertEquals(inner.qsize(), 3);
   const seen: number[] = [];
   for await (const n of proxy) {
     seen.push(n);
