@@ -10,7 +10,7 @@
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { PriorityQueue, Queue, QueueFull, QueueShutDown } from "../mod.ts";
 import { AccountingError, grantQueueAccess, queueAccess } from "../src/_queue_access.ts";
-import { armedCompare } from "./_helpers.ts";
+import { armedCompare, withFakeTime } from "./_helpers.ts";
 
 Deno.test("Q-7: reserve, putHeld, takeHeld, requeue and release keep the ledger exact", () => {
   const queue = new Queue<string>(3);
@@ -277,5 +277,25 @@ Deno.test("Q-7: space watchers are called while room is free and no putter waits
   assertEquals(order, ["first"]);
   assertEquals(queue.getNowait(), 2);
   assertEquals(order, ["first", "second"]);
+  access.check();
+});
+
+Deno.test("Q-9: a get that times out on a shut-down queue still waiting for held slots rejects QueueShutDown, not QueueEmpty", async () => {
+  const queue = new Queue<number>(2);
+  const access = queueAccess<number>(queue);
+  const hold = access.newHold("a remote producer's credits");
+  assertEquals(access.reserve(hold, 1, 1), 1);
+  queue.shutdown();
+  assertEquals(access.drained, false); // an item may still come in the held slot
+  const atOnce = await queue.get({ timeout: 0 }).catch((error) => error);
+  assertInstanceOf(atOnce, QueueShutDown);
+  await withFakeTime(async (clock) => {
+    const waiting = queue.get({ timeout: 50 }).catch((error) => error);
+    clock.tick(50);
+    assertInstanceOf(await waiting, QueueShutDown);
+  });
+  access.release(hold, 1); // the slot comes back empty: now drained
+  assertEquals(access.drained, true);
+  access.dropHold(hold);
   access.check();
 });
