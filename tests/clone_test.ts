@@ -277,6 +277,33 @@ Deno.test("W-3: a property deleted by an earlier getter is left out, as structur
   assertEquals(structuredClone(make()), { first: 1, third: 3 });
 });
 
+Deno.test("W-3: an array whose element's getter deletes a later element or an extra property: a trailing hole, the property left out, as structured clone does", () => {
+  const make = (extra: boolean) => {
+    const array: unknown[] & { extra?: string } = [];
+    array.push(
+      {
+        get value() {
+          delete array[2]; // the last index: a trailing hole, the length stays 3
+          delete array.extra;
+          return "first";
+        },
+      },
+      2,
+      3,
+    );
+    if (extra) array.extra = "deleted before it is read";
+    return array;
+  };
+  for (const extra of [false, true]) {
+    const copies = [snapshot(make(extra)), structuredClone(make(extra))] as unknown[][];
+    for (const [copy, by] of [[copies[0]!, "snapshot"], [copies[1]!, "the platform"]] as const) {
+      assertEquals(copy.length, 3, by);
+      assertEquals(Object.keys(copy), ["0", "1"], `${by}: index 2 a hole, no extra key`);
+      assertEquals(copy[0], { value: "first" }, by);
+    }
+  }
+});
+
 Deno.test("W-3: a Proxy of plain data becomes a plain copy of what it shows", () => {
   const proxy = new Proxy({ a: 1, b: { c: [2] } }, {
     get: (target, key, receiver) => key === "a" ? 10 : Reflect.get(target, key, receiver),

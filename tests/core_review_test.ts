@@ -361,3 +361,62 @@ Deno.test("Q-5: options read as checked: a signal getter that changes between re
     `the item went to a wait nobody holds (get gave ${got}, ${queue.qsize()} queued)`,
   );
 });
+
+/** Options whose `timeout` reads 50 the first time and throws `boom` from then on. */
+function secondReadThrows(boom: Error): WaitOptions {
+  let reads = 0;
+  return {
+    get timeout(): number {
+      if (reads++ > 0) throw boom;
+      return 50;
+    },
+  } as WaitOptions;
+}
+
+Deno.test("Conventions: options whose getter passes the check and throws when the wait reads it again: the wait rejects with that error, is never queued, and changes nothing", async () => {
+  const boom = new Error("getter threw on its second read");
+  const held = new Lock();
+  await held.acquire();
+  const empty = new Queue<number>();
+  const full = new Queue<number>(1);
+  full.putNowait(1);
+  const ops: [string, (options: WaitOptions) => Promise<unknown>][] = [
+    ["Lock.acquire", (options) => held.acquire(options)],
+    ["Queue.get", (options) => empty.get(options)],
+    ["Queue.put", (options) => full.put(2, options)],
+    ["Semaphore.acquire", (options) => new Semaphore(0).acquire(options)],
+    ["Event.wait", (options) => new Event().wait(options)],
+    ["Barrier.wait", (options) => new Barrier(2).wait(options)],
+  ];
+  for (const [name, op] of ops) {
+    const promise = call(() => op(secondReadThrows(boom)));
+    if (promise === undefined) throw new Error(`${name} threw synchronously instead of rejecting`);
+    const error = await promise.then(() => undefined, (error: unknown) => error);
+    assert(error === boom, `${name} settled with ${String(error)}, not the getter's error`);
+  }
+  // Nobody was left in a line: the lock is free once released, the item goes to no one.
+  held.release();
+  assertEquals(held.locked(), false);
+  empty.putNowait(5);
+  assertEquals(empty.getNowait(), 5);
+  assertEquals(full.qsize(), 1);
+});
+
+Deno.test("B-1: options whose timeout and signal getters both throw: the wait rejects with the first error, and that is no abort (the barrier is not broken)", async () => {
+  const boom = new Error("timeout getter threw");
+  const barrier = new Barrier(2);
+  const options = {
+    get timeout(): number {
+      throw boom;
+    },
+    get signal(): AbortSignal {
+      throw new Error("signal getter threw");
+    },
+  } as WaitOptions;
+  const error = await barrier.wait(options).then(() => undefined, (error: unknown) => error);
+  assert(error === boom, `the wait settled with ${String(error)}`);
+  assertEquals(barrier.broken, false);
+  // The barrier still works: two parties pass it.
+  const indices = await Promise.all([barrier.wait(), barrier.wait()]);
+  assertEquals(indices.sort(), [0, 1]);
+});

@@ -21,7 +21,7 @@ import {
   serve,
 } from "../src/worker/mod.ts";
 import { Deque } from "../src/_deque.ts";
-import { flush } from "./_helpers.ts";
+import { armedCompare, flush } from "./_helpers.ts";
 
 async function withRemote<T extends Record<string, Servable>>(
   primitives: T,
@@ -352,4 +352,53 @@ Deno.test("Q-8: a deque made for more items than its first ring starts larger an
   assertEquals(deque.length, 100);
   assertEquals(deque.shift(), 0);
   assertEquals(deque.pop(), 99);
+});
+
+/** A FIFO queue whose own storage refuses to give an item while `failing` is set. */
+class FailingStore extends Queue<number> {
+  failing = false;
+  declare private items: Deque<number>;
+  protected override storageInit(): void {
+    this.items = new Deque<number>();
+  }
+  protected override storageSize(): number {
+    return this.items.length;
+  }
+  protected override storagePut(item: number): void {
+    this.items.push(item);
+  }
+  protected override storageGet(): number {
+    if (this.failing) throw new Error("storage failed");
+    return this.items.shift()!;
+  }
+}
+
+Deno.test("Q-2/W-7: a compare or storage hook that throws while the owner takes an item for a remote get rejects that get with its error; the queue keeps its items", async () => {
+  const { compare, armed } = armedCompare();
+  const byPriority = new PriorityQueue<number>({ compare });
+  const fifo = new FailingStore();
+  for (const item of [3, 1, 2]) {
+    byPriority.putNowait(item);
+    fifo.putNowait(item);
+  }
+  // The priority queue's gets are calls; the FIFO queue's are streamed to the consumer.
+  await withRemote({ byPriority, fifo }, async (remote) => {
+    armed.on = fifo.failing = true;
+    const errors = [
+      await assertRejects(() => remote.byPriority.get()),
+      await assertRejects(() => remote.fifo.get()),
+    ];
+    assertEquals(errors.map((error) => (error as Error).message), [
+      "compare failed",
+      "storage failed",
+    ]);
+    armed.on = fifo.failing = false;
+    assertEquals([byPriority.qsize(), fifo.qsize()], [3, 3]);
+    for (
+      const [queue, order] of [[remote.byPriority, [1, 2, 3]], [remote.fifo, [3, 1, 2]]] as const
+    ) {
+      assertEquals([await queue.get(), await queue.get(), await queue.get()], order);
+    }
+    assertEquals([byPriority.qsize(), fifo.qsize()], [0, 0]);
+  });
 });

@@ -176,3 +176,58 @@ Deno.test("Q-2: the PriorityQueue view lists the first items get() returns, for 
     ),
   );
 });
+
+Deno.test("inspect: a LifoQueue or PriorityQueue subclass that stores items its own way shows its size, not the unused built-in storage", () => {
+  class OwnStack<T> extends LifoQueue<T> {
+    readonly own: T[] = [];
+    protected override storageSize(): number {
+      return this.own.length;
+    }
+    protected override storagePut(item: T): void {
+      this.own.push(item);
+    }
+    protected override storageGet(): T {
+      return this.own.pop() as T;
+    }
+  }
+  class SortedArray extends PriorityQueue<number> {
+    readonly own: number[] = [];
+    protected override storageSize(): number {
+      return this.own.length;
+    }
+    protected override storagePut(item: number): void {
+      this.own.push(item);
+      this.own.sort((a, b) => a - b);
+    }
+    protected override storageGet(): number {
+      return this.own.shift()!;
+    }
+  }
+  const stack = new OwnStack<number>();
+  const sorted = new SortedArray();
+  for (const item of [2, 1, 3]) {
+    stack.putNowait(item);
+    sorted.putNowait(item);
+  }
+  for (const [queue, name] of [[stack, "OwnStack"], [sorted, "SortedArray"]] as const) {
+    const view = Deno.inspect(queue);
+    assert(view.startsWith(`${name} {`), view);
+    assertStringIncludes(view, "size: 3");
+    // The built-in stack or heap stays empty: listing it would show none of the three items.
+    assertEquals(shownItems(view), undefined, view);
+  }
+  assertEquals([stack.getNowait(), stack.getNowait(), stack.getNowait()], [3, 1, 2]);
+  assertEquals([sorted.getNowait(), sorted.getNowait(), sorted.getNowait()], [1, 2, 3]);
+});
+
+Deno.test("inspect: the Node view method renders with the inspect function Node passes it, as the Deno view does", () => {
+  for (const [primitive, name] of primitives()) {
+    const node = (primitive as Record<
+      symbol,
+      (depth: number, options: unknown, inspect: typeof nodeInspect) => string
+    >)[NODE_VIEW]!(2, {}, nodeInspect);
+    assert(node.startsWith(`${name} {`), node);
+    assertEquals(sameQuotes(node), Deno.inspect(primitive));
+    if (primitive instanceof PeriodicTimer) primitive[Symbol.dispose]();
+  }
+});

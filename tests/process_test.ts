@@ -228,7 +228,7 @@ Deno.test("P-6: start() twice and join() or terminate() before start() throw Err
   assertThrows(() => new Process(TARGETS, { args: "x" as unknown as [] }), TypeError);
 });
 
-Deno.test("P-6: join takes WaitOptions: negative timeout RangeError, abort rejects with the reason", async () => {
+Deno.test("P-6: join takes WaitOptions: negative timeout RangeError, abort rejects with the reason, also once the process ended", async () => {
   const started = new Event();
   const child = new Process(TARGETS, { args: ["forever", started] });
   child.start();
@@ -245,6 +245,10 @@ Deno.test("P-6: join takes WaitOptions: negative timeout RangeError, abort rejec
   child.terminate();
   assertEquals(await child.join(), -15);
   child.terminate(); // does nothing once ended
+  // Ended, so join could resolve at once: an already aborted signal still rejects (Conventions).
+  const late = AbortSignal.abort(new Error("aborted before the join"));
+  await assertRejects(() => child.join({ signal: late }), Error, "aborted before the join");
+  assertEquals(await child.join({ signal: new AbortController().signal }), -15);
 });
 
 Deno.test("P-5: await using terminates a live process and waits for it", async () => {

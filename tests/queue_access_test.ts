@@ -10,7 +10,7 @@
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { PriorityQueue, Queue, QueueFull, QueueShutDown } from "../mod.ts";
 import { AccountingError, grantQueueAccess, queueAccess } from "../src/_queue_access.ts";
-import { armedCompare } from "./_helpers.ts";
+import { armedCompare, withFakeTime } from "./_helpers.ts";
 
 Deno.test("Q-7: reserve, putHeld, takeHeld, requeue and release keep the ledger exact", () => {
   const queue = new Queue<string>(3);
@@ -212,4 +212,90 @@ Deno.test("Q-7: a queue that never lent a slot passes check()", () => {
   const queue = new Queue<number>(2);
   queue.putNowait(1);
   queueAccess<number>(queue).check();
+});
+
+Deno.test("Q-7/Q-3: reserve grants nothing when fewer slots than the least asked for are free, none is, a putter waits for room, or the queue is shut down", async () => {
+  const queue = new Queue<number>(3);
+  const access = queueAccess<number>(queue);
+  const hold = access.newHold("credits");
+  queue.putNowait(1);
+  assertEquals(access.reserve(hold, 4, 3), 0); // 2 free, 3 needed
+  assertEquals(hold.count, 0);
+  assertEquals(access.reserve(hold, 4, 2), 2); // 2 free, 2 needed: both, not the 4 wanted
+  assertEquals(access.reserve(hold, 1, 0), 0); // none free: nothing, even for a least of 0
+  assertEquals(hold.count, 2);
+  access.check();
+  // A putter waits for room: no credit goes ahead of it, even for a least of 0.
+  const late = queue.put(2);
+  assertEquals(access.reserve(hold, 1, 0), 0);
+  access.release(hold, 1); // the waiting putter takes the slot freed
+  await late;
+  assertEquals(queue.qsize(), 2);
+  access.release(hold, 1);
+  assertEquals(queue.full(), false);
+  queue.shutdown();
+  assertEquals(access.reserve(hold, 1, 1), 0); // a slot is free, but the queue is shut down
+  assertEquals(hold.count, 0);
+  access.dropHold(hold);
+  access.check();
+});
+
+Deno.test("M-2: watchReady calls at once for a shut-down drained queue, and waits on an empty open one until an item is stored", () => {
+  const queue = new Queue<number>();
+  const access = queueAccess<number>(queue);
+  let calls = 0;
+  access.watchReady(() => calls++);
+  assertEquals(calls, 0);
+  queue.putNowait(1);
+  assertEquals(calls, 1);
+  assertEquals(queue.getNowait(), 1);
+  queue.shutdown();
+  assertEquals(access.drained, true);
+  let drainedCalls = 0;
+  const undo = access.watchReady(() => drainedCalls++);
+  assertEquals(drainedCalls, 1);
+  undo(); // an undo after the call changes nothing
+  assertEquals([calls, drainedCalls], [1, 1]);
+});
+
+Deno.test("Q-7: space watchers are called while room is free and no putter waits; one that makes a putter wait stops the rest", async () => {
+  const queue = new Queue<number>(1);
+  const access = queueAccess<number>(queue);
+  queue.putNowait(0);
+  const order: string[] = [];
+  let blocked: Promise<void> | undefined;
+  access.watchSpace(1, () => {
+    order.push("first");
+    queue.putNowait(1); // takes the slot again, and a putter then waits for room
+    blocked = queue.put(2);
+  });
+  access.watchSpace(1, () => order.push("second"));
+  assertEquals(queue.getNowait(), 0);
+  assertEquals(order, ["first"]); // the second must not run while a putter waits for that room
+  assertEquals(queue.getNowait(), 1); // the waiting putter is admitted first
+  await blocked;
+  assertEquals(order, ["first"]);
+  assertEquals(queue.getNowait(), 2);
+  assertEquals(order, ["first", "second"]);
+  access.check();
+});
+
+Deno.test("Q-9: a get that times out on a shut-down queue still waiting for held slots rejects QueueShutDown, not QueueEmpty", async () => {
+  const queue = new Queue<number>(2);
+  const access = queueAccess<number>(queue);
+  const hold = access.newHold("a remote producer's credits");
+  assertEquals(access.reserve(hold, 1, 1), 1);
+  queue.shutdown();
+  assertEquals(access.drained, false); // an item may still come in the held slot
+  const atOnce = await queue.get({ timeout: 0 }).catch((error) => error);
+  assertInstanceOf(atOnce, QueueShutDown);
+  await withFakeTime(async (clock) => {
+    const waiting = queue.get({ timeout: 50 }).catch((error) => error);
+    clock.tick(50);
+    assertInstanceOf(await waiting, QueueShutDown);
+  });
+  access.release(hold, 1); // the slot comes back empty: now drained
+  assertEquals(access.drained, true);
+  access.dropHold(hold);
+  access.check();
 });

@@ -82,6 +82,20 @@ Deno.test(
   }),
 );
 
+/** The items this client handed out and not yet marked done, as its inspect view shows. */
+function takenNotDone(queue: object): number {
+  const shown = Deno.inspect(queue).match(/takenNotDone: (\d+)/);
+  if (shown === null) throw new Error(`no takenNotDone count in ${Deno.inspect(queue)}`);
+  return Number(shown[1]);
+}
+
+/** The items this client fetched ahead and holds for its next gets, as its inspect view shows. */
+function prefetched(queue: object): number {
+  const shown = Deno.inspect(queue).match(/prefetched: (\d+)/);
+  if (shown === null) throw new Error(`no prefetched count in ${Deno.inspect(queue)}`);
+  return Number(shown[1]);
+}
+
 Deno.test(
   "R-3: an item kept for the next get after a stream's read was cancelled goes back to the queue when the client closes",
   withClients(1, async ([b], path) => {
@@ -96,16 +110,24 @@ Deno.test(
       let got: number[] = [];
       try {
         const queue = a.queue<number>(name, { maxsize: 10 });
-        got.push(await queue.get());
-        await queue.taskDone();
-        // let the consumer's prefetch land: the next read takes a prefetched item
-        await until(async () => (await queue.qsize()) === 3, "the prefetch");
+        // The window grows from one item to two: the second get's fetch brings one item ahead.
+        for (let i = 0; i < 2; i++) {
+          got.push(await queue.get());
+          await queue.taskDone();
+        }
+        // the next read takes a prefetched item (qsize counts items on their way to this client
+        // too, so it cannot tell; the client's own view can)
+        await until(() => prefetched(queue) > 0, "the prefetch");
         const reader = queue.toReadableStream().getReader();
         const read = reader.read();
         for (let i = 0; i < depth; i++) await Promise.resolve();
         await reader.cancel();
         const result = await read;
-        if (!result.done) got = [...got, result.value];
+        if (!result.done) {
+          // the read got it before the cancel: this consumer's item, done as any other
+          got = [...got, result.value];
+          await queue.taskDone();
+        }
       } finally {
         await a.close();
       }
@@ -319,6 +341,53 @@ Deno.test(
       await queue.taskDone();
     } finally {
       await other.close();
+    }
+  }),
+);
+
+Deno.test(
+  "R-5: an iterator step or a stream read given up at any point while its get takes a prefetched item loses nothing: a kept item is the next get's or getNowait's, in order",
+  withClients(1, async ([client]) => {
+    for (const variant of ["iterator, then getNowait", "stream, then get"] as const) {
+      let keptOnce = false;
+      // the give-up lands one microtask later each time: the get finds the item at hand without
+      // a round trip, so in some round it took the item just before, and the item is kept
+      for (let depth = 0; depth < 8; depth++) {
+        const queue = client!.queue<number>(`kept-next-${variant.length}-${depth}`, {
+          maxsize: 40,
+        });
+        for (let i = 0; i < 5; i++) await queue.put(i);
+        await client!.flush();
+        // The window grows from one item to two: the second get's fetch brings one item ahead.
+        const got = [await queue.get(), await queue.get()];
+        await until(() => prefetched(queue) > 0, "the prefetch");
+        const taken = takenNotDone(queue);
+        let step: { done?: boolean; value?: number | undefined };
+        if (variant === "iterator, then getNowait") {
+          const iterator = queue[Symbol.asyncIterator]();
+          const next = iterator.next();
+          for (let i = 0; i < depth; i++) await Promise.resolve();
+          assertEquals(await iterator.return!(), { value: undefined, done: true });
+          step = await next;
+        } else {
+          const reader = queue.toReadableStream().getReader();
+          const read = reader.read();
+          for (let i = 0; i < depth; i++) await Promise.resolve();
+          await reader.cancel();
+          step = await read;
+        }
+        if (!step.done) got.push(step.value!);
+        else if (takenNotDone(queue) === taken + 1) keptOnce = true; // taken, not handed out
+        got.push(
+          variant === "iterator, then getNowait" ? await queue.getNowait() : await queue.get(),
+        );
+        while (got.length < 5) got.push(await queue.get());
+        assertEquals(got, [0, 1, 2, 3, 4], `${variant}, depth ${depth}`);
+        for (let i = 0; i < 5; i++) await queue.taskDone();
+        assertEquals(await queue.unfinishedTasks, 0, `${variant}, depth ${depth}`);
+        assertEquals(await queue.qsize(), 0, `${variant}, depth ${depth}`);
+      }
+      assert(keptOnce, `${variant}: no round gave up a get that had taken its item`);
     }
   }),
 );

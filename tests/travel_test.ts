@@ -358,7 +358,7 @@ Deno.test("W-14/P-6: a remote proxy in a Process's args is a copy: the child's t
   await settled();
 });
 
-Deno.test("W-14: a travelled queue iterates with for await, reads as a stream, and wait() sees it ready (M-1)", async () => {
+Deno.test("W-14: a travelled queue iterates with for await (given up before its first step, it takes nothing), reads as a stream, and wait() sees it ready (M-1)", async () => {
   const served = await servedQueue<unknown>();
   const inner = new Queue<number>();
   await served.proxy.put({ inner });
@@ -369,6 +369,10 @@ Deno.test("W-14: a travelled queue iterates with for await, reads as a stream, a
   inner.putNowait(2);
   inner.putNowait(3);
   inner.shutdown();
+  // An iteration given up before its first step takes nothing.
+  const early = proxy[Symbol.asyncIterator]();
+  assertEquals(await early.return!(), { done: true, value: undefined });
+  assertEquals(inner.qsize(), 3);
   const seen: number[] = [];
   for await (const n of proxy) {
     seen.push(n);
@@ -436,6 +440,29 @@ Deno.test("W-14: an Event travels into a PriorityQueue (puts by call) and back t
   const event = new Event();
   await remote.queue.put([1, event]);
   const [priority, proxy] = await remote.queue.getNowait() as unknown as [number, RemoteEvent];
+  assertEquals(priority, 1);
+  await proxy.set();
+  assertEquals(event.isSet(), true);
+  await release(proxy);
+  await remote.close();
+  link.close();
+  port1.close();
+  port2.close();
+  await settled();
+});
+
+Deno.test("W-14: an Event travels into a PriorityQueue by putNowait, in one envelope with another call: both apply, in order", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const queue = new PriorityQueue<[number, Event]>();
+  const link = serve(port1, { queue });
+  const remote = await connect<{ queue: PriorityQueue<[number, Event]> }>(port2);
+  const event = new Event();
+  // Called in one turn: the two calls leave together, the envelope marked as carrying a primitive.
+  const put = remote.queue.putNowait([1, event]);
+  const size = remote.queue.qsize();
+  await put;
+  assertEquals(await size, 1); // asked after the put, answered after it
+  const [priority, proxy] = queue.getNowait() as unknown as [number, RemoteEvent];
   assertEquals(priority, 1);
   await proxy.set();
   assertEquals(event.isSet(), true);

@@ -12,7 +12,14 @@ import { Event, LifoQueue, PriorityQueue, Queue, QueueShutDown } from "../mod.ts
 import { connect, Pipe, serve, wait } from "../src/worker/mod.ts";
 import { type Readiness, waitable } from "../src/worker/wait.ts";
 import { queueAccess } from "../src/_queue_access.ts";
-import { abortedSignal, flush, track, watchListeners, withRemote } from "./_helpers.ts";
+import {
+  abortedSignal,
+  flush,
+  track,
+  watchListeners,
+  withFakeTime,
+  withRemote,
+} from "./_helpers.ts";
 import { Agent, inspected, until } from "./fixtures/agent.ts";
 
 /** Ready watchers a queue holds for `wait` (its inspect view). */
@@ -432,4 +439,34 @@ Deno.test("M-1: wait in a worker on remote queues: the one its owner fills comes
     link.close();
     agent.terminate();
   }
+});
+
+Deno.test("M-1: a readiness that throws at once rejects the wait as one that fails", async () => {
+  const failure = new Error("the check threw");
+  const broken = {};
+  waitable(broken, () => {
+    throw failure;
+  });
+  const other = new Queue<number>();
+  const error = await wait<object>([other, broken]).catch((e) => e);
+  assertStrictEquals(error, failure);
+  assertEquals(watching(other), 0);
+});
+
+Deno.test("M-1: a check that answers ready after wait settled changes nothing and starts no timer", async () => {
+  await withFakeTime(async (clock) => {
+    const first = {};
+    const late = {};
+    let answerLate: ((ready: boolean) => void) | undefined;
+    waitable(first, () => Promise.resolve(true));
+    // A readiness that ignores the abort wait sends when it settles, and answers later anyway.
+    waitable(late, () => new Promise<boolean>((resolve) => answerLate = resolve));
+    const waiting = track(wait<object>([first, late]));
+    await flush();
+    clock.tick(0); // the turn in which those ready together are gathered
+    assertEquals(await waiting.promise, [first]);
+    answerLate!(true);
+    await flush();
+    assertEquals(clock.countTimers(), 0, "the late answer started a gathering turn");
+  });
 });

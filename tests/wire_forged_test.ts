@@ -15,7 +15,7 @@ async function turns(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-Deno.test("W-10: envelopes without a sequence number or frames, frames that are not objects, a second peer and frames for a role this side does not have are reported and change nothing", async () => {
+Deno.test("W-10: envelopes without a sequence number or frames, frames that are not objects or whose type is not a string, a second peer and frames for a role this side does not have are reported and change nothing", async () => {
   const jobs = new Queue<number>(2);
   await withWire({ jobs }, async (remote, { sent, original, reported }) => {
     await remote.jobs.put(1);
@@ -24,19 +24,20 @@ Deno.test("W-10: envelopes without a sequence number or frames, frames that are 
     const forged: unknown[] = [
       { ...last, seq: "next" },
       { ...last, seq: last.seq + 1, frames: "none" },
-      { ...last, seq: last.seq + 1, frames: [null, 7] },
+      { ...last, seq: last.seq + 1, frames: [null, 7, { type: 7, name: "jobs" }] },
       { ...last, peer: "someone else", seq: 0, frames: [] },
       { ...last, seq: last.seq + 2, frames: [{ type: "end", name: "jobs" }] },
     ];
     for (const envelope of forged) original(envelope);
     await turns();
     const messages = reported.map((error) => (error as Error).message);
-    assertEquals(messages.length, 6, messages.join("\n"));
+    assertEquals(messages.length, 7, messages.join("\n"));
     assert(messages[0]!.includes("without a sequence number"));
     assert(messages[1]!.includes("without frames"));
     assert(messages[2]!.includes("not an object") && messages[3]!.includes("not an object"));
-    assert(messages[4]!.includes("second peer"));
-    assert(messages[5]!.includes("no such role here"));
+    assert(messages[4]!.includes('an unknown frame type "7"'), messages[4]);
+    assert(messages[5]!.includes("second peer"));
+    assert(messages[6]!.includes("no such role here"));
     assertEquals(jobs.qsize(), 1);
     assertEquals(jobs.unfinishedTasks, 1);
   });

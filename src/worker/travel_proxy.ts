@@ -179,7 +179,7 @@ function wrap(travelled: Travelled): object {
     if (typeof descriptor.get === "function") {
       Object.defineProperty(proxy, key, {
         get: () => watch(travelled, proxy, () => real()[key]),
-        enumerable: descriptor.enumerable ?? true,
+        enumerable: descriptor.enumerable!, // an own property's descriptor is complete
       });
     } else if (key === Symbol.asyncIterator) {
       proxy[key] = () => iterate(travelled, proxy, real);
