@@ -401,3 +401,134 @@ Deno.test(
       })
     ),
 );
+
+/** The fields of `once:<client>:<seq>`: the replies the server keeps whole for `client`. */
+async function keptWhole(raw: Redis, meta: string, client: string): Promise<string[]> {
+  return Object.keys(await raw.hgetall(meta)).filter((field) =>
+    field.startsWith(`once:${client}:`)
+  );
+}
+
+Deno.test(
+  "R-2: a fetch the server ran whose reply a connection cut lost is answered again from the items it took, with no copy of them kept: each item once, in order",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        const producer = await connectRedis({ path });
+        const consumer = await connectRedis({ path: relay.path });
+        try {
+          const jobs = producer.queue<number>("jobs");
+          for (let i = 1; i <= 9; i++) await jobs.put(i);
+          await producer.flush();
+          const taken = consumer.queue<number>("jobs");
+          // a window of 1, all taken: the next get fetches a window of 2
+          assertEquals(await taken.get(), 1);
+          await taken.taskDone();
+          const proc = `baton:{q:jobs}:proc:${consumer.id}`;
+          const meta = "baton:{q:jobs}:meta";
+          // the fetch (after the batch of item 1's hand-out and taskDone) runs; both replies lost
+          relay.dropReplies();
+          // settled either way: a failed assertion below must not leave it rejecting unheard
+          const getting = taken.get().catch((error) => error);
+          await until(
+            async () => (await raw.lrange(proc, 0, -1)).join() === "v2,v3",
+            "the server ran the fetch",
+          );
+          assertEquals(await keptWhole(raw, meta, consumer.id), []);
+          relay.cut();
+          assertEquals(await settledWithin(getting, 10_000, "the get"), 2);
+          const got = [2];
+          for (let i = 3; i <= 9; i++) got.push(await taken.get());
+          assertEquals(got, [2, 3, 4, 5, 6, 7, 8, 9]);
+          for (let i = 2; i <= 9; i++) await taken.taskDone();
+          await consumer.flush();
+          assertEquals(await jobs.qsize(), 0);
+          assertEquals(await jobs.unfinishedTasks, 0);
+          assertEquals(await raw.llen(proc), 0);
+        } finally {
+          await consumer.close();
+          await producer.close();
+          raw.disconnect();
+        }
+      })
+    ),
+);
+
+Deno.test(
+  "R-2/R-9: a fetch whose reply a cut lost, and whose items a shutdown(true) discarded before it was sent again, takes nothing: the get rejects QueueShutDown and every task counts done",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        const producer = await connectRedis({ path });
+        const consumer = await connectRedis({ path: relay.path });
+        try {
+          const jobs = producer.queue<number>("jobs");
+          for (let i = 1; i <= 3; i++) await jobs.put(i);
+          await producer.flush();
+          const taken = consumer.queue<number>("jobs");
+          await taken.qsize();
+          const proc = `baton:{q:jobs}:proc:${consumer.id}`;
+          relay.dropReplies();
+          const getting = taken.get().then(String, (error) => error.name);
+          await until(async () => (await raw.llen(proc)) === 1, "the server ran the fetch");
+          await jobs.shutdown(true);
+          relay.cut();
+          assertEquals(await settledWithin(getting, 10_000, "the get"), "QueueShutDown");
+          assertEquals(await jobs.unfinishedTasks, 0);
+          assert(await jobs.join({ timeout: 0 }));
+          assertEquals(await raw.llen(proc), 0);
+        } finally {
+          await consumer.close();
+          await producer.close();
+          raw.disconnect();
+        }
+      })
+    ),
+);
+
+Deno.test(
+  "R-2/R-3: a fetch whose reply a cut lost, while the client was reaped and its items went back, runs again once the client takes part again: each item once, in order",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const raw = new Redis({ path });
+        // the producer's refreshes reap the consumer once its lease ran out
+        const producer = await connectRedis({ path }, { leaseMs: 100 });
+        const consumer = await connectRedis({ path: relay.path }, { leaseMs: 300 });
+        try {
+          const jobs = producer.queue<number>("jobs");
+          for (let i = 1; i <= 4; i++) await jobs.put(i);
+          await producer.flush();
+          const taken = consumer.queue<number>("jobs");
+          await taken.qsize();
+          const proc = `baton:{q:jobs}:proc:${consumer.id}`;
+          relay.dropReplies();
+          const getting = taken.get().catch((error) => error);
+          await until(async () => (await raw.llen(proc)) === 1, "the server ran the fetch");
+          // the consumer's refreshes no longer arrive: it is reaped, item 1 goes back
+          relay.stall();
+          await until(
+            async () => (await raw.zscore("baton:{q:jobs}:reaped", consumer.id)) !== null,
+            "the consumer was reaped",
+          );
+          assertEquals(await raw.lrange("baton:{q:jobs}:items", 0, 0), ["v1"]);
+          relay.resume();
+          relay.cut();
+          assertEquals(await settledWithin(getting, 10_000, "the get"), 1);
+          const got = [1];
+          for (let i = 2; i <= 4; i++) got.push(await taken.get());
+          assertEquals(got, [1, 2, 3, 4]);
+          for (let i = 1; i <= 4; i++) await taken.taskDone();
+          await consumer.flush();
+          assertEquals(await jobs.qsize(), 0);
+          assertEquals(await jobs.unfinishedTasks, 0);
+        } finally {
+          await consumer.close();
+          await producer.close();
+          raw.disconnect();
+        }
+      })
+    ),
+);

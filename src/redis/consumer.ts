@@ -261,6 +261,11 @@ export class Consumer<T> {
    * client's latest news, tells an empty fetch from a drained queue (a
    * shutdown's reply can be read before the fetch's caller resumes, while a
    * put made after the fetch left waits in the list).
+   *
+   * The server answers a fetch sent again from the items it took (see ONCE
+   * in `script.ts`), which needs: one fetch or claim (`W`) in flight at a
+   * time (`#fetching`; the claims run inside the fetch loop), and the
+   * batched ops sent before each (`hooks.call` sends the batch first).
    */
   async #fetchOnce(): Promise<{ got: number; shut: number }> {
     const want = this.#getWindow;

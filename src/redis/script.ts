@@ -182,15 +182,15 @@ end
  * and reaps the clients whose lease ran out.
  */
 const LEASES = `
--- drops what client c's calls left to answer again (see ONCE)
+-- drops what client c's calls left to answer again (see ONCE): the fields of its entries kept whole
 local function forget_once(c)
   local field = 'once:' .. c
   local record = redis.call('HGET', META, field)
   if not record then return end
   local fields = {field}
   local first = true
-  for n in string.gmatch(record, '%d+') do
-    if not first then fields[#fields + 1] = field .. ':' .. n end
+  for t in string.gmatch(record, '%S+') do
+    if not first and string.match(t, '^%d+$') then fields[#fields + 1] = field .. ':' .. t end
     first = false
   end
   redis.call('HDEL', META, unpack(fields))
@@ -287,44 +287,95 @@ return redis.error_reply('baton: unknown operation ' .. tostring(op))
  * (`acked`, replies come in order). For the operations that change what
  * they would answer if run twice, `P:meta` keeps, per client, in
  * `once:<client>` the number of its latest call run on the primitive
- * followed by the numbers of the replies it may still ask for again (those
- * after `acked`), and each such reply, packed, in `once:<client>:<seq>`. A
- * call numbered at most the latest run gets its kept reply instead of
- * running again. Dropped when the client closes, or is forgotten a day after
- * it was reaped (`forget_once`).
+ * followed by an entry for each reply it may still ask for again (the calls
+ * after `acked`). A call numbered at most the latest run is answered from
+ * its entry instead of running again. Dropped when the client closes, or is
+ * forgotten a day after it was reaped (`forget_once`).
+ *
+ * An entry is the call's number, then what answers it again:
+ * - nothing: the reply, packed, is in `once:<client>:<seq>`;
+ * - `b<shut>,<failed>,<reaped>`: a `batch` that moved no item, whose reply
+ *   is these three numbers;
+ * - `f<shut>,<reaped>,<k>`: a `fetch` that answered `{shut, reaped}` and the
+ *   `k` items it pushed to the tail of `P:proc:<client>`. Its reply is not
+ *   copied: it is rebuilt as `{shut, reaped}` and the last `k` items of that
+ *   list. They are the same items, in the same order, while the server has
+ *   neither discarded them (`shutdown(true)`) nor given them back (a reaper),
+ *   because nothing else takes them from there or pushes after them until
+ *   the client has the fetch's reply: the client has one fetch or claim (a
+ *   `batch` with `W`) of a queue in flight at a time, and sends its batched
+ *   ops before each (`consumer.ts`), so no later call of its own pushes to
+ *   the list; a later `R` counts only items it got before, so the first
+ *   `LLEN - p` items, the handed-out ones a `D` pops, stay before the
+ *   fetched ones. Once `shutdown(true)` discarded them (shut is 2 for good)
+ *   or a reaper gave them back (the list was deleted, and nothing was pushed
+ *   since: fewer than `k` items), they are no longer the client's: the fetch
+ *   runs now instead, and its reply (reaped, shut down, or a window taken
+ *   anew) is one a fetch that ran only then gives, which the client, never
+ *   having seen the first, cannot tell apart; the server state is that of
+ *   a fetch run then, since the reaper gave the first window back to the
+ *   head of the queue in order, or the shutdown discarded it with the rest.
  */
 const ONCE = `
 local RERUN = {batch = true, fetch = true, reserve = true, unreserve = true, unreturn = true,
   tryacquire = true, claim = true, release = true, waiting = true, fence = true}
 if not RERUN[op] then return dispatch() end
 local field = 'once:' .. cid
-local last, kept = 0, {}
+local last, kept, rerun = 0, {}, false
 local record = redis.call('HGET', META, field)
 if record then
   local first, acknowledged = true, {}
-  for s in string.gmatch(record, '%d+') do
-    local n = tonumber(s)
+  for t in string.gmatch(record, '%S+') do
     if first then
-      last = n
+      last = tonumber(t)
       first = false
-    elseif n == seq then
-      return cmsgpack.unpack(redis.call('HGET', META, field .. ':' .. s))
-    elseif n > acked then
-      kept[#kept + 1] = s
     else
-      acknowledged[#acknowledged + 1] = field .. ':' .. s
+      local s, tag, rest = string.match(t, '^(%d+)(%a?)(.*)$')
+      local n = tonumber(s)
+      if n == seq then
+        if tag == '' then return cmsgpack.unpack(redis.call('HGET', META, field .. ':' .. s)) end
+        local a, b, c = string.match(rest, '^(%d+),(%d+),(%d+)$')
+        a, b, c = tonumber(a), tonumber(b), tonumber(c)
+        if tag == 'b' then return {a, b, c} end
+        -- a fetch: rebuilt from the items it took while this client holds them (see above)
+        if c == 0 then return {a, b} end
+        local PROC = K('proc:' .. cid)
+        if shut() < 2 and redis.call('LLEN', PROC) >= c then
+          local reply = {a, b}
+          for _, v in ipairs(redis.call('LRANGE', PROC, -c, -1)) do reply[#reply + 1] = v end
+          return reply
+        end
+        rerun = true
+      elseif n > acked then
+        kept[#kept + 1] = t
+      elseif tag == '' then
+        acknowledged[#acknowledged + 1] = field .. ':' .. s
+      end
     end
   end
   if #acknowledged > 0 then redis.call('HDEL', META, unpack(acknowledged)) end
 end
-if seq <= last then
+if seq <= last and not rerun then
   return redis.error_reply('baton: call ' .. seq .. ' came again after its reply was dropped')
 end
 local reply = dispatch()
 if reply == nil then reply = false end
-kept[#kept + 1] = tostring(seq)
-redis.call('HSET', META, field, seq .. ' ' .. table.concat(kept, ' '),
-  field .. ':' .. seq, cmsgpack.pack(reply))
+local entry = tostring(seq)
+if type(reply) == 'table' and reply.err == nil then
+  if op == 'fetch' then
+    entry = entry .. 'f' .. reply[1] .. ',' .. reply[2] .. ',' .. (#reply - 2)
+  elseif op == 'batch' and #reply == 3 then
+    entry = entry .. 'b' .. reply[1] .. ',' .. reply[2] .. ',' .. reply[3]
+  end
+end
+kept[#kept + 1] = entry
+if seq > last then last = seq end
+record = last .. ' ' .. table.concat(kept, ' ')
+if entry == tostring(seq) then
+  redis.call('HSET', META, field, record, field .. ':' .. seq, cmsgpack.pack(reply))
+else
+  redis.call('HSET', META, field, record)
+end
 return reply
 `;
 
