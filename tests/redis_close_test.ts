@@ -149,6 +149,32 @@ Deno.test(
 );
 
 Deno.test(
+  "R-1: close() while an idle pooled connection (a get's, done) waits 60 s to reconnect resolves, and leaves no reconnect behind",
+  () =>
+    withRedisServer((path) =>
+      withRelay(path, async (relay) => {
+        const slow = slowRetry(60_000);
+        const redis = await connectRedis({ path: relay.path, retryStrategy: slow.retryStrategy });
+        const jobs = redis.queue<number>("jobs");
+        await jobs.qsize();
+        const getting = jobs.get();
+        await until(async () => (await infoField(path, "blocked_clients")) === 1, "get blocks");
+        await jobs.put(1);
+        assertEquals(await getting, 1);
+        await jobs.taskDone();
+        await redis.flush();
+        // the pooled connection, idle now, is cut and cannot get back; the client's own stays
+        relay.down((accepted) => accepted === 1);
+        await until(() => slow.waits() === 1, "the pooled connection waits to reconnect");
+        // Before the fix, the close quit it by waiting for its next attempt, 60 s away, then cut
+        // it: ioredis cleared the timer of that attempt and never ended it.
+        await settledWithin(redis.close(), BOUND_MS, "close()");
+        assertEquals(slow.waits(), 1, "no reconnect was attempted once closing");
+      })
+    ),
+);
+
+Deno.test(
   "R-9: close() with puts batched and not sent while the server is gone for good rejects, reporting them (they never reached it), and leaves nothing open",
   () =>
     withRedisServer((path) =>
