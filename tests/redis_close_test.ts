@@ -226,6 +226,37 @@ Deno.test(
 );
 
 Deno.test(
+  "R-9: close() after the server was stopped for good, with a blocked get, a batched put and every connection waiting 60 s to reconnect, rejects reporting the put, and the get rejects LinkClosed",
+  async () => {
+    const server = await startRedisServer();
+    try {
+      const slow = slowRetry(60_000);
+      const redis = await connectRedis({ path: server.path, retryStrategy: slow.retryStrategy });
+      const jobs = redis.queue<number>("jobs");
+      const results = redis.queue<number>("results");
+      await jobs.qsize();
+      await results.put(0);
+      await redis.flush();
+      const getting = outcome(jobs.get());
+      await until(
+        async () => (await infoField(server.path, "blocked_clients")) === 1,
+        "get blocks",
+      );
+      await server.stop();
+      // the client's own connection and the get's pooled one
+      await until(() => slow.waits() === 2, "both connections wait to reconnect");
+      await results.put(1);
+      const closed = await settledWithin(outcome(redis.close()), BOUND_MS, "close()");
+      assertInstanceOf(closed, AggregateError, "close() reports the put it could not send");
+      assertInstanceOf(await getting, LinkClosed);
+      assertEquals(slow.waits(), 2, "no reconnect was attempted once closing");
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
+Deno.test(
   "R-9: close() while the client's connection waits 60 s to reconnect and the server is back sends what was batched",
   () =>
     withRedisServer((path) =>
