@@ -20,6 +20,7 @@ import {
   until,
   withRedisServer,
   withRelay,
+  withStallingProxy,
 } from "./fixtures/redis_server.ts";
 
 /** Far above the 2 s grace periods of a close. */
@@ -254,6 +255,33 @@ Deno.test(
       await server.stop();
     }
   },
+);
+
+Deno.test(
+  "R-9: close() while the client's connection waits 60 s to reconnect, and the server then accepts connections and never answers, rejects reporting a batched put once its grace period is over",
+  () =>
+    withRedisServer((path) =>
+      // the proxy relays the client's first connection, and stalls every later one
+      withStallingProxy(path, 1, (proxyPath, accepted) =>
+        withRelay(proxyPath, async (relay) => {
+          const slow = slowRetry(60_000);
+          const redis = await connectRedis({
+            path: relay.path,
+            retryStrategy: slow.retryStrategy,
+          });
+          const jobs = redis.queue<number>("jobs");
+          await jobs.put(1);
+          await redis.flush();
+          relay.cut();
+          await until(() => slow.waits() === 1, "the connection waits to reconnect");
+          await jobs.put(2);
+          const closed = await settledWithin(outcome(redis.close()), BOUND_MS, "close()");
+          assertInstanceOf(closed, AggregateError, "close() reports the put it could not send");
+          // the close tried once more, and the server took the connection
+          assertEquals(accepted(), 2);
+          assertEquals(slow.waits(), 1, "no reconnect was attempted once closing");
+        }))
+    ),
 );
 
 Deno.test(
