@@ -13,7 +13,15 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
-import { type Blocked, cutConnection, quit, ready, settleOnEnd, TIMED_OUT } from "./core.ts";
+import {
+  type Blocked,
+  cutConnection,
+  quit,
+  ready,
+  reconnectNow,
+  settleOnEnd,
+  TIMED_OUT,
+} from "./core.ts";
 import { startTimer } from "./waiters.ts";
 
 /** What `#run` returns for a command whose connection was cut before it answered. */
@@ -80,6 +88,11 @@ export class BlockingPool {
       // wait for that would outlive close() by seconds (a timer a test's sanitizer sees).
       cutConnection(blocker.redis);
     }
+  }
+
+  /** Makes each busy connection that waits to reconnect try at once (see `reconnectNow`). */
+  reconnectNow(): void {
+    for (const blocker of this.#busy) reconnectNow(blocker.redis);
   }
 
   /**

@@ -19,6 +19,7 @@ import {
   type Part,
   quit,
   ready,
+  reconnectNow,
   settleOnEnd,
 } from "./core.ts";
 import {
@@ -313,7 +314,17 @@ export class RedisClient implements AsyncDisposable {
    * Flushes, settles every pending wait of this client (they reject
    * `LinkClosed`), gives back what it holds (prefetched items go back to the
    * head of their queue, reserved slots, permits and locks are released),
-   * ends its lease and closes its connections. Idempotent.
+   * ends its lease and closes its connections. Idempotent. A connection
+   * waiting to reconnect tries at once rather than wait out its retry delay,
+   * and one the server does not answer is cut after a grace period, so
+   * `close()` settles and leaves nothing open, whether or not the server is
+   * there.
+   *
+   * @throws {AggregateError} When what was batched (puts that resolved,
+   *   taskDones) may not have reached the server (it was gone): those may be
+   *   lost (R-9). Also, with the server there, when giving back what the
+   *   client holds failed (with it gone, that comes back when the lease runs
+   *   out, R-3).
    *
    * @example
    * ```ts ignore
@@ -336,15 +347,26 @@ export class RedisClient implements AsyncDisposable {
   async #close(): Promise<void> {
     // from now on a lost connection ends instead of reconnecting, failing what it had pending
     this.#lifecycle.closing = true;
+    // a connection waiting to reconnect does not wait out its retry delay: what the close sends
+    // goes as soon as the server is there, or fails at once when it is gone
+    reconnectNow(this.#main);
+    this.#pool.reconnectNow();
     clearInterval(this.#leaseTimer);
     this.#leaseTimer = undefined;
     const errors: unknown[] = [];
+    /** Why what a part batched may not have reached the server (R-9): always reported. */
+    const unsent: unknown[] = [];
     // each part cancels its blocked calls, then gives back what it holds; wait until the
     // cancels have landed, and cut the connections of any still blocked after a grace period
     // All at once: one held up by a call it must cut does not keep the others' holds back.
     const closing = (async () => {
       await Promise.all(
-        [...this.#parts.values()].map((part) => part.close().catch((error) => errors.push(error))),
+        [...this.#parts.values()].map((part) =>
+          part.close().then(
+            (failed) => failed !== undefined && unsent.push(failed),
+            (error) => errors.push(error),
+          )
+        ),
       );
       await this.#pool.drained();
     })();
@@ -372,6 +394,14 @@ export class RedisClient implements AsyncDisposable {
     // with the connection lost, what it could not give back comes back when its lease runs out
     const lostConnection = this.#main.status !== "ready";
     await quit(this.#main, CLOSE_GRACE_MS);
+    // Puts that resolved and may be lost are reported even then: only a killed client loses
+    // them without a word (R-9).
+    if (unsent.length > 0) {
+      throw new AggregateError(
+        [...unsent, ...errors],
+        "closing the Redis client failed: what it batched may not have reached the server",
+      );
+    }
     if (errors.length > 0 && !lostConnection) {
       throw new AggregateError(errors, "closing the Redis client failed");
     }
@@ -625,11 +655,7 @@ export async function connectRedis(
  * closed, no reconnect to come, no timer of ioredis still pending.
  */
 async function abandon(redis: Redis): Promise<void> {
-  if (redis.status === "reconnecting") {
-    // Between two attempts no socket is open: `disconnect()` clears the timer of the next one
-    // (ioredis then never emits "end").
-    redis.disconnect();
-  } else if (redis.status !== "end") {
+  if (redis.status !== "end") {
     const ended = new Promise<void>((resolve) => redis.once("end", () => resolve()));
     cutConnection(redis);
     await ended;

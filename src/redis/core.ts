@@ -55,8 +55,13 @@ export interface Part {
   flush(): Promise<void>;
   /** Refreshes this client's lease on the primitive and reaps dead clients. */
   touch(): Promise<void>;
-  /** Settles every local waiter and gives back what this client holds. */
-  close(): Promise<void>;
+  /**
+   * Settles every local waiter, sends what was batched and gives back what
+   * this client holds. Resolves with why what it batched may not have
+   * reached the server (the batch failed: the server was gone, say), if so;
+   * rejects when it could not give back what it holds.
+   */
+  close(): Promise<unknown>;
 }
 
 /** What each side of a Redis queue (producer, consumer) needs from its queue. Internal. */
@@ -191,18 +196,48 @@ export function settleOnEnd(redis: Redis): void {
   });
 }
 
-/** Ends a connection at once, without waiting for the server (it may not answer, nor close). */
+/** The field of ioredis's connection state that `cutConnection` sets (see there). */
+interface Status {
+  status: string;
+}
+
+/**
+ * Ends a connection at once, without waiting for the server (it may not
+ * answer, nor close), whatever its state: its queued commands reject, it
+ * emits "end", and no timer or reconnect of it is left.
+ */
 export function cutConnection(redis: Redis): void {
+  if (redis.status === "reconnecting") {
+    // Between two attempts no socket is open, so none can close: `disconnect()` alone clears
+    // the timer of the next attempt and leaves the connection "reconnecting" for good, its
+    // queued commands never settled and no "end" emitted (what a close waits for). A
+    // connection that has not connected yet ("wait") is ended by `disconnect()` at once,
+    // through ioredis's own close path (queued commands rejected, "end"): so this one is too.
+    (redis as unknown as Status).status = "wait";
+  }
   redis.disconnect();
   redis.stream?.destroy();
 }
 
 /**
- * Quits a connection and waits until it has ended. A connection that is
- * reconnecting ends at its next attempt, which the closing client's retry
- * strategy refuses (see {@linkcode connectRedis}). With `graceMs`, one
- * still open after that long (a server that stalls answers no `QUIT`) is
- * cut.
+ * Makes a connection that waits to reconnect try at once: a closing client
+ * does not wait out a retry delay (a user's strategy may wait for minutes),
+ * and its retry strategy refuses any later attempt, so the connection is
+ * back at once (what it queued is sent) or ends.
+ */
+export function reconnectNow(redis: Redis): void {
+  if (redis.status !== "reconnecting") return;
+  // clears the timer of the next attempt; the connection, marked as closed by hand, ends when
+  // this attempt fails or once it is back and closes
+  redis.disconnect();
+  redis.connect().catch(() => {});
+}
+
+/**
+ * Quits a connection and waits until it has ended. A connection that waits
+ * to reconnect is ended at once: a client quits a connection once nothing is
+ * left to send on it. With `graceMs`, one still open after that long (a
+ * server that stalls answers no `QUIT`) is cut.
  */
 export async function quit(redis: Redis, graceMs?: number): Promise<void> {
   if (graceMs === undefined) return await quitting(redis);
@@ -227,7 +262,8 @@ async function quitting(redis: Redis): Promise<void> {
       redis.once("ready", done);
     });
     if (redis.status === "ready") redis.quit().catch(() => redis.disconnect());
-    else if (redis.status !== "reconnecting") redis.disconnect();
+    else if (redis.status === "reconnecting") cutConnection(redis);
+    else redis.disconnect();
     await changed;
   }
 }

@@ -421,8 +421,11 @@ export class RedisQueue<T> implements QueueLike<T> {
     await this.#call("revive", this.#core.leaseMs);
   }
 
-  /** Internal: part of `RedisClient.close()`. */
-  async close(): Promise<void> {
+  /**
+   * Internal: part of `RedisClient.close()`. Resolves with why what this
+   * queue batched may not have reached the server, if so (see `Part.close`).
+   */
+  async close(): Promise<unknown> {
     const closed = new LinkClosed("the Redis client is closed");
     this.#closeSignal.abort(closed);
     this.#producer.abandon(closed);
@@ -431,13 +434,25 @@ export class RedisQueue<T> implements QueueLike<T> {
     // the last batch, also on a queue whose init was still in flight
     await this.#producer.entering();
     await Promise.allSettled([this.#consumer.inFlight, this.#producer.inFlight]);
-    if (!this.#initialized) return;
+    if (!this.#initialized) return undefined;
     this.#consumer.dropPrefetched();
     const kept = this.#consumer.takeBackKept();
-    await this.flush().catch(() => {});
-    // items kept for the next get count as prefetched again, so the close requeues them
-    if (kept > 0) await this.#core.call(this.#meta, this.#base, "unreturn", kept);
-    await this.#core.call(this.#meta, this.#base, "close");
+    // A batch that failed (not reported to a flush() yet) may have held puts that resolved: the
+    // close reports it, whatever else fails after it (R-9).
+    let unsent: unknown = undefined;
+    await this.flush().catch((error) => unsent = error);
+    try {
+      // items kept for the next get count as prefetched again, so the close requeues them
+      if (kept > 0) await this.#core.call(this.#meta, this.#base, "unreturn", kept);
+      await this.#core.call(this.#meta, this.#base, "close");
+    } catch (error) {
+      if (unsent === undefined) throw error;
+    }
+    if (unsent === undefined) return undefined;
+    return new Error(
+      `what ${this.#base} batched (puts, taskDones) may not have reached the server`,
+      { cause: unsent },
+    );
   }
 
   // ---- internals ----

@@ -5,11 +5,12 @@
  * semaphore and a lock with its fencing token (R-7), two clients on one queue
  * (R-2), streams, LIFO and priority queues, and `close()` settling blocked
  * calls (cutting their connections when the server refuses to cancel them)
- * and calls made just before it, a connection that cannot be made, and a
- * connect given up on with a timeout (the server never answers).
+ * and calls made just before it, `close()` while the server is away, a
+ * connection that cannot be made, and a connect given up on with a timeout
+ * (the server never answers).
  *
  * Portable: no Deno API, only baton, ioredis, `@std/assert` and `node:net`
- * (for a server that never answers).
+ * (for a server that never answers, and one that goes away).
  * `tests/redis_runtimes_test.ts` runs the checks on Deno, and
  * `deno task test:runtimes` bundles them from `src/redis/mod.ts` (ioredis
  * left to the runtime's own resolution, as a consumer's bundler leaves an npm
@@ -22,7 +23,7 @@
  */
 
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import { createServer, type Socket } from "node:net";
+import { createConnection, createServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { QueueEmpty, QueueFull, QueueShutDown } from "../../mod.ts";
 import { LinkClosed } from "../../src/worker/mod.ts";
@@ -103,6 +104,52 @@ async function withSilentServer(path: string, fn: () => Promise<void>): Promise<
   });
   try {
     await fn();
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/**
+ * Runs `fn` with a unix socket at `path` that relays every connection to the
+ * server at `target` until `down()` is called: then it closes them all, and
+ * each later one at once (a server that went away). Everything is closed
+ * afterwards.
+ */
+async function withRelay(
+  path: string,
+  target: string,
+  fn: (down: () => void) => Promise<void>,
+): Promise<void> {
+  const sockets = new Set<Socket>();
+  let isDown = false;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  };
+  const server = createServer((socket) => {
+    track(socket);
+    if (isDown) {
+      socket.destroy();
+      return;
+    }
+    const upstream = createConnection({ path: target });
+    track(upstream);
+    socket.pipe(upstream);
+    upstream.pipe(socket);
+    socket.on("close", () => upstream.destroy());
+    upstream.on("close", () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => resolve());
+  });
+  try {
+    await fn(() => {
+      isDown = true;
+      for (const socket of sockets) socket.destroy();
+    });
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -443,6 +490,36 @@ export const checks: RedisCheck[] = [
         );
         assertInstanceOf(error, DOMException);
         assertEquals(error.name, "TimeoutError");
+      });
+    },
+  },
+  {
+    name:
+      "R-1, R-9: close() while the connection waits 60 s to reconnect (the server went away) settles, rejecting AggregateError for a put it could not send, and leaves nothing open",
+    run: (place) => {
+      const path = `${place.path}.relay-${place.db}`; // one per run: runs share the directory
+      return withRelay(path, place.path, async (down) => {
+        let waits = 0;
+        const retryStrategy = () => {
+          waits++;
+          return 60_000;
+        };
+        const redis = await connectRedis({ path, db: place.db, retryStrategy });
+        const jobs = redis.queue<number>("away");
+        await jobs.put(1);
+        await redis.flush();
+        down();
+        const deadline = Date.now() + 20_000;
+        while (waits === 0) {
+          if (Date.now() > deadline) throw new Error("the connection did not wait to reconnect");
+          await sleep(5);
+        }
+        await jobs.put(2); // batched: it resolves before it reached the server
+        // Before the fix, close() waited for a reconnect that never came; on Node and Bun the
+        // run must also end by itself: no retry timer or socket may outlive the close.
+        const error = await assertRejects(() => redis.close());
+        assertInstanceOf(error, AggregateError);
+        assertEquals(waits, 1);
       });
     },
   },
