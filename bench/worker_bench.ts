@@ -67,6 +67,9 @@
  * (`--only=one hop,idle`): run just the cases whose id holds one of these
  * words (the ids are in the table below the results; `idle one hop` and
  * `round trip` name the latency cases). Exits 1 when a target is missed.
+ * Each throughput target's result also says what the consumer's own loop
+ * under the same bound (no queue) reached in the same run, and the summary
+ * counts the misses where that program stayed below the target too.
  *
  * Below the table, for every throughput case: how many messages baton's
  * two sides received per 1,000 items (a listener beside baton's counts
