@@ -9,66 +9,18 @@
 import { assert, assertEquals, assertInstanceOf } from "@std/assert";
 import { Redis } from "ioredis";
 import { LinkClosed } from "../src/errors.ts";
-import {
-  connectRedis,
-  type RedisClient,
-  type RedisClientOptions,
-  type RedisTarget,
-} from "../src/redis/mod.ts";
+import { connectRedis } from "../src/redis/mod.ts";
 import {
   infoField,
-  type Relay,
   settledWithin,
   startRedisServer,
   until,
   withRelayedServer,
 } from "./fixtures/redis_server.ts";
 
-/** What {@linkcode withClients} gives a test. */
-interface Clients {
-  /** The server's unix socket. */
-  readonly path: string;
-  /** The relay in front of the server, with its faults. */
-  readonly relay: Relay;
-  /** A plain connection to the server (not through the relay), opened when first read. */
-  readonly raw: Redis;
-  /** {@linkcode connectRedis}, for a client closed after the test (the latest first). */
-  connect(target: RedisTarget, options?: RedisClientOptions): Promise<RedisClient>;
-}
-
-/**
- * A test with a fresh server, a relay in front of it, a raw connection and the clients it
- * connects; afterwards the relay is resumed, the clients are closed, the raw connection ended.
- */
-function withClients(fn: (clients: Clients) => Promise<void>): () => Promise<void> {
-  return withRelayedServer(async (path, relay) => {
-    let raw: Redis | undefined;
-    const clients: RedisClient[] = [];
-    try {
-      await fn({
-        path,
-        relay,
-        get raw() {
-          return raw ??= new Redis({ path });
-        },
-        connect: async (target, options) => {
-          const client = await connectRedis(target, options);
-          clients.push(client);
-          return client;
-        },
-      });
-    } finally {
-      // a stalled relay would hold each close up for its grace periods
-      relay.resume();
-      for (const client of clients.reverse()) await client.close();
-      raw?.disconnect();
-    }
-  });
-}
-
 Deno.test(
   "R-2: a call the server ran whose reply a connection cut lost runs once, though the client sends it again: puts are not duplicated, a release adds one permit",
-  withClients(async ({ relay, raw, connect }) => {
+  withRelayedServer(async ({ relay, raw, connect }) => {
     const redis = await connect({ path: relay.path });
     const jobs = redis.queue<number>("jobs");
     const permits = redis.semaphore("permits", 0);
@@ -97,7 +49,8 @@ Deno.test(
 
 Deno.test(
   "R-1: close() after the server went away with calls in flight (a flush, a blocked get, event wait and acquire) resolves, and each call rejects LinkClosed",
-  withRelayedServer(async (path, relay) => {
+  withRelayedServer(async ({ path, relay }) => {
+    // its own: it is ended before the relay goes down (the fixture would end it twice)
     const raw = new Redis({ path });
     const redis = await connectRedis({ path: relay.path });
     const jobs = redis.queue<number>("jobs");
@@ -136,7 +89,7 @@ Deno.test(
 
 Deno.test(
   "R-2: a blocked get whose connection is cut after the server moved it an item (the reply lost) gets that item, then the next; nothing is lost or handed out twice",
-  withClients(async ({ path, relay, raw, connect }) => {
+  withRelayedServer(async ({ path, relay, raw, connect }) => {
     const producer = await connect({ path });
     const consumer = await connect({ path: relay.path });
     const jobs = producer.queue<number>("jobs");
@@ -165,7 +118,7 @@ Deno.test(
 
 Deno.test(
   "R-2: a blocked put whose connection is cut after the server moved it a slot (the reply lost) puts on that slot; maxsize stays exact",
-  withClients(async ({ path, relay, raw, connect }) => {
+  withRelayedServer(async ({ path, relay, raw, connect }) => {
     const consumer = await connect({ path });
     const producer = await connect({ path: relay.path });
     const taken = consumer.queue<number>("jobs", { maxsize: 1 });
@@ -194,7 +147,7 @@ Deno.test(
 
 Deno.test(
   "R-1: a blocked lock acquire whose connection is cut after the server handed it the lock (the reply lost) acquires it, and its release frees the lock for others",
-  withClients(async ({ path, relay, connect }) => {
+  withRelayedServer(async ({ path, relay, connect }) => {
     const holder = await connect({ path });
     const waiter = await connect({ path: relay.path });
     const held = holder.lock("ledger");
@@ -223,7 +176,7 @@ Deno.test(
 
 Deno.test(
   "R-1: close() while the server stalls (it answers nothing, its connections stay open) resolves once the server had a grace period; the calls it cut reject LinkClosed",
-  withRelayedServer(async (_path, relay) => {
+  withRelayedServer(async ({ relay }) => {
     const redis = await connectRedis({ path: relay.path });
     const jobs = redis.queue<number>("jobs");
     await jobs.put(0);
@@ -260,7 +213,7 @@ Deno.test(
 
 Deno.test(
   "R-2: a blocked get that waits for its connection to get back to the server keeps waiting through failed reconnects, and gets the first item put",
-  withClients(async ({ path, relay, connect }) => {
+  withRelayedServer(async ({ path, relay, connect }) => {
     const producer = await connect({ path });
     const consumer = await connect({ path: relay.path });
     const jobs = producer.queue<number>("jobs");
@@ -290,7 +243,7 @@ Deno.test(
 
 Deno.test(
   "R-5: while the server stalls, an event wait, a join and an acquire time out, and an aborted wait rejects with its reason; once it answers again, no permit is left taken",
-  withClients(async ({ path, relay, connect }) => {
+  withRelayedServer(async ({ path, relay, connect }) => {
     const redis = await connect({ path: relay.path });
     const other = await connect({ path });
     const go = redis.event("go");
@@ -324,7 +277,7 @@ Deno.test(
 
 Deno.test(
   "R-9: a put that resolved while the server was away for many reconnects reaches it once it is back (the client stays alive)",
-  withClients(async ({ relay, raw, connect }) => {
+  withRelayedServer(async ({ relay, raw, connect }) => {
     // quick reconnects: many of them in little time
     const redis = await connect({ path: relay.path, retryStrategy: () => 5 });
     const jobs = redis.queue<number>("jobs");
@@ -346,7 +299,7 @@ Deno.test(
 
 Deno.test(
   "R-8: while the server is away, the lease refreshes a client could not send do not pile up to be sent once it is back",
-  withClients(async ({ relay, raw, connect }) => {
+  withRelayedServer(async ({ relay, raw, connect }) => {
     // a lease refreshed every 10 ms, quick reconnects
     const redis = await connect({ path: relay.path, retryStrategy: () => 5 }, {
       leaseMs: 30,
@@ -380,7 +333,7 @@ async function keptWhole(raw: Redis, meta: string, client: string): Promise<stri
 
 Deno.test(
   "R-2: a fetch the server ran whose reply a connection cut lost is answered again from the items it took, with no copy of them kept: each item once, in order",
-  withClients(async ({ path, relay, raw, connect }) => {
+  withRelayedServer(async ({ path, relay, raw, connect }) => {
     const producer = await connect({ path });
     const consumer = await connect({ path: relay.path });
     const jobs = producer.queue<number>("jobs");
@@ -416,7 +369,7 @@ Deno.test(
 
 Deno.test(
   "R-2/R-9: a fetch whose reply a cut lost, and whose items a shutdown(true) discarded before it was sent again, takes nothing: the get rejects QueueShutDown and every task counts done",
-  withClients(async ({ path, relay, raw, connect }) => {
+  withRelayedServer(async ({ path, relay, raw, connect }) => {
     const producer = await connect({ path });
     const consumer = await connect({ path: relay.path });
     const jobs = producer.queue<number>("jobs");
@@ -439,7 +392,7 @@ Deno.test(
 
 Deno.test(
   "R-2/R-3: a fetch whose reply a cut lost, while the client was reaped and its items went back, runs again once the client takes part again: each item once, in order",
-  withClients(async ({ path, relay, raw, connect }) => {
+  withRelayedServer(async ({ path, relay, raw, connect }) => {
     // the producer's refreshes reap the consumer once its lease ran out
     const producer = await connect({ path }, { leaseMs: 100 });
     const consumer = await connect({ path: relay.path }, { leaseMs: 300 });
