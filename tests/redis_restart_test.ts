@@ -1,0 +1,155 @@
+/**
+ * The Redis layer when the server loses what it kept: a restart without
+ * persistence, or a `FLUSHALL`, while clients hold their proxies. A
+ * primitive keeps the options its program declared, waits on state that
+ * vanished settle, and the loss is reported (`StateLost`).
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { Redis } from "ioredis";
+import { connectRedis } from "../src/redis/mod.ts";
+import { startRedisServer, withRedisServer } from "./fixtures/redis_server.ts";
+
+/** How a promise settled: its value, or the name of the error it rejected with. */
+function outcome<T>(promise: Promise<T>): Promise<{ value: T } | { error: string }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: Error) => ({ error: error.name }),
+  );
+}
+
+/** Wipes the server from a connection of its own, as an operator's FLUSHALL does. */
+async function flushAll(path: string): Promise<void> {
+  const raw = new Redis({ path });
+  try {
+    await raw.flushall();
+  } finally {
+    raw.disconnect();
+  }
+}
+
+Deno.test(
+  "R-2: maxsize stays exact after the server lost the queue (FLUSHALL): the next call rejects StateLost, then a Queue(2) takes two items, putNowait rejects QueueFull and full() is true",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path });
+      try {
+        const jobs = redis.queue<number>("jobs", { maxsize: 2 });
+        await jobs.put(0);
+        await redis.flush();
+        await flushAll(path);
+        assertEquals(await outcome(jobs.putNowait(1)), { error: "StateLost" });
+        await jobs.putNowait(1);
+        await jobs.putNowait(2);
+        assertEquals(await outcome(jobs.putNowait(3)), { error: "QueueFull" });
+        assert(await jobs.full());
+        assertEquals(await jobs.qsize(), 2);
+      } finally {
+        await redis.close();
+      }
+    }),
+);
+
+Deno.test(
+  "R-2: across a server restart without persistence a Queue(1) stays bounded: after the StateLost report, one item fits and the next putNowait rejects QueueFull",
+  async () => {
+    const server = await startRedisServer();
+    const redis = await connectRedis({ path: server.path });
+    try {
+      const jobs = redis.queue<number>("jobs", { maxsize: 1 });
+      await jobs.put(0);
+      await redis.flush();
+      await server.restart();
+      assertEquals(await outcome(jobs.qsize()), { error: "StateLost" });
+      await jobs.putNowait(1);
+      assertEquals(await outcome(jobs.putNowait(2)), { error: "QueueFull" });
+      assertEquals(await jobs.qsize(), 1);
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  },
+);
+
+Deno.test(
+  "R-4: a join waiting on tasks the server lost (FLUSHALL) rejects StateLost instead of hanging or resolving true",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path }, { leaseMs: 900 });
+      const other = await connectRedis({ path });
+      try {
+        const jobs = redis.queue<number>("jobs");
+        await jobs.put(1);
+        const joining = outcome(jobs.join());
+        await redis.flush();
+        await flushAll(path);
+        // another client sets the queue up again (no task is unfinished on the new one)
+        await other.queue<number>("jobs").qsize();
+        assertEquals(await joining, { error: "StateLost" });
+      } finally {
+        await other.close();
+        await redis.close();
+      }
+    }),
+);
+
+Deno.test(
+  "R-1: a blocked acquire on a semaphore the server lost (FLUSHALL) rejects StateLost instead of hanging; the semaphore then has its declared value",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path }, { leaseMs: 900 });
+      try {
+        const permits = redis.semaphore("permits", 1);
+        assert(await permits.acquire());
+        const acquiring = outcome(permits.acquire());
+        await flushAll(path);
+        assertEquals(await acquiring, { error: "StateLost" });
+        assertEquals(await permits.value, 1);
+        assert(await permits.acquire({ timeout: 0 }));
+        assertEquals(await permits.value, 0);
+      } finally {
+        await redis.close();
+      }
+    }),
+);
+
+Deno.test(
+  "R-1: a bounded semaphore whose server state was lost (FLUSHALL) reports StateLost, keeps its initial value, and a release over it rejects RangeError",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path });
+      try {
+        const slots = redis.boundedSemaphore("slots", 2);
+        assert(await slots.acquire());
+        await flushAll(path);
+        // the permit this client held is gone with the server's state
+        assertEquals(await outcome(slots.release()), { error: "StateLost" });
+        assertEquals(await slots.value, 2);
+        assertEquals(await outcome(slots.release()), { error: "RangeError" });
+        assertEquals(await slots.value, 2);
+      } finally {
+        await redis.close();
+      }
+    }),
+);
+
+Deno.test(
+  "R-7: a lock held when the server lost its keys (FLUSHALL): release() rejects StateLost (mutual exclusion was broken), the lock is free, and the next acquire works",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path });
+      try {
+        const lock = redis.lock("ledger");
+        assert(await lock.acquire());
+        await flushAll(path);
+        assertEquals(await outcome(lock.release()), { error: "StateLost" });
+        assertEquals(await lock.locked(), false);
+        assert(await lock.acquire({ timeout: 0 }));
+        await lock.release();
+      } finally {
+        await redis.close();
+      }
+    }),
+);
