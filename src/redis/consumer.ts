@@ -10,7 +10,7 @@
 
 import { Deque } from "../_deque.ts";
 import type { WaitOptions } from "../_waiters.ts";
-import { LinkClosed, QueueEmpty, QueueShutDown } from "../errors.ts";
+import { LinkClosed, QueueEmpty, QueueShutDown, StateLost } from "../errors.ts";
 import type { Batch } from "./batch.ts";
 import type { Codec } from "./codec.ts";
 import type { Core, SideHooks } from "./core.ts";
@@ -286,7 +286,15 @@ export class Consumer<T> {
 
   /** Makes every item in this client's wait list prefetched (`W -1`), in order. */
   async #claimWaiting(): Promise<void> {
-    const reply = await this.#hooks.call("batch", "W", -1) as (number | string)[];
+    let reply: (number | string)[];
+    try {
+      reply = await this.#hooks.call("batch", "W", -1) as (number | string)[];
+    } catch (error) {
+      // the server lost the queue (StateLost, reported by the queue's next call): the wait list
+      // went with it; the get waits on the queue set up again
+      if (error instanceof StateLost) return;
+      throw error;
+    }
     this.#hooks.onBatch(reply as [number, number]);
     // [shutdown, failed, reaped, ...moved]
     for (let i = 3; i < reply.length; i++) this.#buffer.push(reply[i] as string);
