@@ -153,3 +153,27 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "R-2: a put blocked on a full Queue(1) when the server lost the queue (FLUSHALL) goes on the queue set up again instead of hanging: the loss is reported by the next call, and the queue holds exactly that item",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path }, { leaseMs: 900 });
+      try {
+        const jobs = redis.queue<number>("jobs", { maxsize: 1 });
+        await jobs.put(0);
+        const putting = jobs.put(1);
+        await redis.flush();
+        await flushAll(path);
+        // the lease refresh finds the loss; the put was never on the server: nothing of it is lost
+        await putting;
+        await jobs.flush();
+        assertEquals(await outcome(jobs.qsize()), { error: "StateLost" });
+        assertEquals(await jobs.qsize(), 1);
+        assertEquals(await outcome(jobs.putNowait(2)), { error: "QueueFull" });
+        assertEquals(await jobs.getNowait(), 1);
+      } finally {
+        await redis.close();
+      }
+    }),
+);
