@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { Redis } from "ioredis";
 import { connectRedis } from "../src/redis/mod.ts";
-import { startRedisServer, withRedisServer } from "./fixtures/redis_server.ts";
+import { infoField, startRedisServer, until, withRedisServer } from "./fixtures/redis_server.ts";
 
 /** How a promise settled: its value, or the name of the error it rejected with. */
 function outcome<T>(promise: Promise<T>): Promise<{ value: T } | { error: string }> {
@@ -174,6 +174,36 @@ Deno.test(
         assertEquals(await jobs.getNowait(), 1);
       } finally {
         await redis.close();
+      }
+    }),
+);
+
+Deno.test(
+  "R-3: a get blocked when the server lost the queue (FLUSHALL), woken by an item another client put on the queue set up again, takes it once: it is not left listed as this client's on the server, so its close puts nothing back",
+  () =>
+    withRedisServer(async (path) => {
+      const consumer = await connectRedis({ path });
+      const producer = await connectRedis({ path });
+      try {
+        const taken = consumer.queue<number>("jobs");
+        const jobs = producer.queue<number>("jobs");
+        await jobs.qsize();
+        const getting = taken.get();
+        await until(async () => (await infoField(path, "blocked_clients")) === 1, "get blocks");
+        await flushAll(path);
+        await jobs.put(7).catch(() => {});
+        await producer.flush().catch(() => {});
+        assertEquals(await getting, 7);
+        await taken.taskDone();
+        await consumer.flush().catch(() => {});
+        await consumer.close();
+        const rest = await outcome(jobs.qsize());
+        if ("error" in rest) assertEquals(rest.error, "StateLost");
+        assertEquals(await jobs.qsize(), 0);
+        assertEquals(await jobs.unfinishedTasks, 0);
+      } finally {
+        await consumer.close();
+        await producer.close();
       }
     }),
 );
