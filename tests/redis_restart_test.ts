@@ -207,3 +207,34 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "R-4: a get blocked when the server lost the queue (FLUSHALL) and woken by an item put on the queue set up again: its taskDone, called after the loss was found, counts there, so join() resolves",
+  () =>
+    withRedisServer(async (path) => {
+      const consumer = await connectRedis({ path });
+      const producer = await connectRedis({ path });
+      try {
+        const taken = consumer.queue<number>("jobs");
+        const jobs = producer.queue<number>("jobs");
+        await jobs.qsize();
+        const getting = taken.get();
+        await until(async () => (await infoField(path, "blocked_clients")) === 1, "get blocks");
+        await flushAll(path);
+        await jobs.put(7).catch(() => {});
+        await producer.flush().catch(() => {});
+        assertEquals(await getting, 7);
+        // the hand-out reaches the server (and finds the loss) before the taskDone is called
+        await consumer.flush().catch(() => {});
+        await taken.taskDone();
+        await consumer.flush();
+        const unfinished = await outcome(jobs.unfinishedTasks);
+        if ("error" in unfinished) assertEquals(unfinished.error, "StateLost");
+        assertEquals(await jobs.unfinishedTasks, 0);
+        assert(await jobs.join({ timeout: 0 }));
+      } finally {
+        await consumer.close();
+        await producer.close();
+      }
+    }),
+);
