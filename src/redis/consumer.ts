@@ -188,6 +188,17 @@ export class Consumer<T> {
     return kept;
   }
 
+  /**
+   * The server lost the queue, and `n` of the items counted stale by
+   * `reset` came from the queue set up again (a blocked get moved them
+   * there): their taskDones count again.
+   */
+  restore(n: number): void {
+    const k = Math.min(n, this.#staleDone);
+    this.#staleDone -= k;
+    this.#takenNotDone += k;
+  }
+
   /** This client was reaped: others requeued what it held (R-3). */
   reset(): void {
     // items kept for the next get were handed out before: requeued too, so stale here

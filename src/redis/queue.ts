@@ -549,7 +549,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     this.#init = undefined;
     this.#consumer.reset();
     this.#batch.forgetHandedOut();
-    this.#producer.reset();
+    this.#producer.reset(true);
     this.#shut = 0;
     if (!reported) this.#unreported = error;
     const waits = this.#lostSignal;
@@ -558,20 +558,37 @@ export class RedisQueue<T> implements QueueLike<T> {
   }
 
   /**
-   * Sends batched ops; when the server lost the queue's setup, the puts in
-   * them (which never reached it) go to the setup made anew, so a put that
-   * resolved is not dropped (R-9); hand-outs and taskDones were about lost items.
+   * Sends batched ops (see `Batch.send` for their order). When the server
+   * lost the queue's setup, what can be about the setup made anew goes to it:
+   * the puts (they never reached the server: a put that resolved is not
+   * dropped, R-9), and the items a blocked get moved (`W`, by a `BLMOVE`
+   * that needs no setup: the only items of the new setup this client can
+   * have before it learnt of the loss) with at most as many hand-outs and
+   * taskDones. The rest was about lost items.
    */
   async #sendBatch(ops: (string | number)[]): Promise<unknown> {
     try {
       return await this.#core.call(this.#meta, this.#base, "batch", ...ops);
     } catch (error) {
       if (!(error instanceof StateLost)) throw error;
+      const count = (op: string) => {
+        const at = ops.indexOf(op);
+        return at < 0 ? 0 : Number(ops[at + 1]);
+      };
+      const moved = count("W");
+      const handed = Math.min(count("R"), moved);
+      const done = Math.min(count("D"), handed);
+      const again: (string | number)[] = [];
+      if (moved > 0) again.push("W", moved);
       const at = ops.indexOf("P");
-      if (at < 0) return [0, 0, 0];
-      const puts = ops.slice(at, at + 2 + Number(ops[at + 1]));
+      if (at >= 0) again.push(...ops.slice(at, at + 2 + count("P")));
+      if (handed > 0) again.push("R", handed);
+      if (done > 0) again.push("D", done);
+      // reset() counted the moved items handed out and not done as stale
+      this.#consumer.restore(handed - done);
+      if (again.length === 0) return [0, 0, 0];
       await this.#setup();
-      return await this.#core.call(this.#meta, this.#base, "batch", ...puts);
+      return await this.#core.call(this.#meta, this.#base, "batch", ...again);
     }
   }
 
