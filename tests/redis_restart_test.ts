@@ -238,3 +238,25 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "R-4: join({ timeout: 0 }) with a task outstanding when the server lost the queue (FLUSHALL) rejects StateLost, though another client set the queue up again with no task",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path });
+      const other = await connectRedis({ path });
+      try {
+        const jobs = redis.queue<number>("jobs");
+        await jobs.put(1);
+        await redis.flush();
+        assertEquals(await jobs.join({ timeout: 0 }), false);
+        await flushAll(path);
+        await other.queue<number>("jobs").qsize();
+        assertEquals(await outcome(jobs.join({ timeout: 0 })), { error: "StateLost" });
+        assertEquals(await jobs.join({ timeout: 0 }), true);
+      } finally {
+        await other.close();
+        await redis.close();
+      }
+    }),
+);
