@@ -288,18 +288,17 @@ export class RedisQueue<T> implements QueueLike<T> {
     await this.#ready();
     await this.flush();
     const zero = `${this.#base}:zero`;
-    if (options?.timeout === 0) return await this.#core.main.llen(zero) > 0;
+    const epoch = this.#core.epochs.get(this.#base);
     const signals = [this.#closeSignal.signal, this.#lostSignal.signal];
     if (options?.signal !== undefined) signals.push(options.signal);
-    const epoch = this.#core.epochs.get(this.#base);
     try {
-      const done = await blockAgain(
+      const done = options?.timeout === 0 ? await this.#core.main.llen(zero) > 0 : await blockAgain(
         this.#core,
         (redis) => redis.blmove(zero, zero, "LEFT", "RIGHT", 0),
         AbortSignal.any(signals),
         options?.timeout,
       );
-      // woken by a setup made anew (by any client) after the server lost the tasks it counted
+      // no task left on a setup made anew (by any client) after the server lost the ones counted
       if (done && await this.#core.main.hget(this.#meta, "epoch") !== epoch) {
         const lost = new StateLost(`the Redis server lost ${this.#base} while join() waited`);
         this.#lost(lost, true);
@@ -547,6 +546,7 @@ export class RedisQueue<T> implements QueueLike<T> {
   #lost(error: StateLost, reported: boolean): void {
     if (this.#init === undefined) return;
     this.#init = undefined;
+    this.#core.epochs.delete(this.#base);
     this.#consumer.reset();
     this.#batch.forgetHandedOut();
     this.#producer.reset(true);

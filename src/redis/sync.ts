@@ -170,6 +170,7 @@ export class RedisSemaphore {
   #lost(error: StateLost, reported: boolean): void {
     if (this.#init === undefined) return;
     this.#init = undefined;
+    this.#raw.epochs.delete(this.#base);
     if (!reported) this.#unreported = error;
     const waits = this.#lostSignal;
     this.#lostSignal = new AbortController();
