@@ -260,3 +260,28 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "R-1: an acquire blocked when the server lost the semaphore (FLUSHALL) rejects StateLost, and a permit its wait was handed on the semaphore set up again goes back: another client's blocked acquire gets it",
+  () =>
+    withRedisServer(async (path) => {
+      const first = await connectRedis({ path });
+      const second = await connectRedis({ path });
+      try {
+        const permits = first.semaphore("permits", 0);
+        const acquiring = outcome(permits.acquire());
+        await until(async () => (await infoField(path, "blocked_clients")) === 1, "blocked");
+        await flushAll(path);
+        const again = second.semaphore("permits", 0);
+        const waiting = again.acquire({ timeout: 20_000 });
+        await until(async () => (await infoField(path, "blocked_clients")) === 2, "both blocked");
+        // made for the second client's wait; the first client's move, blocked first, takes it
+        await again.release();
+        assertEquals(await acquiring, { error: "StateLost" });
+        assertEquals(await waiting, true);
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    }),
+);
