@@ -306,7 +306,8 @@ export class RedisQueue<T> implements QueueLike<T> {
       }
       return done;
     } catch (error) {
-      if (error === this.#unreported) this.#unreported = undefined;
+      // a join that rejects with the loss (one a lease refresh found, say) reports it
+      if (error instanceof StateLost) this.#unreported = undefined;
       throw error;
     }
   }

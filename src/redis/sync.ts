@@ -197,6 +197,11 @@ export class RedisSemaphore {
       this.#unreported = undefined;
       return Promise.reject(lost);
     }
+    return this.#setup();
+  }
+
+  /** Sets the semaphore up on the server as declared, unless it is; once per setup. */
+  #setup(): Promise<void> {
     this.#init ??= this.#core.call(
       this.#meta,
       this.#base,
@@ -232,8 +237,8 @@ export class RedisSemaphore {
         if (got) this.#giveBack().catch(() => {});
       });
     } catch (error) {
-      // a blocked acquire rejected with the loss a lease refresh found: reported
-      if (error === this.#unreported) this.#unreported = undefined;
+      // an acquire that rejects with the loss (one a lease refresh found, say) reports it
+      if (error instanceof StateLost) this.#unreported = undefined;
       throw error;
     }
   }
@@ -276,11 +281,28 @@ export class RedisSemaphore {
       if (this.#raw.closed) throw new LinkClosed("the Redis client is closed");
       // a permit moved here, or may have (the connection was cut while the move was on its
       // way): the claim says, and ends the wait
-      if ((await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) return true;
+      if ((await this.#claim(leaseMs)) === 1) return true;
       if (lost && cancelled === TIMED_OUT) return false;
       if (lost && cancelled !== undefined) throw cancelled;
       // none came (the move was lost before it ran), or the permit it was handed went back
       // while this client looked dead: wait again
+    }
+  }
+
+  /** Ends a blocked wait: 1 once the permit in this client's hand is held, 0 with none there. */
+  async #claim(leaseMs: number): Promise<number> {
+    try {
+      return Number(await this.#core.call(this.#meta, this.#base, "claim", leaseMs));
+    } catch (error) {
+      if (!(error instanceof StateLost)) throw error;
+      // The server lost the semaphore. The move needs no setup: it may have taken a permit made
+      // on the one set up again (by any client), which waits in this client's hand there. It
+      // goes back, and the acquire reports the loss.
+      await this.#setup();
+      if (Number(await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) {
+        await this.#giveBack();
+      }
+      throw error;
     }
   }
 
