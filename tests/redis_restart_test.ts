@@ -7,10 +7,15 @@
  * @module
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
+import { StateLost as ErrorsStateLost } from "../src/errors.ts";
 import { Redis } from "ioredis";
-import { connectRedis } from "../src/redis/mod.ts";
+import { connectRedis, StateLost } from "../src/redis/mod.ts";
 import { infoField, startRedisServer, until, withRedisServer } from "./fixtures/redis_server.ts";
+
+Deno.test("R-1: StateLost is exported by @baton/baton/redis as the class of src/errors.ts", () => {
+  assertStrictEquals(StateLost, ErrorsStateLost);
+});
 
 /** How a promise settled: its value, or the name of the error it rejected with. */
 function outcome<T>(promise: Promise<T>): Promise<{ value: T } | { error: string }> {
