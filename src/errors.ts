@@ -148,3 +148,32 @@ export class LinkClosed extends Error {
     this.name = "LinkClosed";
   }
 }
+
+/**
+ * Thrown by a Redis primitive whose state the server lost while its client
+ * lived: the server restarted without persistence, or its keys were deleted
+ * (`FLUSHALL`, `FLUSHDB`). What was kept there is gone (a queue's items and
+ * task counts, its shutdown, permits held, a lock's hold), as with any Redis
+ * data. The primitive is set up again as its program declared it (a queue's
+ * `maxsize`, a semaphore's initial value); the first call that finds out
+ * rejects with this error, as do waits on what vanished (a `join`, a blocked
+ * `acquire`), and the calls after it work on the new state.
+ *
+ * @example
+ * ```ts
+ * import { StateLost } from "@baton/baton/errors";
+ *
+ * const error = new StateLost();
+ * console.log(error.name); // "StateLost"
+ * ```
+ */
+export class StateLost extends Error {
+  /** Makes an error; the default message says the server lost the state. */
+  constructor(
+    message = "the Redis server lost this primitive's state",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "StateLost";
+  }
+}

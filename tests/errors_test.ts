@@ -7,6 +7,7 @@ import * as mod from "../mod.ts";
 import * as errors from "../src/errors.ts";
 import * as barrierModule from "../src/barrier.ts";
 import * as workerModule from "../src/worker/mod.ts";
+import { deserializeError, serializeError } from "../src/worker/wire.ts";
 
 /** Each error class, and the entry point that exports it: the worker layer's errors are not in mod.ts. */
 const CLASSES = [
@@ -16,6 +17,8 @@ const CLASSES = [
   ["BrokenBarrierError", errors.BrokenBarrierError, mod],
   ["PipeClosed", errors.PipeClosed, workerModule],
   ["LinkClosed", errors.LinkClosed, workerModule],
+  // also exported by @baton/baton/redis (checked in redis_restart_test.ts: this file runs in browsers)
+  ["StateLost", errors.StateLost, errors],
 ] as const;
 
 for (const [name, ErrorClass, entry] of CLASSES) {
@@ -38,7 +41,11 @@ for (const [name, ErrorClass, entry] of CLASSES) {
     assertEquals(error.name, name);
   });
 
-  const entryName = entry === mod ? "mod.ts" : "src/worker/mod.ts";
+  const entryName = entry === mod
+    ? "mod.ts"
+    : entry === errors
+    ? "src/errors.ts"
+    : "src/worker/mod.ts";
   Deno.test(`Q-10: ${name} is exported from ${entryName} as the same class`, () => {
     assertStrictEquals((entry as Record<string, unknown>)[name], ErrorClass);
   });
@@ -54,4 +61,10 @@ Deno.test("Q-10: the error classes are distinct: catching one does not catch ano
 
 Deno.test("B-1: BrokenBarrierError is exported by the barrier subpath as the same class", () => {
   assertStrictEquals(barrierModule.BrokenBarrierError, errors.BrokenBarrierError);
+});
+
+Deno.test("W-7: a StateLost crosses the wire as itself (a Redis primitive's loss reported in a worker)", () => {
+  const error = deserializeError(serializeError(new errors.StateLost("lost jobs")));
+  assertInstanceOf(error, errors.StateLost);
+  assertEquals(error.message, "lost jobs");
 });

@@ -9,7 +9,7 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import { checkWaitOptions, WaitList, type WaitOptions } from "../_waiters.ts";
-import { LinkClosed } from "../errors.ts";
+import { LinkClosed, StateLost } from "../errors.ts";
 import { BlockingPool } from "./_client_pool.ts";
 import { type Codec, jsonCodec } from "./codec.ts";
 import {
@@ -38,6 +38,9 @@ import { RedisBoundedSemaphore, RedisEvent, RedisLock, RedisSemaphore } from "./
  * connection, and for a server that answers nothing before it cuts them all.
  */
 const CLOSE_GRACE_MS = 2_000;
+
+/** Script operations no public method waits for: a lost setup they find is reported later. */
+const BACKGROUND = new Set(["touch", "batch", "close", "unreserve", "unreturn"]);
 
 /**
  * A connection to a Redis server that hands out baton primitives kept in
@@ -102,6 +105,8 @@ export class RedisClient implements AsyncDisposable {
       call: (meta, base, op, ...args) => this.#eval(meta, base, op, args),
       block: (run, options) => this.#pool.block(run, options),
       schedule: (part) => this.#schedule(part),
+      epochs: new Map(),
+      onLost: new Map(),
     };
     this.#leaseTimer = setInterval(() => this.#touchAll(), Math.max(1, this.leaseMs / 3));
     // back from an outage: refresh at once (the refreshes due meanwhile were not made)
@@ -408,6 +413,28 @@ export class RedisClient implements AsyncDisposable {
   }
 
   async #eval(
+    meta: string,
+    base: string,
+    op: string,
+    args: (string | number)[],
+  ): Promise<unknown> {
+    const epoch = this.#core.epochs.get(base) ?? "";
+    try {
+      return await this.#evalLoaded(meta, base, op, [...args, epoch]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("LOST ")) throw error;
+      // the server lost the primitive's setup (see EPOCH in script.ts): it sets up again, unless
+      // it did since this call was sent
+      const lost = new StateLost(error.message.slice(5));
+      if (epoch !== "" && this.#core.epochs.get(base) === epoch) {
+        this.#core.epochs.delete(base);
+        this.#core.onLost.get(base)?.(lost, !BACKGROUND.has(op));
+      }
+      throw lost;
+    }
+  }
+
+  async #evalLoaded(
     meta: string,
     base: string,
     op: string,

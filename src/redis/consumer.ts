@@ -10,7 +10,7 @@
 
 import { Deque } from "../_deque.ts";
 import type { WaitOptions } from "../_waiters.ts";
-import { LinkClosed, QueueEmpty, QueueShutDown } from "../errors.ts";
+import { LinkClosed, QueueEmpty, QueueShutDown, StateLost } from "../errors.ts";
 import type { Batch } from "./batch.ts";
 import type { Codec } from "./codec.ts";
 import type { Core, SideHooks } from "./core.ts";
@@ -188,6 +188,17 @@ export class Consumer<T> {
     return kept;
   }
 
+  /**
+   * The server lost the queue, and `n` of the items counted stale by
+   * `reset` came from the queue set up again (a blocked get moved them
+   * there): their taskDones count again.
+   */
+  restore(n: number): void {
+    const k = Math.min(n, this.#staleDone);
+    this.#staleDone -= k;
+    this.#takenNotDone += k;
+  }
+
   /** This client was reaped: others requeued what it held (R-3). */
   reset(): void {
     // items kept for the next get were handed out before: requeued too, so stale here
@@ -286,7 +297,15 @@ export class Consumer<T> {
 
   /** Makes every item in this client's wait list prefetched (`W -1`), in order. */
   async #claimWaiting(): Promise<void> {
-    const reply = await this.#hooks.call("batch", "W", -1) as (number | string)[];
+    let reply: (number | string)[];
+    try {
+      reply = await this.#hooks.call("batch", "W", -1) as (number | string)[];
+    } catch (error) {
+      // the server lost the queue (StateLost, reported by the queue's next call): the wait list
+      // went with it; the get waits on the queue set up again
+      if (error instanceof StateLost) return;
+      throw error;
+    }
     this.#hooks.onBatch(reply as [number, number]);
     // [shutdown, failed, reaped, ...moved]
     for (let i = 3; i < reply.length; i++) this.#buffer.push(reply[i] as string);

@@ -7,6 +7,7 @@
 
 import type { Redis, RedisOptions } from "ioredis";
 import type { WaitOptions } from "../_waiters.ts";
+import type { StateLost } from "../errors.ts";
 import type { Batch } from "./batch.ts";
 import type { RedisTarget } from "./options.ts";
 
@@ -37,6 +38,17 @@ export interface Core {
   ): Promise<Blocked<R>>;
   /** Marks a primitive as having work to flush soon (R-9). */
   schedule(part: Part): void;
+  /**
+   * Each primitive's setup as its `init` named it (by key prefix): sent with
+   * every call, so the script tells a setup the server lost (see `script.ts`).
+   */
+  readonly epochs: Map<string, string>;
+  /**
+   * What each primitive does (by key prefix) when a call finds its setup
+   * lost on the server: `reported` when the error reaches the caller of a
+   * public method, not only a background call (a lease refresh, a batch).
+   */
+  readonly onLost: Map<string, (error: StateLost, reported: boolean) => void>;
 }
 
 /** How a blocked call ended (see {@linkcode Core.block}). */

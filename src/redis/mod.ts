@@ -29,6 +29,7 @@
 
 export { connectRedis, RedisClient } from "./client.ts";
 export { DEFAULT_LEASE_MS } from "./options.ts";
+export { StateLost } from "../errors.ts";
 export type {
   RedisClientOptions,
   RedisConnectionOptions,

@@ -218,10 +218,15 @@ export class Producer<T> {
     if (this.#reserved > 0 && this.#putters.length === 0) this.#armIdle();
   }
 
-  /** This client was reaped: the server took its reserved slots back. */
-  reset(): void {
+  /**
+   * This client was reaped: the server took its reserved slots back. Or the
+   * server lost the queue (`lost`): a blocked put waits on slots of a setup
+   * that is gone, so its wait ends and it asks the new one again.
+   */
+  reset(lost = false): void {
     this.#reserved = 0;
     this.#putWindow = 1;
+    if (lost) this.#putBlock?.abort();
   }
 
   /** The client is closing: waiting puts reject `reason`, the idle timer stops. */

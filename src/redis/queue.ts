@@ -9,7 +9,7 @@
  */
 
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
-import { LinkClosed, QueueShutDown } from "../errors.ts";
+import { LinkClosed, QueueShutDown, StateLost } from "../errors.ts";
 import type { QueueLike } from "../worker/mod.ts";
 import type { Codec } from "./codec.ts";
 import { blockAgain, type Core } from "./core.ts";
@@ -89,6 +89,10 @@ export class RedisQueue<T> implements QueueLike<T> {
   readonly #consumer: Consumer<T>;
   /** Cancels the blocked server calls on close. */
   readonly #closeSignal = new AbortController();
+  /** Cancels the waits on what the server lost (joins), once it lost this queue's setup. */
+  #lostSignal = new AbortController();
+  /** The loss no public call has reported yet: the next one rejects with it. */
+  #unreported: StateLost | undefined;
 
   /** Internal: use `RedisClient.queue`, `lifoQueue` or `priorityQueue`. */
   constructor(
@@ -103,7 +107,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     this.#base = base;
     this.#meta = `${base}:meta`;
     this.#batch = new Batch({
-      call: (ops) => core.call(this.#meta, this.#base, "batch", ...ops),
+      call: (ops) => this.#sendBatch(ops),
       onReply: (reply) => this.#onBatch(reply as [number, number]),
       onSent: () => this.#producer.onSent(),
       schedule: () => core.schedule(this),
@@ -136,6 +140,7 @@ export class RedisQueue<T> implements QueueLike<T> {
     const priority = kind === "pq" ? (options.priority ?? defaultPriority) : undefined;
     this.#producer = new Producer(hooks, maxsize, codec, priority);
     this.#consumer = new Consumer(hooks, kind, codec);
+    core.onLost.set(base, (error, reported) => this.#lost(error, reported));
   }
 
   /**
@@ -283,15 +288,28 @@ export class RedisQueue<T> implements QueueLike<T> {
     await this.#ready();
     await this.flush();
     const zero = `${this.#base}:zero`;
-    if (options?.timeout === 0) return await this.#core.main.llen(zero) > 0;
-    const signals = [this.#closeSignal.signal];
+    const epoch = this.#core.epochs.get(this.#base);
+    const signals = [this.#closeSignal.signal, this.#lostSignal.signal];
     if (options?.signal !== undefined) signals.push(options.signal);
-    return await blockAgain(
-      this.#core,
-      (redis) => redis.blmove(zero, zero, "LEFT", "RIGHT", 0),
-      AbortSignal.any(signals),
-      options?.timeout,
-    );
+    try {
+      const done = options?.timeout === 0 ? await this.#core.main.llen(zero) > 0 : await blockAgain(
+        this.#core,
+        (redis) => redis.blmove(zero, zero, "LEFT", "RIGHT", 0),
+        AbortSignal.any(signals),
+        options?.timeout,
+      );
+      // no task left on a setup made anew (by any client) after the server lost the ones counted
+      if (done && await this.#core.main.hget(this.#meta, "epoch") !== epoch) {
+        const lost = new StateLost(`the Redis server lost ${this.#base} while join() waited`);
+        this.#lost(lost, true);
+        throw lost;
+      }
+      return done;
+    } catch (error) {
+      // a join that rejects with the loss (one a lease refresh found, say) reports it
+      if (error instanceof StateLost) this.#unreported = undefined;
+      throw error;
+    }
   }
 
   /**
@@ -399,7 +417,7 @@ export class RedisQueue<T> implements QueueLike<T> {
 
   /** Internal: refreshes the lease and reaps dead clients (R-8). */
   async touch(): Promise<void> {
-    if (!this.#initialized || this.#core.closed) return;
+    if (!this.#initialized || this.#init === undefined || this.#core.closed) return;
     const [reaped] = await this.#core.call(
       this.#meta,
       this.#base,
@@ -459,6 +477,16 @@ export class RedisQueue<T> implements QueueLike<T> {
 
   #ready(): Promise<void> {
     if (this.#core.closed) return Promise.reject(new LinkClosed("the Redis client is closed"));
+    const lost = this.#unreported;
+    if (lost !== undefined) {
+      this.#unreported = undefined;
+      return Promise.reject(lost);
+    }
+    return this.#setup();
+  }
+
+  /** Sets the queue up on the server as declared, unless it is; once per setup. */
+  #setup(): Promise<void> {
     this.#init ??= this.#core.call(
       this.#meta,
       this.#base,
@@ -467,7 +495,9 @@ export class RedisQueue<T> implements QueueLike<T> {
       this.maxsize,
       this.#core.leaseMs,
     ).then(
-      (shut) => {
+      (reply) => {
+        const [shut, epoch] = reply as [number, string];
+        this.#core.epochs.set(this.#base, String(epoch));
         this.#initialized = true;
         this.#onShut(Number(shut));
       },
@@ -507,10 +537,68 @@ export class RedisQueue<T> implements QueueLike<T> {
     };
   }
 
+  /**
+   * The server lost this queue's setup (see `StateLost`): what this client
+   * held or counted there (taken and prefetched items, reserved slots, taskDones
+   * owed, the shutdown) is gone. The next call sets it up again as declared;
+   * joins reject, and the loss is reported by the next call unless the call
+   * that found it reports it.
+   */
+  #lost(error: StateLost, reported: boolean): void {
+    if (this.#init === undefined) return;
+    this.#init = undefined;
+    this.#core.epochs.delete(this.#base);
+    this.#consumer.reset();
+    this.#batch.forgetHandedOut();
+    this.#producer.reset(true);
+    this.#shut = 0;
+    if (!reported) this.#unreported = error;
+    const waits = this.#lostSignal;
+    this.#lostSignal = new AbortController();
+    waits.abort(error);
+  }
+
+  /**
+   * Sends batched ops (see `Batch.send` for their order). When the server
+   * lost the queue's setup, what can be about the setup made anew goes to it:
+   * the puts (they never reached the server: a put that resolved is not
+   * dropped, R-9), and the items a blocked get moved (`W`, by a `BLMOVE`
+   * that needs no setup: the only items of the new setup this client can
+   * have before it learnt of the loss) with at most as many hand-outs and
+   * taskDones. The rest was about lost items.
+   */
+  async #sendBatch(ops: (string | number)[]): Promise<unknown> {
+    try {
+      return await this.#core.call(this.#meta, this.#base, "batch", ...ops);
+    } catch (error) {
+      if (!(error instanceof StateLost)) throw error;
+      const count = (op: string) => {
+        const at = ops.indexOf(op);
+        return at < 0 ? 0 : Number(ops[at + 1]);
+      };
+      const moved = count("W");
+      const handed = Math.min(count("R"), moved);
+      const done = Math.min(count("D"), handed);
+      const again: (string | number)[] = [];
+      if (moved > 0) again.push("W", moved);
+      const at = ops.indexOf("P");
+      if (at >= 0) again.push(...ops.slice(at, at + 2 + count("P")));
+      if (handed > 0) again.push("R", handed);
+      if (done > 0) again.push("D", done);
+      // reset() counted the moved items handed out and not done as stale
+      this.#consumer.restore(handed - done);
+      if (again.length === 0) return [0, 0, 0];
+      await this.#setup();
+      return await this.#core.call(this.#meta, this.#base, "batch", ...again);
+    }
+  }
+
   /** Calls the script after sending the batch, so the call sees this client's own ops. */
-  #call(op: string, ...args: (string | number)[]): Promise<unknown> {
+  async #call(op: string, ...args: (string | number)[]): Promise<unknown> {
+    // set up again first, once the server lost the queue (see #lost)
+    if (this.#init === undefined) await this.#setup();
     this.#batch.send();
-    return this.#core.call(this.#meta, this.#base, op, ...args);
+    return await this.#core.call(this.#meta, this.#base, op, ...args);
   }
 
   #onBatch(reply: [number, number, number?]): void {

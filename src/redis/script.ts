@@ -55,9 +55,11 @@ export const MARK = "s";
  */
 const PROLOGUE = `
 local META = KEYS[1]
--- the last two arguments number the call (see ONCE): taken off before the operation reads its own
+-- the last three arguments name the setup the client knows (see EPOCH) and number the call
+-- (see ONCE): taken off before the operation reads its own
 local acked = tonumber(table.remove(ARGV))
 local seq = tonumber(table.remove(ARGV))
+local epoch = table.remove(ARGV)
 local base, cid, op = ARGV[1], ARGV[2], ARGV[3]
 local function K(s) return base .. ':' .. s end
 local ITEMS, SLOTS, ZERO, LEASES = K('items'), K('slots'), K('zero'), K('leases')
@@ -258,8 +260,15 @@ if op == 'init' then
     return redis.error_reply('baton: ' .. base .. ' exists as ' .. have .. ' of size ' ..
       redis.call('HGET', META, 'maxsize') .. ', not ' .. k .. ' of size ' .. size)
   end
+  -- this setup's name (see EPOCH): made with it, or on the first init since epochs exist
+  local e = redis.call('HGET', META, 'epoch')
+  if not e then
+    local t = redis.call('TIME')
+    e = t[1] .. '.' .. t[2]
+    redis.call('HSET', META, 'epoch', e)
+  end
   touch(lease)
-  return shut()
+  return {shut(), e}
 elseif op == 'touch' then
   return touch(tonumber(ARGV[4]))
 elseif op == 'close' then
@@ -277,6 +286,25 @@ elseif op == 'revive' then
 const END = `
 end
 return redis.error_reply('baton: unknown operation ' .. tostring(op))
+`;
+
+/**
+ * A primitive's setup is named by `epoch` in `P:meta`, made by the `init`
+ * that sets it up (the server's time). Each call carries the epoch its
+ * client got from its `init`. A different one or none means the server lost
+ * the primitive's keys since (a restart without persistence, a `FLUSHALL`)
+ * and maybe set it up again for another client: what this client held or
+ * counted there is gone, so the call does not run and answers `LOST`; the
+ * client reports it (`StateLost`) and calls `init` again with the options
+ * its program declared. An event keeps no setup (`set`).
+ */
+const EPOCH = `
+if op ~= 'init' and op ~= 'set' and redis.call('HGET', META, 'epoch') ~= epoch then
+  -- a closing client holds nothing on a setup it never joined
+  if op == 'close' then return 0 end
+  return redis.error_reply('LOST the Redis server lost ' .. base ..
+    ' (restarted without persistence, or its keys were deleted): its items, counts and holds are gone')
+end
 `;
 
 /**
@@ -317,6 +345,7 @@ return redis.error_reply('baton: unknown operation ' .. tostring(op))
  *   head of the queue in order, or the shutdown discarded it with the rest.
  */
 const ONCE = `
+${EPOCH}
 local RERUN = {batch = true, fetch = true, reserve = true, unreserve = true, unreturn = true,
   tryacquire = true, claim = true, release = true, waiting = true, fence = true}
 if not RERUN[op] then return dispatch() end

@@ -6,7 +6,7 @@
 
 import { type Held, held, holdTimeout } from "../_held.ts";
 import { checkWaitOptions, type WaitOptions } from "../_waiters.ts";
-import { LinkClosed } from "../errors.ts";
+import { LinkClosed, StateLost } from "../errors.ts";
 import { blockAgain, type Blocked, type Core, TIMED_OUT } from "./core.ts";
 import { settleBy } from "./waiters.ts";
 
@@ -145,6 +145,10 @@ export class RedisSemaphore {
   readonly #raw: Core;
   readonly #base: string;
   readonly #closing = new AbortController();
+  /** Cancels the blocked acquires, once the server lost this semaphore's setup. */
+  #lostSignal = new AbortController();
+  /** The loss no public call has reported yet: the next one rejects with it. */
+  #unreported: StateLost | undefined;
   #init: Promise<void> | undefined;
   #initialized = false;
 
@@ -154,6 +158,23 @@ export class RedisSemaphore {
     this.#base = base;
     this.initial = value;
     this.#kind = kind;
+    core.onLost.set(base, (error, reported) => this.#lost(error, reported));
+  }
+
+  /**
+   * The server lost this semaphore's setup (see `StateLost`): the permits
+   * this client held and its blocked acquires' places are gone. The next call
+   * sets it up again with its initial value; blocked acquires reject, and the
+   * loss is reported by the next call unless the call that found it reports it.
+   */
+  #lost(error: StateLost, reported: boolean): void {
+    if (this.#init === undefined) return;
+    this.#init = undefined;
+    this.#raw.epochs.delete(this.#base);
+    if (!reported) this.#unreported = error;
+    const waits = this.#lostSignal;
+    this.#lostSignal = new AbortController();
+    waits.abort(error);
   }
 
   get #core(): Core {
@@ -171,6 +192,16 @@ export class RedisSemaphore {
 
   /** Internal: creates the semaphore in Redis unless it exists, and starts the lease. */
   protected ready(): Promise<void> {
+    const lost = this.#unreported;
+    if (lost !== undefined) {
+      this.#unreported = undefined;
+      return Promise.reject(lost);
+    }
+    return this.#setup();
+  }
+
+  /** Sets the semaphore up on the server as declared, unless it is; once per setup. */
+  #setup(): Promise<void> {
     this.#init ??= this.#core.call(
       this.#meta,
       this.#base,
@@ -179,7 +210,8 @@ export class RedisSemaphore {
       this.initial,
       this.#core.leaseMs,
     ).then(
-      () => {
+      (reply) => {
+        this.#core.epochs.set(this.#base, String((reply as [number, string])[1]));
         this.#initialized = true;
       },
       (error: Error) => {
@@ -200,9 +232,15 @@ export class RedisSemaphore {
     const error = checkWaitOptions(options);
     if (error !== undefined) throw error;
     // a permit that comes after the wait ended goes back
-    return await settleBy(options, false, () => this.#acquire(options), (got) => {
-      if (got) this.#giveBack().catch(() => {});
-    });
+    try {
+      return await settleBy(options, false, () => this.#acquire(options), (got) => {
+        if (got) this.#giveBack().catch(() => {});
+      });
+    } catch (error) {
+      // an acquire that rejects with the loss (one a lease refresh found, say) reports it
+      if (error instanceof StateLost) this.#unreported = undefined;
+      throw error;
+    }
   }
 
   /** Gives back one permit this client took for a wait that had ended. */
@@ -243,11 +281,28 @@ export class RedisSemaphore {
       if (this.#raw.closed) throw new LinkClosed("the Redis client is closed");
       // a permit moved here, or may have (the connection was cut while the move was on its
       // way): the claim says, and ends the wait
-      if ((await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) return true;
+      if ((await this.#claim(leaseMs)) === 1) return true;
       if (lost && cancelled === TIMED_OUT) return false;
       if (lost && cancelled !== undefined) throw cancelled;
       // none came (the move was lost before it ran), or the permit it was handed went back
       // while this client looked dead (R-3): wait again
+    }
+  }
+
+  /** Ends a blocked wait: 1 once the permit in this client's hand is held, 0 with none there. */
+  async #claim(leaseMs: number): Promise<number> {
+    try {
+      return Number(await this.#core.call(this.#meta, this.#base, "claim", leaseMs));
+    } catch (error) {
+      if (!(error instanceof StateLost)) throw error;
+      // The server lost the semaphore. The move needs no setup: it may have taken a permit made
+      // on the one set up again (by any client), which waits in this client's hand there. It
+      // goes back, and the acquire reports the loss.
+      await this.#setup();
+      if (Number(await this.#core.call(this.#meta, this.#base, "claim", leaseMs)) === 1) {
+        await this.#giveBack();
+      }
+      throw error;
     }
   }
 
@@ -256,7 +311,7 @@ export class RedisSemaphore {
     signal: AbortSignal | undefined,
     deadline: number | undefined,
   ): Promise<Blocked<string>> {
-    const signals = [this.#closing.signal];
+    const signals = [this.#closing.signal, this.#lostSignal.signal];
     if (signal !== undefined) signals.push(signal);
     const wait: WaitOptions = { signal: AbortSignal.any(signals) };
     if (deadline !== undefined) {
@@ -279,7 +334,8 @@ export class RedisSemaphore {
   async #unwait(): Promise<void> {
     if (this.#raw.closed) return;
     await this.#raw.call(this.#meta, this.#base, "waiting", -1).catch((error) => {
-      if (!this.#raw.closed) throw error;
+      // a setup the server lost counts no wait of this client's
+      if (!this.#raw.closed && !(error instanceof StateLost)) throw error;
     });
   }
 
@@ -348,7 +404,7 @@ export class RedisSemaphore {
 
   /** Internal: refreshes this client's lease and reaps dead clients (R-8). */
   async touch(): Promise<void> {
-    if (!this.#initialized || this.#raw.closed) return;
+    if (!this.#initialized || this.#init === undefined || this.#raw.closed) return;
     const [reaped] = await this.#raw.call(
       this.#meta,
       this.#base,

@@ -20,6 +20,7 @@ import {
   QueueEmpty,
   QueueFull,
   QueueShutDown,
+  StateLost,
 } from "../errors.ts";
 
 /** The key that marks baton's messages, and the protocol version. */
@@ -321,6 +322,7 @@ const ERROR_CLASSES: Record<string, new (message?: string) => Error> = {
   BrokenBarrierError,
   PipeClosed,
   LinkClosed,
+  StateLost,
   Error,
   RangeError,
   TypeError,
