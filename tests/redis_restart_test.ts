@@ -290,3 +290,53 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "R-1/R-3: across a server restart without persistence, a get blocked on one client takes the item another client puts afterwards; the loss is reported by the blocked client's next call",
+  async () => {
+    const server = await startRedisServer();
+    const consumer = await connectRedis({ path: server.path });
+    const producer = await connectRedis({ path: server.path });
+    try {
+      const taken = consumer.queue<number>("jobs");
+      const jobs = producer.queue<number>("jobs");
+      await jobs.qsize();
+      const getting = outcome(taken.get());
+      await until(async () => (await infoField(server.path, "blocked_clients")) === 1, "blocked");
+      await server.restart();
+      // the put goes to the queue set up again (R-9: a put that resolved is not dropped)
+      await jobs.put(7);
+      await producer.flush();
+      // the waiting get held nothing that was lost: it waits on the queue set up again
+      assertEquals(await getting, { value: 7 });
+      assertEquals(await outcome(taken.qsize()), { error: "StateLost" });
+      assertEquals(await taken.qsize(), 0);
+    } finally {
+      await consumer.close();
+      await producer.close();
+      await server.stop();
+    }
+  },
+);
+
+Deno.test(
+  "R-1/R-3: a get blocked when the server lost the queue (FLUSHALL) takes the item its own client puts afterwards: the put's batch finds the loss and sets the queue up again, and the get waits on that setup",
+  () =>
+    withRedisServer(async (path) => {
+      const redis = await connectRedis({ path });
+      try {
+        const jobs = redis.queue<number>("jobs");
+        await jobs.qsize();
+        const getting = outcome(jobs.get());
+        await until(async () => (await infoField(path, "blocked_clients")) === 1, "get blocks");
+        await flushAll(path);
+        await jobs.put(7);
+        await redis.flush();
+        assertEquals(await getting, { value: 7 });
+        assertEquals(await outcome(jobs.qsize()), { error: "StateLost" });
+        assertEquals(await jobs.qsize(), 0);
+      } finally {
+        await redis.close();
+      }
+    }),
+);

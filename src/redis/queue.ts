@@ -595,8 +595,9 @@ export class RedisQueue<T> implements QueueLike<T> {
 
   /** Calls the script after sending the batch, so the call sees this client's own ops. */
   async #call(op: string, ...args: (string | number)[]): Promise<unknown> {
-    // set up again first, once the server lost the queue (see #lost)
-    if (this.#init === undefined) await this.#setup();
+    // Set up again first once the server lost the queue (see #lost), and wait for a setup another
+    // step started: a call sent before its epoch is known would find the loss again (StateLost).
+    if (!this.#core.epochs.has(this.#base)) await this.#setup();
     this.#batch.send();
     return await this.#core.call(this.#meta, this.#base, op, ...args);
   }
